@@ -1,0 +1,9 @@
+from contracts.services.gateway.accounts import rpc_get_accounts_pb2 as _rpc_get_accounts_pb2
+from contracts.services.gateway.accounts import rpc_open_deposit_account_pb2 as _rpc_open_deposit_account_pb2
+from contracts.services.gateway.accounts import rpc_open_savings_account_pb2 as _rpc_open_savings_account_pb2
+from contracts.services.gateway.accounts import rpc_open_debit_card_account_pb2 as _rpc_open_debit_card_account_pb2
+from contracts.services.gateway.accounts import rpc_open_credit_card_account_pb2 as _rpc_open_credit_card_account_pb2
+from google.protobuf import descriptor as _descriptor
+from typing import ClassVar as _ClassVar
+
+DESCRIPTOR: _descriptor.FileDescriptor

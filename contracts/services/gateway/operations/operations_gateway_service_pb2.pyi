@@ -1,0 +1,15 @@
+from contracts.services.gateway.operations import rpc_get_operation_pb2 as _rpc_get_operation_pb2
+from contracts.services.gateway.operations import rpc_get_operations_pb2 as _rpc_get_operations_pb2
+from contracts.services.gateway.operations import rpc_get_operation_receipt_pb2 as _rpc_get_operation_receipt_pb2
+from contracts.services.gateway.operations import rpc_get_operations_summary_pb2 as _rpc_get_operations_summary_pb2
+from contracts.services.gateway.operations import rpc_make_fee_operation_pb2 as _rpc_make_fee_operation_pb2
+from contracts.services.gateway.operations import rpc_make_top_up_operation_pb2 as _rpc_make_top_up_operation_pb2
+from contracts.services.gateway.operations import rpc_make_cashback_operation_pb2 as _rpc_make_cashback_operation_pb2
+from contracts.services.gateway.operations import rpc_make_transfer_operation_pb2 as _rpc_make_transfer_operation_pb2
+from contracts.services.gateway.operations import rpc_make_bill_payment_operation_pb2 as _rpc_make_bill_payment_operation_pb2
+from contracts.services.gateway.operations import rpc_make_cash_withdrawal_operation_pb2 as _rpc_make_cash_withdrawal_operation_pb2
+from contracts.services.gateway.operations import rpc_make_purchase_operation_pb2 as _rpc_make_purchase_operation_pb2
+from google.protobuf import descriptor as _descriptor
+from typing import ClassVar as _ClassVar
+
+DESCRIPTOR: _descriptor.FileDescriptor

@@ -1,0 +1,1 @@
+"""seeding: test data for load tests of the bank gateway."""

@@ -1,0 +1,144 @@
+"""Every error seeding raises, in one tree.
+
+    SeedingError
+    ├── PlanError                 a plan file or object is invalid (names the file and the field)
+    ├── DumpError                 a dump file is missing, corrupt or truncated (names the file, the line)
+    ├── JournalError              a run journal cannot be resumed (other plan, unreadable)
+    ├── SeedsExhaustedError       more users asked of a dump than it holds (also an IndexError)
+    └── GatewayError              a gateway call failed: carries method, target, status and message
+        ├── TransientGatewayError     worth retrying: the same call may succeed later
+        │   └── GatewayUnreachableError   nothing answers at the target (connect refused, no route)
+        └── PermanentGatewayError     retrying the same call cannot help
+            ├── NotFoundError             404 / NOT_FOUND
+            ├── InvalidRequestError       422 / INVALID_ARGUMENT (bad email, duplicate email, bad field)
+            └── RejectedError             400, 403 / FAILED_PRECONDITION, PERMISSION_DENIED, ...
+
+Classification happens here, once, for both transports (``error_for_grpc_status``,
+``error_for_http_status``); the retry policy only asks ``is_transient``. The real gateway answers
+500 / UNKNOWN when its database runs out of connections, so those count as transient.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DumpError",
+    "GatewayError",
+    "GatewayUnreachableError",
+    "InvalidRequestError",
+    "JournalError",
+    "NotFoundError",
+    "PermanentGatewayError",
+    "PlanError",
+    "RejectedError",
+    "SeedingError",
+    "SeedsExhaustedError",
+    "TransientGatewayError",
+    "error_for_grpc_status",
+    "error_for_http_status",
+    "is_transient",
+]
+
+
+class SeedingError(Exception):
+    """Base of every error seeding raises on purpose."""
+
+
+class PlanError(SeedingError):
+    """A plan is invalid; the message is one line naming the file and the field."""
+
+
+class DumpError(SeedingError):
+    """A dump file cannot be read; the message names the file (and the line where known)."""
+
+
+class JournalError(SeedingError):
+    """A run journal cannot be used to resume (made from another plan, or unreadable)."""
+
+
+class SeedsExhaustedError(SeedingError, IndexError):
+    """A dump has fewer seeded users than were asked of it."""
+
+
+class GatewayError(SeedingError):
+    """A gateway call failed.
+
+    ``method`` is the RPC name or ``"POST /api/v1/..."``, ``target`` the gateway address,
+    ``status`` the gRPC status name or HTTP status code as text, ``detail`` the server's message.
+    """
+
+    def __init__(self, *, method: str, target: str, status: str, detail: str) -> None:
+        self.method = method
+        self.target = target
+        self.status = status
+        self.detail = detail
+        super().__init__(f"{method} at {target} failed: {status}: {detail}")
+
+
+class TransientGatewayError(GatewayError):
+    """A failure the same call may not meet again: overload, network trouble, timeouts."""
+
+
+class GatewayUnreachableError(TransientGatewayError):
+    """Nothing answered at the target address (connection refused, reset, no route)."""
+
+
+class PermanentGatewayError(GatewayError):
+    """A failure retrying cannot fix: the request itself is wrong for the gateway."""
+
+
+class NotFoundError(PermanentGatewayError):
+    """An id the request names does not exist (HTTP 404, gRPC NOT_FOUND)."""
+
+
+class InvalidRequestError(PermanentGatewayError):
+    """The request is malformed or breaks a rule (HTTP 422, gRPC INVALID_ARGUMENT)."""
+
+
+class RejectedError(PermanentGatewayError):
+    """The gateway refused a well-formed request (HTTP 400/403, FAILED_PRECONDITION, ...)."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` is worth retrying; the one predicate both transports' retries share."""
+    return isinstance(exc, TransientGatewayError)
+
+
+# gRPC status names (grpc.StatusCode.X.name) that count as transient.
+_TRANSIENT_GRPC = frozenset(
+    {"UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED", "CANCELLED", "INTERNAL", "UNKNOWN"}
+)
+_PERMANENT_GRPC: dict[str, type[PermanentGatewayError]] = {
+    "NOT_FOUND": NotFoundError,
+    "INVALID_ARGUMENT": InvalidRequestError,
+    "OUT_OF_RANGE": InvalidRequestError,
+    "FAILED_PRECONDITION": RejectedError,
+    "ALREADY_EXISTS": RejectedError,
+    "PERMISSION_DENIED": RejectedError,
+    "UNAUTHENTICATED": RejectedError,
+    "UNIMPLEMENTED": RejectedError,
+}
+_TRANSIENT_HTTP = frozenset({408, 429, 500, 502, 503, 504})
+_PERMANENT_HTTP: dict[int, type[PermanentGatewayError]] = {
+    404: NotFoundError,
+    422: InvalidRequestError,
+    400: RejectedError,
+    403: RejectedError,
+}
+
+
+def error_for_grpc_status(status_name: str, *, method: str, target: str, detail: str) -> GatewayError:
+    """The error for a failed gRPC call, by status name (``"NOT_FOUND"``)."""
+    if status_name in _TRANSIENT_GRPC:
+        cls: type[GatewayError] = TransientGatewayError
+    else:
+        cls = _PERMANENT_GRPC.get(status_name, PermanentGatewayError)
+    return cls(method=method, target=target, status=status_name, detail=detail)
+
+
+def error_for_http_status(status_code: int, *, method: str, target: str, detail: str) -> GatewayError:
+    """The error for a failed HTTP call, by status code."""
+    if status_code in _TRANSIENT_HTTP:
+        cls: type[GatewayError] = TransientGatewayError
+    else:
+        cls = _PERMANENT_HTTP.get(status_code, RejectedError)
+    return cls(method=method, target=target, status=str(status_code), detail=detail)

@@ -1,0 +1,84 @@
+"""Gateway clients: one async interface, one implementation per transport.
+
+    GatewayClient (``_client``)      the interface: every RPC / route of the contract
+    ├── GrpcGatewayClient (``_grpc_client``)   grpc.aio, one channel reused
+    └── HttpGatewayClient (``_http_client``)   httpx API on the aiohttp transport
+
+``connect(transport, target)`` picks one. The transports are imported lazily so reading a dump
+never pays for grpc or aiohttp.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._client import DEFAULT_TIMEOUT, GatewayClient, Transport
+from ._endpoints import ENDPOINTS, Endpoint
+from ._models import (
+    Account,
+    AccountStatus,
+    AccountType,
+    Card,
+    CardPaymentSystem,
+    CardStatus,
+    CardType,
+    Document,
+    Operation,
+    OperationsSummary,
+    OperationStatus,
+    OperationType,
+    User,
+)
+
+if TYPE_CHECKING:
+    from ._grpc_client import GrpcGatewayClient
+    from ._http_client import HttpGatewayClient
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "ENDPOINTS",
+    "Account",
+    "AccountStatus",
+    "AccountType",
+    "Card",
+    "CardPaymentSystem",
+    "CardStatus",
+    "CardType",
+    "Document",
+    "Endpoint",
+    "GatewayClient",
+    "GrpcGatewayClient",
+    "HttpGatewayClient",
+    "Operation",
+    "OperationStatus",
+    "OperationType",
+    "OperationsSummary",
+    "Transport",
+    "User",
+    "connect",
+]
+
+
+def connect(transport: Transport, target: str, *, timeout: float = DEFAULT_TIMEOUT) -> GatewayClient:
+    """A client for ``target``: ``"host:port"`` for gRPC, ``"http://host:port"`` for HTTP."""
+    if transport == "grpc":
+        from ._grpc_client import GrpcGatewayClient
+
+        return GrpcGatewayClient(target, timeout=timeout)
+    if transport == "http":
+        from ._http_client import HttpGatewayClient
+
+        return HttpGatewayClient(target, timeout=timeout)
+    raise ValueError(f"unknown transport {transport!r}: expected 'grpc' or 'http'")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "GrpcGatewayClient":
+        from ._grpc_client import GrpcGatewayClient
+
+        return GrpcGatewayClient
+    if name == "HttpGatewayClient":
+        from ._http_client import HttpGatewayClient
+
+        return HttpGatewayClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,154 @@
+"""The transport-neutral gateway client: every RPC / route of the contract as one async method.
+
+``GrpcGatewayClient`` and ``HttpGatewayClient`` implement the abstract methods; the named
+convenience methods (``open_debit_card_account``, ``make_top_up_operation``, ...) are defined here
+once, on top of the data-driven ``open_account`` / ``issue_card`` / ``make_operation``. Failures are
+raised as the ``GatewayError`` tree of ``seeding._exceptions``, already classified.
+"""
+
+from __future__ import annotations
+
+import abc
+from types import TracebackType
+from typing import ClassVar, Literal, Self
+
+from ._models import (
+    Account,
+    AccountType,
+    Card,
+    CardType,
+    Document,
+    Operation,
+    OperationsSummary,
+    OperationStatus,
+    OperationType,
+    User,
+)
+
+__all__ = ["DEFAULT_TIMEOUT", "GatewayClient", "Transport"]
+
+Transport = Literal["grpc", "http"]
+
+DEFAULT_TIMEOUT = 10.0  # seconds, per call
+
+
+class GatewayClient(abc.ABC):
+    """An async client of the bank gateway; use it as ``async with`` or call ``aclose()``."""
+
+    transport: ClassVar[Transport]
+    target: str  # "localhost:9003" or "http://localhost:8003": where errors say the call went
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    @abc.abstractmethod
+    async def aclose(self) -> None:
+        """Close the channel / connection pool."""
+
+    @abc.abstractmethod
+    async def check_reachable(self, timeout: float = 3.0) -> None:
+        """Raise ``GatewayUnreachableError`` unless the gateway answers within ``timeout`` seconds."""
+
+    # users
+    @abc.abstractmethod
+    async def get_user(self, user_id: str) -> User: ...
+
+    @abc.abstractmethod
+    async def create_user(
+        self,
+        *,
+        email: str,
+        last_name: str = "",
+        first_name: str = "",
+        middle_name: str = "",
+        phone_number: str = "",
+    ) -> User: ...
+
+    # accounts
+    @abc.abstractmethod
+    async def get_accounts(self, user_id: str) -> list[Account]: ...
+
+    @abc.abstractmethod
+    async def open_account(self, user_id: str, account_type: AccountType) -> Account:
+        """Open an account of ``account_type``; card accounts come back with their two cards."""
+
+    async def open_deposit_account(self, user_id: str) -> Account:
+        return await self.open_account(user_id, AccountType.DEPOSIT)
+
+    async def open_savings_account(self, user_id: str) -> Account:
+        return await self.open_account(user_id, AccountType.SAVINGS)
+
+    async def open_debit_card_account(self, user_id: str) -> Account:
+        return await self.open_account(user_id, AccountType.DEBIT_CARD)
+
+    async def open_credit_card_account(self, user_id: str) -> Account:
+        return await self.open_account(user_id, AccountType.CREDIT_CARD)
+
+    # cards
+    @abc.abstractmethod
+    async def issue_card(self, user_id: str, account_id: str, card_type: CardType) -> Card: ...
+
+    async def issue_virtual_card(self, user_id: str, account_id: str) -> Card:
+        return await self.issue_card(user_id, account_id, CardType.VIRTUAL)
+
+    async def issue_physical_card(self, user_id: str, account_id: str) -> Card:
+        return await self.issue_card(user_id, account_id, CardType.PHYSICAL)
+
+    # operations
+    @abc.abstractmethod
+    async def get_operation(self, operation_id: str) -> Operation: ...
+
+    @abc.abstractmethod
+    async def get_operations(self, account_id: str) -> list[Operation]: ...
+
+    @abc.abstractmethod
+    async def get_operation_receipt(self, operation_id: str) -> Document: ...
+
+    @abc.abstractmethod
+    async def get_operations_summary(self, account_id: str) -> OperationsSummary: ...
+
+    @abc.abstractmethod
+    async def make_operation(
+        self,
+        operation_type: OperationType,
+        *,
+        account_id: str,
+        card_id: str,
+        amount: float,
+        status: OperationStatus = OperationStatus.COMPLETED,
+        category: str | None = None,
+    ) -> Operation:
+        """Make an operation; ``category`` is sent for PURCHASE only (where it is required)."""
+
+    async def make_fee_operation(self, **kwargs: object) -> Operation:
+        return await self.make_operation(OperationType.FEE, **kwargs)  # type: ignore[arg-type]
+
+    async def make_top_up_operation(self, **kwargs: object) -> Operation:
+        return await self.make_operation(OperationType.TOP_UP, **kwargs)  # type: ignore[arg-type]
+
+    async def make_cashback_operation(self, **kwargs: object) -> Operation:
+        return await self.make_operation(OperationType.CASHBACK, **kwargs)  # type: ignore[arg-type]
+
+    async def make_transfer_operation(self, **kwargs: object) -> Operation:
+        return await self.make_operation(OperationType.TRANSFER, **kwargs)  # type: ignore[arg-type]
+
+    async def make_bill_payment_operation(self, **kwargs: object) -> Operation:
+        return await self.make_operation(OperationType.BILL_PAYMENT, **kwargs)  # type: ignore[arg-type]
+
+    async def make_cash_withdrawal_operation(self, **kwargs: object) -> Operation:
+        return await self.make_operation(OperationType.CASH_WITHDRAWAL, **kwargs)  # type: ignore[arg-type]
+
+    async def make_purchase_operation(self, *, category: str, **kwargs: object) -> Operation:
+        return await self.make_operation(OperationType.PURCHASE, category=category, **kwargs)  # type: ignore[arg-type]
+
+    # documents
+    @abc.abstractmethod
+    async def get_tariff_document(self, account_id: str) -> Document: ...
+
+    @abc.abstractmethod
+    async def get_contract_document(self, account_id: str) -> Document: ...
