@@ -4,14 +4,15 @@
     ├── PlanError                 a plan file or object is invalid (names the file and the field)
     ├── DumpError                 a dump file is missing, corrupt or truncated (names the file, the line)
     ├── JournalError              a run journal cannot be resumed (other plan, unreadable)
+    ├── BuildError                a plan user could not be built: its index and the gateway error
     ├── SeedsExhaustedError       more users asked of a dump than it holds (also an IndexError)
     └── GatewayError              a gateway call failed: carries method, target, status and message
         ├── TransientGatewayError     worth retrying: the same call may succeed later
         │   └── GatewayUnreachableError   nothing answers at the target (connect refused, no route)
         └── PermanentGatewayError     retrying the same call cannot help
             ├── NotFoundError             404 / NOT_FOUND
-            ├── InvalidRequestError       422 / INVALID_ARGUMENT (bad email, duplicate email, bad field)
-            └── RejectedError             400, 403 / FAILED_PRECONDITION, PERMISSION_DENIED, ...
+            ├── InvalidRequestError       422, 403 / INVALID_ARGUMENT (bad email, duplicate email, bad field)
+            └── RejectedError             400 / FAILED_PRECONDITION, PERMISSION_DENIED, ...
 
 Classification happens here, once, for both transports (``error_for_grpc_status``,
 ``error_for_http_status``); the retry policy only asks ``is_transient``. The real gateway answers
@@ -21,6 +22,7 @@ Classification happens here, once, for both transports (``error_for_grpc_status`
 from __future__ import annotations
 
 __all__ = [
+    "BuildError",
     "DumpError",
     "GatewayError",
     "GatewayUnreachableError",
@@ -53,6 +55,15 @@ class DumpError(SeedingError):
 
 class JournalError(SeedingError):
     """A run journal cannot be used to resume (made from another plan, or unreadable)."""
+
+
+class BuildError(SeedingError):
+    """Building plan user ``index`` failed for good (a permanent error, or retries exhausted)."""
+
+    def __init__(self, index: int, cause: BaseException) -> None:
+        self.index = index
+        self.cause = cause
+        super().__init__(f"plan user #{index}: {cause}")
 
 
 class SeedsExhaustedError(SeedingError, IndexError):
@@ -91,11 +102,11 @@ class NotFoundError(PermanentGatewayError):
 
 
 class InvalidRequestError(PermanentGatewayError):
-    """The request is malformed or breaks a rule (HTTP 422, gRPC INVALID_ARGUMENT)."""
+    """The request is malformed or breaks a rule (HTTP 422, 403 duplicate email; gRPC INVALID_ARGUMENT)."""
 
 
 class RejectedError(PermanentGatewayError):
-    """The gateway refused a well-formed request (HTTP 400/403, FAILED_PRECONDITION, ...)."""
+    """The gateway refused a well-formed request (HTTP 400, FAILED_PRECONDITION, ...)."""
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -121,8 +132,8 @@ _TRANSIENT_HTTP = frozenset({408, 429, 500, 502, 503, 504})
 _PERMANENT_HTTP: dict[int, type[PermanentGatewayError]] = {
     404: NotFoundError,
     422: InvalidRequestError,
+    403: InvalidRequestError,  # the gateway's one 403 is a duplicate email: INVALID_ARGUMENT over gRPC
     400: RejectedError,
-    403: RejectedError,
 }
 
 

@@ -1,0 +1,7 @@
+"""``python -m seeding``: see ``seeding._cli``."""
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())

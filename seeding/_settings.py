@@ -1,0 +1,64 @@
+"""Where the gateway is, from the environment or ``.env``: compatible with the course's settings.
+
+The course's load-test projects configure ``GATEWAY_HTTP_CLIENT.URL`` and
+``GATEWAY_GRPC_CLIENT.HOST`` / ``.PORT`` (nested with ``.``); we read the same names, so one
+``.env`` serves both. Our own defaults live under ``SEEDING.*`` (``SEEDING.TRANSPORT=http``).
+Command-line flags override all of it.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, PositiveFloat, PositiveInt, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ._builder import DEFAULT_CONCURRENCY, DEFAULT_RETRIES
+from ._exceptions import SeedingError
+from .gateway import DEFAULT_TIMEOUT, Transport
+
+__all__ = ["Settings", "load_settings"]
+
+
+class HttpClientSettings(BaseModel):
+    url: str = "http://localhost:8003"
+    timeout: PositiveFloat = DEFAULT_TIMEOUT
+
+
+class GrpcClientSettings(BaseModel):
+    host: str = "localhost"
+    port: PositiveInt = 9003
+    timeout: PositiveFloat = DEFAULT_TIMEOUT
+
+    @property
+    def target(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+class SeedingSettings(BaseModel):
+    transport: Transport = "grpc"
+    concurrency: PositiveInt = DEFAULT_CONCURRENCY
+    retries: int = Field(default=DEFAULT_RETRIES, ge=0)
+    dumps_dir: str = "dumps"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", env_nested_delimiter=".", extra="ignore"
+    )
+
+    gateway_http_client: HttpClientSettings = Field(default_factory=HttpClientSettings)
+    gateway_grpc_client: GrpcClientSettings = Field(default_factory=GrpcClientSettings)
+    seeding: SeedingSettings = Field(default_factory=SeedingSettings)
+
+    def target(self, transport: Transport) -> str:
+        """The configured address for ``transport``."""
+        return self.gateway_grpc_client.target if transport == "grpc" else self.gateway_http_client.url
+
+
+def load_settings() -> Settings:
+    """Settings from the environment and ``.env``; a bad value is one ``SeedingError`` line."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(part) for part in first["loc"]).upper()
+        raise SeedingError(f"settings: {name}: {first['msg']} (from the environment or .env)") from None
