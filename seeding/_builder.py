@@ -155,9 +155,7 @@ class Builder:
                 for name, ctype, cplan in plan.cards()
             }
             if operations and not round_robin:
-                ops = group.create_task(
-                    self._operations(account, [self._first_card(account, cards)], operations)
-                )
+                ops = group.create_task(self._operations(account, [self._first_card(account, cards)], operations))
         issued = {name: [t.result() for t in tasks] for name, tasks in cards.items()}
         if operations and round_robin:
             card_ids = [card.id for card in account.cards] + [c for ids in issued.values() for c in ids]
@@ -185,9 +183,7 @@ class Builder:
         self.stats.done += 1
         return card.id
 
-    async def _operations(
-        self, account: Account, card_ids: list[str], operations: list[OperationData]
-    ) -> list[str]:
+    async def _operations(self, account: Account, card_ids: list[str], operations: list[OperationData]) -> list[str]:
         """Make ``operations`` on ``account``, one at a time unless parallel operations are allowed."""
 
         async def make(number: int, op: OperationData) -> str:

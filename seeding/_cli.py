@@ -75,24 +75,16 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     target = parser.add_argument_group("gateway")
     target.add_argument("--transport", choices=["grpc", "http"], default=defaults.transport)
     target.add_argument("--http-url", default=settings.gateway_http_client.url, help="default %(default)s")
-    target.add_argument(
-        "--grpc-target", default=settings.gateway_grpc_client.target, help="default %(default)s"
-    )
+    target.add_argument("--grpc-target", default=settings.gateway_grpc_client.target, help="default %(default)s")
     target.add_argument(
         "--stand",
         choices=["embedded"],
         help="start the in-memory stand in this process and seed it (no real gateway needed)",
     )
     run = parser.add_argument_group("run")
-    run.add_argument(
-        "--concurrency", type=_positive_int, default=defaults.concurrency, help="calls in flight"
-    )
-    run.add_argument(
-        "--retries", type=_non_negative_int, default=defaults.retries, help="per transient failure"
-    )
-    run.add_argument(
-        "--timeout", type=_positive_float, default=settings.gateway_grpc_client.timeout, help="s/call"
-    )
+    run.add_argument("--concurrency", type=_positive_int, default=defaults.concurrency, help="calls in flight")
+    run.add_argument("--retries", type=_non_negative_int, default=defaults.retries, help="per transient failure")
+    run.add_argument("--timeout", type=_positive_float, default=settings.gateway_grpc_client.timeout, help="s/call")
     run.add_argument("--dumps-dir", type=Path, default=Path(defaults.dumps_dir))
     run.add_argument("--seed", type=int, help="reproducible names, phones and amounts (emails stay unique)")
     run.add_argument(
@@ -119,9 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser(settings).parse_args(argv)
         plans = _load_plans(args.plans)
         if args.resume and args.stand == "embedded":
-            raise SeedingError(
-                "--resume cannot be used with --stand embedded: its data ended with its process"
-            )
+            raise SeedingError("--resume cannot be used with --stand embedded: its data ended with its process")
     except (PlanError, SeedingError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -137,9 +127,7 @@ def _load_plans(paths: list[Path]) -> list[SeedsPlan]:
     for path, plan in zip(paths, plans, strict=True):
         scenario = plan.scenario or ""
         if scenario in seen:
-            raise PlanError(
-                f"{path}: scenario {scenario!r} is also {seen[scenario]}'s; both would write one dump"
-            )
+            raise PlanError(f"{path}: scenario {scenario!r} is also {seen[scenario]}'s; both would write one dump")
         seen[scenario] = path
     return plans
 
@@ -170,30 +158,31 @@ async def _seed_all(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
         timeout=args.timeout,
         parallel_operations=args.parallel_operations,
     )
-    async with _gateway_target(args) as (address, recorded):
-        async with connect(args.transport, address, timeout=args.timeout) as client:
-            try:
-                await client.check_reachable(timeout=min(5.0, args.timeout))
-            except GatewayUnreachableError as exc:
-                print(
-                    f"{PROG}: error: cannot reach the gateway over {args.transport} at {address}: {exc.detail}",
-                    file=sys.stderr,
-                )
-                return EXIT_FAILED
-            for plan in plans:
-                run = PlanRun(
-                    plan,
-                    client,
-                    dumps_dir=args.dumps_dir,
-                    options=options,
-                    seed=args.seed,
-                    resume=args.resume,
-                    restart=args.restart,
-                    target=recorded,
-                )
-                code = await _seed_one(run, progress=not args.no_progress)
-                if code != EXIT_OK:
-                    return code
+    async with contextlib.AsyncExitStack() as stack:
+        address, recorded = await stack.enter_async_context(_gateway_target(args))
+        client = await stack.enter_async_context(connect(args.transport, address, timeout=args.timeout))
+        try:
+            await client.check_reachable(timeout=min(5.0, args.timeout))
+        except GatewayUnreachableError as exc:
+            print(
+                f"{PROG}: error: cannot reach the gateway over {args.transport} at {address}: {exc.detail}",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+        for plan in plans:
+            run = PlanRun(
+                plan,
+                client,
+                dumps_dir=args.dumps_dir,
+                options=options,
+                seed=args.seed,
+                resume=args.resume,
+                restart=args.restart,
+                target=recorded,
+            )
+            code = await _seed_one(run, progress=not args.no_progress)
+            if code != EXIT_OK:
+                return code
     return EXIT_OK
 
 
@@ -227,9 +216,7 @@ def _report_done(run: PlanRun, path: Path) -> None:
     totals = run.plan.totals()
     stats = run.builder.stats if run.builder else None
     counts = ", ".join(f"{n} {name}" for name, n in totals.items())
-    rate = (
-        f"{stats.calls} calls, {stats.calls_per_second:.0f} calls/s, {stats.retries} retries" if stats else ""
-    )
+    rate = f"{stats.calls} calls, {stats.calls_per_second:.0f} calls/s, {stats.retries} retries" if stats else ""
     elapsed = f"{stats.elapsed:.2f} s" if stats else "?"
     resumed = f", {run.resumed_users} users from the journal" if run.resumed_users else ""
     print(f"{run.scenario}: {counts} in {elapsed} over {run.client.transport} ({rate}{resumed}) → {path}")

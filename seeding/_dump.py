@@ -209,9 +209,7 @@ class _DumpFile:
         self.meta = top.get("meta") if isinstance(top, dict) else None
         expected = (self.meta or {}).get("counts", {}).get("users")
         if isinstance(expected, int) and expected != len(starts):
-            raise DumpError(
-                f"{self.path}: its meta promises {expected} users but the file holds {len(starts)}"
-            )
+            raise DumpError(f"{self.path}: its meta promises {expected} users but the file holds {len(starts)}")
         self.starts = starts
 
     def user_bytes(self, index: int) -> bytes:
@@ -301,9 +299,7 @@ class LazyUsers(Sequence[SeedUserResult]):
             line = self._dump.line_of(self._dump.starts[index])
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "(user)"
-            raise DumpError(
-                f"{self._dump.path}:{line}: user #{index} is corrupt: {where}: {first['msg']}"
-            ) from None
+            raise DumpError(f"{self._dump.path}:{line}: user #{index} is corrupt: {where}: {first['msg']}") from None
 
     def raw(self, index: int) -> bytes:
         """User ``index`` as the JSON bytes in the file (for copying without parsing)."""

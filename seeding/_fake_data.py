@@ -61,9 +61,7 @@ class FakeData:
             names = faker.last_name_female(), faker.first_name_female(), faker.middle_name_female()
         return UserData(*names, faker.phone_number(), faker.user_name(), faker.free_email_domain())
 
-    def operations(
-        self, index: int, account_field: str, account: int, plan: SeedAccountsPlan
-    ) -> list[OperationData]:
+    def operations(self, index: int, account_field: str, account: int, plan: SeedAccountsPlan) -> list[OperationData]:
         """The operations of one account, in dump order, with their amounts and categories."""
         rng = random.Random(f"{self._seed}/{index}/{account_field}/{account}")
         defaults = self._plan.operations
@@ -71,9 +69,7 @@ class FakeData:
         for field, kind, ops in plan.operations():
             amounts = ops.amount or defaults.amount
             for _ in range(ops.count):
-                category = (
-                    rng.choice(defaults.purchase_categories) if kind is OperationType.PURCHASE else None
-                )
+                category = rng.choice(defaults.purchase_categories) if kind is OperationType.PURCHASE else None
                 amount = round(rng.uniform(amounts.min, amounts.max), 2)
                 result.append(OperationData(field, kind, ops.status or defaults.status, amount, category))
         return result

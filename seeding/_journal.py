@@ -40,9 +40,7 @@ class Journal:
         self._size = os.fstat(self._fd).st_size
 
     @classmethod
-    def start(
-        cls, path: Path, header: dict[str, Any], *, resume: bool = False, restart: bool = False
-    ) -> Journal:
+    def start(cls, path: Path, header: dict[str, Any], *, resume: bool = False, restart: bool = False) -> Journal:
         """Open the journal for a run of the plan ``header["plan_hash"]``.
 
         An existing journal is an unfinished run: continued with ``resume``, discarded with
@@ -126,9 +124,7 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[int, tuple[int, int]]]:
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError:
-            raise JournalError(
-                f"{path}:{number}: corrupt journal line; pass --restart to discard it"
-            ) from None
+            raise JournalError(f"{path}:{number}: corrupt journal line; pass --restart to discard it") from None
         if header is None:
             if not isinstance(record, dict) or record.get("journal") != _VERSION:
                 raise JournalError(f"{path}:1: not a seeding journal")

@@ -170,8 +170,7 @@ class SeedUsersPlan(_CountedPlan):
     def entities_per_user(self) -> int:
         """Gateway entities one user stands for: itself, its accounts, their cards and operations."""
         return 1 + sum(
-            plan.count * (1 + plan.cards_per_account + plan.operations_per_account)
-            for _, _, plan in self.accounts()
+            plan.count * (1 + plan.cards_per_account + plan.operations_per_account) for _, _, plan in self.accounts()
         )
 
     @model_validator(mode="after")
@@ -194,9 +193,7 @@ class OperationOptions(_PlanModel):
 
     status: OperationStatus = OperationStatus.COMPLETED
     amount: AmountRange = Field(default_factory=AmountRange)
-    purchase_categories: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_PURCHASE_CATEGORIES), min_length=1
-    )
+    purchase_categories: list[str] = Field(default_factory=lambda: list(DEFAULT_PURCHASE_CATEGORIES), min_length=1)
     # Which card operations go through: the account's first card (as the course does), or all of
     # the account's cards in turn (the two it opened with, then the issued ones).
     card: Literal["first", "round_robin"] = "first"

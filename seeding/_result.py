@@ -68,9 +68,7 @@ class SeedsResult(BaseModel):
     _source: str = PrivateAttr(default="the seeds")
 
     @field_serializer("users", mode="wrap")
-    def _serialize_users(
-        self, users: Sequence[SeedUserResult], handler: SerializerFunctionWrapHandler
-    ) -> Any:
+    def _serialize_users(self, users: Sequence[SeedUserResult], handler: SerializerFunctionWrapHandler) -> Any:
         return handler(users if isinstance(users, list) else list(users))
 
     def get_next_user(self) -> SeedUserResult:
