@@ -1,1 +1,106 @@
-"""seeding: test data for load tests of the bank gateway."""
+"""seeding: test data for load tests of the bank gateway.
+
+    plan (SeedsPlan, plans/*.yaml) → builder (concurrent, retried) → gateway client (gRPC | HTTP)
+        → result (SeedsResult) → dump (dumps/<scenario>_seeds.json) → consumption (locustfiles)
+
+Everything a user imports is here; modules prefixed ``_`` are internal. Opening a dump imports
+neither grpc nor aiohttp: the builder and clients load on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._dump import DumpWriter, dump_path, load_seeds_result, open_dump, read_meta, save_seeds_result, write_dump
+from ._exceptions import (
+    BuildError,
+    DumpError,
+    GatewayError,
+    GatewayUnreachableError,
+    InvalidRequestError,
+    JournalError,
+    NotFoundError,
+    PermanentGatewayError,
+    PlanError,
+    RejectedError,
+    SeedingError,
+    SeedsExhaustedError,
+    TransientGatewayError,
+    is_transient,
+)
+from ._plan import (
+    AmountRange,
+    OperationOptions,
+    SeedAccountsPlan,
+    SeedCardsPlan,
+    SeedOperationsPlan,
+    SeedsPlan,
+    SeedUsersPlan,
+    load_plan,
+    parse_plan,
+)
+from ._result import SeedAccountResult, SeedCardResult, SeedOperationResult, SeedsResult, SeedUserResult
+
+if TYPE_CHECKING:
+    from ._builder import Builder, BuildOptions, BuildStats
+    from ._run import PlanRun, build_seeds
+
+__all__ = [
+    "AmountRange",
+    "BuildError",
+    "BuildOptions",
+    "BuildStats",
+    "Builder",
+    "DumpError",
+    "DumpWriter",
+    "GatewayError",
+    "GatewayUnreachableError",
+    "InvalidRequestError",
+    "JournalError",
+    "NotFoundError",
+    "OperationOptions",
+    "PermanentGatewayError",
+    "PlanError",
+    "PlanRun",
+    "RejectedError",
+    "SeedAccountResult",
+    "SeedAccountsPlan",
+    "SeedCardResult",
+    "SeedCardsPlan",
+    "SeedOperationResult",
+    "SeedOperationsPlan",
+    "SeedUserResult",
+    "SeedUsersPlan",
+    "SeedingError",
+    "SeedsExhaustedError",
+    "SeedsPlan",
+    "SeedsResult",
+    "TransientGatewayError",
+    "build_seeds",
+    "dump_path",
+    "is_transient",
+    "load_plan",
+    "load_seeds_result",
+    "open_dump",
+    "parse_plan",
+    "read_meta",
+    "save_seeds_result",
+    "write_dump",
+]
+
+_LAZY = {
+    "Builder": "._builder",
+    "BuildOptions": "._builder",
+    "BuildStats": "._builder",
+    "PlanRun": "._run",
+    "build_seeds": "._run",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the builder side on first use, so ``open_dump`` stays light."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -32,7 +32,7 @@ def retry_policy(
     """Up to ``retries`` more attempts after the first, waiting ~``initial_wait``·2ⁿ (≤ ``max_wait``)."""
     return AsyncRetrying(
         stop=stop_after_attempt(retries + 1),
-        wait=wait_exponential_jitter(initial=initial_wait, max=max_wait, jitter=initial_wait),
+        wait=wait_exponential_jitter(multiplier=initial_wait, max=max_wait, jitter=initial_wait),
         retry=retry_if_exception(is_transient),
         before_sleep=on_retry,
         reraise=True,

@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from ._builder import Builder, BuildOptions
-from ._dump import DEFAULT_DUMPS_DIR, dump_path, write_dump
+from ._dump import DEFAULT_DUMPS_DIR, dump_path, open_dump, write_dump
 from ._journal import Journal, journal_path
-from ._plan import SeedsPlan
-from .gateway import GatewayClient
+from ._plan import SeedsPlan, load_plan
+from ._result import SeedsResult
+from .gateway import GatewayClient, Transport, connect
 
-__all__ = ["DEFAULT_SCENARIO", "PlanRun", "format_indices"]
+__all__ = ["DEFAULT_SCENARIO", "PlanRun", "build_seeds", "format_indices"]
 
 DEFAULT_SCENARIO = "seeds"
 
@@ -136,3 +137,42 @@ def _version() -> str:
         return version("seeding")
     except PackageNotFoundError:
         return "unknown"
+
+
+async def build_seeds(
+    plan: SeedsPlan | str | Path,
+    *,
+    transport: Transport | None = None,
+    target: str | None = None,
+    dumps_dir: str | Path | None = None,
+    options: BuildOptions | None = None,
+    seed: int | None = None,
+    resume: bool = False,
+    restart: bool = False,
+) -> SeedsResult:
+    """Seed ``plan`` (a ``SeedsPlan`` or a plan file) and return the dump, opened lazily.
+
+    Transport and target default to the settings (``GATEWAY_GRPC_CLIENT.*`` / ``GATEWAY_HTTP_CLIENT.URL``,
+    then localhost:9003 / http://localhost:8003). Raises ``GatewayUnreachableError`` when nothing
+    answers there, ``BuildError`` when a user fails for good (the journal keeps the rest).
+    """
+    from ._settings import load_settings
+
+    if not isinstance(plan, SeedsPlan):
+        plan = load_plan(plan)
+    settings = load_settings()
+    transport = transport or settings.seeding.transport
+    target = target or settings.target(transport)
+    options = options or BuildOptions(concurrency=settings.seeding.concurrency, retries=settings.seeding.retries)
+    async with connect(transport, target, timeout=options.timeout) as client:
+        await client.check_reachable(timeout=min(5.0, options.timeout))
+        run = PlanRun(
+            plan,
+            client,
+            dumps_dir=dumps_dir if dumps_dir is not None else settings.seeding.dumps_dir,
+            options=options,
+            seed=seed,
+            resume=resume,
+            restart=restart,
+        )
+        return open_dump(await run.execute())
