@@ -82,10 +82,22 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         help="start the in-memory stand in this process and seed it (no real gateway needed)",
     )
     run = parser.add_argument_group("run")
-    run.add_argument("--concurrency", type=_positive_int, default=defaults.concurrency, help="calls in flight")
-    run.add_argument("--retries", type=_non_negative_int, default=defaults.retries, help="per transient failure")
-    run.add_argument("--timeout", type=_positive_float, default=settings.gateway_grpc_client.timeout, help="s/call")
-    run.add_argument("--dumps-dir", type=Path, default=Path(defaults.dumps_dir))
+    run.add_argument(
+        "--concurrency", type=_positive_int, default=defaults.concurrency, help="calls in flight (default %(default)s)"
+    )
+    run.add_argument(
+        "--retries",
+        type=_non_negative_int,
+        default=defaults.retries,
+        help="further attempts after a transient failure (default %(default)s)",
+    )
+    run.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=settings.gateway_grpc_client.timeout,
+        help="seconds per call attempt (default %(default)s)",
+    )
+    run.add_argument("--dumps-dir", type=Path, default=Path(defaults.dumps_dir), help="default %(default)s")
     run.add_argument("--seed", type=int, help="reproducible names, phones and amounts (emails stay unique)")
     run.add_argument(
         "--parallel-operations",

@@ -48,7 +48,7 @@ class Progress:
         stats = builder.stats
         already = self._run.resumed_users * self._run.plan.users.entities_per_user
         self._bar.n = already + stats.done
-        self._bar.set_postfix(calls_s=f"{stats.calls_per_second:.0f}", retries=stats.retries, refresh=False)
+        self._bar.set_postfix_str(f"{stats.calls_per_second:.0f} calls/s, {stats.retries} retries", refresh=False)
         self._bar.refresh()
 
     async def __aenter__(self) -> Self:

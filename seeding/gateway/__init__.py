@@ -1,8 +1,9 @@
 """Gateway clients: one async interface, one implementation per transport.
 
     GatewayClient (``_client``)      the interface: every RPC / route of the contract
-    ├── GrpcGatewayClient (``_grpc_client``)   grpc.aio, one channel reused
-    └── HttpGatewayClient (``_http_client``)   httpx API on the aiohttp transport
+    └── ContractClient (``_contract_client``)  each method as one named RPC, written once
+        ├── GrpcGatewayClient (``_grpc_client``)   grpc.aio, one channel reused
+        └── HttpGatewayClient (``_http_client``)   httpx API on the aiohttp transport
 
 ``connect(transport, target)`` picks one. The transports are imported lazily so reading a dump
 never pays for grpc or aiohttp.

@@ -74,9 +74,7 @@ def _endpoints() -> dict[str, Endpoint]:
         *(Endpoint(card_rpc(t), "cards", "POST", f"{p}/cards/issue-{_kebab(t.value)}-card") for t in CardType),
         Endpoint("GetOperation", "operations", "GET", f"{p}/operations/{{operation_id}}"),
         Endpoint("GetOperations", "operations", "GET", f"{p}/operations"),
-        Endpoint(
-            "GetOperationReceipt", "operations", "GET", f"{p}/operations/operation-receipt/{{operation_id}}"
-        ),
+        Endpoint("GetOperationReceipt", "operations", "GET", f"{p}/operations/operation-receipt/{{operation_id}}"),
         Endpoint("GetOperationsSummary", "operations", "GET", f"{p}/operations/operations-summary"),
         *(
             Endpoint(operation_rpc(t), "operations", "POST", f"{p}/operations/make-{_kebab(t.value)}-operation")

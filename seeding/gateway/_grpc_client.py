@@ -1,0 +1,151 @@
+"""The gateway over gRPC: ``grpc.aio``, one plaintext channel reused by every call.
+
+Nothing here is written per RPC: the endpoint table names the RPC and its service, the generated
+service stub provides the call, and the service's descriptor provides the ``<Rpc>Request`` class.
+Responses are read field by field as our models declare them, so enum numbers go through
+``_enum_mapping`` and the gRPC date formats are parsed here, the one place that knows them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import Mapping
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, ClassVar, get_args, get_origin
+
+import grpc
+from google.protobuf.message import Message
+from google.protobuf.message_factory import GetMessageClass
+from pydantic import BaseModel
+
+from .._exceptions import GatewayError, GatewayUnreachableError, error_for_grpc_status
+from ._client import DEFAULT_TIMEOUT, Transport
+from ._contract_client import ContractClient
+from ._endpoints import Endpoint
+from ._enum_mapping import from_proto, to_proto
+
+__all__ = ["GrpcGatewayClient"]
+
+# The gateway writes dates as text, not as google.protobuf.Timestamp (contract: "Behaviour").
+_GRPC_DATE = "%d-%m-%Y"  # Card.expiry_date
+_GRPC_DATETIME = "%d-%m-%Y %H:%M:%S"  # Operation.created_at
+
+# What grpc-core says in UNAVAILABLE details when no connection could be made at all.
+_CONNECT_FAILURES = ("failed to connect", "connection refused", "errors resolving", "dns resolution failed")
+
+
+class GrpcGatewayClient(ContractClient):
+    """The gateway at ``target`` (``"host:port"``) over gRPC; every call has a ``timeout`` deadline."""
+
+    transport: ClassVar[Transport] = "grpc"
+
+    def __init__(self, target: str = "localhost:9003", *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.target = target
+        self.timeout = timeout
+        self._channel: grpc.aio.Channel | None = None
+        self._calls: dict[str, tuple[grpc.aio.UnaryUnaryMultiCallable, type[Message]]] = {}
+
+    def _open_channel(self) -> grpc.aio.Channel:
+        # Opened on first use, not in __init__: a grpc.aio channel belongs to the running event loop.
+        if self._channel is None:
+            self._channel = grpc.aio.insecure_channel(self.target)
+        return self._channel
+
+    async def aclose(self) -> None:
+        if self._channel is not None:
+            channel, self._channel = self._channel, None
+            self._calls.clear()
+            await channel.close()
+
+    async def check_reachable(self, timeout: float = 3.0) -> None:
+        try:
+            async with asyncio.timeout(timeout):
+                if await _connected(self._open_channel()):
+                    return
+            why = "the connection failed"
+        except TimeoutError:
+            why = f"no connection within {timeout:g} s"
+        raise GatewayUnreachableError(
+            method="connect", target=self.target, status="UNAVAILABLE", detail=f"cannot connect: {why}"
+        )
+
+    def _method_name(self, endpoint: Endpoint) -> str:
+        return endpoint.rpc
+
+    def _rpc(self, endpoint: Endpoint) -> tuple[grpc.aio.UnaryUnaryMultiCallable, type[Message]]:
+        """The generated stub's method for ``endpoint`` on our channel, and its request class."""
+        found = self._calls.get(endpoint.rpc)
+        if found is None:
+            package, _, service = endpoint.grpc_service.rpartition(".")
+            stubs = importlib.import_module(f"{package}.{endpoint.service}_gateway_service_pb2_grpc")
+            messages = importlib.import_module(f"{package}.{endpoint.service}_gateway_service_pb2")
+            stub = getattr(stubs, f"{service}Stub")(self._open_channel())
+            method = messages.DESCRIPTOR.services_by_name[service].methods_by_name[endpoint.rpc]
+            found = self._calls[endpoint.rpc] = (
+                getattr(stub, endpoint.rpc),
+                GetMessageClass(method.input_type),
+            )
+        return found
+
+    async def _call(self, endpoint: Endpoint, fields: Mapping[str, Any]) -> Message:
+        call, request_class = self._rpc(endpoint)
+        request = request_class(**{k: to_proto(v) if isinstance(v, StrEnum) else v for k, v in fields.items()})
+        try:
+            return await call(request, timeout=self.timeout)
+        except grpc.aio.AioRpcError as exc:
+            raise self._error(endpoint, exc) from exc
+
+    def _error(self, endpoint: Endpoint, exc: grpc.aio.AioRpcError) -> GatewayError:
+        status = exc.code().name
+        detail = exc.details() or ""
+        if status == "UNAVAILABLE" and any(f in detail.lower() for f in _CONNECT_FAILURES):
+            return GatewayUnreachableError(method=endpoint.rpc, target=self.target, status=status, detail=detail)
+        return error_for_grpc_status(status, method=endpoint.rpc, target=self.target, detail=detail)
+
+    def _decode(self, response: Any, key: str, model: type[BaseModel]) -> Any:
+        value = getattr(response, key)
+        if isinstance(value, Message):
+            return _message_data(value, model)
+        return [_message_data(item, model) for item in value]
+
+
+async def _connected(channel: grpc.aio.Channel) -> bool:
+    """Wait until ``channel`` connects (True) or a connection attempt made meanwhile fails (False).
+
+    Like ``channel_ready()``, but a refused connection answers at once, as it does over HTTP,
+    instead of the channel retrying with back-off until the caller's timeout. A failure the channel
+    was already in when we started is stale (it may be minutes old): that one we wait out.
+    """
+    state = channel.get_state(try_to_connect=True)
+    stale = state is grpc.ChannelConnectivity.TRANSIENT_FAILURE
+    while state is not grpc.ChannelConnectivity.READY:
+        if state is grpc.ChannelConnectivity.SHUTDOWN:
+            return False
+        if state is grpc.ChannelConnectivity.TRANSIENT_FAILURE and not stale:
+            return False
+        await channel.wait_for_state_change(state)
+        state, stale = channel.get_state(try_to_connect=True), False
+    return True
+
+
+def _message_data(message: Message, model: type[BaseModel]) -> dict[str, Any]:
+    """The fields ``model`` declares, read from ``message`` and converted to what ``model`` takes."""
+    return {name: _value(getattr(message, name), field.annotation) for name, field in model.model_fields.items()}
+
+
+def _value(value: Any, annotation: Any) -> Any:
+    if get_origin(annotation) is list:
+        (item,) = get_args(annotation)
+        return [_value(v, item) for v in value]
+    if isinstance(annotation, type):
+        if issubclass(annotation, StrEnum):
+            return from_proto(annotation, value)
+        if issubclass(annotation, datetime):  # before date: datetime is a date
+            return datetime.strptime(value, _GRPC_DATETIME)
+        if issubclass(annotation, date):
+            return datetime.strptime(value, _GRPC_DATE).date()
+        if issubclass(annotation, BaseModel):
+            return _message_data(value, annotation)
+    return value

@@ -1,0 +1,151 @@
+"""The gateway over HTTP/JSON: the ``httpx`` API on ``httpx_aiohttp``'s aiohttp transport.
+
+Why not httpx's own transport: its connection pool scans every connection per request, so a
+plain ``httpx.AsyncClient`` falls from ~1.3k calls/s at 10 in flight to ~20 at 300 (see
+``bench/http_transports.py``); aiohttp's pool keeps its rate at hundreds in flight. We pass
+``AiohttpTransport`` through ``httpx.AsyncClient(transport=...)``, the public httpx hook, rather
+than subclassing ``HttpxAiohttpClient``, which overrides private ``AsyncClient`` methods.
+
+Requests are built from the contract's field names by one rule: a route with a ``{placeholder}``
+takes the request's one field in its path; other GET fields go in the query, POST fields in the
+JSON body; both camelCase.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import aiohttp
+import httpx
+import orjson
+from httpx_aiohttp import AiohttpTransport
+from pydantic import BaseModel
+from pydantic.alias_generators import to_camel
+
+from .._exceptions import GatewayError, GatewayUnreachableError, TransientGatewayError, error_for_http_status
+from ._client import DEFAULT_TIMEOUT, Transport
+from ._contract_client import ContractClient
+from ._endpoints import ENDPOINTS, Endpoint
+
+__all__ = ["DEFAULT_MAX_CONNECTIONS", "HttpGatewayClient"]
+
+DEFAULT_MAX_CONNECTIONS = 100  # aiohttp's own default; calls beyond it wait for a free connection
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_JSON_HEADERS = {"content-type": "application/json", "accept": "application/json"}
+# GetAccounts of an unknown user answers 200 [] and touches nothing: a cheap "are you there?".
+_PROBE = ENDPOINTS["GetAccounts"]
+_PROBE_PARAMS = {"userId": "00000000-0000-0000-0000-000000000000"}
+
+
+class HttpGatewayClient(ContractClient):
+    """The gateway at ``base_url`` over HTTP; every call must finish within ``timeout`` seconds."""
+
+    transport: ClassVar[Transport] = "http"
+
+    def __init__(
+        self,
+        base_url: str = "http://localhost:8003",
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError(f"HTTP gateway address must start with http:// or https://, got {base_url!r}")
+        self.target = base_url.rstrip("/")
+        self.timeout = timeout
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        # The transport opens its aiohttp session on first use, inside the running event loop.
+        self._http = httpx.AsyncClient(
+            base_url=self.target,
+            transport=AiohttpTransport(limits=limits),
+            timeout=httpx.Timeout(timeout),
+            headers=_JSON_HEADERS,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def check_reachable(self, timeout: float = 3.0) -> None:
+        try:
+            await self._http.request(_PROBE.http_method, _PROBE.http_path, params=_PROBE_PARAMS, timeout=timeout)
+        except (httpx.TransportError, aiohttp.ClientError) as exc:  # any answer at all will do
+            raise GatewayUnreachableError(
+                method=_PROBE.http_route,
+                target=self.target,
+                status=_failure_name(exc),
+                detail=f"cannot connect to the gateway's HTTP port: {exc}",
+            ) from exc
+
+    def _method_name(self, endpoint: Endpoint) -> str:
+        return endpoint.http_route
+
+    async def _call(self, endpoint: Endpoint, fields: Mapping[str, Any]) -> Any:
+        path, rest = _fill_path(endpoint.http_path, fields)
+        params = body = None
+        camel = {to_camel(k): v for k, v in rest.items()}
+        if endpoint.http_method == "GET":
+            params = camel
+        else:
+            body = orjson.dumps(camel)
+        try:
+            response = await self._http.request(endpoint.http_method, path, params=params, content=body)
+        except (httpx.TransportError, aiohttp.ClientError) as exc:
+            raise self._transport_error(endpoint, exc) from exc
+        if not response.is_success:
+            raise error_for_http_status(
+                response.status_code, method=endpoint.http_route, target=self.target, detail=_detail(response)
+            )
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError as exc:
+            raise self._bad_response(endpoint.rpc, exc) from exc
+
+    def _transport_error(self, endpoint: Endpoint, exc: Exception) -> GatewayError:
+        """No HTTP answer: unreachable if the connection was refused, else transient (timeout, reset)."""
+        kwargs = {
+            "method": endpoint.http_route,
+            "target": self.target,
+            "status": _failure_name(exc),
+            "detail": str(exc) or repr(exc),
+        }
+        # httpx_aiohttp maps every aiohttp connection error to httpx.ConnectTimeout, a refused
+        # connection included; the aiohttp original it chains tells them apart.
+        cause = exc.__cause__ or exc
+        if isinstance(exc, httpx.ConnectError) or isinstance(cause, aiohttp.ClientConnectorError):
+            return GatewayUnreachableError(**kwargs)
+        return TransientGatewayError(**kwargs)
+
+    def _decode(self, response: Any, key: str, model: type[BaseModel]) -> Any:
+        return response[key]
+
+
+def _fill_path(template: str, fields: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Put the field into the route's placeholder; every such route takes exactly one field."""
+    names = _PLACEHOLDER.findall(template)
+    if not names:
+        return template, dict(fields)
+    if len(names) != 1 or len(fields) != 1:
+        raise AssertionError(f"route {template} has {names}, request has {list(fields)}")
+    (value,) = fields.values()
+    return template.replace(f"{{{names[0]}}}", quote(str(value), safe="")), {}
+
+
+def _detail(response: httpx.Response) -> str:
+    """The server's message: FastAPI's ``detail`` (text, or the validation list as JSON), else the body."""
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return response.text.strip() or response.reason_phrase
+    if isinstance(body, dict) and "detail" in body:
+        detail = body["detail"]
+        return detail if isinstance(detail, str) else orjson.dumps(detail).decode()
+    return response.text.strip()
+
+
+def _failure_name(exc: Exception) -> str:
+    """``ClientConnectorError`` rather than httpx_aiohttp's catch-all ``ConnectTimeout``."""
+    return type(exc.__cause__ or exc).__name__

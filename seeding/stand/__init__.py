@@ -1,0 +1,18 @@
+"""The embedded stand: an in-memory bank gateway serving the contract over HTTP and gRPC.
+
+    Stand            async context manager, in this event loop: ``async with Stand() as stand``
+    StandProcess     the same in a subprocess (``python -m seeding.stand``), for kill / restart tests
+    Bank, Faults     its state and its fault injector, reachable as ``stand.bank`` / ``stand.faults``
+
+Run it on its own with ``python -m seeding.stand --help``.
+"""
+
+from __future__ import annotations
+
+from ._bank import Bank
+from ._errors import StandStartError
+from ._faults import Faults
+from ._process import StandProcess
+from ._stand import Stand
+
+__all__ = ["Bank", "Faults", "Stand", "StandProcess", "StandStartError"]

@@ -1,0 +1,404 @@
+"""The stand's in-memory bank: all state and all behaviour, with no transport in sight.
+
+Both servers call the same ``Bank``, so a user created over HTTP is visible over gRPC and the
+other way round. Every method that changes state is synchronous: the servers run in one asyncio
+loop, so a read-modify-write with no ``await`` inside cannot interleave with another one and
+balance updates are never lost (unlike the real gateway's, see the contract).
+
+The behaviour follows the contract's "Behaviour" section; errors are the ``_errors`` tree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from types import MappingProxyType
+
+from seeding.gateway._models import (
+    AccountStatus,
+    AccountType,
+    CardPaymentSystem,
+    CardStatus,
+    CardType,
+    OperationStatus,
+    OperationType,
+)
+
+from ._errors import (
+    CardsNotAllowedError,
+    DuplicateEmailError,
+    InvalidEmailError,
+    MalformedIdError,
+    NotFoundError,
+    ReceiptMissingError,
+)
+
+__all__ = [
+    "DOCUMENTS_BASE_URL",
+    "AccountRow",
+    "Bank",
+    "CardRow",
+    "DocumentKind",
+    "DocumentRow",
+    "OperationRow",
+    "SummaryRow",
+    "UserRow",
+]
+
+DOCUMENTS_BASE_URL = "http://localhost:9000/documents"
+CREDIT_LIMIT = 25000.0  # credit-card accounts open with this balance
+CARD_VALIDITY_YEARS = 7
+
+# Categories the server sets; PURCHASE keeps the client's.
+_FIXED_CATEGORIES: dict[OperationType, str] = {
+    OperationType.TOP_UP: "money_in",
+    OperationType.FEE: "fee",
+    OperationType.CASHBACK: "cashback_rewards",
+    OperationType.TRANSFER: "transfer",
+    OperationType.BILL_PAYMENT: "bill_payment",
+    OperationType.CASH_WITHDRAWAL: "cash_withdrawal",
+}
+# Statuses that move the balance and get a receipt; FAILED and UNSPECIFIED (None) do neither.
+_BOOKED = frozenset({OperationStatus.COMPLETED, OperationStatus.IN_PROGRESS})
+# Card numbers start with the payment system's prefix (Visa 4, Mastercard 51-55).
+_CARD_PREFIX = {CardPaymentSystem.VISA: "4", CardPaymentSystem.MASTERCARD: "5"}
+_CARD_NUMBER_LENGTH = 16
+
+# Deliberately simple: something@domain.tld, no spaces, one "@".
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+
+
+class DocumentKind(StrEnum):
+    """The per-account documents; the value is the file name prefix in storage."""
+
+    TARIFF = "tariff"
+    CONTRACT = "contract"
+
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    id: str
+    email: str
+    last_name: str
+    first_name: str
+    middle_name: str
+    phone_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class CardRow:
+    id: str
+    pin: str
+    cvv: str
+    type: CardType
+    status: CardStatus
+    account_id: str
+    card_number: str
+    card_holder: str
+    expiry_date: date
+    payment_system: CardPaymentSystem
+
+
+@dataclass(slots=True)
+class AccountRow:
+    """Mutable: the balance moves with operations and ``cards`` grows as cards are issued."""
+
+    id: str
+    type: AccountType
+    status: AccountStatus
+    user_id: str
+    balance: float
+    cards: list[CardRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class OperationRow:
+    id: str
+    type: OperationType
+    status: OperationStatus | None  # None: OPERATION_STATUS_UNSPECIFIED, only gRPC can send it
+    amount: float  # signed by the server from the type
+    card_id: str
+    category: str
+    created_at: datetime  # naive UTC
+    account_id: str
+
+    @property
+    def booked(self) -> bool:
+        """Whether it moved the balance (and so has a receipt)."""
+        return self.status in _BOOKED
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryRow:
+    spent_amount: float  # negative: the sum of the outgoing types
+    received_amount: float  # TOP_UP
+    cashback_amount: float  # CASHBACK
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRow:
+    url: str
+    document: bytes
+
+
+def normalize_id(name: str, value: str) -> str:
+    """The canonical text of a UUID id (lower case, hyphens); ``MalformedIdError`` otherwise."""
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, TypeError, AttributeError):
+        raise MalformedIdError(name, value) from None
+
+
+def is_valid_email(email: str) -> bool:
+    """The stand's email rule, shared by both transports."""
+    return _EMAIL_RE.match(email) is not None
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _years_later(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February into a non-leap year
+        return day.replace(year=day.year + years, day=28)
+
+
+def _luhn_complete(digits: str) -> str:
+    """``digits`` plus the Luhn check digit, so card numbers look real to validators."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 0:  # these positions are doubled once the check digit is appended
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return digits + str((10 - total % 10) % 10)
+
+
+class Bank:
+    """Users, accounts, cards, operations and documents, kept in dictionaries.
+
+    ``seed`` makes the generated card data (numbers, cvv, pin, payment system of issued cards)
+    reproducible; ids are uuid4 regardless. ``missing_receipt_delay_s`` is how long asking for a
+    receipt that does not exist takes before it fails (the real gateway retries for ~2.5 s over
+    HTTP, ~5 s over gRPC; the stand defaults to answering at once).
+    """
+
+    def __init__(self, *, seed: int | None = None, missing_receipt_delay_s: float = 0.0) -> None:
+        if missing_receipt_delay_s < 0:
+            raise ValueError(f"missing_receipt_delay_s must be >= 0, got {missing_receipt_delay_s}")
+        self.missing_receipt_delay_s = missing_receipt_delay_s
+        self._rng = random.Random(seed)
+        self._users: dict[str, UserRow] = {}
+        self._user_ids_by_email: dict[str, str] = {}
+        self._accounts: dict[str, AccountRow] = {}
+        self._account_ids_by_user: dict[str, list[str]] = {}
+        self._cards: dict[str, CardRow] = {}
+        self._operations: dict[str, OperationRow] = {}
+        self._operation_ids_by_account: dict[str, list[str]] = {}
+
+    # read-only views, for tests and diagnostics
+    @property
+    def users(self) -> Mapping[str, UserRow]:
+        return MappingProxyType(self._users)
+
+    @property
+    def accounts(self) -> Mapping[str, AccountRow]:
+        return MappingProxyType(self._accounts)
+
+    @property
+    def cards(self) -> Mapping[str, CardRow]:
+        return MappingProxyType(self._cards)
+
+    @property
+    def operations(self) -> Mapping[str, OperationRow]:
+        return MappingProxyType(self._operations)
+
+    # users
+    def create_user(
+        self,
+        *,
+        email: str,
+        last_name: str = "",
+        first_name: str = "",
+        middle_name: str = "",
+        phone_number: str = "",
+    ) -> UserRow:
+        """A new user; the email must be valid and not taken."""
+        if not is_valid_email(email):
+            raise InvalidEmailError(email)
+        if email in self._user_ids_by_email:
+            raise DuplicateEmailError(email)
+        user = UserRow(_new_id(), email, last_name, first_name, middle_name, phone_number)
+        self._users[user.id] = user
+        self._user_ids_by_email[email] = user.id
+        return user
+
+    def get_user(self, user_id: str) -> UserRow:
+        user = self._users.get(normalize_id("user_id", user_id))
+        if user is None:
+            raise NotFoundError("User", user_id)
+        return user
+
+    # accounts
+    def open_account(self, user_id: str, account_type: AccountType) -> AccountRow:
+        """A new ACTIVE account; card accounts come with a VIRTUAL then a PHYSICAL card."""
+        user = self.get_user(user_id)
+        balance = CREDIT_LIMIT if account_type is AccountType.CREDIT_CARD else 0.0
+        account = AccountRow(_new_id(), account_type, AccountStatus.ACTIVE, user.id, balance)
+        self._accounts[account.id] = account
+        self._account_ids_by_user.setdefault(user.id, []).append(account.id)
+        if account_type.has_cards:
+            for card_type in (CardType.VIRTUAL, CardType.PHYSICAL):
+                self._add_card(user, account, card_type, CardPaymentSystem.MASTERCARD)
+        return account
+
+    def get_accounts(self, user_id: str) -> list[AccountRow]:
+        """The user's accounts in opening order; an unknown user simply has none."""
+        ids = self._account_ids_by_user.get(normalize_id("user_id", user_id), [])
+        return [self._accounts[i] for i in ids]
+
+    def get_account(self, account_id: str) -> AccountRow:
+        account = self._accounts.get(normalize_id("account_id", account_id))
+        if account is None:
+            raise NotFoundError("Account", account_id)
+        return account
+
+    # cards
+    def issue_card(self, user_id: str, account_id: str, card_type: CardType) -> CardRow:
+        """A new ACTIVE card on a card account of that user.
+
+        Issued cards are VISA or MASTERCARD, picked by the seeded generator.
+        """
+        user = self.get_user(user_id)
+        account = self.get_account(account_id)
+        if account.user_id != user.id:  # the stand's choice: another user's account is not "found"
+            raise NotFoundError("Account", account_id)
+        if not account.type.has_cards:
+            raise CardsNotAllowedError(f"Cards cannot be issued for a {account.type.value} account")
+        payment_system = self._rng.choice((CardPaymentSystem.MASTERCARD, CardPaymentSystem.VISA))
+        return self._add_card(user, account, card_type, payment_system)
+
+    def _add_card(
+        self, user: UserRow, account: AccountRow, card_type: CardType, payment_system: CardPaymentSystem
+    ) -> CardRow:
+        rng = self._rng
+        prefix = _CARD_PREFIX[payment_system]
+        if payment_system is CardPaymentSystem.MASTERCARD:
+            prefix += str(rng.randint(1, 5))
+        body = prefix + "".join(str(rng.randrange(10)) for _ in range(_CARD_NUMBER_LENGTH - 1 - len(prefix)))
+        card = CardRow(
+            id=_new_id(),
+            pin=f"{rng.randrange(10_000):04d}",
+            cvv=f"{rng.randrange(1000):03d}",
+            type=card_type,
+            status=CardStatus.ACTIVE,
+            account_id=account.id,
+            card_number=_luhn_complete(body),
+            card_holder=f"{user.first_name} {user.last_name}",
+            expiry_date=_years_later(datetime.now(UTC).date(), CARD_VALIDITY_YEARS),
+            payment_system=payment_system,
+        )
+        self._cards[card.id] = card
+        account.cards.append(card)
+        return card
+
+    # operations
+    def make_operation(
+        self,
+        operation_type: OperationType,
+        *,
+        status: OperationStatus | None,
+        amount: float,
+        card_id: str,
+        account_id: str,
+        category: str = "",
+    ) -> OperationRow:
+        """Record an operation; COMPLETED / IN_PROGRESS ones also move the balance.
+
+        The server sets the sign from the type and the category for every type but PURCHASE.
+        """
+        account = self.get_account(account_id)
+        card = self._cards.get(normalize_id("card_id", card_id))
+        if card is None or card.account_id != account.id:  # the stand's choice: cards belong to one account
+            raise NotFoundError("Card", card_id)
+        signed = abs(amount) if operation_type.is_income else -abs(amount)
+        if operation_type is not OperationType.PURCHASE:
+            category = _FIXED_CATEGORIES[operation_type]
+        operation = OperationRow(
+            id=_new_id(),
+            type=operation_type,
+            status=status,
+            amount=signed,
+            card_id=card.id,
+            category=category,
+            created_at=datetime.now(UTC).replace(tzinfo=None),
+            account_id=account.id,
+        )
+        self._operations[operation.id] = operation
+        self._operation_ids_by_account.setdefault(account.id, []).append(operation.id)
+        if operation.booked:
+            account.balance += signed  # no await since get_account: no update can be lost
+        return operation
+
+    def get_operation(self, operation_id: str) -> OperationRow:
+        operation = self._operations.get(normalize_id("operation_id", operation_id))
+        if operation is None:
+            raise NotFoundError("Operation", operation_id)
+        return operation
+
+    def get_operations(self, account_id: str) -> list[OperationRow]:
+        """The account's operations in the order they were made; none for an unknown account."""
+        ids = self._operation_ids_by_account.get(normalize_id("account_id", account_id), [])
+        return [self._operations[i] for i in ids]
+
+    def get_operations_summary(self, account_id: str) -> SummaryRow:
+        """Sums per direction over every stored operation of the account; zeros if unknown."""
+        spent = received = cashback = 0.0
+        for operation in self.get_operations(account_id):
+            if operation.type is OperationType.TOP_UP:
+                received += operation.amount
+            elif operation.type is OperationType.CASHBACK:
+                cashback += operation.amount
+            else:
+                spent += operation.amount
+        return SummaryRow(spent, received, cashback)
+
+    # documents
+    def get_receipt(self, operation_id: str) -> DocumentRow:
+        """The receipt of a COMPLETED / IN_PROGRESS operation; ``ReceiptMissingError`` otherwise."""
+        operation = self.get_operation(operation_id)
+        if not operation.booked:
+            raise ReceiptMissingError(f"Receipt for operation {operation.id} not found")
+        text = (
+            f"Receipt for operation {operation.id}\n"
+            f"type: {operation.type.value}\namount: {operation.amount:.2f}\n"
+            f"category: {operation.category}\ndate: {operation.created_at.isoformat()}\n"
+        )
+        return DocumentRow(f"{DOCUMENTS_BASE_URL}/receipt_{operation.id}.pdf", text.encode())
+
+    async def wait_for_receipt(self, operation_id: str) -> DocumentRow:
+        """``get_receipt``, but a missing receipt fails only after ``missing_receipt_delay_s``.
+
+        The real gateway retries storage before giving up; the wait is after the lookup, so it
+        never splits a state change.
+        """
+        try:
+            return self.get_receipt(operation_id)
+        except ReceiptMissingError:
+            if self.missing_receipt_delay_s > 0:
+                await asyncio.sleep(self.missing_receipt_delay_s)
+            raise
+
+    def get_document(self, kind: DocumentKind, account_id: str) -> DocumentRow:
+        """The tariff or contract of an account."""
+        account = self.get_account(account_id)
+        text = f"{kind.value.capitalize()} for {account.type.value} account {account.id}\n"
+        return DocumentRow(f"{DOCUMENTS_BASE_URL}/{kind.value}_{account.id}.pdf", text.encode())

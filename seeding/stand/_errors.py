@@ -1,0 +1,90 @@
+"""Every error the stand raises, in one tree; each transport maps them to its own codes.
+
+    StandError
+    ├── NotFoundError             unknown user / account / card / operation id (404, NOT_FOUND)
+    ├── InvalidInputError         input the gateway's validation refuses (422, UNKNOWN)
+    │   ├── MalformedIdError          an id that is not a UUID (422, UNKNOWN)
+    │   └── InvalidEmailError         an email that is not one (422, INVALID_ARGUMENT)
+    ├── DuplicateEmailError       a second user with the same email (403, INVALID_ARGUMENT)
+    ├── CardsNotAllowedError      a card on a deposit or savings account (400, FAILED_PRECONDITION)
+    ├── ReceiptMissingError       receipt of a FAILED / UNSPECIFIED operation (500, INTERNAL)
+    └── InjectedFaultError        the fail-rate picked this call (503, UNAVAILABLE); nothing applied
+
+    StandStartError               the stand could not start (a port in use, a bad address)
+
+The bank raises the domain errors without knowing the transport; ``_http_server`` and
+``_grpc_server`` each hold the one table that turns them into status codes.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CardsNotAllowedError",
+    "DuplicateEmailError",
+    "InjectedFaultError",
+    "InvalidEmailError",
+    "InvalidInputError",
+    "MalformedIdError",
+    "NotFoundError",
+    "ReceiptMissingError",
+    "StandError",
+    "StandStartError",
+]
+
+
+class StandError(Exception):
+    """A call the stand answers with an error; the message is what the client sees."""
+
+
+class NotFoundError(StandError):
+    """An id the request names does not exist."""
+
+    def __init__(self, what: str, ident: str) -> None:
+        self.what = what
+        self.ident = ident
+        super().__init__(f"{what} not found")
+
+
+class InvalidInputError(StandError):
+    """The request breaks a validation rule of the gateway."""
+
+
+class MalformedIdError(InvalidInputError):
+    """An id that is not a UUID; the real gateway fails on it before looking anything up."""
+
+    def __init__(self, field: str, value: str) -> None:
+        self.field = field
+        self.value = value
+        super().__init__(f"{field}: badly formed hexadecimal UUID string: {value!r}")
+
+
+class InvalidEmailError(InvalidInputError):
+    """An email address that does not look like one."""
+
+    def __init__(self, email: str) -> None:
+        self.email = email
+        super().__init__(f"value is not a valid email address: {email!r}")
+
+
+class DuplicateEmailError(StandError):
+    """Emails are unique: a user with this one exists already."""
+
+    def __init__(self, email: str) -> None:
+        self.email = email
+        super().__init__(f"User with email {email} already exists")
+
+
+class CardsNotAllowedError(StandError):
+    """Deposit and savings accounts take no cards."""
+
+
+class ReceiptMissingError(StandError):
+    """Only COMPLETED and IN_PROGRESS operations get a receipt."""
+
+
+class InjectedFaultError(StandError):
+    """A transient fault chosen by the fail-rate; the call changed nothing."""
+
+
+class StandStartError(RuntimeError):
+    """The stand could not start; the message is one line saying why (e.g. a port in use)."""

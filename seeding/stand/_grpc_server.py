@@ -1,0 +1,270 @@
+"""The stand's gRPC side: the five generated gateway servicers on a ``grpc.aio`` server.
+
+Methods come from the endpoint table (``seeding.gateway._endpoints``), one handler per kind of
+call bound to each type, and are checked against the generated service descriptors so a method
+the contract has cannot be missing here. Enums go through ``_enum_mapping``; dates are the gRPC
+side's ``DD-MM-YYYY`` and ``DD-MM-YYYY HH:MM:SS``. Status codes follow the contract's error table.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from itertools import groupby
+from typing import Any
+
+import grpc
+from google.protobuf.message import Message
+
+from contracts.services.cards import card_pb2
+from contracts.services.documents.contracts import contract_pb2
+from contracts.services.documents.receipts import receipt_pb2
+from contracts.services.documents.tariffs import tariff_pb2
+from contracts.services.gateway.accounts import account_pb2 as gateway_account_pb2
+from contracts.services.operations import operation_pb2, operations_summary_pb2
+from contracts.services.users import user_pb2
+from seeding.gateway._endpoints import ENDPOINTS, Endpoint
+from seeding.gateway._enum_mapping import from_proto, to_proto
+from seeding.gateway._models import AccountType, CardType, OperationStatus, OperationType
+
+from ._bank import AccountRow, Bank, CardRow, DocumentKind, DocumentRow, OperationRow, UserRow
+from ._dispatch import handlers_by_rpc
+from ._errors import (
+    CardsNotAllowedError,
+    DuplicateEmailError,
+    InjectedFaultError,
+    InvalidEmailError,
+    InvalidInputError,
+    NotFoundError,
+    ReceiptMissingError,
+    StandError,
+)
+from ._faults import Faults
+
+__all__ = ["SERVER_OPTIONS", "build_server"]
+
+log = logging.getLogger(__name__)
+
+Fields = dict[str, Any]  # keyword arguments of the RPC's response message
+Handler = Callable[[Any], Awaitable[Fields]]
+
+# The most specific class in an error's MRO decides the code.
+_CODES: dict[type[StandError], grpc.StatusCode] = {
+    NotFoundError: grpc.StatusCode.NOT_FOUND,
+    InvalidInputError: grpc.StatusCode.UNKNOWN,  # the real services crash on a malformed UUID
+    InvalidEmailError: grpc.StatusCode.INVALID_ARGUMENT,
+    DuplicateEmailError: grpc.StatusCode.INVALID_ARGUMENT,
+    CardsNotAllowedError: grpc.StatusCode.FAILED_PRECONDITION,
+    ReceiptMissingError: grpc.StatusCode.INTERNAL,
+    InjectedFaultError: grpc.StatusCode.UNAVAILABLE,
+}
+
+SERVER_OPTIONS: Sequence[tuple[str, Any]] = (
+    # grpc sets SO_REUSEPORT by default: a second stand on the same port would bind silently and
+    # share the traffic. Without it a port in use is an error, as for the HTTP side.
+    ("grpc.so_reuseport", 0),
+    ("grpc.max_concurrent_streams", 4096),
+)
+
+_DOCUMENT_MESSAGES: dict[DocumentKind, type[Message]] = {
+    DocumentKind.TARIFF: tariff_pb2.Tariff,
+    DocumentKind.CONTRACT: contract_pb2.Contract,
+}
+
+# ---------------------------------------------------------------- message shapes
+
+
+def _user(user: UserRow) -> user_pb2.User:
+    return user_pb2.User(
+        id=user.id,
+        email=user.email,
+        last_name=user.last_name,
+        first_name=user.first_name,
+        middle_name=user.middle_name,
+        phone_number=user.phone_number,
+    )
+
+
+def _card(card: CardRow) -> card_pb2.Card:
+    return card_pb2.Card(
+        id=card.id,
+        pin=card.pin,
+        cvv=card.cvv,
+        type=to_proto(card.type),
+        status=to_proto(card.status),
+        account_id=card.account_id,
+        card_number=card.card_number,
+        card_holder=card.card_holder,
+        expiry_date=card.expiry_date.strftime("%d-%m-%Y"),
+        payment_system=to_proto(card.payment_system),
+    )
+
+
+def _account(account: AccountRow) -> gateway_account_pb2.AccountView:
+    return gateway_account_pb2.AccountView(
+        id=account.id,
+        type=to_proto(account.type),
+        cards=[_card(c) for c in account.cards],
+        status=to_proto(account.status),
+        balance=account.balance,
+    )
+
+
+def _operation(operation: OperationRow) -> operation_pb2.Operation:
+    return operation_pb2.Operation(
+        id=operation.id,
+        type=to_proto(operation.type),
+        status=to_proto(operation.status) if operation.status else operation_pb2.OPERATION_STATUS_UNSPECIFIED,
+        amount=operation.amount,
+        card_id=operation.card_id,
+        category=operation.category,
+        created_at=operation.created_at.strftime("%d-%m-%Y %H:%M:%S"),
+        account_id=operation.account_id,
+    )
+
+
+def _document(message: type[Message], document: DocumentRow) -> Message:
+    return message(url=document.url, document=document.document)
+
+
+def _status(number: int) -> OperationStatus | None:
+    """A request's status: UNSPECIFIED (0) is stored as sent, unknown numbers are refused."""
+    if number == operation_pb2.OPERATION_STATUS_UNSPECIFIED:
+        return None
+    try:
+        return from_proto(OperationStatus, number)
+    except ValueError:
+        raise InvalidInputError(f"status: unknown OperationStatus {number}") from None
+
+
+# ---------------------------------------------------------------- handlers, one per kind of call
+
+
+class _Handlers:
+    """Each method reads one kind of request, asks the bank, and gives the response's fields."""
+
+    def __init__(self, bank: Bank) -> None:
+        self.bank = bank
+
+    async def get_user(self, request: Any) -> Fields:
+        return {"user": _user(self.bank.get_user(request.id))}
+
+    async def create_user(self, request: Any) -> Fields:
+        user = self.bank.create_user(
+            email=request.email,
+            last_name=request.last_name,
+            first_name=request.first_name,
+            middle_name=request.middle_name,
+            phone_number=request.phone_number,
+        )
+        return {"user": _user(user)}
+
+    async def get_accounts(self, request: Any) -> Fields:
+        return {"accounts": [_account(a) for a in self.bank.get_accounts(request.user_id)]}
+
+    async def open_account(self, account_type: AccountType, request: Any) -> Fields:
+        return {"account": _account(self.bank.open_account(request.user_id, account_type))}
+
+    async def issue_card(self, card_type: CardType, request: Any) -> Fields:
+        return {"card": _card(self.bank.issue_card(request.user_id, request.account_id, card_type))}
+
+    async def make_operation(self, operation_type: OperationType, request: Any) -> Fields:
+        operation = self.bank.make_operation(
+            operation_type,
+            status=_status(request.status),
+            amount=float(request.amount),  # a proto float (float32), stored as received
+            card_id=request.card_id,
+            account_id=request.account_id,
+            category=request.category if operation_type is OperationType.PURCHASE else "",
+        )
+        return {"operation": _operation(operation)}
+
+    async def get_operation(self, request: Any) -> Fields:
+        return {"operation": _operation(self.bank.get_operation(request.id))}
+
+    async def get_operations(self, request: Any) -> Fields:
+        return {"operations": [_operation(o) for o in self.bank.get_operations(request.account_id)]}
+
+    async def get_operations_summary(self, request: Any) -> Fields:
+        summary = self.bank.get_operations_summary(request.account_id)
+        return {
+            "summary": operations_summary_pb2.OperationsSummary(
+                spent_amount=summary.spent_amount,
+                received_amount=summary.received_amount,
+                cashback_amount=summary.cashback_amount,
+            )
+        }
+
+    async def get_receipt(self, request: Any) -> Fields:
+        receipt = await self.bank.wait_for_receipt(request.operation_id)
+        return {"receipt": _document(receipt_pb2.Receipt, receipt)}
+
+    async def get_document(self, kind: DocumentKind, request: Any) -> Fields:
+        document = self.bank.get_document(kind, request.account_id)
+        return {kind.value: _document(_DOCUMENT_MESSAGES[kind], document)}
+
+
+# ---------------------------------------------------------------- servicers and the server
+
+
+def _code(exc: StandError) -> grpc.StatusCode:
+    for cls in type(exc).__mro__:
+        if cls in _CODES:
+            return _CODES[cls]
+    return grpc.StatusCode.UNKNOWN
+
+
+def _serve(
+    rpc: str, handler: Handler, response: type[Message], faults: Faults
+) -> Callable[[Any, grpc.aio.ServicerContext], Awaitable[Message]]:
+    """``handler`` behind the fault injector, with the stand's errors turned into status codes."""
+
+    async def serve(request: Any, context: grpc.aio.ServicerContext) -> Message:
+        try:
+            async with faults.call(rpc):
+                fields = await handler(request)
+            return response(**fields)
+        except StandError as exc:
+            code, details = _code(exc), str(exc)
+        except Exception as exc:  # never a crash: answer as an unhandled servicer error would
+            log.exception("stand: %s failed", rpc)
+            code, details = grpc.StatusCode.UNKNOWN, f"Unexpected {type(exc).__name__}: {exc}"
+        await context.abort(code, details)
+        raise AssertionError("unreachable: context.abort raises")
+
+    return serve
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _response_class(endpoint: Endpoint) -> type[Message]:
+    module = importlib.import_module(f"contracts.services.gateway.{endpoint.service}.rpc_{_snake(endpoint.rpc)}_pb2")
+    return getattr(module, f"{endpoint.rpc}Response")
+
+
+def build_server(bank: Bank, faults: Faults) -> grpc.aio.Server:
+    """A ``grpc.aio`` server (not yet bound nor started) with every gateway service on ``bank``."""
+    handlers = handlers_by_rpc(_Handlers(bank))
+    server = grpc.aio.server(options=SERVER_OPTIONS)
+    by_service = groupby(sorted(ENDPOINTS.values(), key=lambda e: e.service), key=lambda e: e.service)
+    for service, group in by_service:
+        endpoints = list(group)
+        package = f"contracts.services.gateway.{service}"
+        name = f"{service.capitalize()}GatewayService"
+        declared = importlib.import_module(f"{package}.{service}_gateway_service_pb2").DESCRIPTOR.services_by_name[name]
+        if set(declared.methods_by_name) != {e.rpc for e in endpoints}:
+            raise RuntimeError(f"{name}: generated methods differ from ENDPOINTS")
+        generated = importlib.import_module(f"{package}.{service}_gateway_service_pb2_grpc")
+        servicer = getattr(generated, f"{name}Servicer")()
+        for endpoint in endpoints:
+            setattr(
+                servicer,
+                endpoint.rpc,
+                _serve(endpoint.rpc, handlers[endpoint.rpc], _response_class(endpoint), faults),
+            )
+        getattr(generated, f"add_{name}Servicer_to_server")(servicer, server)
+    return server

@@ -1,0 +1,369 @@
+"""The stand's HTTP side: the gateway's FastAPI routes and JSON shapes, served by aiohttp.web.
+
+Routes come from the endpoint table (``seeding.gateway._endpoints``): one handler per kind of
+thing (open an account, issue a card, make an operation, get a document) bound to each type.
+Responses mimic FastAPI: camelCase JSON, ``{"detail": "..."}`` errors, the 422 validation body
+with ``loc`` like ``["body", "email"]`` or ``["path", "user_id"]``, and the real gateway's
+plain-text 500 quirks (see the contract's error table).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+from typing import Annotated, Any, Literal, TypeVar
+
+import orjson
+from aiohttp import web
+from pydantic import AfterValidator, BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from seeding.gateway._endpoints import ENDPOINTS
+from seeding.gateway._models import AccountType, CardType, OperationStatus, OperationType
+
+from ._bank import (
+    AccountRow,
+    Bank,
+    CardRow,
+    DocumentKind,
+    DocumentRow,
+    OperationRow,
+    UserRow,
+    is_valid_email,
+)
+from ._dispatch import handlers_by_rpc
+from ._errors import (
+    CardsNotAllowedError,
+    DuplicateEmailError,
+    InjectedFaultError,
+    InvalidEmailError,
+    InvalidInputError,
+    NotFoundError,
+    ReceiptMissingError,
+    StandError,
+)
+from ._faults import Faults
+
+__all__ = ["build_app"]
+
+log = logging.getLogger(__name__)
+
+Payload = dict[str, Any]
+Handler = Callable[[web.Request], Awaitable[Payload]]
+WebHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+M = TypeVar("M", bound=BaseModel)
+
+_DETAIL_STATUS: dict[type[StandError], int] = {
+    NotFoundError: 404,
+    DuplicateEmailError: 403,
+    CardsNotAllowedError: 400,
+    InjectedFaultError: 503,
+}
+
+
+class _Unprocessable(Exception):
+    """A request FastAPI would refuse with 422; carries the ``detail`` list."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        self.errors = errors
+
+
+class _GatewayBug(Exception):
+    """Where the real gateway crashes with a plain-text 500, the stand does too (contract quirks)."""
+
+
+# ---------------------------------------------------------------- request parsing (FastAPI-like)
+
+
+def _email(value: str) -> str:
+    if not is_valid_email(value):
+        raise PydanticCustomError(
+            "value_error",
+            "value is not a valid email address: {reason}",
+            {"reason": "The email address is not valid."},
+        )
+    return value
+
+
+class _HttpOperationStatus(StrEnum):
+    """What the HTTP body may send; the gateway also takes UNSPECIFIED (stored as unspecified)."""
+
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    UNSPECIFIED = "UNSPECIFIED"
+
+    def to_status(self) -> OperationStatus | None:
+        return None if self is _HttpOperationStatus.UNSPECIFIED else OperationStatus(self.value)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, frozen=True)
+
+
+class _CreateUserBody(_Body):
+    email: Annotated[str, AfterValidator(_email)]
+    last_name: str
+    first_name: str
+    middle_name: str
+    phone_number: str
+
+
+class _OpenAccountBody(_Body):
+    user_id: uuid.UUID
+
+
+class _IssueCardBody(_Body):
+    user_id: uuid.UUID
+    account_id: uuid.UUID
+
+
+class _OperationBody(_Body):
+    status: _HttpOperationStatus
+    amount: float
+    card_id: uuid.UUID
+    account_id: uuid.UUID
+
+
+class _PurchaseBody(_OperationBody):
+    category: str
+
+
+_UUID = TypeAdapter(uuid.UUID)
+
+
+def _located(exc: ValidationError, *prefix: str | int) -> list[dict[str, Any]]:
+    return [{**err, "loc": [*prefix, *err["loc"]]} for err in exc.errors(include_url=False)]
+
+
+def _uuid_param(request: web.Request, source: Literal["path", "query"], name: str) -> str:
+    """A UUID path or query parameter as canonical text, or a 422 located like FastAPI's."""
+    raw = request.match_info.get(name) if source == "path" else request.query.get(name)
+    if raw is None:
+        raise _Unprocessable([{"type": "missing", "loc": [source, name], "msg": "Field required", "input": None}])
+    try:
+        return str(_UUID.validate_python(raw))
+    except ValidationError as exc:
+        raise _Unprocessable(_located(exc, source, name)) from None
+
+
+async def _body(request: web.Request, model: type[M]) -> M:
+    """The JSON body validated against ``model``, or a 422 like FastAPI's."""
+    raw = await request.read()
+    if not raw:
+        raise _Unprocessable([{"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}])
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise _Unprocessable(
+            [
+                {
+                    "type": "json_invalid",
+                    "loc": ["body", exc.pos],
+                    "msg": "JSON decode error",
+                    "input": {},
+                    "ctx": {"error": exc.msg},
+                }
+            ]
+        ) from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _Unprocessable(_located(exc, "body")) from None
+
+
+# ---------------------------------------------------------------- response shapes (camelCase)
+
+
+def _user(user: UserRow) -> Payload:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "lastName": user.last_name,
+        "firstName": user.first_name,
+        "middleName": user.middle_name,
+        "phoneNumber": user.phone_number,
+    }
+
+
+def _card(card: CardRow) -> Payload:
+    return {
+        "id": card.id,
+        "pin": card.pin,
+        "cvv": card.cvv,
+        "type": card.type.value,
+        "status": card.status.value,
+        "accountId": card.account_id,
+        "cardNumber": card.card_number,
+        "cardHolder": card.card_holder,
+        "expiryDate": card.expiry_date.isoformat(),  # YYYY-MM-DD
+        "paymentSystem": card.payment_system.value,
+    }
+
+
+def _account(account: AccountRow) -> Payload:
+    return {
+        "id": account.id,
+        "type": account.type.value,
+        "cards": [_card(c) for c in account.cards],
+        "status": account.status.value,
+        "balance": account.balance,
+    }
+
+
+def _operation(operation: OperationRow) -> Payload:
+    return {
+        "id": operation.id,
+        "type": operation.type.value,
+        "status": operation.status.value if operation.status else _HttpOperationStatus.UNSPECIFIED.value,
+        "amount": operation.amount,
+        "cardId": operation.card_id,
+        "category": operation.category,
+        "createdAt": operation.created_at.strftime("%Y-%m-%dT%H:%M:%S.%f"),
+        "accountId": operation.account_id,
+    }
+
+
+def _document(document: DocumentRow) -> Payload:
+    return {"url": document.url, "document": document.document.decode("utf-8", errors="replace")}
+
+
+# ---------------------------------------------------------------- handlers, one per kind of call
+
+
+class _Handlers:
+    """Each method parses one kind of request, asks the bank, and shapes the answer."""
+
+    def __init__(self, bank: Bank) -> None:
+        self.bank = bank
+
+    async def get_user(self, request: web.Request) -> Payload:
+        return {"user": _user(self.bank.get_user(_uuid_param(request, "path", "user_id")))}
+
+    async def create_user(self, request: web.Request) -> Payload:
+        body = await _body(request, _CreateUserBody)
+        return {"user": _user(self.bank.create_user(**body.model_dump()))}
+
+    async def get_accounts(self, request: web.Request) -> Payload:
+        accounts = self.bank.get_accounts(_uuid_param(request, "query", "userId"))
+        return {"accounts": [_account(a) for a in accounts]}
+
+    async def open_account(self, account_type: AccountType, request: web.Request) -> Payload:
+        body = await _body(request, _OpenAccountBody)
+        try:
+            account = self.bank.open_account(str(body.user_id), account_type)
+        except NotFoundError as exc:  # the real gateway answers an unknown user with a bare 500
+            raise _GatewayBug from exc
+        return {"account": _account(account)}
+
+    async def issue_card(self, card_type: CardType, request: web.Request) -> Payload:
+        body = await _body(request, _IssueCardBody)
+        return {"card": _card(self.bank.issue_card(str(body.user_id), str(body.account_id), card_type))}
+
+    async def make_operation(self, operation_type: OperationType, request: web.Request) -> Payload:
+        is_purchase = operation_type is OperationType.PURCHASE
+        body = await _body(request, _PurchaseBody if is_purchase else _OperationBody)
+        operation = self.bank.make_operation(
+            operation_type,
+            status=body.status.to_status(),
+            amount=body.amount,
+            card_id=str(body.card_id),
+            account_id=str(body.account_id),
+            category=body.category if isinstance(body, _PurchaseBody) else "",
+        )
+        return {"operation": _operation(operation)}
+
+    async def get_operation(self, request: web.Request) -> Payload:
+        return {"operation": _operation(self.bank.get_operation(_uuid_param(request, "path", "operation_id")))}
+
+    async def get_operations(self, request: web.Request) -> Payload:
+        operations = self.bank.get_operations(_uuid_param(request, "query", "accountId"))
+        return {"operations": [_operation(o) for o in operations]}
+
+    async def get_operations_summary(self, request: web.Request) -> Payload:
+        summary = self.bank.get_operations_summary(_uuid_param(request, "query", "accountId"))
+        return {
+            "summary": {
+                "spentAmount": summary.spent_amount,
+                "receivedAmount": summary.received_amount,
+                "cashbackAmount": summary.cashback_amount,
+            }
+        }
+
+    async def get_receipt(self, request: web.Request) -> Payload:
+        receipt = await self.bank.wait_for_receipt(_uuid_param(request, "path", "operation_id"))
+        return {"receipt": _document(receipt)}
+
+    async def get_document(self, kind: DocumentKind, request: web.Request) -> Payload:
+        account_id = _uuid_param(request, "path", "account_id")
+        try:
+            document = self.bank.get_document(kind, account_id)
+        except NotFoundError as exc:  # the real gateway answers an unknown account with a bare 500
+            raise _GatewayBug from exc
+        return {kind.value: _document(document)}
+
+
+# ---------------------------------------------------------------- errors and the application
+
+
+def _json(status: int, payload: Any) -> web.Response:
+    # default=str: pydantic's error ctx may hold exception objects, as FastAPI's encoder tolerates
+    return web.Response(status=status, body=orjson.dumps(payload, default=str), content_type="application/json")
+
+
+def _internal_server_error() -> web.Response:
+    return web.Response(status=500, text="Internal Server Error")
+
+
+def _error_response(exc: StandError) -> web.Response:
+    if isinstance(exc, ReceiptMissingError):
+        return _internal_server_error()
+    if isinstance(exc, InvalidInputError):  # parsing above refuses these first; kept as a safety net
+        loc = ["body", "email"] if isinstance(exc, InvalidEmailError) else ["body"]
+        return _json(422, {"detail": [{"type": "value_error", "loc": loc, "msg": str(exc), "input": None}]})
+    return _json(_DETAIL_STATUS.get(type(exc), 500), {"detail": str(exc)})
+
+
+def _serve(rpc: str, handler: Handler, faults: Faults) -> WebHandler:
+    """``handler`` behind the fault injector, with the stand's errors turned into responses."""
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        try:
+            async with faults.call(rpc):
+                payload = await handler(request)
+        except _Unprocessable as exc:
+            return _json(422, {"detail": exc.errors})
+        except _GatewayBug:
+            return _internal_server_error()
+        except StandError as exc:
+            return _error_response(exc)
+        except Exception:  # never a crash: answer like FastAPI's unhandled-exception 500
+            log.exception("stand: %s failed", rpc)
+            return _internal_server_error()
+        return _json(200, payload)
+
+    return serve
+
+
+@web.middleware
+async def _fastapi_not_found(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Unknown routes and methods answer ``{"detail": "Not Found"}`` etc., as FastAPI does."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status in (404, 405):
+            return _json(exc.status, {"detail": exc.reason})
+        raise
+
+
+def build_app(bank: Bank, faults: Faults) -> web.Application:
+    """The aiohttp application serving every HTTP route of the endpoint table."""
+    handlers = handlers_by_rpc(_Handlers(bank))
+    app = web.Application(middlewares=[_fastapi_not_found])
+    # Literal paths first, so /operations/operations-summary is not taken for an operation id.
+    for rpc, endpoint in sorted(ENDPOINTS.items(), key=lambda item: "{" in item[1].http_path):
+        app.router.add_route(endpoint.http_method, endpoint.http_path, _serve(rpc, handlers[rpc], faults))
+    return app
