@@ -82,6 +82,9 @@ class OperationType(StrEnum):
 
 
 class OperationStatus(StrEnum):
+    # UNSPECIFIED is proto3's default: a gRPC client that leaves status unset creates one, and the
+    # gateway stores it as sent (it neither moves the balance nor gets a receipt).
+    UNSPECIFIED = "UNSPECIFIED"
     IN_PROGRESS = "IN_PROGRESS"
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
