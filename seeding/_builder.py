@@ -15,6 +15,9 @@ run keeps nothing in memory but the users in flight.
 from __future__ import annotations
 
 import asyncio
+import functools
+import heapq
+import itertools
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -76,6 +79,42 @@ class BuildStats:
         return self.calls / self.elapsed if self.elapsed > 0 else 0.0
 
 
+class _Slots:
+    """The pool of in-flight calls, served by priority rather than arrival.
+
+    A call waiting with more sequential calls still behind it (a user about to open accounts, the
+    first of an account's chained operations) goes before a leaf (a card issue): the run ends when
+    its longest chain ends, so chains should not queue behind leaves. Ties go by arrival.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._arrivals = itertools.count()
+
+    async def acquire(self, chain: int) -> None:
+        """Take a slot; ``chain`` is how many calls must still follow this one, one after another."""
+        if self._free and not self._waiting:
+            self._free -= 1
+            return
+        granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (-chain, next(self._arrivals), granted))
+        try:
+            await granted
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled():
+                self.release()  # granted just as we were cancelled: pass the slot on
+            raise
+
+    def release(self) -> None:
+        while self._waiting:
+            _, _, granted = heapq.heappop(self._waiting)
+            if not granted.done():
+                granted.set_result(None)
+                return
+        self._free += 1
+
+
 class Builder:
     """Builds plan users through one client; ``run()`` may be called for any set of plan indices."""
 
@@ -87,7 +126,7 @@ class Builder:
             raise ValueError("concurrency must be at least 1")
         self.stats = BuildStats()
         self._fake = FakeData(plan, self.options.seed)
-        self._slots = asyncio.Semaphore(self.options.concurrency)
+        self._slots = _Slots(self.options.concurrency)
         self._retrying = retry_policy(self.options.retries, on_retry=self._count_retry)
 
     async def run(self, indices: Iterable[int], on_user: Callable[[int, bytes], None]) -> None:
@@ -128,7 +167,8 @@ class Builder:
                 first_name=data.first_name,
                 middle_name=data.middle_name,
                 phone_number=data.phone_number,
-            )
+            ),
+            chain=self._after_user,
         )
         self.stats.done += 1
         async with asyncio.TaskGroup() as group:
@@ -146,16 +186,19 @@ class Builder:
     async def _account(
         self, user_id: str, kind: AccountType, plan: SeedAccountsPlan, operations: list[OperationData]
     ) -> dict[str, Any]:
-        account = await self._call(lambda: self.client.open_account(user_id, kind))
+        account = await self._call(lambda: self.client.open_account(user_id, kind), chain=self._after_open(plan))
         self.stats.done += 1
         round_robin = self.plan.operations.card == "round_robin"
+        card_chain = self._chained(len(operations)) if round_robin else 0  # operations wait for the cards
         async with asyncio.TaskGroup() as group:
             cards = {
-                name: [group.create_task(self._card(user_id, account.id, ctype)) for _ in range(cplan.count)]
+                name: [
+                    group.create_task(self._card(user_id, account.id, ctype, card_chain)) for _ in range(cplan.count)
+                ]
                 for name, ctype, cplan in plan.cards()
             }
             if operations and not round_robin:
-                ops = group.create_task(self._operations(account, [self._first_card(account, cards)], operations))
+                ops = group.create_task(self._operations(account, [self._first_card(account)], operations))
         issued = {name: [t.result() for t in tasks] for name, tasks in cards.items()}
         if operations and round_robin:
             card_ids = [card.id for card in account.cards] + [c for ids in issued.values() for c in ids]
@@ -170,7 +213,7 @@ class Builder:
         result.update(by_field)
         return result
 
-    def _first_card(self, account: Account, cards: dict[str, list[Any]]) -> str:
+    def _first_card(self, account: Account) -> str:
         if account.cards:
             return account.cards[0].id
         raise SeedingError(
@@ -178,8 +221,8 @@ class Builder:
             "cannot make operations on it (set operations.card: round_robin to use issued cards)"
         )
 
-    async def _card(self, user_id: str, account_id: str, card_type: CardType) -> str:
-        card = await self._call(lambda: self.client.issue_card(user_id, account_id, card_type))
+    async def _card(self, user_id: str, account_id: str, card_type: CardType, chain: int) -> str:
+        card = await self._call(lambda: self.client.issue_card(user_id, account_id, card_type), chain=chain)
         self.stats.done += 1
         return card.id
 
@@ -195,7 +238,8 @@ class Builder:
                     amount=op.amount,
                     status=op.status,
                     category=op.category,
-                )
+                ),
+                chain=0 if self.options.parallel_operations else len(operations) - 1 - number,
             )
             self.stats.done += 1
             return operation.id
@@ -206,20 +250,42 @@ class Builder:
             return list(await asyncio.gather(*(make(n, op) for n, op in enumerate(operations))))
         return [await make(n, op) for n, op in enumerate(operations)]
 
-    async def _call(self, call: Callable[[], Awaitable[T]]) -> T:
-        """One gateway call: a slot from the shared pool per attempt, retried on transient errors."""
+    def _chained(self, operations: int) -> int:
+        """How many of an account's operations run one after another."""
+        return min(operations, 1) if self.options.parallel_operations else operations
+
+    def _after_open(self, plan: SeedAccountsPlan) -> int:
+        """The longest run of calls that must follow an account's opening, one after another."""
+        operations = plan.operations_per_account
+        if not operations:
+            return min(plan.cards_per_account, 1)
+        waits_for_cards = self.plan.operations.card == "round_robin" and plan.cards_per_account > 0
+        return self._chained(operations) + waits_for_cards
+
+    @functools.cached_property
+    def _after_user(self) -> int:
+        """The longest run of calls that must follow a user's creation."""
+        return max((1 + self._after_open(plan) for _, _, plan in self.plan.users.accounts() if plan.count), default=0)
+
+    async def _call(self, call: Callable[[], Awaitable[T]], chain: int = 0) -> T:
+        """One gateway call: a slot from the shared pool per attempt, retried on transient errors.
+
+        ``chain`` is the number of calls that must follow this one in sequence (its priority).
+        """
 
         async def attempt() -> T:
-            async with self._slots:
+            await self._slots.acquire(chain)
+            try:
                 self.stats.calls += 1
-                try:
-                    # Backstop only: each transport enforces ``timeout`` itself.
-                    async with asyncio.timeout(self.options.timeout + 5):
-                        return await call()
-                except TimeoutError:
-                    raise TransientGatewayError(
-                        method="call", target=self.client.target, status="TIMEOUT", detail="no answer in time"
-                    ) from None
+                # Backstop only: each transport enforces ``timeout`` itself.
+                async with asyncio.timeout(self.options.timeout + 5):
+                    return await call()
+            except TimeoutError:
+                raise TransientGatewayError(
+                    method="call", target=self.client.target, status="TIMEOUT", detail="no answer in time"
+                ) from None
+            finally:
+                self._slots.release()
 
         try:
             return await self._retrying.copy()(attempt)
