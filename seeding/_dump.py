@@ -14,12 +14,22 @@ escaped, and only users have that key) and keeps an array of offsets; ``users[i]
 parses that one user. Cost grows with the users a process touches, not with the dump. The same
 scan indexes the course's own single-line dumps (``{"users":[{"user_id":…},…]}``). Files that are
 laid out otherwise (pretty-printed, other key order) are parsed whole.
+
+What a lazy open checks, so a damaged file never passes for a shorter one: the head parses as
+JSON with ``users`` as its last key, the file ends with ``]}``, the last user parses (a file cut
+anywhere fails one of these), and ``meta.counts.users`` matches the users found. A user damaged in
+the middle is reported, by file and line, when it is reached (``users[i]``, iteration, eager load).
+The open file descriptor is read with ``pread`` only, so forked Locust workers can share it, and a
+dump replaced on disk (atomically, by a new run) leaves already opened readers on the old file.
 """
 
 from __future__ import annotations
 
+import operator
 import os
 import re
+import secrets
+import stat
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -46,7 +56,10 @@ __all__ = [
 
 DEFAULT_DUMPS_DIR = Path("dumps")
 _USER_START = b'{"user_id":'
-_CHUNK = 8 << 20
+_USER_START_RE = re.compile(re.escape(_USER_START))
+_USERS_KEY_AT_END = re.compile(rb'"users"\s*:\s*\[$')
+_CHUNK = 1 << 20  # scan buffer, reused: RSS stays flat whatever the size (larger is no faster)
+_MAX_HEAD = 16 << 20  # a meta block larger than this is not one we wrote: parse the file whole
 
 
 def dump_path(scenario: str, dumps_dir: str | Path = DEFAULT_DUMPS_DIR) -> Path:
@@ -58,34 +71,51 @@ class DumpWriter:
     """Streams users into a dump; the file appears complete or not at all.
 
     Users go to a temporary file beside the target; ``commit()`` fsyncs it and renames it over the
-    target. Leaving the ``with`` block on an exception removes the temporary file instead.
+    target. Leaving the ``with`` block on an exception (or a failing commit) removes the temporary
+    file instead, and an existing dump at ``path`` stays as it was.
     """
 
     def __init__(self, path: str | Path, meta: dict[str, Any]) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        self._file = open(self._tmp, "wb", buffering=1 << 20)  # noqa: SIM115 - closed in commit/abort
-        self._file.write(b'{"meta":' + orjson.dumps(meta) + b',"users":[')
+        # pid + random: two writers of one dump (processes or threads) never share a temporary file
+        self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        self._file = open(self._tmp, "xb", buffering=1 << 20)  # noqa: SIM115 - closed in commit/abort
         self.count = 0
+        try:
+            self._file.write(b'{"meta":' + orjson.dumps(meta) + b',"users":[')
+        except BaseException:
+            self.abort()
+            raise
 
     def write(self, user: bytes | dict[str, Any]) -> None:
-        """Append one user: its JSON (one line, no newline inside) or a dict."""
-        data = user if isinstance(user, bytes) else orjson.dumps(user)
+        """Append one user: its compact JSON (``{"user_id":…}`` on one line) or a dict."""
+        if isinstance(user, bytes):
+            data = user
+        else:  # user_id first: the lazy reader finds users by that prefix
+            data = orjson.dumps({"user_id": user["user_id"], **user} if "user_id" in user else user)
+        if not data.startswith(_USER_START) or b"\n" in data:
+            raise ValueError(f"a dump user must be one line of JSON starting with {_USER_START!r}: {data[:40]!r}")
         self._file.write(b"\n" if self.count == 0 else b",\n")
         self._file.write(data)
         self.count += 1
 
     def commit(self) -> Path:
-        self._file.write(b"\n]}\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        os.replace(self._tmp, self.path)
+        """Close the users list, flush to disk and move the file into place."""
+        try:
+            self._file.write(b"\n]}\n")
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            os.replace(self._tmp, self.path)
+        except BaseException:
+            self.abort()
+            raise
         _fsync_dir(self.path.parent)
         return self.path
 
     def abort(self) -> None:
+        """Drop the temporary file; the target is untouched."""
         self._file.close()
         self._tmp.unlink(missing_ok=True)
 
@@ -116,9 +146,14 @@ def save_seeds_result(
     meta: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``result`` to ``dumps/<scenario>_seeds.json`` (the course's function, now atomic)."""
+    users = result.users
     with DumpWriter(dump_path(scenario, dumps_dir), meta or {"scenario": scenario}) as writer:
-        for user in result.users:
-            writer.write(user.model_dump_json().encode())
+        if isinstance(users, LazyUsers):  # copy the bytes: no parse, no re-serialisation
+            for index in range(len(users)):
+                writer.write(users.raw(index))
+        else:
+            for user in users:
+                writer.write(user.model_dump_json().encode())
     return writer.path
 
 
@@ -129,8 +164,11 @@ def load_seeds_result(scenario: str, dumps_dir: str | Path = DEFAULT_DUMPS_DIR) 
 
 def read_meta(path: str | Path) -> dict[str, Any] | None:
     """The dump's ``meta`` block, or None for dumps without one (made by the course's builder)."""
-    with _DumpFile(Path(path)) as dump:
-        return dump.meta
+    path = Path(path)
+    with _DumpFile(path) as dump:
+        if dump.indexed:
+            return dump.meta
+    return _meta_of(_read_whole(path), path)
 
 
 def open_dump(path: str | Path, *, lazy: bool = True) -> SeedsResult:
@@ -142,30 +180,64 @@ def open_dump(path: str | Path, *, lazy: bool = True) -> SeedsResult:
     """
     path = Path(path)
     dump = _DumpFile(path)
-    if dump.starts is None or not lazy:
+    if not dump.indexed:
         dump.close()
         result = _parse_whole(path)
-    else:
+    elif lazy:
         result = SeedsResult.model_construct(users=LazyUsers(dump))
+    else:
+        with dump:  # one user at a time: no tree of dicts for the whole file next to the models
+            result = SeedsResult.model_construct(users=list(LazyUsers(dump)))
     result._source = str(path)
     return result
 
 
-def _parse_whole(path: Path) -> SeedsResult:
+def _read_whole(path: Path) -> Any:
     try:
-        data = orjson.loads(path.read_bytes())
+        return orjson.loads(path.read_bytes())
     except orjson.JSONDecodeError as exc:
         raise DumpError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}); is the file truncated?") from None
+    except OSError as exc:
+        raise DumpError(f"{path}: cannot read the dump: {exc.strerror}") from None
+
+
+def _parse_whole(path: Path) -> SeedsResult:
+    """Files we cannot index (pretty-printed, other key order): parse and validate everything."""
+    data = _read_whole(path)
+    if not isinstance(data, dict) or not isinstance(data.get("users"), list):
+        raise DumpError(f'{path}: not a seeds dump: expected a JSON object with a "users" list')
     try:
-        return SeedsResult.model_validate(data)
+        result = SeedsResult.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
+        loc = first["loc"]
+        if len(loc) > 1 and loc[0] == "users":  # ("users", 5, "debit_card_accounts", ...) → user #5
+            where = ": ".join(part for part in (f"user #{loc[1]}", ".".join(map(str, loc[2:]))) if part)
+        else:
+            where = ".".join(map(str, loc))
         raise DumpError(f"{path}: not a seeds dump: {where}: {first['msg']}") from None
+    _check_count(path, _meta_of(data, path), len(result.users))
+    return result
+
+
+def _meta_of(top: Any, path: Path) -> dict[str, Any] | None:
+    if not isinstance(top, dict):
+        raise DumpError(f'{path}: not a seeds dump: expected a JSON object with a "users" list')
+    meta = top.get("meta")
+    if meta is not None and not isinstance(meta, dict):
+        raise DumpError(f"{path}: its meta block is not a JSON object")
+    return meta
+
+
+def _check_count(path: Path, meta: dict[str, Any] | None, found: int) -> None:
+    counts = (meta or {}).get("counts")
+    expected = counts.get("users") if isinstance(counts, dict) else None
+    if isinstance(expected, int) and expected != found:
+        raise DumpError(f"{path}: its meta promises {expected} users but the file holds {found}; seed again")
 
 
 class _DumpFile:
-    """An open dump file and, when its layout allows, the byte offset of every user."""
+    """An open dump file and, when its layout allows (``indexed``), the byte offset of every user."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -177,7 +249,8 @@ class _DumpFile:
         except OSError as exc:
             raise DumpError(f"{path}: cannot open the dump: {exc.strerror}") from None
         self.meta: dict[str, Any] | None = None
-        self.starts: array[int] | None = None
+        self.starts: array[int] = array("q")
+        self.indexed = False
         self.users_end = 0
         try:
             self._index()
@@ -186,37 +259,66 @@ class _DumpFile:
             raise
 
     def _index(self) -> None:
-        size = os.fstat(self.fd).st_size
+        info = os.fstat(self.fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise DumpError(f"{self.path}: not a dump file")
+        size = info.st_size
         if size == 0:
-            raise DumpError(f"{self.path}: the dump is empty")
-        starts = _find_all(self.fd, size, _USER_START)
+            raise DumpError(f"{self.path}: the dump is empty; the run that wrote it did not finish, seed again")
+        starts = _find_all(self.fd, size)
         head_end = starts[0] if starts else size
-        head = os.pread(self.fd, min(head_end, 1 << 20), 0).rstrip()
-        tail_at = max(size - 4096, 0)
+        if head_end > _MAX_HEAD:
+            return  # no user near the top: not a layout we index
+        head = os.pread(self.fd, head_end, 0).rstrip()
+        tail_at = max(size - 4096, head_end)
         tail = os.pread(self.fd, size - tail_at, tail_at).rstrip()
-        if not starts or not re.search(rb'"users"\s*:\s*\[$', head):
-            return  # not a layout we can index (or no users): parse it whole
+        if not starts:
+            if not (head.endswith(b"]}") and head[:-2].rstrip().endswith(b"[")):
+                return
+            head, tail = head[:-2].rstrip(), b"]}"  # a dump with no users: still one we can read
+        if not _USERS_KEY_AT_END.search(head):
+            return  # "users" is not the last key before the first user: not a layout we index
         try:
             top = orjson.loads(head + b"]}")
         except orjson.JSONDecodeError:
             return
+        if not isinstance(top, dict) or top.get("users") != []:
+            return
+        self.meta = _meta_of(top, self.path)
         if not tail.endswith(b"]}"):
             raise DumpError(
                 f"{self.path}:{self.line_of(size)}: truncated: the file ends inside user #{len(starts) - 1} "
                 "without the closing ']}'; the run that wrote it did not finish, seed again"
             )
         self.users_end = tail_at + len(tail) - 2  # the closing ']'
-        self.meta = top.get("meta") if isinstance(top, dict) else None
-        expected = (self.meta or {}).get("counts", {}).get("users")
-        if isinstance(expected, int) and expected != len(starts):
-            raise DumpError(f"{self.path}: its meta promises {expected} users but the file holds {len(starts)}")
         self.starts = starts
+        self.indexed = True
+        if starts:
+            self._check_last_user()
+        _check_count(self.path, self.meta, len(starts))
+
+    def _check_last_user(self) -> None:
+        """A file cut inside its last user can still end in ``]}``: parsing that user tells."""
+        last = len(self.starts) - 1
+        try:
+            SeedUserResult.model_validate_json(self.user_bytes(last))
+        except (ValidationError, DumpError):
+            raise DumpError(
+                f"{self.path}:{self.line_of(self.starts[last])}: user #{last}, the last, is incomplete or corrupt; "
+                "is the file truncated? seed again"
+            ) from None
 
     def user_bytes(self, index: int) -> bytes:
-        assert self.starts is not None
+        """User ``index``'s JSON as it is in the file (without the separator after it)."""
         start = self.starts[index]
-        end = self.starts[index + 1] if index + 1 < len(self.starts) else self.users_end
-        return os.pread(self.fd, end - start, start).rstrip().removesuffix(b",").rstrip()
+        last = index + 1 == len(self.starts)
+        end = self.users_end if last else self.starts[index + 1]
+        raw = os.pread(self.fd, end - start, start).rstrip()
+        if last:
+            return raw
+        if not raw.endswith(b","):
+            raise DumpError(f"{self.path}:{self.line_of(start)}: user #{index} is not followed by a comma")
+        return raw[:-1].rstrip()
 
     def line_of(self, offset: int) -> int:
         """1-based line of a byte offset (error messages only: it reads up to the offset)."""
@@ -244,31 +346,38 @@ class _DumpFile:
         self.close()
 
 
-def _find_all(fd: int, size: int, needle: bytes) -> array[int]:
-    """Offsets of every occurrence of ``needle``, reading in chunks (RSS stays flat)."""
+def _find_all(fd: int, size: int) -> array[int]:
+    """Offsets of every ``{"user_id":`` in the file, read in chunks into one reused buffer."""
     found: array[int] = array("q")
-    overlap = len(needle) - 1
-    carry, pos = b"", 0
+    overlap = len(_USER_START) - 1  # chunks overlap so a match across a boundary is seen once
+    buffer = bytearray(min(_CHUNK, size))
+    pos = 0
     while pos < size:
-        chunk = os.pread(fd, _CHUNK, pos)
-        if not chunk:
+        got = os.preadv(fd, [buffer], pos)
+        if got <= 0:
             break
-        buf, base = carry + chunk, pos - len(carry)
-        i = buf.find(needle)
-        while i != -1:
-            found.append(base + i)
-            i = buf.find(needle, i + 1)
-        carry, pos = buf[-overlap:], pos + len(chunk)
+        found.extend(pos + match.start() for match in _USER_START_RE.finditer(buffer, 0, got))
+        if pos + got >= size:
+            break
+        pos += got - overlap
     return found
 
 
 class LazyUsers(Sequence[SeedUserResult]):
-    """The users of a dump file, each parsed when reached (and not kept: parsing one is ~20 µs)."""
+    """The users of a dump file, each parsed when reached (and not kept: parsing one is ~20 µs).
+
+    Immutable, so copies share it; pickling reopens the file by path (a file descriptor means
+    nothing in another process).
+    """
 
     def __init__(self, dump: _DumpFile) -> None:
-        assert dump.starts is not None
         self._dump = dump
         self._count = len(dump.starts)
+
+    @property
+    def path(self) -> Path:
+        """The dump file these users are read from."""
+        return self._dump.path
 
     def __len__(self) -> int:
         return self._count
@@ -279,12 +388,16 @@ class LazyUsers(Sequence[SeedUserResult]):
     def __getitem__(self, index: slice) -> list[SeedUserResult]: ...
     def __getitem__(self, index: int | slice) -> SeedUserResult | list[SeedUserResult]:
         if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(self._count))]
-        if index < 0:
-            index += self._count
-        if not 0 <= index < self._count:
+            return [self._parse(i) for i in range(*index.indices(self._count))]
+        return self._parse(self._position(index))
+
+    def _position(self, index: int) -> int:
+        position = operator.index(index)
+        if position < 0:
+            position += self._count
+        if not 0 <= position < self._count:
             raise IndexError(f"{self._dump.path}: user index {index} out of range ({self._count} users)")
-        return self._parse(index)
+        return position
 
     def __iter__(self) -> Iterator[SeedUserResult]:
         for index in range(self._count):
@@ -295,7 +408,6 @@ class LazyUsers(Sequence[SeedUserResult]):
         try:
             return SeedUserResult.model_validate_json(raw)
         except ValidationError as exc:
-            assert self._dump.starts is not None
             line = self._dump.line_of(self._dump.starts[index])
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "(user)"
@@ -303,10 +415,27 @@ class LazyUsers(Sequence[SeedUserResult]):
 
     def raw(self, index: int) -> bytes:
         """User ``index`` as the JSON bytes in the file (for copying without parsing)."""
-        return self._dump.user_bytes(index)
+        return self._dump.user_bytes(self._position(index))
+
+    def __copy__(self) -> Self:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        return self
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return _reopen, (str(self._dump.path),)
 
     def __repr__(self) -> str:
         return f"<LazyUsers {self._count} users of {self._dump.path}>"
+
+
+def _reopen(path: str) -> LazyUsers:
+    """Unpickling: open the dump again (and check it again) in this process."""
+    users = open_dump(path).users
+    if not isinstance(users, LazyUsers):
+        raise DumpError(f"{path}: its layout changed since it was opened lazily")
+    return users
 
 
 def write_dump(path: str | Path, meta: dict[str, Any], users: Iterable[bytes | dict[str, Any]]) -> Path:

@@ -111,28 +111,35 @@ class Journal:
 
 
 def _read(path: Path) -> tuple[dict[str, Any], dict[int, tuple[int, int]]]:
-    """Header and completed users of a journal; a torn last line (killed mid-write) is cut off."""
-    data = path.read_bytes()
+    """Header and completed users of a journal, read line by line (memory stays flat).
+
+    A torn last line (the process was killed mid-write) is cut off, so appends start cleanly.
+    """
     done: dict[int, tuple[int, int]] = {}
     header: dict[str, Any] | None = None
     offset = 0
-    for number, line in enumerate(data.splitlines(keepends=True), start=1):
-        if not line.endswith(b"\n"):
-            with open(path, "r+b") as file:  # torn tail: drop it so appends start on a fresh line
-                file.truncate(offset)
-            break
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            raise JournalError(f"{path}:{number}: corrupt journal line; pass --restart to discard it") from None
-        if header is None:
-            if not isinstance(record, dict) or record.get("journal") != _VERSION:
-                raise JournalError(f"{path}:1: not a seeding journal")
-            header = record
-        else:
-            start = line.index(_USER_KEY) + len(_USER_KEY)
-            done.setdefault(int(record["index"]), (offset + start, len(line.rstrip()) - 1 - start))
-        offset += len(line)
+    with open(path, "rb") as file:
+        for number, line in enumerate(file, start=1):
+            if not line.endswith(b"\n"):
+                _truncate(path, offset)
+                break
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                raise JournalError(f"{path}:{number}: corrupt journal line; pass --restart to discard it") from None
+            if header is None:
+                if not isinstance(record, dict) or record.get("journal") != _VERSION:
+                    raise JournalError(f"{path}:1: not a seeding journal")
+                header = record
+            else:
+                start = line.index(_USER_KEY) + len(_USER_KEY)
+                done.setdefault(int(record["index"]), (offset + start, len(line.rstrip()) - 1 - start))
+            offset += len(line)
     if header is None:
         raise JournalError(f"{path}: empty journal; pass --restart to discard it")
     return header, done
+
+
+def _truncate(path: Path, size: int) -> None:
+    with open(path, "r+b") as file:
+        file.truncate(size)
