@@ -14,8 +14,16 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import NoReturn
 
+from ._arguments import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    OneLineParser,
+    add_gateway_arguments,
+    non_negative_int,
+    positive_int,
+)
 from ._builder import BuildOptions
 from ._exceptions import (
     BuildError,
@@ -33,49 +41,18 @@ from .gateway import Transport, connect
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 PROG = "python -m seeding"
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        """One line, not argparse's usage block: ``python -m seeding: error: ... (see --help)``."""
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
 
 
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
     defaults = settings.seeding
-    parser = _Parser(
+    parser = OneLineParser(
         prog=PROG,
         description="Seed the bank gateway from plans and write dumps/<scenario>_seeds.json for load tests. "
         f"`{PROG} verify DUMP` checks a dump against the gateway.",
     )
     parser.add_argument("plans", nargs="+", type=Path, metavar="PLAN", help="plan files (YAML, or JSON)")
-    target = parser.add_argument_group("gateway")
-    target.add_argument("--transport", choices=["grpc", "http"], default=defaults.transport)
-    target.add_argument("--http-url", default=settings.gateway_http_client.url, help="default %(default)s")
-    target.add_argument("--grpc-target", default=settings.gateway_grpc_client.target, help="default %(default)s")
+    target = add_gateway_arguments(parser, settings)
     target.add_argument(
         "--stand",
         choices=["embedded"],
@@ -83,19 +60,13 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     )
     run = parser.add_argument_group("run")
     run.add_argument(
-        "--concurrency", type=_positive_int, default=defaults.concurrency, help="calls in flight (default %(default)s)"
+        "--concurrency", type=positive_int, default=defaults.concurrency, help="calls in flight (default %(default)s)"
     )
     run.add_argument(
         "--retries",
-        type=_non_negative_int,
+        type=non_negative_int,
         default=defaults.retries,
         help="further attempts after a transient failure (default %(default)s)",
-    )
-    run.add_argument(
-        "--timeout",
-        type=_positive_float,
-        default=settings.gateway_grpc_client.timeout,
-        help="seconds per call attempt (default %(default)s)",
     )
     run.add_argument("--dumps-dir", type=Path, default=Path(defaults.dumps_dir), help="default %(default)s")
     run.add_argument("--seed", type=int, help="reproducible names, phones and amounts (emails stay unique)")

@@ -15,70 +15,32 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
 
+from .._arguments import OneLineParser, fraction, non_negative_float, port
 from ._errors import StandStartError
 from ._stand import Stand
 
 READY_PREFIX = "seeding stand ready:"
 
 
-def _non_negative(text: str) -> float:
-    value = _float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
-
-
-def _rate(text: str) -> float:
-    value = _float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be within [0, 1], got {text}")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be a port number 0-65535 (0: any free port), got {text}")
-    return value
-
-
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-
-
-class _Parser(argparse.ArgumentParser):
-    """Bad flags: one line on stderr and exit status 2, without the usage block."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The command line: addresses, fault injection and the missing-receipt delay."""
-    parser = _Parser(
+    parser = OneLineParser(
         prog="python -m seeding.stand",
         description="In-memory bank gateway serving the gateway contract over HTTP and gRPC.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
-    parser.add_argument("--http-port", type=_port, default=8003, help="0 picks a free port (default: %(default)s)")
-    parser.add_argument("--grpc-port", type=_port, default=9003, help="0 picks a free port (default: %(default)s)")
-    parser.add_argument("--latency-ms", type=_non_negative, default=0.0, help="delay added to every call")
-    parser.add_argument("--jitter-ms", type=_non_negative, default=0.0, help="extra random delay, 0..jitter")
+    parser.add_argument("--http-port", type=port, default=8003, help="0 picks a free port (default: %(default)s)")
+    parser.add_argument("--grpc-port", type=port, default=9003, help="0 picks a free port (default: %(default)s)")
+    parser.add_argument("--latency-ms", type=non_negative_float, default=0.0, help="delay added to every call")
+    parser.add_argument("--jitter-ms", type=non_negative_float, default=0.0, help="extra random delay, 0..jitter")
     parser.add_argument(
-        "--fail-rate", type=_rate, default=0.0, help="share of calls answered 503 / UNAVAILABLE, unapplied"
+        "--fail-rate", type=fraction, default=0.0, help="share of calls answered 503 / UNAVAILABLE, unapplied"
     )
     parser.add_argument("--seed", type=int, default=None, help="seed for faults and card data (reproducible)")
     parser.add_argument(
         "--missing-receipt-delay-s",
-        type=_non_negative,
+        type=non_negative_float,
         default=0.0,
         help="how long a missing receipt takes to fail (real gateway: ~2.5 s HTTP, ~5 s gRPC)",
     )

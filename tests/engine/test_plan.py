@@ -112,7 +112,10 @@ BAD_PLANS = [
     ("", "x.yaml: the plan is empty"),
     ("- 1\n- 2\n", "x.yaml: a plan is a mapping"),
     ("operations:\n  amount: {min: 50, max: 10}\n", "x.yaml:2: operations.amount: min (50.0) is greater than max"),
-    ("operations:\n  status: DONE\n", "x.yaml:2: operations.status: input should be 'UNSPECIFIED', 'IN_PROGRESS', 'COMPLETED'"),
+    (
+        "operations:\n  status: DONE\n",
+        "x.yaml:2: operations.status: input should be 'UNSPECIFIED', 'IN_PROGRESS', 'COMPLETED'",
+    ),
     ("operations:\n  card: second\n", "x.yaml:2: operations.card: input should be 'first' or 'round_robin'"),
     ("scenario: ../etc\nusers: 1\n", "x.yaml:1: scenario: '../etc' is not a plain file name"),
     ("users:\n  count: many\n", "x.yaml:2: users.count: input should be a valid integer"),

@@ -1,0 +1,77 @@
+"""Command-line conventions shared by ``python -m seeding``, ``… verify`` and ``python -m seeding.stand``.
+
+A bad flag is one line on stderr and exit status 2, never argparse's usage block; number flags say
+what they accept, non-numbers included.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NoReturn, TypeVar
+
+if TYPE_CHECKING:
+    from ._settings import Settings
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "OneLineParser",
+    "add_gateway_arguments",
+    "fraction",
+    "non_negative_float",
+    "non_negative_int",
+    "port",
+    "positive_float",
+    "positive_int",
+]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+N = TypeVar("N", int, float)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """``prog: error: <message> (see --help)`` on one line, exit status 2."""
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _bounded(kind: type[N], accepts: str, ok: Callable[[N], bool]) -> Callable[[str], N]:
+    noun = "a whole number" if kind is int else "a number"
+
+    def convert(text: str) -> N:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {accepts}, got {text}")
+        return value
+
+    convert.__name__ = accepts  # argparse names the type in some messages
+    return convert
+
+
+positive_int = _bounded(int, "at least 1", lambda v: v >= 1)
+non_negative_int = _bounded(int, "0 or more", lambda v: v >= 0)
+positive_float = _bounded(float, "more than 0", lambda v: v > 0)
+non_negative_float = _bounded(float, "0 or more", lambda v: v >= 0)
+fraction = _bounded(float, "within [0, 1]", lambda v: 0 <= v <= 1)
+port = _bounded(int, "a port number 0-65535 (0: any free port)", lambda v: 0 <= v <= 65535)
+
+
+def add_gateway_arguments(parser: argparse.ArgumentParser, settings: Settings) -> argparse._ArgumentGroup:
+    """``--transport``, ``--http-url``, ``--grpc-target``, ``--timeout``, defaulting to the settings."""
+    group = parser.add_argument_group("gateway")
+    group.add_argument("--transport", choices=["grpc", "http"], default=settings.seeding.transport)
+    group.add_argument("--http-url", default=settings.gateway_http_client.url, help="default %(default)s")
+    group.add_argument("--grpc-target", default=settings.gateway_grpc_client.target, help="default %(default)s")
+    group.add_argument(
+        "--timeout",
+        type=positive_float,
+        default=settings.gateway_grpc_client.timeout,
+        help="seconds per call attempt (default %(default)s)",
+    )
+    return group

@@ -1,0 +1,176 @@
+"""``python -m seeding verify DUMP``: do a dump's users, accounts and operations still exist on the gateway?
+
+A stand's data can be wiped (a restarted embedded stand, a reset database) while yesterday's dump
+still looks fine; a load test then fails on 404s that have nothing to do with load. This checks a
+seeded random sample of the dump's users: each user (GetUser), its accounts and their cards (one
+GetAccounts: every account id must be the user's, every card on its account) and one operation per
+account (GetOperation, on the right account). Each stale entry is one line naming the user's
+index and id.
+
+Exit codes: 0 every sampled entry exists; 1 stale entries found, or the gateway is unreachable or
+failing; 2 bad usage or an unreadable dump.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ._arguments import EXIT_FAILED, EXIT_OK, EXIT_USAGE, OneLineParser, add_gateway_arguments, non_negative_int
+from ._cli import PROG
+from ._dump import open_dump, read_meta
+from ._exceptions import DumpError, GatewayUnreachableError, PermanentGatewayError, SeedingError
+from ._plan import ACCOUNT_FIELDS, CARD_FIELDS, OPERATION_FIELDS
+from ._result import SeedOperationResult, SeedsResult, SeedUserResult
+from ._settings import Settings, load_settings
+from .gateway import GatewayClient, connect
+
+__all__ = ["main"]
+
+NAME = f"{PROG} verify"
+DEFAULT_SAMPLE = 20
+_CONCURRENCY = 16
+
+
+def build_parser(settings: Settings) -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog=NAME,
+        description="Check on the gateway that a sample of a dump's users, accounts, cards and operations "
+        "still exist. Exit 1 when any is stale.",
+    )
+    parser.add_argument("dump", type=Path, metavar="DUMP", help="a dump file (dumps/<scenario>_seeds.json)")
+    parser.add_argument(
+        "--sample",
+        type=non_negative_int,
+        default=DEFAULT_SAMPLE,
+        help="users to check, drawn at random (0: all); default %(default)s",
+    )
+    parser.add_argument("--seed", type=int, help="draw the same sample again (the seed used is printed)")
+    add_gateway_arguments(parser, settings)
+    return parser
+
+
+@dataclass
+class _Report:
+    """What was checked and what was found stale, in the sample's order."""
+
+    checked: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(("users", "accounts", "cards", "operations"), 0)
+    )
+    stale: dict[int, list[str]] = field(default_factory=dict)
+
+    def add(self, index: int, user: SeedUserResult, what: str) -> None:
+        self.stale.setdefault(index, []).append(f"stale: user #{index} ({user.user_id}): {what}")
+
+
+def main(argv: Sequence[str]) -> int:
+    """Entry point of ``python -m seeding verify``; returns the exit code."""
+    try:
+        settings = load_settings()
+        args = build_parser(settings).parse_args(list(argv))
+        seeds = open_dump(args.dump)
+        meta = read_meta(args.dump)
+    except (DumpError, SeedingError) as exc:
+        print(f"{NAME}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    seed = args.seed if args.seed is not None else random.randrange(2**31)
+    count = len(seeds.users)
+    size = count if args.sample == 0 else min(args.sample, count)
+    sample = sorted(random.Random(seed).sample(range(count), size))
+    address = args.grpc_target if args.transport == "grpc" else args.http_url
+    try:
+        report = asyncio.run(_verify(seeds, sample, args.transport, address, args.timeout, seed))
+    except GatewayUnreachableError as exc:
+        print(
+            f"{NAME}: error: cannot reach the gateway over {args.transport} at {address}: {exc.detail}", file=sys.stderr
+        )
+        return EXIT_FAILED
+    except SeedingError as exc:  # transient failures: the gateway is up but not answering properly
+        print(f"{NAME}: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    lines = [line for index in sample for line in report.stale.get(index, [])]
+    for line in lines:
+        print(line)
+    checked = ", ".join(f"{n} {kind}" for kind, n in report.checked.items())
+    made_on = (meta or {}).get("target")
+    note = f"; the dump was made on {made_on}" if made_on and made_on != address else ""
+    print(
+        f"{args.dump}: sampled {size} of {count} users (seed {seed}); checked {checked} "
+        f"over {args.transport} at {address}: {len(lines)} stale{note}"
+    )
+    return EXIT_FAILED if lines else EXIT_OK
+
+
+async def _verify(
+    seeds: SeedsResult, sample: list[int], transport: str, address: str, timeout: float, seed: int
+) -> _Report:
+    report = _Report()
+    limit = asyncio.Semaphore(_CONCURRENCY)
+    async with connect(transport, address, timeout=timeout) as client:  # type: ignore[arg-type]
+        await client.check_reachable(timeout=min(5.0, timeout))
+
+        async def one(index: int) -> None:
+            async with limit:
+                await _verify_user(client, index, seeds.users[index], report, random.Random(f"{seed}:{index}"))
+
+        try:
+            async with asyncio.TaskGroup() as group:  # the first failure cancels the rest
+                for index in sample:
+                    group.create_task(one(index))
+        except BaseExceptionGroup as failures:
+            raise failures.exceptions[0] from None
+    return report
+
+
+async def _verify_user(
+    client: GatewayClient, index: int, user: SeedUserResult, report: _Report, rng: random.Random
+) -> None:
+    """Check one seeded user; a user that is gone is one stale entry, its accounts are not listed too."""
+    report.checked["users"] += 1
+    try:
+        await client.get_user(user.user_id)
+    except PermanentGatewayError as exc:
+        report.add(index, user, f"the user is gone ({exc.method}: {exc.status})")
+        return
+    live = {account.id: account for account in await client.get_accounts(user.user_id)}
+    for kind in ACCOUNT_FIELDS:
+        for account in getattr(user, kind):
+            report.checked["accounts"] += 1
+            found = live.get(account.account_id)
+            if found is None:
+                report.add(index, user, f"{kind} account {account.account_id} is not among the user's accounts")
+                continue
+            cards_here = {card.id for card in found.cards}
+            for card_kind in CARD_FIELDS:
+                for card in getattr(account, card_kind):
+                    report.checked["cards"] += 1
+                    if card.card_id not in cards_here:
+                        report.add(index, user, f"{card_kind} card {card.card_id} is not on account {found.id}")
+            operations = [(op_kind, op) for op_kind in OPERATION_FIELDS for op in getattr(account, op_kind)]
+            if operations:
+                await _verify_operation(client, index, user, account.account_id, *rng.choice(operations), report)
+
+
+async def _verify_operation(
+    client: GatewayClient,
+    index: int,
+    user: SeedUserResult,
+    account_id: str,
+    kind: str,
+    operation: SeedOperationResult,
+    report: _Report,
+) -> None:
+    report.checked["operations"] += 1
+    operation_id = operation.operation_id
+    try:
+        found = await client.get_operation(operation_id)
+    except PermanentGatewayError as exc:
+        report.add(index, user, f"{kind} operation {operation_id} is gone ({exc.method}: {exc.status})")
+        return
+    if found.account_id != account_id:
+        report.add(index, user, f"{kind} operation {operation_id} is on account {found.account_id}, not {account_id}")

@@ -1,0 +1,135 @@
+"""Which seeded user a virtual user gets: a global position from Locust's worker index and count.
+
+Every process numbers its own virtual users ``k = 0, 1, 2, …`` (a stopped user's number goes to
+the next one spawned). The worker ranked ``w`` of ``N`` (ranks are Locust's worker indices in
+order) maps its ``k`` to the global position ``k * N + w``: no two workers can meet, and none has
+to ask anyone. Locust's dispatcher gives each worker ``users // N`` or one more virtual user, so
+the first ``rounds = min(users, seeds) // N`` numbers of every worker are striped; the few extra
+users (fewer than ``N`` in all) and users added later take a position from the master's pool
+``[rounds * N, seeds)``. Under ``unique`` a dump with as many seeded users as virtual users is
+therefore always enough, whatever worker the dispatcher gives the extra users to.
+
+The strategy then turns a position into a dump index:
+
+    unique    the position itself; no position left → SeedsExhaustedError
+    shuffle   a permutation of the dump seeded once per run (the same on every worker), then as unique
+    cycle     position modulo the dump's size (users share seeded users once it wraps)
+    random    no position: any seeded user, drawn per virtual user
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from array import array
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from typing import Any, Literal, get_args
+
+__all__ = ["STRATEGIES", "Assignment", "NumberPool", "Strategy", "plan_assignments"]
+
+Strategy = Literal["unique", "cycle", "random", "shuffle"]
+STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
+
+
+class NumberPool:
+    """The smallest free number of ``[start, stop)`` (``stop=None``: unbounded); freed numbers come back."""
+
+    def __init__(self, start: int = 0, stop: int | None = None) -> None:
+        self._next = start
+        self._stop = stop
+        self._free: list[int] = []
+
+    def take(self) -> int | None:
+        """The smallest free number, or None when all of a bounded pool are taken."""
+        if self._free:
+            return heapq.heappop(self._free)
+        if self._stop is not None and self._next >= self._stop:
+            return None
+        self._next += 1
+        return self._next - 1
+
+    def put(self, number: int) -> None:
+        """Give ``number`` back (it must have come from ``take``)."""
+        heapq.heappush(self._free, number)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """What one process needs to turn its virtual users' numbers into dump indices.
+
+    ``slot`` is the worker's rank among the ``workers`` of the run, or None for a worker that
+    joined a running test: all of its users then take positions from the master's pool.
+    """
+
+    strategy: Strategy
+    seeds: int
+    workers: int = 1
+    slot: int | None = 0
+    rounds: int = 0
+    seed: int = 0
+    generation: int = 0
+
+    @property
+    def unique(self) -> bool:
+        """Whether no two live virtual users may hold one seeded user."""
+        return self.strategy in ("unique", "shuffle")
+
+    def position(self, number: int) -> int | None:
+        """The striped position of this process's user ``number``; None when it must ask the pool."""
+        if self.strategy == "cycle":
+            return number * self.workers + (self.slot or 0)
+        if self.strategy == "random" or self.slot is None or number >= self.rounds:
+            return None
+        return number * self.workers + self.slot
+
+    def pool(self) -> NumberPool:
+        """The master's (or the local runner's) pool of positions beyond the striped rounds."""
+        start = self.rounds * self.workers
+        return NumberPool(start, max(start, self.seeds) if self.unique else start)
+
+    def index(self, position: int) -> int:
+        """The dump index for ``position`` (below ``seeds`` for the unique strategies)."""
+        if self.strategy == "cycle":
+            return position % self.seeds
+        if self.strategy == "shuffle":
+            return self._permutation[position]
+        return position
+
+    @cached_property
+    def _permutation(self) -> array[int]:
+        order = list(range(self.seeds))
+        random.Random(self.seed).shuffle(order)
+        return array("q", order)
+
+    def to_message(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_message(cls, data: dict[str, Any]) -> Assignment:
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+
+
+def plan_assignments(
+    strategy: Strategy,
+    *,
+    seeds: int,
+    users: int,
+    worker_indexes: Iterable[int],
+    seed: int,
+    generation: int = 0,
+) -> dict[int, Assignment]:
+    """The master's plan: Locust worker index → that worker's ``Assignment`` (ranked by index).
+
+    Ranking instead of using the index itself keeps positions dense when a worker has left and
+    indices have gaps.
+    """
+    ranked = sorted(set(worker_indexes))
+    workers = len(ranked)
+    if not workers:
+        return {}
+    rounds = min(users, seeds) // workers
+    return {
+        index: Assignment(strategy, seeds, workers, slot, rounds, seed, generation) for slot, index in enumerate(ranked)
+    }

@@ -1,0 +1,425 @@
+"""``SeedsFeeder``: a dump served to Locust virtual users, each its own seeded user, across processes.
+
+Made when the locustfile is imported, it only registers listeners: Locust imports locustfiles
+before ``--processes`` forks its workers and before ``events.init`` (where ``regenerate_dump``
+may still be re-seeding), so nothing may read the dump yet. At test start:
+
+    local runner   opens the dump, checks it (``_preflight``), serves positions 0, 1, 2, …
+    master         opens the dump, checks it, sends each worker an ``Assignment`` (its rank and the
+                   worker count, see ``_assignment``) and the dump's fingerprint; answers claims
+                   for positions beyond the striped rounds; streams the users to a worker that asks
+    worker         opens its own copy when the fingerprint matches, else asks the master for the
+                   users (``_shipping``); its virtual users wait until the seeds are there
+
+Messages are Locust's own (``runner.register_message`` / ``send_message``), one type per purpose,
+prefixed ``seeding:<name>:``. The master's ``assign`` goes out before its ``spawn`` on the same
+connection, so a worker knows its place before its first virtual user starts.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import random
+import shutil
+import tempfile
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import gevent
+from gevent.event import AsyncResult, Event
+from locust import User
+from locust import events as locust_events
+from locust.env import Environment
+from locust.event import Events
+from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, Runner, WorkerRunner
+from pydantic import PrivateAttr
+
+from .._dump import open_dump, read_meta
+from .._exceptions import DumpError, SeedingError, SeedsExhaustedError
+from .._result import SeedsResult, SeedUserResult
+from ._assignment import STRATEGIES, Assignment, NumberPool, Strategy, plan_assignments
+from ._preflight import capacity_problem, requirements_problem, validate_requirements
+from ._shipping import SeedsReceiver, fingerprint, user_chunks
+
+__all__ = ["FeederSeeds", "SeedClaim", "SeedsFeeder"]
+
+logger = logging.getLogger("seeding.locust")
+
+
+@dataclass(frozen=True)
+class SeedClaim:
+    """The seeded user a virtual user holds, and its index in the dump (``dump.users[index]``)."""
+
+    index: int
+    user: SeedUserResult
+    _number: int = field(repr=False, default=-1)
+    _position: int | None = field(repr=False, default=None)
+    _pooled: bool = field(repr=False, default=False)
+    _generation: int = field(repr=False, default=0)
+
+
+class FeederSeeds(SeedsResult):
+    """``environment.seeds`` once the seeds are here: the course's API, made safe across processes.
+
+    ``get_next_user()`` claims through the feeder (its strategy, unique across workers) instead of
+    each process counting from 0 on its own copy; ``get_random_user()`` and ``users`` are as ever.
+    """
+
+    _feeder: SeedsFeeder | None = PrivateAttr(default=None)
+
+    def get_next_user(self) -> SeedUserResult:
+        assert self._feeder is not None
+        return self._feeder.claim().user
+
+
+class _SeedsWhenReady:
+    """``environment.seeds`` before the seeds arrive: waits for them, then behaves as ``FeederSeeds``."""
+
+    def __init__(self, feeder: SeedsFeeder) -> None:
+        self._feeder = feeder
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._feeder.seeds, name)
+
+    def __repr__(self) -> str:
+        return f"<seeds of {self._feeder.dump}, not here yet>"
+
+
+class SeedsFeeder:
+    """Hands each Locust virtual user a seeded user of ``dump``; make one per dump, at import time.
+
+    ``strategy``: ``unique`` (no two live virtual users share a seeded user, across all
+    processes), ``shuffle`` (as unique, in an order seeded by ``seed``), ``cycle`` (wraps around
+    the dump) or ``random``. ``requires`` names what the scenario reads (``"credit_card_accounts"``,
+    ``"debit_card_accounts.purchase_operations"``); a dump without it fails the run at start.
+    """
+
+    def __init__(
+        self,
+        dump: str | Path,
+        *,
+        strategy: Strategy = "unique",
+        requires: Iterable[str] = (),
+        seed: int | None = None,
+        name: str | None = None,
+        ready_timeout: float = 60.0,
+        events: Events | None = None,
+    ) -> None:
+        if strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
+        self.dump = Path(dump)
+        self.strategy: Strategy = strategy
+        self.requires = validate_requirements(requires)
+        self.seed = seed
+        self.name = name or self.dump.name
+        self.ready_timeout = ready_timeout
+        self._messages = {kind: f"seeding:{self.name}:{kind}" for kind in _MESSAGE_KINDS}
+        self._environment: Environment | None = None
+        self._seeds: FeederSeeds | None = None
+        self._assignment: Assignment | None = None
+        self._ready = Event()
+        self._failure: str | None = None
+        self._numbers = NumberPool()
+        self._pool = NumberPool(0, 0)  # positions beyond the striped rounds (master and local runner)
+        self._random = random.Random()
+        self._claims: weakref.WeakKeyDictionary[User, SeedClaim] = weakref.WeakKeyDictionary()
+        self._tickets: dict[int, AsyncResult] = {}
+        self._ticket_numbers = itertools.count()
+        self._receiver: SeedsReceiver | None = None
+        self._scratch: Path | None = None
+        self._assigned: set[str] = set()  # the master's: workers told their place in this test run
+        events = events or locust_events
+        events.init.add_listener(self._on_init)
+        events.test_start.add_listener(self._on_test_start)
+        events.quitting.add_listener(self._on_quitting)
+
+    # --- what locustfiles call -------------------------------------------------------------
+
+    def user_for(self, user: User) -> SeedUserResult:
+        """The seeded user of virtual user ``user``: claimed on first call, released when it stops."""
+        return self.claim_for(user).user
+
+    def claim_for(self, user: User) -> SeedClaim:
+        """As ``user_for``, with the seeded user's index in the dump."""
+        claim = self._claims.get(user)
+        if claim is None:
+            claim = self.claim()
+            self._claims[user] = claim
+            greenlet = getattr(user, "greenlet", None)
+            if greenlet is not None:  # the seeded user is free again once this virtual user is gone
+                greenlet.link(lambda _: gevent.spawn(self.release, claim))
+        return claim
+
+    def claim(self) -> SeedClaim:
+        """A seeded user for a caller that is not a virtual user; ``release`` it when done."""
+        assignment, seeds = self._wait_ready()
+        number = self._numbers.take()
+        assert number is not None  # unbounded
+        position = assignment.position(number)
+        pooled = False
+        if assignment.strategy == "random":
+            index = self._random.randrange(assignment.seeds)
+        else:
+            if position is None:
+                position, pooled = self._take_pooled(assignment), True
+            if position is None:
+                self._numbers.put(number)
+                raise SeedsExhaustedError(
+                    f"{self.dump}: all {assignment.seeds} seeded users are held by running virtual users and "
+                    f"strategy {assignment.strategy!r} gives each its own; seed more users or use strategy='cycle'"
+                )
+            index = assignment.index(position)
+        return SeedClaim(index, seeds.get_user(index), number, position, pooled, assignment.generation)
+
+    def release(self, claim: SeedClaim) -> None:
+        """Give a claimed seeded user back (virtual users do this when they stop)."""
+        assignment = self._assignment
+        if assignment is None or claim._generation != assignment.generation:
+            return  # claimed in an earlier test run: that run's numbering is gone
+        self._numbers.put(claim._number)
+        if claim._pooled and claim._position is not None:
+            if isinstance(self._runner, WorkerRunner):
+                self._send("release", {"generation": claim._generation, "position": claim._position})
+            else:
+                self._pool.put(claim._position)
+
+    @property
+    def seeds(self) -> FeederSeeds:
+        """The whole dump as a ``SeedsResult`` (waits, on a worker, until it has arrived)."""
+        return self._wait_ready()[1]
+
+    # --- waiting and failing ---------------------------------------------------------------
+
+    def _wait_ready(self) -> tuple[Assignment, FeederSeeds]:
+        if self._failure is not None:
+            Event().wait()  # the run is being stopped; this virtual user will be killed
+        if not self._ready.wait(self.ready_timeout):
+            raise SeedingError(
+                f"{self.dump}: no seeds after {self.ready_timeout} s; "
+                + (
+                    "is the master running this locustfile?"
+                    if isinstance(self._runner, WorkerRunner)
+                    else "the test has not started"
+                )
+            )
+        assert self._assignment is not None and self._seeds is not None
+        return self._assignment, self._seeds
+
+    def _abort(self, environment: Environment, problem: str) -> None:
+        """One line, exit status 1, and no virtual user ever runs a task."""
+        logger.error("%s", problem)
+        self._failure = problem
+        environment.process_exit_code = 1
+        runner = environment.runner
+        assert runner is not None
+        if isinstance(runner, MasterRunner):
+            runner.quit()  # before any spawn message leaves: workers quit with no user started
+        else:
+            gevent.spawn(runner.quit)  # not from inside the spawning greenlet it has to kill
+
+    # --- Locust events ---------------------------------------------------------------------
+
+    @property
+    def _runner(self) -> Runner | None:
+        return self._environment.runner if self._environment is not None else None
+
+    def _on_init(self, environment: Environment, runner: Runner | None = None, **_: Any) -> None:
+        self._environment = environment
+        environment.seeds = _SeedsWhenReady(self)  # type: ignore[attr-defined]
+        if isinstance(runner, MasterRunner):
+            handlers = {"hello": self._on_hello, "need": self._on_need}
+            self._register(runner, **handlers, claim=self._on_claim, release=self._on_release)
+        elif isinstance(runner, WorkerRunner):
+            self._register(runner, assign=self._on_assign, chunk=self._on_chunk, grant=self._on_grant)
+            # Only now can this worker hear an "assign": a worker joining a running test asks for one.
+            self._send("hello", {})
+
+    def _register(self, runner: Runner, **handlers: Any) -> None:
+        for kind, handler in handlers.items():
+            # Streaming users to a worker may take a while: it must not hold up heartbeats.
+            runner.register_message(self._messages[kind], handler, concurrent=kind == "need")
+
+    def _send(self, kind: str, data: dict[str, Any], client_id: str | None = None) -> None:
+        runner = self._runner
+        assert runner is not None
+        runner.send_message(self._messages[kind], data, client_id=client_id)
+
+    def _on_test_start(self, environment: Environment, **_: Any) -> None:
+        runner = environment.runner
+        if runner is None or isinstance(runner, WorkerRunner):
+            return  # a worker's place arrived with the master's "assign", before its "spawn"
+        self._failure = None
+        generation = (self._assignment.generation + 1) if self._assignment else 1
+        try:
+            seeds = open_dump(self.dump)
+        except DumpError as exc:
+            return self._abort(environment, str(exc))
+        users = runner.target_user_count
+        problem = requirements_problem(str(self.dump), seeds, self.requires) or capacity_problem(
+            str(self.dump), self.strategy, seeds=len(seeds.users), users=users
+        )
+        if problem:
+            return self._abort(environment, problem)
+        seed = self.seed if self.seed is not None else random.randrange(2**31)
+        count = len(seeds.users)
+        if isinstance(runner, MasterRunner):
+            workers = {
+                node.id: runner.get_worker_index(node.id)
+                for node in runner.clients.ready + runner.clients.spawning + runner.clients.running
+            }
+            plan = plan_assignments(
+                self.strategy,
+                seeds=count,
+                users=users,
+                worker_indexes=workers.values(),
+                seed=seed,
+                generation=generation,
+            )
+            # The master serves no user itself: its copy only keeps the run's pool and generation.
+            self._install(environment, replace(next(iter(plan.values())), slot=None), seeds)
+            self._assigned = set()
+            for client_id, index in workers.items():
+                self._assign(client_id, plan[index])
+            where = f"over {len(workers)} workers"
+        else:
+            self._install(environment, Assignment(self.strategy, count, 1, 0, count, seed, generation), seeds)
+            where = "in this process"
+        logger.info(
+            "%s: %d seeded users for %d virtual users %s, strategy %r",
+            self.dump,
+            count,
+            users,
+            where,
+            self.strategy,
+        )
+
+    def _install(self, environment: Environment, assignment: Assignment, seeds: SeedsResult) -> None:
+        """Make ``seeds`` the ones served, numbered afresh for a new test run."""
+        served = FeederSeeds.model_construct(users=seeds.users)
+        served._source = seeds._source
+        served._feeder = self
+        self._seeds = served
+        self._assignment = assignment
+        self._numbers = NumberPool()
+        self._pool = assignment.pool()
+        self._random = random.Random(f"{assignment.seed}:{assignment.slot}:{assignment.generation}")
+        environment.seeds = served  # type: ignore[attr-defined]
+        self._ready.set()
+
+    def _on_quitting(self, **_: Any) -> None:
+        if self._receiver is not None:
+            self._receiver.abort()
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+
+    # --- master side -----------------------------------------------------------------------
+
+    def _on_hello(self, environment: Environment, msg: Any) -> None:
+        """A worker joining a running test gets no stripe: its users take positions from the pool."""
+        runner = self._runner
+        if self._assignment is None or runner is None or runner.state not in (STATE_SPAWNING, STATE_RUNNING):
+            return  # test start will assign it
+        if msg.node_id in self._assigned:
+            return  # it was in the run's plan already
+        self._assign(msg.node_id, replace(self._assignment, slot=None))
+
+    def _assign(self, client_id: str, assignment: Assignment) -> None:
+        self._assigned.add(client_id)
+        announce = {"fingerprint": fingerprint(self.dump), "meta": read_meta(self.dump)}
+        self._send("assign", {"assignment": assignment.to_message(), **announce}, client_id)
+
+    def _on_need(self, environment: Environment, msg: Any) -> None:
+        seeds, assignment = self._seeds, self._assignment
+        if seeds is None or assignment is None or msg.data["generation"] != assignment.generation:
+            return
+        logger.info("sending %d seeded users of %s to worker %s", len(seeds.users), self.dump, msg.node_id)
+        chunks = user_chunks(seeds)
+        chunk = next(chunks, [])
+        while True:
+            following = next(chunks, None)
+            self._send(
+                "chunk",
+                {"generation": assignment.generation, "lines": chunk, "last": following is None},
+                msg.node_id,
+            )
+            if following is None:
+                break
+            chunk = following
+            gevent.sleep(0)  # let heartbeats and other workers' messages through
+
+    def _on_claim(self, environment: Environment, msg: Any) -> None:
+        assignment = self._assignment
+        current = assignment is not None and msg.data["generation"] == assignment.generation
+        position = self._pool.take() if current else None
+        self._send("grant", {"ticket": msg.data["ticket"], "position": position}, msg.node_id)
+
+    def _on_release(self, environment: Environment, msg: Any) -> None:
+        if self._assignment is not None and msg.data["generation"] == self._assignment.generation:
+            self._pool.put(msg.data["position"])
+
+    # --- worker side -----------------------------------------------------------------------
+
+    def _on_assign(self, environment: Environment, msg: Any) -> None:
+        assignment = Assignment.from_message(msg.data["assignment"])
+        self._ready.clear()
+        self._assignment = assignment
+        if self._receiver is not None:
+            self._receiver.abort()
+            self._receiver = None
+        if fingerprint(self.dump) == msg.data["fingerprint"]:
+            try:
+                self._install(environment, assignment, open_dump(self.dump))
+                return
+            except DumpError:
+                pass  # changed under us: ask for the master's copy instead
+        if self._scratch is None:
+            self._scratch = Path(tempfile.mkdtemp(prefix="seeding-locust-"))
+        logger.info(
+            "%s here is missing or differs from the master's; receiving its %d seeded users",
+            self.dump,
+            assignment.seeds,
+        )
+        self._receiver = SeedsReceiver(
+            self._scratch / f"{assignment.generation}-{self.dump.name}", count=assignment.seeds, meta=msg.data["meta"]
+        )
+        self._send("need", {"generation": assignment.generation})
+
+    def _on_chunk(self, environment: Environment, msg: Any) -> None:
+        receiver, assignment = self._receiver, self._assignment
+        if receiver is None or assignment is None or msg.data["generation"] != assignment.generation:
+            return
+        receiver.add(msg.data["lines"])
+        if msg.data["last"]:
+            self._receiver = None
+            try:
+                seeds = receiver.finish()
+            except DumpError as exc:
+                logger.error("%s", exc)
+                return
+            self._install(environment, assignment, seeds)
+
+    def _take_pooled(self, assignment: Assignment) -> int | None:
+        """A position from the pool: the master's, asked for over the wire, or this process's."""
+        if not isinstance(self._runner, WorkerRunner):
+            return self._pool.take()
+        ticket = next(self._ticket_numbers)
+        answer = self._tickets[ticket] = AsyncResult()
+        try:
+            self._send("claim", {"generation": assignment.generation, "ticket": ticket})
+            return answer.get(timeout=self.ready_timeout)
+        except gevent.Timeout:
+            raise SeedingError(f"{self.dump}: the master did not answer a claim in {self.ready_timeout} s") from None
+        finally:
+            del self._tickets[ticket]
+
+    def _on_grant(self, environment: Environment, msg: Any) -> None:
+        answer = self._tickets.get(msg.data["ticket"])
+        if answer is not None:
+            answer.set(msg.data["position"])
+
+
+_MESSAGE_KINDS = ("hello", "assign", "need", "chunk", "claim", "grant", "release")

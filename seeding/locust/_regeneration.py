@@ -1,0 +1,178 @@
+"""Re-seed before a run only when the dump cannot be trusted; seed in a subprocess, on one node.
+
+``regeneration_reason`` is the pure decision (missing, unreadable, no ``meta``, another plan,
+another target, too old → a reason; otherwise None). ``regenerate_dump`` is the one call for an
+``events.init`` hook: on the master or a local runner it re-seeds when there is a reason, by
+running ``python -m seeding`` as a subprocess, because the builder's asyncio loop has no place
+inside Locust's gevent-patched process; on workers it does nothing, so N processes never seed N
+times. Workers read nothing at init: ``SeedsFeeder`` hands them the dump at test start, after
+the master has finished here.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, NoReturn
+
+from .._dump import dump_path, read_meta
+from .._exceptions import DumpError, PlanError, SeedingError
+from .._plan import SeedsPlan, load_plan
+
+__all__ = ["regenerate_dump", "regeneration_reason"]
+
+logger = logging.getLogger("seeding.locust")
+
+_DEFAULT_SCENARIO = "seeds"  # what the seeding CLI names a plan without a scenario
+
+
+def regeneration_reason(
+    dump: str | Path,
+    plan: SeedsPlan,
+    target: str,
+    max_age: timedelta | float | None = None,
+    *,
+    now: datetime | None = None,
+) -> str | None:
+    """Why ``dump`` must be seeded again for ``plan`` on ``target``; None when it can be reused.
+
+    ``max_age`` is a ``timedelta`` or seconds; ``now`` is for tests.
+    """
+    path = Path(dump)
+    if not path.exists():
+        return f"{path} does not exist"
+    try:
+        meta = read_meta(path)
+    except DumpError as exc:
+        return f"it cannot be read: {exc}"
+    if meta is None:
+        return f"{path} has no meta block (the course's builder made it), so its plan and target are unknown"
+    if meta.get("plan_hash") != plan.hash:
+        return f"{path} was made from another plan (hash {meta.get('plan_hash')}, the plan is now {plan.hash})"
+    if _normal(meta.get("target")) != _normal(target):
+        return f"{path} was made on {meta.get('target')!r}, this run targets {target!r}"
+    if max_age is not None:
+        limit = max_age if isinstance(max_age, timedelta) else timedelta(seconds=max_age)
+        try:
+            created = datetime.fromisoformat(meta["created_at"])
+        except (KeyError, TypeError, ValueError):
+            return f"{path} has no valid created_at in its meta"
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=UTC)
+        age = (now or datetime.now(UTC)) - created
+        if age > limit:
+            return f"{path} is {_human(age)} old (made {meta['created_at']}), older than {_human(limit)}"
+    return None
+
+
+def _normal(target: Any) -> str:
+    return str(target).rstrip("/").lower()
+
+
+def _human(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds} s"
+
+
+def regenerate_dump(
+    environment: Any,
+    plan: str | Path | SeedsPlan,
+    *,
+    transport: str | None = None,
+    target: str | None = None,
+    dumps_dir: str | Path | None = None,
+    max_age: timedelta | float | None = None,
+    seed: int | None = None,
+    timeout: float | None = None,
+    extra_args: Sequence[str] = (),
+) -> Path:
+    """Call from an ``events.init`` listener: make sure ``plan``'s dump is fresh; returns its path.
+
+    Transport, target and dumps directory default as in ``python -m seeding`` (settings, then
+    localhost), except that an HTTP target defaults to Locust's ``--host`` when it is an http(s)
+    URL. When seeding fails, logs the seeder's one-line error and exits the Locust process with
+    status 1 (workers follow their master).
+    """
+    from locust.runners import WorkerRunner
+
+    from .._settings import load_settings
+
+    try:
+        plan_file, plan = (None, plan) if isinstance(plan, SeedsPlan) else (Path(plan), load_plan(plan))
+        settings = load_settings()
+    except (PlanError, SeedingError) as exc:
+        _fail(f"{exc}")
+    transport = transport or settings.seeding.transport
+    target = target or _target_from_host(getattr(environment, "host", None), transport) or settings.target(transport)
+    dumps_dir = Path(dumps_dir if dumps_dir is not None else settings.seeding.dumps_dir)
+    path = dump_path(plan.scenario or _DEFAULT_SCENARIO, dumps_dir)
+    if isinstance(getattr(environment, "runner", None), WorkerRunner):
+        return path  # the master decides and seeds; the dump reaches workers at test start
+    reason = regeneration_reason(path, plan, target, max_age)
+    if reason is None:
+        logger.info("reusing %s (plan %s, made on %s)", path, plan.hash, target)
+        return path
+    logger.info("seeding %s over %s at %s: %s", path, transport, target, reason)
+    with tempfile.TemporaryDirectory(prefix="seeding-plan-") as scratch:
+        if plan_file is None:  # the CLI reads plan files; it takes the scenario from the stem when unset
+            plan_file = Path(scratch) / f"{plan.scenario or _DEFAULT_SCENARIO}.json"
+            plan_file.write_text(plan.model_dump_json(exclude_defaults=True), encoding="utf-8")
+        done = _run_seeder(plan_file, path, transport, target, dumps_dir, seed, timeout, extra_args)
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        _fail(f"seeding {path} failed (exit {done.returncode}): {lines[-1] if lines else 'no error output'}")
+    logger.info("%s", done.stdout.strip() or f"seeded {path}")
+    return path
+
+
+def _run_seeder(
+    plan_file: Path,
+    path: Path,
+    transport: str,
+    target: str,
+    dumps_dir: Path,
+    seed: int | None,
+    timeout: float | None,
+    extra_args: Sequence[str],
+) -> subprocess.CompletedProcess[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "seeding",
+        str(plan_file),
+        f"--transport={transport}",
+        f"--{'grpc-target' if transport == 'grpc' else 'http-url'}={target}",
+        f"--dumps-dir={dumps_dir}",
+        "--no-progress",
+        "--restart",  # a journal left by an interrupted run is not worth resuming into a fresh run
+        *([f"--seed={seed}"] if seed is not None else []),
+        *extra_args,
+    ]
+    try:
+        return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        _fail(f"seeding {path} took longer than {timeout} s; it was stopped")
+
+
+def _target_from_host(host: str | None, transport: str) -> str | None:
+    """Locust's ``--host`` as a seeding target, when it names the same transport."""
+    if not host:
+        return None
+    if transport == "http":
+        return host.rstrip("/") if host.startswith(("http://", "https://")) else None
+    if host.startswith("grpc://"):
+        return host.removeprefix("grpc://").rstrip("/")
+    return None if "://" in host else host
+
+
+def _fail(message: str) -> NoReturn:
+    logger.error("%s", message)
+    raise SystemExit(1)

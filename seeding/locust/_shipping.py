@@ -1,0 +1,79 @@
+"""Seeds from the master to workers that lack its dump, in Locust messages, without shipping files.
+
+A worker first compares a fingerprint of its own copy of the dump with the master's (size, first
+and last 64 KiB: the ``meta`` block with its ``created_at`` and seed, or a course dump's first
+UUIDs). Only on a mismatch, a missing file included, does it ask; the master then sends the
+users as their raw JSON lines, about ``CHUNK_BYTES`` per message, and the worker streams them into
+a private temporary dump that ``open_dump`` reads lazily like any other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .._dump import DumpWriter, LazyUsers, open_dump
+from .._exceptions import DumpError
+from .._result import SeedsResult
+
+__all__ = ["CHUNK_BYTES", "SeedsReceiver", "fingerprint", "user_chunks"]
+
+CHUNK_BYTES = 1 << 20
+_EDGE = 64 << 10
+
+
+def fingerprint(path: str | Path) -> str | None:
+    """A cheap identity of a dump file; None when there is no file."""
+    try:
+        with open(path, "rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            head = file.read(_EDGE)
+            file.seek(max(size - _EDGE, 0))
+            tail = file.read(_EDGE)
+    except OSError:
+        return None
+    return hashlib.sha256(b"%d\0" % size + head + b"\0" + tail).hexdigest()[:32]
+
+
+def user_chunks(seeds: SeedsResult, max_bytes: int = CHUNK_BYTES) -> Iterator[list[bytes]]:
+    """The users' JSON, in dump order, grouped into lists of about ``max_bytes``."""
+    users = seeds.users
+    chunk: list[bytes] = []
+    size = 0
+    for index in range(len(users)):
+        line = users.raw(index) if isinstance(users, LazyUsers) else users[index].model_dump_json().encode()
+        chunk.append(line)
+        size += len(line)
+        if size >= max_bytes:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+class SeedsReceiver:
+    """A worker's copy of the master's seeds, written as chunks arrive; ``finish()`` opens it."""
+
+    def __init__(self, path: Path, *, count: int, meta: dict[str, Any] | None) -> None:
+        self.path = path
+        self.count = count
+        self._writer = DumpWriter(path, {**(meta or {}), "received_from": "locust master"})
+
+    def add(self, lines: list[bytes]) -> None:
+        for line in lines:
+            self._writer.write(line)
+
+    def finish(self) -> SeedsResult:
+        """The received seeds; ``DumpError`` if fewer or more users came than the master announced."""
+        if self._writer.count != self.count:
+            self._writer.abort()
+            raise DumpError(
+                f"{self.path}: received {self._writer.count} seeded users, the master announced {self.count}"
+            )
+        return open_dump(self._writer.commit())
+
+    def abort(self) -> None:
+        self._writer.abort()
