@@ -20,6 +20,7 @@ __all__ = [
     "OneLineParser",
     "add_gateway_arguments",
     "fraction",
+    "gateway_address",
     "non_negative_float",
     "non_negative_int",
     "port",
@@ -71,7 +72,13 @@ def add_gateway_arguments(parser: argparse.ArgumentParser, settings: Settings) -
     group.add_argument(
         "--timeout",
         type=positive_float,
-        default=settings.gateway_grpc_client.timeout,
-        help="seconds per call attempt (default %(default)s)",
+        help="seconds per call attempt (default: the transport's GATEWAY_*_CLIENT.TIMEOUT, else 10)",
     )
     return group
+
+
+def gateway_address(args: argparse.Namespace, settings: Settings) -> tuple[str, float]:
+    """The address and per-call timeout for the transport the flags chose."""
+    if args.transport == "grpc":
+        return args.grpc_target, args.timeout or settings.gateway_grpc_client.timeout
+    return args.http_url, args.timeout or settings.gateway_http_client.timeout

@@ -21,6 +21,7 @@ from ._arguments import (
     EXIT_USAGE,
     OneLineParser,
     add_gateway_arguments,
+    gateway_address,
     non_negative_int,
     positive_int,
 )
@@ -92,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return verify_main(argv[1:])
         settings = load_settings()
         args = build_parser(settings).parse_args(argv)
+        args.address, args.timeout = gateway_address(args, settings)
         plans = _load_plans(args.plans)
         if args.resume and args.stand == "embedded":
             raise SeedingError("--resume cannot be used with --stand embedded: its data ended with its process")
@@ -125,8 +127,7 @@ async def _gateway_target(args: argparse.Namespace) -> AsyncIterator[tuple[str, 
         async with Stand() as stand:
             yield stand.target(transport), "embedded"
     else:
-        address = args.grpc_target if transport == "grpc" else args.http_url
-        yield address, address
+        yield args.address, args.address
 
 
 async def _seed_all(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:

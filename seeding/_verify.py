@@ -21,7 +21,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._arguments import EXIT_FAILED, EXIT_OK, EXIT_USAGE, OneLineParser, add_gateway_arguments, non_negative_int
+from ._arguments import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    OneLineParser,
+    add_gateway_arguments,
+    gateway_address,
+    non_negative_int,
+)
 from ._cli import PROG
 from ._dump import open_dump, read_meta
 from ._exceptions import DumpError, GatewayUnreachableError, PermanentGatewayError, SeedingError
@@ -82,9 +90,9 @@ def main(argv: Sequence[str]) -> int:
     count = len(seeds.users)
     size = count if args.sample == 0 else min(args.sample, count)
     sample = sorted(random.Random(seed).sample(range(count), size))
-    address = args.grpc_target if args.transport == "grpc" else args.http_url
+    address, timeout = gateway_address(args, settings)
     try:
-        report = asyncio.run(_verify(seeds, sample, args.transport, address, args.timeout, seed))
+        report = asyncio.run(_verify(seeds, sample, args.transport, address, timeout, seed))
     except GatewayUnreachableError as exc:
         print(
             f"{NAME}: error: cannot reach the gateway over {args.transport} at {address}: {exc.detail}", file=sys.stderr

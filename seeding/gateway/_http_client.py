@@ -73,6 +73,8 @@ class HttpGatewayClient(ContractClient):
         try:
             await self._http.request(_PROBE.http_method, _PROBE.http_path, params=_PROBE_PARAMS, timeout=timeout)
         except (httpx.TransportError, aiohttp.ClientError) as exc:  # any answer at all will do
+            if isinstance(exc.__cause__ or exc, aiohttp.SocketTimeoutError):
+                return  # connected, but the answer is slow: the gateway is up (as the gRPC check sees it)
             raise GatewayUnreachableError(
                 method=_PROBE.http_route,
                 target=self.target,

@@ -244,3 +244,26 @@ def test_exhausted_retries_fail_the_run_with_exit_1_and_no_dump(tmp_path: Path) 
     assert "failed: plan user #" in result.stderr and "503" in result.stderr
     assert "0 of 10 users are safe" in result.stderr and "missing plan indices: 0-9" in result.stderr
     assert not (tmp_path / "scenario-11-2_seeds.json").exists()
+
+
+def test_http_timeout_setting_applies_to_http_runs(tmp_path: Path) -> None:
+    """GATEWAY_HTTP_CLIENT.TIMEOUT bounds each HTTP call (the gRPC setting does not)."""
+    with StandProcess(latency_ms=1500) as stand:
+        (tmp_path / ".env").write_text("GATEWAY_HTTP_CLIENT.TIMEOUT=0.3\nGATEWAY_GRPC_CLIENT.TIMEOUT=30\n")
+        plan = write_plan(tmp_path, "one.yaml", "users: 1\n")
+        result = seeding_cli(
+            plan,
+            "--transport",
+            "http",
+            "--http-url",
+            stand.http_url,
+            "--retries",
+            "0",
+            "--dumps-dir",
+            tmp_path,
+            cwd=tmp_path,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert_one_line_error(result.stderr)
+    assert "failed: plan user #0" in result.stderr

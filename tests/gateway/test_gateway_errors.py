@@ -138,3 +138,10 @@ async def test_a_call_slower_than_the_timeout_is_transient(transport: Transport)
         assert not isinstance(caught.value, GatewayUnreachableError)
         assert caught.value.status in ("DEADLINE_EXCEEDED", "SocketTimeoutError", "ReadTimeout")
         assert caught.value.target == stand.target(transport)
+
+
+@pytest.mark.parametrize("transport", ["grpc", "http"])
+async def test_a_slow_gateway_is_reachable_not_down(transport: Transport) -> None:
+    """Connected but answering after the probe's timeout: up and slow, which retries can handle."""
+    async with Stand(latency_ms=1000) as slow, connect(transport, slow.target(transport), timeout=0.2) as client:
+        await client.check_reachable(timeout=0.3)
