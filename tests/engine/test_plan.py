@@ -134,7 +134,7 @@ def test_bad_plans_give_one_line_naming_file_line_and_field(text: str, expected:
 
 def test_bad_json_plan_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "p.json"
-    path.write_text('{\n  "users": {\n    "count": 1,\n  }\n}\n')
+    path.write_text('{\n  "users": {\n    "count": 1\n    "deposit_accounts": 1\n  }\n}\n')  # missing comma
     with pytest.raises(PlanError, match=r"p\.json:4: invalid JSON"):
         load_plan(path)
 
