@@ -74,7 +74,8 @@ class GatewayError(SeedingError):
     """A gateway call failed.
 
     ``method`` is the RPC name or ``"POST /api/v1/..."``, ``target`` the gateway address,
-    ``status`` the gRPC status name or HTTP status code as text, ``detail`` the server's message.
+    ``status`` the gRPC status name or HTTP status code as text, ``detail`` the server's message
+    (whole; the error's own message keeps one short line of it, as a 422 may echo a 2 MB input).
     """
 
     def __init__(self, *, method: str, target: str, status: str, detail: str) -> None:
@@ -82,7 +83,18 @@ class GatewayError(SeedingError):
         self.target = target
         self.status = status
         self.detail = detail
-        super().__init__(f"{method} at {target} failed: {status}: {detail}")
+        super().__init__(f"{method} at {target} failed: {status}: {_one_line(detail)}")
+
+
+_MAX_DETAIL_CHARS = 500
+
+
+def _one_line(text: str) -> str:
+    """``text`` on one line, cut to ``_MAX_DETAIL_CHARS`` with a note of how much was left out."""
+    line = " ".join(text[: _MAX_DETAIL_CHARS * 2].split())
+    if len(line) <= _MAX_DETAIL_CHARS and len(text) <= _MAX_DETAIL_CHARS * 2:
+        return line
+    return f"{line[:_MAX_DETAIL_CHARS]}… ({len(text)} characters)"
 
 
 class TransientGatewayError(GatewayError):

@@ -11,6 +11,7 @@ rules shared by both transports (which operations carry a category) live here, o
 from __future__ import annotations
 
 import abc
+import math
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -35,6 +36,10 @@ from ._models import (
 __all__ = ["ContractClient"]
 
 M = TypeVar("M", bound=BaseModel)
+
+# The request's amount is a proto ``float``: beyond this a gRPC request carries inf. The gateway
+# stores NaN and inf as sent over gRPC and fails over HTTP, so no client of ours sends them.
+_MAX_AMOUNT = 3.4028234663852886e38
 
 
 class ContractClient(GatewayClient):
@@ -145,6 +150,8 @@ class ContractClient(GatewayClient):
         category: str | None = None,
     ) -> Operation:
         operation_type = OperationType(operation_type)
+        if not (math.isfinite(amount) and abs(amount) <= _MAX_AMOUNT):
+            raise ValueError(f"amount must be a finite number of at most {_MAX_AMOUNT:.4g} in size, not {amount!r}")
         fields: dict[str, Any] = {
             "status": OperationStatus(status),
             "amount": amount,

@@ -11,6 +11,7 @@ The behaviour follows the contract's "Behaviour" section; errors are the ``_erro
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import re
 import uuid
@@ -35,6 +36,7 @@ from ._errors import (
     DuplicateEmailError,
     InvalidEmailError,
     MalformedIdError,
+    NonFiniteAmountError,
     NotFoundError,
     ReceiptMissingError,
 )
@@ -155,9 +157,23 @@ def normalize_id(name: str, value: str) -> str:
         raise MalformedIdError(name, value) from None
 
 
-def is_valid_email(email: str) -> bool:
-    """The stand's email rule, shared by both transports."""
-    return _EMAIL_RE.match(email) is not None
+def email_problem(email: str) -> str | None:
+    """Why ``email`` is refused, in the words of the gateway's validator (never echoing it); None if fine.
+
+    The stand's rule, shared by both transports, is deliberately simpler than the real one.
+    """
+    if "@" not in email:
+        return "An email address must have an @-sign."
+    if _EMAIL_RE.match(email) is None:
+        return "The email address is not valid."
+    return None
+
+
+def _breaks_finiteness(signed: float, balance: float | None) -> bool:
+    """A non-finite amount, or a finite ``balance`` (None: not moved) that it would push out of range."""
+    if not math.isfinite(signed):
+        return True
+    return balance is not None and math.isfinite(balance) and not math.isfinite(balance + signed)
 
 
 def _new_id() -> str:
@@ -232,8 +248,8 @@ class Bank:
         phone_number: str = "",
     ) -> UserRow:
         """A new user; the email must be valid and not taken."""
-        if not is_valid_email(email):
-            raise InvalidEmailError(email)
+        if problem := email_problem(email):
+            raise InvalidEmailError(problem)
         if email in self._user_ids_by_email:
             raise DuplicateEmailError(email)
         user = UserRow(_new_id(), email, last_name, first_name, middle_name, phone_number)
@@ -320,16 +336,22 @@ class Bank:
         card_id: str,
         account_id: str,
         category: str = "",
+        finite_only: bool = False,
     ) -> OperationRow:
         """Record an operation; COMPLETED / IN_PROGRESS ones also move the balance.
 
         The server sets the sign from the type and the category for every type but PURCHASE.
+        ``finite_only`` is the real gateway's HTTP path: a non-finite amount, or one that would
+        overflow a finite balance, fails (``NonFiniteAmountError``) and stores nothing; its gRPC
+        path stores both as sent (NaN, ±inf balances).
         """
         account = self.get_account(account_id)
         card = self._cards.get(normalize_id("card_id", card_id))
         if card is None or card.account_id != account.id:  # the stand's choice: cards belong to one account
             raise NotFoundError("Card", card_id)
         signed = abs(amount) if operation_type.is_income else -abs(amount)
+        if finite_only and _breaks_finiteness(signed, account.balance if status in _BOOKED else None):
+            raise NonFiniteAmountError(amount)
         if operation_type is not OperationType.PURCHASE:
             category = _FIXED_CATEGORIES[operation_type]
         operation = OperationRow(

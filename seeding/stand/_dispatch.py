@@ -16,7 +16,12 @@ from seeding.gateway._models import AccountType, CardType, OperationType
 
 from ._bank import DocumentKind
 
-__all__ = ["handlers_by_rpc"]
+__all__ = ["MAX_REQUEST_BYTES", "handlers_by_rpc"]
+
+# The largest request either server reads: grpcio's default receive limit, which the real gateway
+# keeps; the HTTP side takes the same, so a 2 MB email gets its 422 rather than a size error.
+# Larger: HTTP 413, gRPC RESOURCE_EXHAUSTED, both before any handler runs.
+MAX_REQUEST_BYTES = 4 << 20
 
 
 def handlers_by_rpc(handlers: Any) -> dict[str, Callable[..., Any]]:

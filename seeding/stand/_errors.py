@@ -5,6 +5,7 @@
     ├── InvalidInputError         input the gateway's validation refuses (422, UNKNOWN)
     │   ├── MalformedIdError          an id that is not a UUID (422, UNKNOWN)
     │   └── InvalidEmailError         an email that is not one (422, INVALID_ARGUMENT)
+    ├── NonFiniteAmountError      HTTP only: a NaN / inf amount, or a balance it overflows (500)
     ├── DuplicateEmailError       a second user with the same email (403, INVALID_ARGUMENT)
     ├── CardsNotAllowedError      a card on a deposit or savings account (400, FAILED_PRECONDITION)
     ├── ReceiptMissingError       receipt of a FAILED / UNSPECIFIED operation (500, INTERNAL)
@@ -25,6 +26,7 @@ __all__ = [
     "InvalidEmailError",
     "InvalidInputError",
     "MalformedIdError",
+    "NonFiniteAmountError",
     "NotFoundError",
     "ReceiptMissingError",
     "StandError",
@@ -59,11 +61,23 @@ class MalformedIdError(InvalidInputError):
 
 
 class InvalidEmailError(InvalidInputError):
-    """An email address that does not look like one."""
+    """An email address that does not look like one; the message says why without echoing it.
 
-    def __init__(self, email: str) -> None:
-        self.email = email
-        super().__init__(f"value is not a valid email address: {email!r}")
+    The real gateway answers a 100 kB email with a short message: echoing the input would make
+    gRPC details too large for the client (RESOURCE_EXHAUSTED, which seeders retry).
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"Create user: {reason}")
+
+
+class NonFiniteAmountError(StandError):
+    """The real gateway's HTTP path fails on a non-finite amount or balance and stores nothing."""
+
+    def __init__(self, amount: float) -> None:
+        self.amount = amount
+        super().__init__(f"amount {amount!r} gives a balance that is not a finite number")
 
 
 class DuplicateEmailError(StandError):

@@ -30,13 +30,14 @@ from seeding.gateway._enum_mapping import from_proto, to_proto
 from seeding.gateway._models import AccountType, CardType, OperationStatus, OperationType
 
 from ._bank import AccountRow, Bank, CardRow, DocumentKind, DocumentRow, OperationRow, UserRow
-from ._dispatch import handlers_by_rpc
+from ._dispatch import MAX_REQUEST_BYTES, handlers_by_rpc
 from ._errors import (
     CardsNotAllowedError,
     DuplicateEmailError,
     InjectedFaultError,
     InvalidEmailError,
     InvalidInputError,
+    NonFiniteAmountError,
     NotFoundError,
     ReceiptMissingError,
     StandError,
@@ -58,6 +59,7 @@ _CODES: dict[type[StandError], grpc.StatusCode] = {
     DuplicateEmailError: grpc.StatusCode.INVALID_ARGUMENT,
     CardsNotAllowedError: grpc.StatusCode.FAILED_PRECONDITION,
     ReceiptMissingError: grpc.StatusCode.INTERNAL,
+    NonFiniteAmountError: grpc.StatusCode.INTERNAL,  # raised on the HTTP path only
     InjectedFaultError: grpc.StatusCode.UNAVAILABLE,
 }
 
@@ -66,7 +68,12 @@ SERVER_OPTIONS: Sequence[tuple[str, Any]] = (
     # share the traffic. Without it a port in use is an error, as for the HTTP side.
     ("grpc.so_reuseport", 0),
     ("grpc.max_concurrent_streams", 4096),
+    ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
 )
+
+# Details travel in a trailer that clients cap at 8-16 KiB: an error that echoes a long input must
+# not turn into RESOURCE_EXHAUSTED on the client. Percent-encoded, 1 KiB of UTF-8 stays under 3 KiB.
+_MAX_DETAILS_BYTES = 1024
 
 _DOCUMENT_MESSAGES: dict[DocumentKind, type[Message]] = {
     DocumentKind.TARIFF: tariff_pb2.Tariff,
@@ -231,10 +238,18 @@ def _serve(
         except Exception as exc:  # never a crash: answer as an unhandled servicer error would
             log.exception("stand: %s failed", rpc)
             code, details = grpc.StatusCode.UNKNOWN, f"Unexpected {type(exc).__name__}: {exc}"
-        await context.abort(code, details)
+        await context.abort(code, _bounded(details))
         raise AssertionError("unreachable: context.abort raises")
 
     return serve
+
+
+def _bounded(details: str) -> str:
+    """``details`` cut to ``_MAX_DETAILS_BYTES`` of UTF-8, marked with "…" where cut."""
+    encoded = details.encode("utf-8", errors="replace")
+    if len(encoded) <= _MAX_DETAILS_BYTES:
+        return details
+    return encoded[: _MAX_DETAILS_BYTES - 3].decode("utf-8", errors="ignore") + "…"
 
 
 def _snake(name: str) -> str:

@@ -9,7 +9,9 @@ plain-text 500 quirks (see the contract's error table).
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import uuid
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
@@ -32,15 +34,16 @@ from ._bank import (
     DocumentRow,
     OperationRow,
     UserRow,
-    is_valid_email,
+    email_problem,
 )
-from ._dispatch import handlers_by_rpc
+from ._dispatch import MAX_REQUEST_BYTES, handlers_by_rpc
 from ._errors import (
     CardsNotAllowedError,
     DuplicateEmailError,
     InjectedFaultError,
     InvalidEmailError,
     InvalidInputError,
+    NonFiniteAmountError,
     NotFoundError,
     ReceiptMissingError,
     StandError,
@@ -78,13 +81,16 @@ class _GatewayBug(Exception):
 # ---------------------------------------------------------------- request parsing (FastAPI-like)
 
 
+_MAX_EMAIL_LENGTH = 2048  # pydantic's EmailStr checks this first, before any parsing
+
+
 def _email(value: str) -> str:
-    if not is_valid_email(value):
-        raise PydanticCustomError(
-            "value_error",
-            "value is not a valid email address: {reason}",
-            {"reason": "The email address is not valid."},
-        )
+    if len(value) > _MAX_EMAIL_LENGTH:
+        reason: str | None = f"Length must not exceed {_MAX_EMAIL_LENGTH} characters"
+    else:
+        reason = email_problem(value)
+    if reason:
+        raise PydanticCustomError("value_error", "value is not a valid email address: {reason}", {"reason": reason})
     return value
 
 
@@ -158,6 +164,9 @@ async def _body(request: web.Request, model: type[M]) -> M:
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
+        data = _json_as_fastapi_reads_it(raw)
+        if data is not _NOT_JSON:
+            return _validated(model, data)
         raise _Unprocessable(
             [
                 {
@@ -169,10 +178,31 @@ async def _body(request: web.Request, model: type[M]) -> M:
                 }
             ]
         ) from None
+    return _validated(model, data)
+
+
+def _validated(model: type[M], data: Any) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise _Unprocessable(_located(exc, "body")) from None
+
+
+_NOT_JSON = object()
+
+
+def _json_as_fastapi_reads_it(raw: bytes) -> Any:
+    """What the standard ``json`` module (FastAPI's parser) makes of a body orjson refused.
+
+    It also takes ``NaN``, ``Infinity`` and ``1e999`` (the gateway then fails on the amount, a
+    500, not a 422). Anything orjson could not answer with (a lone surrogate) stays refused.
+    """
+    try:
+        data = json.loads(raw)
+        orjson.dumps(data)
+    except (ValueError, RecursionError, orjson.JSONEncodeError):
+        return _NOT_JSON
+    return data
 
 
 # ---------------------------------------------------------------- response shapes (camelCase)
@@ -204,13 +234,20 @@ def _card(card: CardRow) -> Payload:
     }
 
 
+def _number(value: float) -> float:
+    """A float for JSON; NaN / inf (stored over gRPC) fail as FastAPI's strict JSON does: a 500."""
+    if not math.isfinite(value):
+        raise _GatewayBug(f"out of range float value {value!r} is not JSON compliant")
+    return value
+
+
 def _account(account: AccountRow) -> Payload:
     return {
         "id": account.id,
         "type": account.type.value,
         "cards": [_card(c) for c in account.cards],
         "status": account.status.value,
-        "balance": account.balance,
+        "balance": _number(account.balance),
     }
 
 
@@ -219,7 +256,7 @@ def _operation(operation: OperationRow) -> Payload:
         "id": operation.id,
         "type": operation.type.value,
         "status": operation.status.value if operation.status else _HttpOperationStatus.UNSPECIFIED.value,
-        "amount": operation.amount,
+        "amount": _number(operation.amount),
         "cardId": operation.card_id,
         "category": operation.category,
         "createdAt": operation.created_at.strftime("%Y-%m-%dT%H:%M:%S.%f"),
@@ -273,6 +310,7 @@ class _Handlers:
             card_id=str(body.card_id),
             account_id=str(body.account_id),
             category=body.category if isinstance(body, _PurchaseBody) else "",
+            finite_only=True,
         )
         return {"operation": _operation(operation)}
 
@@ -287,9 +325,9 @@ class _Handlers:
         summary = self.bank.get_operations_summary(_uuid_param(request, "query", "accountId"))
         return {
             "summary": {
-                "spentAmount": summary.spent_amount,
-                "receivedAmount": summary.received_amount,
-                "cashbackAmount": summary.cashback_amount,
+                "spentAmount": _number(summary.spent_amount),
+                "receivedAmount": _number(summary.received_amount),
+                "cashbackAmount": _number(summary.cashback_amount),
             }
         }
 
@@ -319,7 +357,7 @@ def _internal_server_error() -> web.Response:
 
 
 def _error_response(exc: StandError) -> web.Response:
-    if isinstance(exc, ReceiptMissingError):
+    if isinstance(exc, ReceiptMissingError | NonFiniteAmountError):
         return _internal_server_error()
     if isinstance(exc, InvalidInputError):  # parsing above refuses these first; kept as a safety net
         loc = ["body", "email"] if isinstance(exc, InvalidEmailError) else ["body"]
@@ -340,6 +378,8 @@ def _serve(rpc: str, handler: Handler, faults: Faults) -> WebHandler:
             return _internal_server_error()
         except StandError as exc:
             return _error_response(exc)
+        except web.HTTPException:  # aiohttp's own answers (413 for a body over the limit)
+            raise
         except Exception:  # never a crash: answer like FastAPI's unhandled-exception 500
             log.exception("stand: %s failed", rpc)
             return _internal_server_error()
@@ -349,20 +389,24 @@ def _serve(rpc: str, handler: Handler, faults: Faults) -> WebHandler:
 
 
 @web.middleware
-async def _fastapi_not_found(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Unknown routes and methods answer ``{"detail": "Not Found"}`` etc., as FastAPI does."""
+async def _fastapi_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """aiohttp's own errors as FastAPI's: unknown routes ``{"detail": "Not Found"}``, and so on.
+
+    A body over ``MAX_REQUEST_BYTES`` is a 413 with the same shape, never a 500.
+    """
     try:
         return await handler(request)
     except web.HTTPException as exc:
-        if exc.status in (404, 405):
-            return _json(exc.status, {"detail": exc.reason})
+        if exc.status >= 400:
+            detail = exc.reason if exc.status in (404, 405) else exc.text
+            return _json(exc.status, {"detail": detail})
         raise
 
 
 def build_app(bank: Bank, faults: Faults) -> web.Application:
     """The aiohttp application serving every HTTP route of the endpoint table."""
     handlers = handlers_by_rpc(_Handlers(bank))
-    app = web.Application(middlewares=[_fastapi_not_found])
+    app = web.Application(middlewares=[_fastapi_errors], client_max_size=MAX_REQUEST_BYTES)
     # Literal paths first, so /operations/operations-summary is not taken for an operation id.
     for rpc, endpoint in sorted(ENDPOINTS.items(), key=lambda item: "{" in item[1].http_path):
         app.router.add_route(endpoint.http_method, endpoint.http_path, _serve(rpc, handlers[rpc], faults))
