@@ -7,8 +7,12 @@ what they accept, non-numbers included.
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NoReturn, TypeVar
+
+from .gateway._address import grpc_target, http_url
+from .gateway._client import MAX_TIMEOUT
 
 if TYPE_CHECKING:
     from ._settings import Settings
@@ -26,6 +30,8 @@ __all__ = [
     "port",
     "positive_float",
     "positive_int",
+    "seed_number",
+    "timeout_seconds",
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -47,6 +53,8 @@ def _bounded(kind: type[N], accepts: str, ok: Callable[[N], bool]) -> Callable[[
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
+        if kind is float and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number {accepts}, got {text}")
         if not ok(value):
             raise argparse.ArgumentTypeError(f"must be {accepts}, got {text}")
         return value
@@ -61,17 +69,43 @@ positive_float = _bounded(float, "more than 0", lambda v: v > 0)
 non_negative_float = _bounded(float, "0 or more", lambda v: v >= 0)
 fraction = _bounded(float, "within [0, 1]", lambda v: 0 <= v <= 1)
 port = _bounded(int, "a port number 0-65535 (0: any free port)", lambda v: 0 <= v <= 65535)
+timeout_seconds = _bounded(float, f"more than 0 and at most {MAX_TIMEOUT:g} (seconds)", lambda v: 0 < v <= MAX_TIMEOUT)
+# Seeds travel in journals and dumps as JSON integers, which orjson keeps to 64 bits.
+seed_number = _bounded(int, "a whole number within ±9223372036854775807", lambda v: -(2**63) < v < 2**63)
+
+
+def _checked(check: Callable[[str], str], name: str) -> Callable[[str], str]:
+    """An argparse type from an address check: its ValueError message becomes the one-line error."""
+
+    def convert(text: str) -> str:
+        try:
+            return check(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = name
+    return convert
 
 
 def add_gateway_arguments(parser: argparse.ArgumentParser, settings: Settings) -> argparse._ArgumentGroup:
     """``--transport``, ``--http-url``, ``--grpc-target``, ``--timeout``, defaulting to the settings."""
     group = parser.add_argument_group("gateway")
     group.add_argument("--transport", choices=["grpc", "http"], default=settings.seeding.transport)
-    group.add_argument("--http-url", default=settings.gateway_http_client.url, help="default %(default)s")
-    group.add_argument("--grpc-target", default=settings.gateway_grpc_client.target, help="default %(default)s")
+    group.add_argument(
+        "--http-url",
+        type=_checked(http_url, "HTTP URL"),
+        default=settings.gateway_http_client.url,
+        help="default %(default)s",
+    )
+    group.add_argument(
+        "--grpc-target",
+        type=_checked(grpc_target, "gRPC target"),
+        default=settings.gateway_grpc_client.target,
+        help="default %(default)s",
+    )
     group.add_argument(
         "--timeout",
-        type=positive_float,
+        type=timeout_seconds,
         help="seconds per call attempt (default: the transport's GATEWAY_*_CLIENT.TIMEOUT, else 10)",
     )
     return group

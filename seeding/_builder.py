@@ -129,32 +129,42 @@ class Builder:
         self._slots = _Slots(self.options.concurrency)
         self._retrying = retry_policy(self.options.retries, on_retry=self._count_retry)
 
-    async def run(self, indices: Iterable[int], on_user: Callable[[int, bytes], None]) -> None:
+    async def run(
+        self, indices: Iterable[int], on_user: Callable[[int, bytes], None], *, count: int | None = None
+    ) -> None:
         """Build the users at ``indices``; each finished one goes to ``on_user`` straight away.
 
-        Raises ``BuildError`` for the first user that fails for good; users in flight are then
-        cancelled (they are not reported, and a resumed run builds them again).
+        ``indices`` is consumed lazily when ``count`` (how many it yields) is given, so a huge plan
+        costs no list of its indices. Raises ``BuildError`` for the first user that fails for good,
+        wherever in its tree (the user, an account, a card, an operation); users in flight are then
+        cancelled (they are not reported, and a resumed run builds them again). An error of
+        ``on_user`` (the journal's disk is full) is raised as it is.
         """
-        pending = list(indices)
-        self.stats.planned += len(pending) * self.plan.users.entities_per_user
-        queue = iter(pending)
+        if count is None:
+            indices = list(indices)
+            count = len(indices)
+        self.stats.planned += count * self.plan.users.entities_per_user
+        queue = iter(indices)
 
         async def worker() -> None:
             for index in queue:  # workers share one iterator: each index is taken once
                 try:
                     user = await self._user(index)
-                except GatewayError as exc:
+                except (GatewayError, SeedingError) as exc:
                     raise BuildError(index, exc) from exc
+                except BaseExceptionGroup as group:  # a failure below the user: an account, card or operation
+                    cause = _first_failure(group)
+                    if isinstance(cause, SeedingError):
+                        raise BuildError(index, cause) from cause
+                    raise cause from None
                 on_user(index, orjson.dumps(user))
 
         try:
             async with asyncio.TaskGroup() as group:
-                for _ in range(min(self.options.concurrency, len(pending))):
+                for _ in range(min(self.options.concurrency, count)):
                     group.create_task(worker())
-        except* BuildError as failed:
-            raise failed.exceptions[0] from None
-        except* SeedingError as failed:  # e.g. a card account without cards
-            raise failed.exceptions[0] from None
+        except BaseExceptionGroup as failed:
+            raise _first_failure(failed) from None
         finally:
             self.stats.finished = time.monotonic()
 
@@ -295,3 +305,25 @@ class Builder:
 
     def _count_retry(self, state: RetryCallState) -> None:
         self.stats.retries += 1
+
+
+def _first_failure(group: BaseExceptionGroup) -> BaseException:
+    """The error to report for a failed task group: a ``BuildError`` first, then any seeding error, then the rest.
+
+    The other leaves are cancellations and later failures that the first one caused.
+    """
+    leaves: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        else:
+            leaves.append(exc)
+
+    walk(group)
+    for kind in (BuildError, SeedingError, Exception):
+        for leaf in leaves:
+            if isinstance(leaf, kind):
+                return leaf
+    return leaves[0]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ from ._arguments import (
     gateway_address,
     non_negative_int,
     positive_int,
+    seed_number,
 )
 from ._builder import BuildOptions
 from ._exceptions import (
@@ -36,9 +36,11 @@ from ._exceptions import (
 )
 from ._plan import SeedsPlan, load_plan
 from ._progress import Progress
-from ._run import PlanRun, format_indices
+from ._run import DEFAULT_SCENARIO, PlanRun, format_ranges
 from ._settings import Settings, load_settings
-from .gateway import Transport, connect
+from ._shutdown import Shutdown
+from .gateway import GatewayClient, Transport, connect
+from .gateway._client import PREFLIGHT_TIMEOUT
 
 __all__ = ["main"]
 
@@ -70,7 +72,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         help="further attempts after a transient failure (default %(default)s)",
     )
     run.add_argument("--dumps-dir", type=Path, default=Path(defaults.dumps_dir), help="default %(default)s")
-    run.add_argument("--seed", type=int, help="reproducible names, phones and amounts (emails stay unique)")
+    run.add_argument("--seed", type=seed_number, help="reproducible names, phones and amounts (emails stay unique)")
     run.add_argument(
         "--parallel-operations",
         action="store_true",
@@ -86,31 +88,38 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m seeding``; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        if argv[:1] == ["verify"]:
-            from ._verify import main as verify_main
+    if argv[:1] == ["verify"]:
+        from ._verify import main as verify_main
 
-            return verify_main(argv[1:])
-        settings = load_settings()
-        args = build_parser(settings).parse_args(argv)
-        args.address, args.timeout = gateway_address(args, settings)
-        plans = _load_plans(args.plans)
-        if args.resume and args.stand == "embedded":
-            raise SeedingError("--resume cannot be used with --stand embedded: its data ended with its process")
-    except (PlanError, SeedingError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        return asyncio.run(_seed_all(args, plans))
-    except KeyboardInterrupt:  # a second Ctrl-C while shutting down
-        return EXIT_FAILED
+        return verify_main(argv[1:])
+    with Shutdown(PROG, exit_code=EXIT_FAILED) as shutdown:
+        try:
+            settings = load_settings()
+            args = build_parser(settings).parse_args(argv)
+            args.address, args.timeout = gateway_address(args, settings)
+            plans = _load_plans(args.plans)
+            if args.resume and args.stand == "embedded":
+                raise SeedingError("--resume cannot be used with --stand embedded: its data ended with its process")
+        except (PlanError, SeedingError) as exc:
+            return _error(exc, EXIT_USAGE)
+        except KeyboardInterrupt:
+            return _error("interrupted before anything was sent", EXIT_FAILED)
+        try:
+            return asyncio.run(_seed_all(args, plans, shutdown))
+        except KeyboardInterrupt:  # a signal between the run's end and the loop's
+            return EXIT_FAILED
+
+
+def _error(message: object, code: int) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return code
 
 
 def _load_plans(paths: list[Path]) -> list[SeedsPlan]:
     plans = [load_plan(path) for path in paths]
     seen: dict[str, Path] = {}
     for path, plan in zip(paths, plans, strict=True):
-        scenario = plan.scenario or ""
+        scenario = plan.scenario or DEFAULT_SCENARIO
         if scenario in seen:
             raise PlanError(f"{path}: scenario {scenario!r} is also {seen[scenario]}'s; both would write one dump")
         seen[scenario] = path
@@ -130,12 +139,20 @@ async def _gateway_target(args: argparse.Namespace) -> AsyncIterator[tuple[str, 
         yield args.address, args.address
 
 
-async def _seed_all(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
-    current = asyncio.current_task()
-    assert current is not None
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, current.cancel)
+async def _seed_all(args: argparse.Namespace, plans: list[SeedsPlan], shutdown: Shutdown) -> int:
+    shutdown.attach()
+    code = EXIT_FAILED
+    try:
+        code = await _seed_plans(args, plans)
+    except asyncio.CancelledError:  # stopped before the first plan began
+        code = _error("interrupted; nothing was seeded", EXIT_FAILED)
+    finally:
+        shutdown.finishing(code)  # cleanup (the gRPC channel, the stand) gets a few seconds, no more
+    return code
+
+
+async def _seed_plans(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
+    """Every plan's journal is taken before the first call; then one pre-flight call; then the plans in order."""
     options = BuildOptions(
         concurrency=args.concurrency,
         retries=args.retries,
@@ -144,17 +161,9 @@ async def _seed_all(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
     )
     async with contextlib.AsyncExitStack() as stack:
         address, recorded = await stack.enter_async_context(_gateway_target(args))
-        client = await stack.enter_async_context(connect(args.transport, address, timeout=args.timeout))
-        try:
-            await client.check_reachable(timeout=min(5.0, args.timeout))
-        except GatewayUnreachableError as exc:
-            print(
-                f"{PROG}: error: cannot reach the gateway over {args.transport} at {address}: {exc.detail}",
-                file=sys.stderr,
-            )
-            return EXIT_FAILED
-        for plan in plans:
-            run = PlanRun(
+        client = await stack.enter_async_context(_closing(connect(args.transport, address, timeout=args.timeout)))
+        runs = [
+            PlanRun(
                 plan,
                 client,
                 dumps_dir=args.dumps_dir,
@@ -164,10 +173,36 @@ async def _seed_all(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
                 restart=args.restart,
                 target=recorded,
             )
+            for plan in plans
+        ]
+        for run in runs:
+            stack.callback(run.close)
+            try:
+                run.open()
+            except JournalError as exc:  # nothing was sent: bad usage, whichever plan it is
+                return _error(exc, EXIT_USAGE)
+            for warning in run.warnings:
+                print(f"{PROG}: warning: {warning}", file=sys.stderr)
+        try:
+            await client.check_reachable(timeout=min(PREFLIGHT_TIMEOUT, args.timeout), answer_within=PREFLIGHT_TIMEOUT)
+        except GatewayUnreachableError as exc:
+            return _error(f"cannot reach the gateway over {args.transport} at {address}: {exc.detail}", EXIT_FAILED)
+        for run in runs:
             code = await _seed_one(run, progress=not args.no_progress)
             if code != EXIT_OK:
                 return code
     return EXIT_OK
+
+
+@contextlib.asynccontextmanager
+async def _closing(client: GatewayClient) -> AsyncIterator[GatewayClient]:
+    """The client, closed on the way out within a bound: a channel that never connected can hang its close."""
+    try:
+        yield client
+    finally:
+        with contextlib.suppress(TimeoutError, Exception):
+            async with asyncio.timeout(2.0):
+                await client.aclose()
 
 
 async def _seed_one(run: PlanRun, *, progress: bool) -> int:
@@ -175,8 +210,7 @@ async def _seed_one(run: PlanRun, *, progress: bool) -> int:
         async with Progress(run, enabled=None if progress else False):
             path = await run.execute()
     except JournalError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _error(exc, EXIT_USAGE)
     except asyncio.CancelledError:
         _report_missing(run, "interrupted")
         return EXIT_FAILED
@@ -188,10 +222,12 @@ async def _seed_one(run: PlanRun, *, progress: bool) -> int:
 
 
 def _report_missing(run: PlanRun, what: str) -> None:
-    done = run.plan.users.count - len(run.missing)
+    count = run.plan.users.count
+    missing = run.missing_count
     print(
-        f"{PROG}: {run.scenario}: {what}; {done} of {run.plan.users.count} users are safe in {run.journal_path}, "
-        f"missing plan indices: {format_indices(run.missing)}; no dump written; finish with --resume",
+        f"{PROG}: {run.scenario}: {what}; {count - missing} of {count} users are safe in {run.journal_path}, "
+        f"missing plan indices: {format_ranges(run.missing_ranges()) or 'none'}; no dump written; "
+        "finish with --resume",
         file=sys.stderr,
     )
 

@@ -25,6 +25,7 @@ dump replaced on disk (atomically, by a new run) leaves already opened readers o
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import os
 import re
@@ -80,7 +81,9 @@ class DumpWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # pid + random: two writers of one dump (processes or threads) never share a temporary file
         self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-        self._file = open(self._tmp, "xb", buffering=1 << 20)  # noqa: SIM115 - closed in commit/abort
+        # O_EXCL never follows a symlink at the temporary name; the rename replaces one at ``path``.
+        fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        self._file = open(fd, "wb", buffering=1 << 20)  # noqa: SIM115 - closed in commit/abort
         self.count = 0
         try:
             self._file.write(b'{"meta":' + orjson.dumps(meta) + b',"users":[')
@@ -115,9 +118,15 @@ class DumpWriter:
         return self.path
 
     def abort(self) -> None:
-        """Drop the temporary file; the target is untouched."""
-        self._file.close()
-        self._tmp.unlink(missing_ok=True)
+        """Drop the temporary file; the target is untouched.
+
+        Closing flushes the buffer, which fails again on a full disk: the file goes all the same.
+        """
+        try:
+            with contextlib.suppress(OSError):  # io closes the descriptor even when the flush fails
+                self._file.close()
+        finally:
+            self._tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> Self:
         return self

@@ -14,7 +14,7 @@ import difflib
 import hashlib
 import re
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 import orjson
 import yaml
@@ -23,7 +23,6 @@ from pydantic import (
     ConfigDict,
     Field,
     NonNegativeInt,
-    PositiveFloat,
     ValidationError,
     field_validator,
     model_validator,
@@ -79,7 +78,12 @@ DEFAULT_PURCHASE_CATEGORIES = (
     "entertainment",
 )
 
-_SCENARIO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_SCENARIO = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # matched whole: "evil\n" is not a file name
+# A plan beyond this is a typo (users: 1000000000): seeding it would take days and the dump terabytes.
+MAX_ENTITIES = 100_000_000
+# Amounts go over gRPC as 32-bit floats and sum into balances: finite and far from overflow.
+MAX_AMOUNT = 1_000_000_000.0
+Amount = Annotated[float, Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False)]
 _SUB_FIELD = re.compile(r"^([a-z_]+(?:\.[a-z_]+)*): (.*)$")
 
 
@@ -103,8 +107,8 @@ class _CountedPlan(_PlanModel):
 class AmountRange(_PlanModel):
     """Operation amounts are drawn uniformly from ``[min, max]``, rounded to kopecks."""
 
-    min: PositiveFloat = 100.0
-    max: PositiveFloat = 5000.0
+    min: Amount = 100.0
+    max: Amount = 5000.0
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -209,9 +213,19 @@ class SeedsPlan(_PlanModel):
     @field_validator("scenario")
     @classmethod
     def _scenario_is_a_file_name(cls, scenario: str | None) -> str | None:
-        if scenario is not None and not _SCENARIO.match(scenario):
+        if scenario is not None and not _SCENARIO.fullmatch(scenario):
             raise ValueError(f"{scenario!r} is not a plain file name (letters, digits, '.', '_', '-')")
         return scenario
+
+    @model_validator(mode="after")
+    def _within_reach(self) -> Self:
+        total = sum(self.totals().values())
+        if total > MAX_ENTITIES:
+            raise ValueError(
+                f"users: the plan creates {total:,} entities in all (users, accounts, cards and operations); "
+                f"at most {MAX_ENTITIES:,} are seeded in one plan"
+            )
+        return self
 
     @property
     def hash(self) -> str:
@@ -269,6 +283,8 @@ def parse_plan(text: str, *, source: str | Path | None = None) -> SeedsPlan:
 def _parse_json(text: str, source: Path) -> tuple[Any, None]:
     try:
         return orjson.loads(text), None
+    except RecursionError:
+        raise PlanError(f"{source}: invalid JSON: nested too deep") from None
     except orjson.JSONDecodeError as exc:
         raise PlanError(f"{source}:{exc.lineno}: invalid JSON: {exc.msg}") from None
 
@@ -277,6 +293,8 @@ def _parse_yaml(text: str, source: Path) -> tuple[Any, yaml.Node | None]:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.load(text, Loader=yaml.SafeLoader)
+    except RecursionError:  # "[" * 100_000: PyYAML's composer recurses per level
+        raise PlanError(f"{source}: invalid YAML: nested too deep") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else str(source)

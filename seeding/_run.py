@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -18,18 +19,23 @@ from typing import Any
 
 from ._builder import Builder, BuildOptions
 from ._dump import DEFAULT_DUMPS_DIR, dump_path, open_dump, write_dump
+from ._exceptions import SeedingError
 from ._journal import Journal, journal_path
 from ._plan import SeedsPlan, load_plan
 from ._result import SeedsResult
 from .gateway import GatewayClient, Transport, connect
 
-__all__ = ["DEFAULT_SCENARIO", "PlanRun", "build_seeds", "format_indices"]
+__all__ = ["DEFAULT_SCENARIO", "PlanRun", "build_seeds", "format_indices", "format_ranges"]
 
 DEFAULT_SCENARIO = "seeds"
 
 
 class PlanRun:
-    """Seeds one plan through one client into ``dumps/<scenario>_seeds.json``."""
+    """Seeds one plan through one client into ``dumps/<scenario>_seeds.json``.
+
+    ``open()`` takes the journal (and its lock) without sending anything, so a command with several
+    plans can check them all before its first call; ``execute()`` opens it if that was not done.
+    """
 
     def __init__(
         self,
@@ -55,43 +61,93 @@ class PlanRun:
         self.target = target or client.target  # what the dump's meta records as the target
         self.builder: Builder | None = None  # set once the journal is open: progress reads its stats
         self.resumed_users = 0
-        self.missing: list[int] = list(range(plan.users.count))
+        self.journal: Journal | None = None
+
+    def open(self) -> Journal:
+        """Open and lock the journal; raises ``JournalError`` (nothing sent) when it is not ours to take."""
+        if self.journal is None:
+            header = {
+                "scenario": self.scenario,
+                "plan_hash": self.plan.hash,
+                "transport": self.client.transport,
+                "target": self.target,
+                "seed": self.seed,
+                "users": self.plan.users.count,
+                "started_at": _now(),
+            }
+            self.journal = Journal.start(self.journal_path, header, resume=self.resume, restart=self.restart)
+            self.seed = self.journal.header["seed"]  # a resumed run keeps the names and amounts it began with
+            self.resumed_users = self.journal.done_count
+        return self.journal
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the journal had to skip: damaged lines, whose users are seeded again."""
+        damaged = self.journal.damaged_lines if self.journal else []
+        if not damaged:
+            return []
+        lines = ", ".join(map(str, damaged[:10])) + (", …" if len(damaged) > 10 else "")
+        return [
+            f"{self.journal_path}: skipped {len(damaged)} damaged line(s) ({lines}); "
+            "their users are seeded again (the originals stay on the gateway, unused)"
+        ]
+
+    @property
+    def missing_count(self) -> int:
+        """How many plan users are not safe in the journal yet."""
+        return self.plan.users.count - (self.journal.done_count if self.journal else 0)
+
+    def missing_ranges(self) -> Iterator[tuple[int, int]]:
+        """``(first, last)`` runs of the plan indices not safe in the journal yet."""
+        count = self.plan.users.count
+        if self.journal is None:
+            return iter([(0, count - 1)] if count else [])
+        return self.journal.missing_ranges(count)
+
+    @property
+    def missing(self) -> list[int]:
+        """The plan indices not safe in the journal yet (a list: mind huge plans)."""
+        return [index for first, last in self.missing_ranges() for index in range(first, last + 1)]
 
     async def execute(self) -> Path:
         """Build what is missing and write the dump; returns its path.
 
         Raises ``JournalError`` before sending anything when an unfinished run is in the way,
-        ``BuildError`` when a user fails for good; ``missing`` is accurate after any exit.
+        ``BuildError`` when a user fails for good, ``SeedingError`` when the journal or the dump
+        cannot be written; ``missing_ranges()`` is accurate after any exit.
         """
+        journal = self.open()
         count = self.plan.users.count
-        header = {
-            "scenario": self.scenario,
-            "plan_hash": self.plan.hash,
-            "transport": self.client.transport,
-            "target": self.target,
-            "seed": self.seed,
-            "users": count,
-            "started_at": _now(),
-        }
-        journal = Journal.start(self.journal_path, header, resume=self.resume, restart=self.restart)
-        self.seed = journal.header["seed"]  # a resumed run keeps the names and amounts it began with
-        self.resumed_users = len(journal.done)
-        todo = [index for index in range(count) if index not in journal.done]
         self.builder = Builder(self.plan, self.client, replace(self.options, seed=self.seed))
+        todo = (index for index in range(count) if index not in journal)
         started = time.monotonic()
         try:
-            await self.builder.run(todo, journal.append)
-        finally:
-            self.missing = [index for index in range(count) if index not in journal.done]
-            if self.missing:
-                journal.close()
-        write_dump(
-            self.dump_path,
-            self._meta(journal.header, time.monotonic() - started),
-            journal.users_in_order(count),
-        )
+            await self.builder.run(todo, journal.append, count=self.missing_count)
+        except OSError as exc:  # the journal could not be written: stop, keep what it holds
+            journal.close()
+            raise SeedingError(_os_error(exc)) from None
+        except BaseException:
+            journal.close()
+            raise
+        try:
+            write_dump(
+                self.dump_path,
+                self._meta(journal.header, time.monotonic() - started),
+                journal.users_in_order(count),
+            )
+        except OSError as exc:
+            journal.close()
+            raise SeedingError(
+                f"{self.dump_path}: cannot write the dump: {_os_error(exc)}; all {count} users are safe in "
+                f"{self.journal_path}: make room, then finish with --resume"
+            ) from None
         journal.remove()
         return self.dump_path
+
+    def close(self) -> None:
+        """Release the journal (it stays on disk for ``--resume``)."""
+        if self.journal is not None:
+            self.journal.close()
 
     def _meta(self, header: dict[str, Any], duration: float) -> dict[str, Any]:
         stats = self.builder.stats if self.builder else None
@@ -115,17 +171,32 @@ class PlanRun:
 
 def format_indices(indices: list[int], limit: int = 12) -> str:
     """``[0, 1, 2, 5, 7, 8]`` → ``"0-2, 5, 7-8"`` (at most ``limit`` ranges, then "…")."""
-    ranges: list[str] = []
-    start = prev = None
-    for index in [*indices, None]:
-        if start is not None and (index is None or index != prev + 1):  # type: ignore[operator]
-            ranges.append(str(start) if start == prev else f"{start}-{prev}")
-            start = None
-        if index is not None and start is None:
-            start = index
-        prev = index
-    shown = ", ".join(ranges[:limit])
-    return shown + (f", … ({len(ranges) - limit} more ranges)" if len(ranges) > limit else "")
+    ranges: list[tuple[int, int]] = []
+    for index in indices:
+        if ranges and index == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], index)
+        else:
+            ranges.append((index, index))
+    return format_ranges(ranges, limit)
+
+
+def format_ranges(ranges: Iterable[tuple[int, int]], limit: int = 12) -> str:
+    """``[(0, 2), (5, 5)]`` → ``"0-2, 5"`` (at most ``limit`` ranges, then how many more)."""
+    shown: list[str] = []
+    more = 0
+    for first, last in ranges:
+        if len(shown) < limit:
+            shown.append(str(first) if first == last else f"{first}-{last}")
+        else:
+            more += 1
+    return ", ".join(shown) + (f", … ({more} more ranges)" if more else "")
+
+
+def _os_error(exc: OSError) -> str:
+    """``OSError`` as one line: our journal errors already name the file."""
+    if exc.filename:
+        return f"{exc.filename}: {exc.strerror}"
+    return exc.strerror or str(exc)
 
 
 def _now() -> str:

@@ -8,25 +8,37 @@ Command-line flags override all of it.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, PositiveFloat, PositiveInt, ValidationError
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, Field, PositiveInt, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ._builder import DEFAULT_CONCURRENCY, DEFAULT_RETRIES
 from ._exceptions import SeedingError
 from .gateway import DEFAULT_TIMEOUT, Transport
+from .gateway._address import grpc_target, http_url
+from .gateway._client import MAX_TIMEOUT
+
+# Seconds per call: finite (``inf`` overflows httpx and expires every gRPC deadline at once) and sane.
+Timeout = Annotated[float, Field(gt=0, le=MAX_TIMEOUT, allow_inf_nan=False)]
 
 __all__ = ["Settings", "load_settings"]
 
 
 class HttpClientSettings(BaseModel):
-    url: str = "http://localhost:8003"
-    timeout: PositiveFloat = DEFAULT_TIMEOUT
+    url: Annotated[str, AfterValidator(http_url)] = "http://localhost:8003"
+    timeout: Timeout = DEFAULT_TIMEOUT
 
 
 class GrpcClientSettings(BaseModel):
     host: str = "localhost"
-    port: PositiveInt = 9003
-    timeout: PositiveFloat = DEFAULT_TIMEOUT
+    port: int = Field(default=9003, ge=1, le=65535)
+    timeout: Timeout = DEFAULT_TIMEOUT
+
+    @model_validator(mode="after")
+    def _target_resolves(self) -> GrpcClientSettings:
+        grpc_target(self.target)  # an empty or malformed HOST is bad usage now, not a hung channel later
+        return self
 
     @property
     def target(self) -> str:
@@ -61,4 +73,5 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = ".".join(str(part) for part in first["loc"]).upper()
-        raise SeedingError(f"settings: {name}: {first['msg']} (from the environment or .env)") from None
+        message = first["msg"].removeprefix("Value error, ")
+        raise SeedingError(f"settings: {name}: {message} (from the environment or .env)") from None

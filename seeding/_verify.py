@@ -29,6 +29,7 @@ from ._arguments import (
     add_gateway_arguments,
     gateway_address,
     non_negative_int,
+    seed_number,
 )
 from ._cli import PROG
 from ._dump import open_dump, read_meta
@@ -58,7 +59,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         default=DEFAULT_SAMPLE,
         help="users to check, drawn at random (0: all); default %(default)s",
     )
-    parser.add_argument("--seed", type=int, help="draw the same sample again (the seed used is printed)")
+    parser.add_argument("--seed", type=seed_number, help="draw the same sample again (the seed used is printed)")
     add_gateway_arguments(parser, settings)
     return parser
 

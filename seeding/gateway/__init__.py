@@ -61,7 +61,13 @@ __all__ = [
 
 
 def connect(transport: Transport, target: str, *, timeout: float = DEFAULT_TIMEOUT) -> GatewayClient:
-    """A client for ``target``: ``"host:port"`` for gRPC, ``"http://host:port"`` for HTTP."""
+    """A client for ``target``: ``"host:port"`` for gRPC, ``"http://host:port"`` for HTTP.
+
+    Raises ``ValueError`` for a target the transport cannot use (``""``, ``dns:///``, a URL without scheme).
+    """
+    from ._address import check_address
+
+    target = check_address(transport, target)
     if transport == "grpc":
         from ._grpc_client import GrpcGatewayClient
 

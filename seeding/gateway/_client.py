@@ -25,11 +25,13 @@ from ._models import (
     User,
 )
 
-__all__ = ["DEFAULT_TIMEOUT", "GatewayClient", "Transport"]
+__all__ = ["DEFAULT_TIMEOUT", "MAX_TIMEOUT", "PREFLIGHT_TIMEOUT", "GatewayClient", "Transport"]
 
 Transport = Literal["grpc", "http"]
 
 DEFAULT_TIMEOUT = 10.0  # seconds, per call
+PREFLIGHT_TIMEOUT = 5.0  # seconds the pre-flight call may take: an idle gateway answers in milliseconds
+MAX_TIMEOUT = 3600.0  # beyond this a deadline is a typo (and ``inf`` overflows both transports)
 
 
 class GatewayClient(abc.ABC):
@@ -51,8 +53,13 @@ class GatewayClient(abc.ABC):
         """Close the channel / connection pool."""
 
     @abc.abstractmethod
-    async def check_reachable(self, timeout: float = 3.0) -> None:
-        """Raise ``GatewayUnreachableError`` unless the gateway answers within ``timeout`` seconds."""
+    async def check_reachable(self, timeout: float = 3.0, *, answer_within: float | None = None) -> None:
+        """Raise ``GatewayUnreachableError`` unless a connection is made within ``timeout`` seconds.
+
+        With ``answer_within``, also make one real call (GetAccounts of an unknown user, which
+        creates nothing) and require an answer, any answer, in that many seconds: a gateway that
+        accepts connections and never answers then fails here in seconds, not after every retry.
+        """
 
     # users
     @abc.abstractmethod

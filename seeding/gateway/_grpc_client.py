@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from .._exceptions import GatewayError, GatewayUnreachableError, error_for_grpc_status
 from ._client import DEFAULT_TIMEOUT, Transport
 from ._contract_client import ContractClient
-from ._endpoints import Endpoint
+from ._endpoints import ENDPOINTS, Endpoint
 from ._enum_mapping import from_proto, to_proto
 
 __all__ = ["GrpcGatewayClient"]
@@ -31,6 +31,10 @@ __all__ = ["GrpcGatewayClient"]
 # The gateway writes dates as text, not as google.protobuf.Timestamp (contract: "Behaviour").
 _GRPC_DATE = "%d-%m-%Y"  # Card.expiry_date
 _GRPC_DATETIME = "%d-%m-%Y %H:%M:%S"  # Operation.created_at
+
+# GetAccounts of an unknown user answers OK with no accounts and touches nothing: a cheap "are you there?".
+_PROBE = ENDPOINTS["GetAccounts"]
+_PROBE_FIELDS = {"user_id": "00000000-0000-0000-0000-000000000000"}
 
 # What grpc-core says in UNAVAILABLE details when no connection could be made at all.
 _CONNECT_FAILURES = ("failed to connect", "connection refused", "errors resolving", "dns resolution failed")
@@ -59,17 +63,32 @@ class GrpcGatewayClient(ContractClient):
             self._calls.clear()
             await channel.close()
 
-    async def check_reachable(self, timeout: float = 3.0) -> None:
+    async def check_reachable(self, timeout: float = 3.0, *, answer_within: float | None = None) -> None:
         try:
             async with asyncio.timeout(timeout):
-                if await _connected(self._open_channel()):
-                    return
-            why = "the connection failed"
+                connected = await _connected(self._open_channel())
+            why = "" if connected else "the connection failed"
         except TimeoutError:
             why = f"no connection within {timeout:g} s"
-        raise GatewayUnreachableError(
-            method="connect", target=self.target, status="UNAVAILABLE", detail=f"cannot connect: {why}"
-        )
+        if not why and answer_within is not None:
+            why = await self._no_answer(answer_within)
+        if why:
+            raise GatewayUnreachableError(
+                method="connect", target=self.target, status="UNAVAILABLE", detail=f"cannot connect: {why}"
+            )
+
+    async def _no_answer(self, within: float) -> str:
+        """Why a real call got no answer in ``within`` seconds, or "" when one came (any status)."""
+        call, request_class = self._rpc(_PROBE)
+        try:
+            await call(request_class(**_PROBE_FIELDS), timeout=within)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() is grpc.StatusCode.DEADLINE_EXCEEDED:
+                return f"connected, but no answer within {within:g} s"
+            detail = exc.details() or ""
+            if exc.code() is grpc.StatusCode.UNAVAILABLE and any(f in detail.lower() for f in _CONNECT_FAILURES):
+                return f"the connection failed: {detail}"
+        return ""
 
     def _method_name(self, endpoint: Endpoint) -> str:
         return endpoint.rpc

@@ -69,17 +69,21 @@ class HttpGatewayClient(ContractClient):
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def check_reachable(self, timeout: float = 3.0) -> None:
+    async def check_reachable(self, timeout: float = 3.0, *, answer_within: float | None = None) -> None:
+        limit = httpx.Timeout(answer_within or timeout, connect=timeout)
         try:
-            await self._http.request(_PROBE.http_method, _PROBE.http_path, params=_PROBE_PARAMS, timeout=timeout)
+            await self._http.request(_PROBE.http_method, _PROBE.http_path, params=_PROBE_PARAMS, timeout=limit)
         except (httpx.TransportError, aiohttp.ClientError) as exc:  # any answer at all will do
-            if isinstance(exc.__cause__ or exc, aiohttp.SocketTimeoutError):
+            slow = isinstance(exc.__cause__ or exc, aiohttp.SocketTimeoutError)
+            if slow and answer_within is None:
                 return  # connected, but the answer is slow: the gateway is up (as the gRPC check sees it)
+            detail = (
+                f"connected, but no answer within {answer_within:g} s"
+                if slow
+                else f"cannot connect to the gateway's HTTP port: {exc}"
+            )
             raise GatewayUnreachableError(
-                method=_PROBE.http_route,
-                target=self.target,
-                status=_failure_name(exc),
-                detail=f"cannot connect to the gateway's HTTP port: {exc}",
+                method=_PROBE.http_route, target=self.target, status=_failure_name(exc), detail=detail
             ) from exc
 
     def _method_name(self, endpoint: Endpoint) -> str:
