@@ -25,12 +25,17 @@ from array import array
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from functools import cached_property
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import Field, StrictInt, TypeAdapter
 
 __all__ = ["STRATEGIES", "Assignment", "NumberPool", "Strategy", "plan_assignments"]
 
 Strategy = Literal["unique", "cycle", "random", "shuffle"]
 STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
+
+# The types an Assignment's fields must have when one arrives in a message (ints, not bools or text).
+_Count = Annotated[StrictInt, Field(ge=0)]
 
 
 class NumberPool:
@@ -61,15 +66,26 @@ class Assignment:
 
     ``slot`` is the worker's rank among the ``workers`` of the run, or None for a worker that
     joined a running test: all of its users then take positions from the master's pool.
+    ``generation`` numbers the master's test runs. An inconsistent one raises ``ValueError``.
     """
 
     strategy: Strategy
-    seeds: int
-    workers: int = 1
-    slot: int | None = 0
-    rounds: int = 0
-    seed: int = 0
-    generation: int = 0
+    seeds: Annotated[StrictInt, Field(ge=1)]
+    workers: Annotated[StrictInt, Field(ge=1)] = 1
+    slot: _Count | None = 0
+    rounds: _Count = 0
+    seed: StrictInt = 0
+    generation: _Count = 0
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {self.strategy!r}")
+        if min(self.rounds, self.generation) < 0 or min(self.seeds, self.workers) < 1:
+            raise ValueError("seeds and workers must be >= 1, rounds and generation >= 0")
+        if self.slot is not None and not 0 <= self.slot < self.workers:
+            raise ValueError(f"slot {self.slot} is not a rank among {self.workers} workers")
+        if self.rounds * self.workers > self.seeds:
+            raise ValueError(f"{self.rounds} rounds of {self.workers} workers need more than {self.seeds} seeds")
 
     @property
     def unique(self) -> bool:
@@ -89,6 +105,10 @@ class Assignment:
         start = self.rounds * self.workers
         return NumberPool(start, max(start, self.seeds) if self.unique else start)
 
+    def pooled(self, position: int) -> bool:
+        """Whether ``position`` is one the pool can hand out (a grant outside it is forged)."""
+        return self.unique and self.rounds * self.workers <= position < self.seeds
+
     def index(self, position: int) -> int:
         """The dump index for ``position`` (below ``seeds`` for the unique strategies)."""
         if self.strategy == "cycle":
@@ -107,8 +127,12 @@ class Assignment:
         return asdict(self)
 
     @classmethod
-    def from_message(cls, data: dict[str, Any]) -> Assignment:
-        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+    def from_message(cls, data: Any) -> Assignment:
+        """The assignment in ``data``; ``pydantic.ValidationError`` for a wrong type or range."""
+        return _ASSIGNMENT.validate_python(data)
+
+
+_ASSIGNMENT = TypeAdapter(Assignment)
 
 
 def plan_assignments(

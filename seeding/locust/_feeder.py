@@ -13,7 +13,9 @@ may still be re-seeding), so nothing may read the dump yet. At test start:
 
 Messages are Locust's own (``runner.register_message`` / ``send_message``), one type per purpose,
 prefixed ``seeding:<name>:``. The master's ``assign`` goes out before its ``spawn`` on the same
-connection, so a worker knows its place before its first virtual user starts.
+connection, so a worker knows its place before its first virtual user starts. Every message is
+checked on arrival (``_messages``) and a bad one is dropped with one log line: neither side trusts
+its peers.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from .._dump import open_dump, read_meta
 from .._exceptions import DumpError, SeedingError, SeedsExhaustedError
 from .._result import SeedsResult, SeedUserResult
 from ._assignment import STRATEGIES, Assignment, NumberPool, Strategy, plan_assignments
+from ._messages import MESSAGES, Assign, Chunk, Claim, Grant, Hello, Kind, Need, Release, drop, listener
 from ._preflight import capacity_problem, requirements_problem, validate_requirements
 from ._shipping import SeedsReceiver, fingerprint, user_chunks
 
@@ -117,7 +120,7 @@ class SeedsFeeder:
         self.seed = seed
         self.name = name or self.dump.name
         self.ready_timeout = ready_timeout
-        self._messages = {kind: f"seeding:{self.name}:{kind}" for kind in _MESSAGE_KINDS}
+        self._messages = {kind: f"seeding:{self.name}:{kind}" for kind in MESSAGES}
         self._environment: Environment | None = None
         self._seeds: FeederSeeds | None = None
         self._assignment: Assignment | None = None
@@ -127,11 +130,18 @@ class SeedsFeeder:
         self._pool = NumberPool(0, 0)  # positions beyond the striped rounds (master and local runner)
         self._random = random.Random()
         self._claims: weakref.WeakKeyDictionary[User, SeedClaim] = weakref.WeakKeyDictionary()
-        self._tickets: dict[int, AsyncResult] = {}
+        self._tickets: dict[int, tuple[AsyncResult, Assignment]] = {}  # a worker's claims awaiting a grant
         self._ticket_numbers = itertools.count()
+        self._abandoned: dict[int, Assignment] = {}  # claims that timed out: a late grant goes back
         self._receiver: SeedsReceiver | None = None
+        self._receiving: int | None = None  # the generation being received
         self._scratch: Path | None = None
-        self._assigned: set[str] = set()  # the master's: workers told their place in this test run
+        self._copies = itertools.count()  # names the received copies: never anything from a message
+        # The master's, per test run: workers told their place, those sent the dump, and which
+        # worker holds each position granted from the pool (only it may release it, once).
+        self._assigned: set[str] = set()
+        self._shipped: set[str] = set()
+        self._granted: dict[int, str] = {}
         events = events or locust_events
         events.init.add_listener(self._on_init)
         events.test_start.add_listener(self._on_test_start)
@@ -241,7 +251,13 @@ class SeedsFeeder:
     def _register(self, runner: Runner, **handlers: Any) -> None:
         for kind, handler in handlers.items():
             # Streaming users to a worker may take a while: it must not hold up heartbeats.
-            runner.register_message(self._messages[kind], handler, concurrent=kind == "need")
+            sender = "the master" if isinstance(runner, WorkerRunner) else None
+            receive = listener(kind, handler, logger, str(self.dump), sender)
+            runner.register_message(self._messages[kind], receive, concurrent=kind == "need")
+
+    def _drop(self, kind: Kind, node: str, reason: str, *, stale: bool = False) -> None:
+        """One line for a message not obeyed; a stale one (from the previous test run) is routine."""
+        drop(logger, str(self.dump), kind, node, reason, level=logging.DEBUG if stale else logging.WARNING)
 
     def _send(self, kind: str, data: dict[str, Any], client_id: str | None = None) -> None:
         runner = self._runner
@@ -281,7 +297,7 @@ class SeedsFeeder:
             )
             # The master serves no user itself: its copy only keeps the run's pool and generation.
             self._install(environment, replace(next(iter(plan.values())), slot=None), seeds)
-            self._assigned = set()
+            self._assigned, self._shipped, self._granted = set(), set(), {}
             for client_id, index in workers.items():
                 self._assign(client_id, plan[index])
             where = f"over {len(workers)} workers"
@@ -311,32 +327,38 @@ class SeedsFeeder:
         self._ready.set()
 
     def _on_quitting(self, **_: Any) -> None:
-        if self._receiver is not None:
-            self._receiver.abort()
+        self._stop_receiving()
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
 
     # --- master side -----------------------------------------------------------------------
 
-    def _on_hello(self, environment: Environment, msg: Any) -> None:
+    def _on_hello(self, node: str, msg: Hello) -> None:
         """A worker joining a running test gets no stripe: its users take positions from the pool."""
         runner = self._runner
         if self._assignment is None or runner is None or runner.state not in (STATE_SPAWNING, STATE_RUNNING):
             return  # test start will assign it
-        if msg.node_id in self._assigned:
+        if node in self._assigned:
             return  # it was in the run's plan already
-        self._assign(msg.node_id, replace(self._assignment, slot=None))
+        if node not in runner.clients:
+            return self._drop("hello", node, "not a worker of this master")
+        self._assign(node, replace(self._assignment, slot=None))
 
     def _assign(self, client_id: str, assignment: Assignment) -> None:
         self._assigned.add(client_id)
         announce = {"fingerprint": fingerprint(self.dump), "meta": read_meta(self.dump)}
         self._send("assign", {"assignment": assignment.to_message(), **announce}, client_id)
 
-    def _on_need(self, environment: Environment, msg: Any) -> None:
+    def _on_need(self, node: str, msg: Need) -> None:
         seeds, assignment = self._seeds, self._assignment
-        if seeds is None or assignment is None or msg.data["generation"] != assignment.generation:
-            return
-        logger.info("sending %d seeded users of %s to worker %s", len(seeds.users), self.dump, msg.node_id)
+        if seeds is None or assignment is None or msg.generation != assignment.generation:
+            return self._drop("need", node, f"generation {msg.generation} is not this test run's", stale=True)
+        if node not in self._assigned:
+            return self._drop("need", node, "not a worker of this test run")
+        if node in self._shipped:
+            return self._drop("need", node, "it was sent the seeded users of this test run already")
+        self._shipped.add(node)
+        logger.info("sending %d seeded users of %s to worker %s", len(seeds.users), self.dump, node)
         chunks = user_chunks(seeds)
         chunk = next(chunks, [])
         while True:
@@ -344,38 +366,49 @@ class SeedsFeeder:
             self._send(
                 "chunk",
                 {"generation": assignment.generation, "lines": chunk, "last": following is None},
-                msg.node_id,
+                node,
             )
             if following is None:
                 break
             chunk = following
             gevent.sleep(0)  # let heartbeats and other workers' messages through
 
-    def _on_claim(self, environment: Environment, msg: Any) -> None:
+    def _on_claim(self, node: str, msg: Claim) -> None:
+        if node not in self._assigned:
+            return self._drop("claim", node, "not a worker of this test run")
         assignment = self._assignment
-        current = assignment is not None and msg.data["generation"] == assignment.generation
+        current = assignment is not None and msg.generation == assignment.generation
         position = self._pool.take() if current else None
-        self._send("grant", {"ticket": msg.data["ticket"], "position": position}, msg.node_id)
+        if position is not None:
+            self._granted[position] = node
+        self._send("grant", {"generation": msg.generation, "ticket": msg.ticket, "position": position}, node)
 
-    def _on_release(self, environment: Environment, msg: Any) -> None:
-        if self._assignment is not None and msg.data["generation"] == self._assignment.generation:
-            self._pool.put(msg.data["position"])
+    def _on_release(self, node: str, msg: Release) -> None:
+        if self._assignment is None or msg.generation != self._assignment.generation:
+            return self._drop("release", node, f"generation {msg.generation} is not this test run's", stale=True)
+        if self._granted.get(msg.position) != node:
+            return self._drop("release", node, f"position {msg.position} is not held by this worker")
+        del self._granted[msg.position]
+        self._pool.put(msg.position)
 
     # --- worker side -----------------------------------------------------------------------
 
-    def _on_assign(self, environment: Environment, msg: Any) -> None:
-        assignment = Assignment.from_message(msg.data["assignment"])
+    def _on_assign(self, node: str, msg: Assign) -> None:
+        environment = self._environment
+        assert environment is not None
+        assignment = msg.assignment
         self._ready.clear()
         self._assignment = assignment
-        if self._receiver is not None:
-            self._receiver.abort()
-            self._receiver = None
-        if fingerprint(self.dump) == msg.data["fingerprint"]:
+        self._stop_receiving()
+        if fingerprint(self.dump) == msg.fingerprint:
             try:
-                self._install(environment, assignment, open_dump(self.dump))
-                return
+                seeds = open_dump(self.dump)
             except DumpError:
                 pass  # changed under us: ask for the master's copy instead
+            else:
+                if len(seeds.users) == assignment.seeds:
+                    self._install(environment, assignment, seeds)
+                    return
         if self._scratch is None:
             self._scratch = Path(tempfile.mkdtemp(prefix="seeding-locust-"))
         logger.info(
@@ -383,43 +416,61 @@ class SeedsFeeder:
             self.dump,
             assignment.seeds,
         )
-        self._receiver = SeedsReceiver(
-            self._scratch / f"{assignment.generation}-{self.dump.name}", count=assignment.seeds, meta=msg.data["meta"]
-        )
+        copy = self._scratch / f"{next(self._copies)}-{self.dump.name}"
+        self._receiver = SeedsReceiver(copy, count=assignment.seeds, meta=msg.meta)
+        self._receiving = assignment.generation
         self._send("need", {"generation": assignment.generation})
 
-    def _on_chunk(self, environment: Environment, msg: Any) -> None:
-        receiver, assignment = self._receiver, self._assignment
-        if receiver is None or assignment is None or msg.data["generation"] != assignment.generation:
-            return
-        receiver.add(msg.data["lines"])
-        if msg.data["last"]:
-            self._receiver = None
-            try:
-                seeds = receiver.finish()
-            except DumpError as exc:
-                logger.error("%s", exc)
+    def _on_chunk(self, node: str, msg: Chunk) -> None:
+        receiver, assignment, environment = self._receiver, self._assignment, self._environment
+        if receiver is None or assignment is None or environment is None or msg.generation != self._receiving:
+            stale = assignment is None or msg.generation != assignment.generation
+            return self._drop("chunk", node, f"no seeded users of generation {msg.generation} are awaited", stale=stale)
+        try:
+            receiver.add(msg.lines)
+            if not msg.last:
                 return
-            self._install(environment, assignment, seeds)
+            self._receiver = self._receiving = None
+            seeds = receiver.finish()
+        except DumpError as exc:
+            self._stop_receiving()
+            logger.error("%s", exc)
+            return
+        self._install(environment, assignment, seeds)
+
+    def _stop_receiving(self) -> None:
+        if self._receiver is not None:
+            self._receiver.abort()
+        self._receiver = self._receiving = None
 
     def _take_pooled(self, assignment: Assignment) -> int | None:
         """A position from the pool: the master's, asked for over the wire, or this process's."""
         if not isinstance(self._runner, WorkerRunner):
             return self._pool.take()
         ticket = next(self._ticket_numbers)
-        answer = self._tickets[ticket] = AsyncResult()
+        answer = AsyncResult()
+        self._tickets[ticket] = (answer, assignment)
         try:
             self._send("claim", {"generation": assignment.generation, "ticket": ticket})
             return answer.get(timeout=self.ready_timeout)
         except gevent.Timeout:
+            self._abandoned[ticket] = assignment
             raise SeedingError(f"{self.dump}: the master did not answer a claim in {self.ready_timeout} s") from None
         finally:
             del self._tickets[ticket]
 
-    def _on_grant(self, environment: Environment, msg: Any) -> None:
-        answer = self._tickets.get(msg.data["ticket"])
+    def _on_grant(self, node: str, msg: Grant) -> None:
+        waiting = self._tickets.get(msg.ticket)
+        abandoned = self._abandoned.pop(msg.ticket, None)
+        if waiting is None and abandoned is None:
+            return self._drop("grant", node, f"no claim with ticket {msg.ticket} is waiting")
+        answer, assignment = waiting or (None, abandoned)
+        assert assignment is not None
+        if msg.generation != assignment.generation:
+            return self._drop("grant", node, f"generation {msg.generation} is not the claim's")
+        if msg.position is not None and not assignment.pooled(msg.position):
+            return self._drop("grant", node, f"position {msg.position} is not in the master's pool")
         if answer is not None:
-            answer.set(msg.data["position"])
-
-
-_MESSAGE_KINDS = ("hello", "assign", "need", "chunk", "claim", "grant", "release")
+            answer.set(msg.position)
+        elif msg.position is not None:  # too late for the claim that asked: the position goes back
+            self._send("release", {"generation": msg.generation, "position": msg.position})

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from .._dump import DumpWriter, LazyUsers, open_dump
 from .._exceptions import DumpError
 from .._result import SeedsResult
@@ -55,7 +57,11 @@ def user_chunks(seeds: SeedsResult, max_bytes: int = CHUNK_BYTES) -> Iterator[li
 
 
 class SeedsReceiver:
-    """A worker's copy of the master's seeds, written as chunks arrive; ``finish()`` opens it."""
+    """A worker's copy of the master's seeds, written as chunks arrive; ``finish()`` opens it.
+
+    ``path`` comes from the worker's own configuration, never from a message. What arrives is
+    checked before it is written: each line one user's JSON object, no more users than announced.
+    """
 
     def __init__(self, path: Path, *, count: int, meta: dict[str, Any] | None) -> None:
         self.path = path
@@ -63,6 +69,13 @@ class SeedsReceiver:
         self._writer = DumpWriter(path, {**(meta or {}), "received_from": "locust master"})
 
     def add(self, lines: list[bytes]) -> None:
+        """Append ``lines``; ``DumpError`` (and nothing written of them) if one is not a user or too many came."""
+        if self._writer.count + len(lines) > self.count:
+            raise DumpError(f"{self.path}: the master sent more than the {self.count} seeded users it announced")
+        for number, line in enumerate(lines):
+            if not _is_user_line(line):
+                where = self._writer.count + number
+                raise DumpError(f"{self.path}: seeded user #{where} from the master is not one user's JSON line")
         for line in lines:
             self._writer.write(line)
 
@@ -77,3 +90,14 @@ class SeedsReceiver:
 
     def abort(self) -> None:
         self._writer.abort()
+
+
+def _is_user_line(line: bytes) -> bool:
+    """One JSON object on one line, ``user_id`` first (the dump's layout: the reader finds users by it)."""
+    if b"\n" in line or not line.startswith(b'{"user_id":'):
+        return False
+    try:
+        user = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(user, dict) and isinstance(user.get("user_id"), str)

@@ -170,3 +170,31 @@ def test_assignment_survives_a_locust_message():
 def test_plan_for_no_or_one_worker(workers):
     plan = plan_assignments("unique", seeds=3, users=3, worker_indexes=workers, seed=0)
     assert len(plan) == len(workers)
+
+
+def test_pooled_positions_are_those_beyond_the_striped_rounds():
+    unique = Assignment("unique", seeds=10, workers=2, slot=0, rounds=3)
+    assert [p for p in range(-1, 12) if unique.pooled(p)] == [6, 7, 8, 9]
+    assert not Assignment("cycle", seeds=10, workers=2, slot=0, rounds=3).pooled(7)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"strategy": "evil"},
+        {"seeds": 0},
+        {"seeds": "10"},
+        {"workers": 0},
+        {"slot": 2},
+        {"slot": -1},
+        {"slot": True},
+        {"rounds": 6},
+        {"generation": "../../x"},
+        {"generation": -1},
+        {"seed": 1.5},
+    ],
+)
+def test_an_assignment_from_a_message_is_checked(fields):
+    data = {**Assignment("unique", seeds=10, workers=2, slot=1, rounds=5).to_message(), **fields}
+    with pytest.raises(ValueError):  # pydantic's ValidationError is a ValueError
+        Assignment.from_message(data)

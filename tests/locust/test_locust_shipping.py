@@ -47,3 +47,22 @@ def test_a_short_delivery_is_refused(tmp_path):
     with pytest.raises(DumpError, match="received 3 seeded users, the master announced 4"):
         receiver.finish()
     assert list(tmp_path.iterdir()) == []  # nothing half-written left behind
+
+
+@pytest.mark.parametrize(
+    ("lines", "problem"),
+    [
+        ([b'{"user_id":"a"},{"user_id":"b"}'], "seeded user #0 from the master is not one user's JSON line"),
+        ([b'{"user_id":"a"}\n{"user_id":"b"}'], "seeded user #0 from the master is not one user's JSON line"),
+        ([b'{"user_id":"a"}', b'{"user_id":1}'], "seeded user #1 from the master is not one user's JSON line"),
+        ([b'{"name":"a"}'], "seeded user #0 from the master is not one user's JSON line"),
+        ([b'{"user_id":"a"'], "seeded user #0 from the master is not one user's JSON line"),
+        ([b'{"user_id":"a"}'] * 3, "the master sent more than the 2 seeded users it announced"),
+    ],
+)
+def test_lines_that_are_not_the_announced_users_are_refused_before_writing(tmp_path, lines, problem):
+    receiver = SeedsReceiver(tmp_path / "s_seeds.json", count=2, meta=None)
+    with pytest.raises(DumpError, match=problem):
+        receiver.add(lines)
+    receiver.add([b'{"user_id":"a"}', b'{"user_id":"b"}'])  # nothing of the refused chunk was written
+    assert [user.user_id for user in receiver.finish().users] == ["a", "b"]

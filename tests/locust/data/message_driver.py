@@ -1,0 +1,147 @@
+"""A Locust master and two workers in one process, over Locust's real messaging, fed forged messages.
+
+Run as ``python message_driver.py SCENARIO_JSON``; prints one JSON report on its last line. The
+scenario names the dump (``dump``; ``worker_b_dump`` for worker b's copy, maybe missing), the
+virtual ``users`` the master starts, and ``steps``:
+
+    ["claim", w]                       worker w's feeder claims a seeded user (the public ``claim()``)
+    ["release", w, i]                  it releases its i-th claim (the public ``release()``)
+    ["send", w, kind, data]            worker w's runner sends ``seeding:<dump>:<kind>`` with ``data``
+    ["master_send", w, kind, data]     the master's runner sends it to worker w
+    ["intruder", kind, data]           a node that never joined sends it to the master (raw RPC client)
+
+In ``data``, ``{"$bytes": "text"}`` stands for the bytes of ``text`` (JSON has no bytes).
+
+The report: ``claims`` ([worker, position, index] or [worker, "exhausted"]), every log record of
+warning level or above (plus info lines of ``seeding.locust``), ``tracebacks`` (records carrying
+one), the files under ``root`` and each worker's assignment generation at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import gevent
+from locust import User, constant, task
+from locust.env import Environment
+from locust.event import Events
+from locust.rpc import Message, rpc
+
+from seeding import SeedingError, SeedsExhaustedError
+from seeding.locust import SeedsFeeder
+
+
+class Idle(User):
+    wait_time = constant(600)
+
+    @task
+    def nothing(self) -> None:
+        pass
+
+
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.rows: list[list[str]] = []
+        self.tracebacks = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if record.exc_info or "Traceback" in message:
+            self.tracebacks += 1
+        if record.levelno >= logging.WARNING or (record.name == "seeding.locust" and record.levelno >= logging.INFO):
+            self.rows.append([record.levelname, record.name, message])
+
+
+def decoded(data: Any) -> Any:
+    if isinstance(data, dict):
+        if set(data) == {"$bytes"}:
+            return data["$bytes"].encode()
+        return {key: decoded(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [decoded(value) for value in data]
+    return data
+
+
+def ready(feeder: SeedsFeeder) -> int | None:
+    """How many seeded users the feeder serves now; None while it waits for them."""
+    try:
+        return len(feeder.seeds.users)
+    except SeedingError:
+        return None
+
+
+def wait_for(condition: Any, what: str, timeout: float = 10.0) -> None:
+    with gevent.Timeout(timeout, TimeoutError(what)):
+        while not condition():
+            gevent.sleep(0.02)
+
+
+def main(scenario: dict[str, Any]) -> dict[str, Any]:
+    records = Records()
+    logging.getLogger().addHandler(records)
+    logging.getLogger().setLevel(logging.DEBUG)
+    dump = Path(scenario["dump"])
+    kind_prefix = f"seeding:{dump.name}:"
+
+    master_env = Environment(user_classes=[Idle], events=Events())
+    SeedsFeeder(dump, events=master_env.events, strategy=scenario.get("strategy", "unique"), seed=1)
+    master = master_env.create_master_runner("127.0.0.1", 0)
+    master_env.events.init.fire(environment=master_env, runner=master, web_ui=None)
+
+    feeders: dict[str, SeedsFeeder] = {}
+    runners: dict[str, Any] = {}
+    for name, path in (("a", dump), ("b", Path(scenario.get("worker_b_dump") or dump))):
+        env = Environment(user_classes=[Idle], events=Events())
+        feeders[name] = SeedsFeeder(path, events=env.events, ready_timeout=2)
+        runners[name] = env.create_worker_runner("127.0.0.1", master.server.port)
+        env.events.init.fire(environment=env, runner=runners[name], web_ui=None)
+    wait_for(lambda: master.worker_count == 2, "workers connected")
+    master.start(scenario.get("users", 2), spawn_rate=100)
+    for feeder in feeders.values():
+        assert len(feeder.seeds.users) > 0  # waits until this worker has its seeds
+
+    claims: dict[str, list[Any]] = {"a": [], "b": []}
+    report_claims: list[list[Any]] = []
+    intruder = None
+    for step in scenario["steps"]:
+        action, rest = step[0], decoded(step[1:])
+        if action == "claim":
+            try:
+                claim = feeders[rest[0]].claim()
+            except SeedsExhaustedError:
+                report_claims.append([rest[0], "exhausted"])
+                continue
+            claims[rest[0]].append(claim)
+            report_claims.append([rest[0], claim._position, claim.index])
+        elif action == "release":
+            feeders[rest[0]].release(claims[rest[0]][rest[1]])
+        elif action == "send":
+            runners[rest[0]].send_message(kind_prefix + rest[1], rest[2])
+        elif action == "master_send":
+            master.send_message(kind_prefix + rest[1], rest[2], client_id=runners[rest[0]].client_id)
+        elif action == "intruder":
+            intruder = intruder or rpc.Client("127.0.0.1", master.server.port, "intruder-node")
+            intruder.send(Message(kind_prefix + rest[0], rest[1], "intruder-node"))
+        else:
+            raise ValueError(f"unknown step {step!r}")
+        gevent.sleep(0.15)  # let the message cross and be handled
+
+    root = Path(scenario["root"])
+    report = {
+        "claims": report_claims,
+        "logs": records.rows,
+        "tracebacks": records.tracebacks,
+        "files": sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()),
+        "ready": {name: ready(feeder) for name, feeder in feeders.items()},
+    }
+    master.quit()
+    return report
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(json.loads(sys.argv[1]))))

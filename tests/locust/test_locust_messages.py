@@ -1,0 +1,310 @@
+"""Forged feeder messages, over Locust's real runner messaging: each is dropped with one line, none obeyed.
+
+``data/message_driver.py`` runs a master and two workers of ``SeedsFeeder`` in one subprocess
+(Locust is never imported here), lets worker b, the master or a node that never joined send what
+a row says, and reports the claims that followed, the log and the files. A dump of 4 seeded
+users for 2 virtual users over 2 workers: a holds striped position 0, b position 1, and the
+master's pool hands out 2 and 3.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from seeding import write_dump
+
+from .conftest import DATA, locust_env
+
+pytestmark = pytest.mark.timeout(60)
+
+GEN = 1  # the master's first test run
+DUMP_NAME = "s_seeds.json"
+
+
+def run(tmp_path: Path, steps: list[list[Any]], *, b_has_dump: bool = True) -> dict[str, Any]:
+    dump = write_dump(
+        tmp_path / "dumps" / DUMP_NAME,
+        {"scenario": "s"},
+        [{"user_id": f"user-{i}", "debit_card_accounts": []} for i in range(4)],
+    )
+    (tmp_path / "scratch").mkdir()
+    scenario = {
+        "dump": str(dump),
+        "worker_b_dump": str(dump if b_has_dump else tmp_path / "b" / DUMP_NAME),
+        "root": str(tmp_path),
+        "users": 2,
+        "steps": steps,
+    }
+    done = subprocess.run(
+        [sys.executable, str(DATA / "message_driver.py"), json.dumps(scenario)],
+        env=locust_env({"TMPDIR": tmp_path / "scratch"}),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=45,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def claims(report: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [(row[0], row[1]) for row in report["claims"]]
+
+
+def assert_dropped(report: dict[str, Any], *reasons: str) -> None:
+    """One log line per bad message, each naming its reason; nothing else loud, no traceback."""
+    assert report["tracebacks"] == 0, report["logs"]
+    loud = [message for level, _, message in report["logs"] if level in ("WARNING", "ERROR", "CRITICAL")]
+    assert len(loud) == len(reasons), loud
+    for reason in reasons:
+        assert sum(reason in line for line in loud) >= 1, (reason, loud)
+    assert all(DUMP_NAME in line and "\n" not in line for line in loud)
+
+
+def sending_lines(report: dict[str, Any]) -> list[str]:
+    return [message for _, _, message in report["logs"] if message.startswith("sending ")]
+
+
+def valid_assignment(**changes: Any) -> dict[str, Any]:
+    fields = {"strategy": "unique", "seeds": 4, "workers": 2, "slot": 1, "rounds": 1, "seed": 1, "generation": GEN}
+    return {"assignment": {**fields, **changes}, "fingerprint": None, "meta": None}
+
+
+# --------------------------------------------------------------------------- sent to the master
+
+
+def test_a_release_of_another_workers_position_is_dropped(tmp_path):
+    report = run(
+        tmp_path,
+        [
+            ["claim", "a"],
+            ["claim", "a"],  # a's second user takes position 2 from the master's pool
+            ["send", "b", "release", {"generation": GEN, "position": 2}],
+            ["claim", "b"],
+            ["claim", "b"],
+            ["claim", "a"],
+        ],
+    )
+    assert claims(report) == [("a", 0), ("a", 2), ("b", 1), ("b", 3), ("a", "exhausted")]
+    assert_dropped(report, "dropped release message from ")
+    assert any("position 2 is not held by this worker" in message for _, _, message in report["logs"])
+
+
+def test_a_position_released_three_times_is_granted_once(tmp_path):
+    report = run(
+        tmp_path,
+        [
+            ["claim", "a"],
+            ["claim", "a"],
+            ["release", "a", 1],  # the real release of position 2
+            ["send", "a", "release", {"generation": GEN, "position": 2}],
+            ["send", "a", "release", {"generation": GEN, "position": 2}],
+            ["claim", "b"],
+            ["claim", "b"],
+            ["claim", "a"],
+            ["claim", "b"],
+        ],
+    )
+    assert claims(report) == [("a", 0), ("a", 2), ("b", 1), ("b", 2), ("a", 3), ("b", "exhausted")]
+    assert_dropped(report, "position 2 is not held", "position 2 is not held")
+
+
+@pytest.mark.parametrize(
+    ("position", "reason"),
+    [
+        (-1, "position: Input should be greater than or equal to 0"),
+        (10**18, "position 1000000000000000000 is not held"),
+        (2**63 - 1, "is not held"),
+        (2**64 - 1, "position: Input should be less than"),
+        ("x", "position: Input should be a valid integer"),
+        (2.0, "position: Input should be a valid integer"),
+        (True, "position: Input should be a valid integer"),
+        (None, "position: Input should be a valid integer"),
+    ],
+)
+def test_a_release_of_a_position_never_granted_is_dropped(tmp_path, position, reason):
+    report = run(
+        tmp_path,
+        [["send", "b", "release", {"generation": GEN, "position": position}], ["claim", "a"], ["claim", "a"]],
+    )
+    assert claims(report) == [("a", 0), ("a", 2)]  # the pool hands out its own, as if nothing came
+    assert_dropped(report, reason)
+
+
+def test_malformed_messages_to_the_master_are_dropped_without_a_traceback(tmp_path):
+    report = run(
+        tmp_path,
+        [
+            ["send", "b", "release", "x"],
+            ["send", "b", "release", {"position": 2}],
+            ["send", "b", "claim", {"ticket": 7}],
+            ["send", "b", "need", {}],
+            ["send", "b", "need", {"generation": "../../x"}],
+            ["send", "b", "claim", {"generation": GEN, "ticket": "x"}],
+            ["send", "b", "hello", None],
+            ["claim", "a"],
+            ["claim", "a"],
+        ],
+    )
+    assert claims(report) == [("a", 0), ("a", 2)]
+    assert_dropped(
+        report,
+        "dropped release message from",
+        "generation: Field required",
+        "generation: Field required",
+        "generation: Field required",
+        "generation: Input should be a valid integer",
+        "ticket: Input should be a valid integer",
+        "hello message",
+    )
+
+
+def test_a_release_from_an_earlier_test_run_is_ignored_quietly(tmp_path):
+    report = run(
+        tmp_path,
+        [
+            ["claim", "a"],
+            ["claim", "a"],
+            ["send", "a", "release", {"generation": 0, "position": 2}],
+            ["claim", "b"],
+            ["claim", "b"],
+        ],
+    )
+    assert claims(report) == [("a", 0), ("a", 2), ("b", 1), ("b", 3)]  # 2 stays a's
+    assert_dropped(report)  # routine during a restart: a debug line, not a warning
+
+
+def test_an_unknown_node_gets_neither_the_dump_nor_a_position(tmp_path):
+    report = run(
+        tmp_path,
+        [
+            ["intruder", "need", {"generation": GEN}],
+            ["intruder", "claim", {"generation": GEN, "ticket": 0}],
+            ["intruder", "hello", {}],
+            ["intruder", "release", {"generation": GEN, "position": 2}],
+            ["claim", "a"],
+            ["claim", "a"],
+        ],
+    )
+    assert sending_lines(report) == []
+    assert claims(report) == [("a", 0), ("a", 2)]
+    assert_dropped(
+        report,
+        "need message from intruder-node: not a worker of this test run",
+        "claim message from intruder-node: not a worker of this test run",
+        "hello message from intruder-node: not a worker of this master",
+        "release message from intruder-node: position 2 is not held",
+    )
+
+
+def test_a_worker_gets_the_dump_once_per_test_run(tmp_path):
+    report = run(tmp_path, [["send", "b", "need", {"generation": GEN}], ["claim", "b"]], b_has_dump=False)
+    assert len(sending_lines(report)) == 1  # the one b asked for when it found no dump
+    assert report["ready"] == {"a": 4, "b": 4} and claims(report) == [("b", 1)]
+    assert_dropped(report, "it was sent the seeded users of this test run already")
+
+
+# --------------------------------------------------------------------------- sent to a worker
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"generation": "../../x"}, "assignment.generation: Input should be a valid integer"),
+        ({"generation": -1}, "assignment.generation: Input should be greater than or equal to 0"),
+        ({"slot": 2}, "assignment: Value error, slot 2 is not a rank among 2 workers"),
+        ({"seeds": 0}, "assignment.seeds: Input should be greater than or equal to 1"),
+        ({"rounds": 3}, "assignment: Value error, 3 rounds of 2 workers need more than 4 seeds"),
+        ({"strategy": "evil"}, "assignment.strategy: Input should be"),
+        ({"workers": "2"}, "assignment.workers: Input should be a valid integer"),
+    ],
+)
+def test_a_bad_assignment_is_dropped_and_the_worker_keeps_its_place(tmp_path, changes, reason):
+    report = run(tmp_path, [["master_send", "b", "assign", valid_assignment(**changes)], ["claim", "b"]])
+    assert claims(report) == [("b", 1)]
+    assert_dropped(report, "assign message from the master: " + reason)
+    assert report["files"] == [f"dumps/{DUMP_NAME}"]
+
+
+def test_no_file_name_comes_from_a_message(tmp_path):
+    """A worker without the dump receives it under a name of its own making, whatever the generation."""
+    forged = valid_assignment(generation=777_777)
+    forged["meta"] = {"scenario": "../../evil", "note": "x"}
+    report = run(tmp_path, [["master_send", "b", "assign", forged]], b_has_dump=False)
+    scratch = [Path(name) for name in report["files"] if name.startswith("scratch/")]
+    assert len(scratch) == 2 and all(path.parent.parent == Path("scratch") for path in scratch)
+    # the copy received at start (0-…) and the one now awaited (1-…, still a temporary file)
+    assert [re.sub(r"\.\d+\.[0-9a-f]{8}\.tmp$", ".tmp", path.name) for path in sorted(scratch)] == [
+        f".1-{DUMP_NAME}.tmp",
+        f"0-{DUMP_NAME}",
+    ]
+    assert {name for name in report["files"] if not name.startswith("scratch/")} == {f"dumps/{DUMP_NAME}"}
+    assert report["ready"]["b"] is None  # it waits for users of generation 777777 that never come
+    assert_dropped(report)  # the master ignores b's "need" of a generation it never ran: routine
+
+
+def chunk(*lines: str, last: bool | None = True) -> list[Any]:
+    data: dict[str, Any] = {"generation": GEN, "lines": [{"$bytes": line} for line in lines]}
+    if last is not None:
+        data["last"] = last
+    return ["master_send", "b", "chunk", data]
+
+
+def test_chunks_that_are_not_what_was_announced_are_refused(tmp_path):
+    reassign = ["master_send", "b", "assign", valid_assignment()]  # b lacks the dump: it receives afresh
+    report = run(
+        tmp_path,
+        [
+            chunk('{"user_id":"z"}'),  # b has all its users already
+            ["master_send", "b", "chunk", {"generation": GEN, "lines": ["x"], "last": True}],
+            chunk('{"user_id":"z"}', last=None),
+            reassign,
+            chunk('{"user_id":"a"},{"user_id":"b"}', last=False),
+            reassign,
+            chunk('{"user_id":"a"}\n{"user_id":"b"}'),
+            reassign,
+            chunk(*['{"user_id":"u"}'] * 5),
+        ],
+        b_has_dump=False,
+    )
+    assert report["ready"]["b"] is None  # none of it was taken for seeds
+    # nor left on disk: only the copy b received at start
+    assert [Path(name).name for name in report["files"] if name.startswith("scratch/")] == [f"0-{DUMP_NAME}"]
+    assert_dropped(
+        report,
+        "chunk message from the master: no seeded users of generation 1 are awaited",
+        "chunk message from the master: lines.0: Input should be a valid bytes",
+        "chunk message from the master: last: Field required",
+        "seeded user #0 from the master is not one user's JSON line",
+        "seeded user #0 from the master is not one user's JSON line",
+        "the master sent more than the 4 seeded users it announced",
+        # the master streams a worker the dump once per test run: b's three new "need"s go unanswered
+        "it was sent the seeded users of this test run already",
+        "it was sent the seeded users of this test run already",
+        "it was sent the seeded users of this test run already",
+    )
+
+
+def test_a_grant_nobody_asked_for_is_dropped(tmp_path):
+    report = run(
+        tmp_path,
+        [
+            ["master_send", "b", "grant", {"generation": GEN, "ticket": 99, "position": 2}],
+            ["master_send", "b", "grant", {"generation": GEN, "ticket": -1, "position": 2}],
+            ["claim", "b"],
+            ["claim", "b"],
+        ],
+    )
+    assert claims(report) == [("b", 1), ("b", 2)]
+    assert_dropped(
+        report,
+        "grant message from the master: no claim with ticket 99 is waiting",
+        "grant message from the master: ticket: Input should be greater than or equal to 0",
+    )
