@@ -50,7 +50,7 @@ from ._errors import (
 )
 from ._faults import Faults
 
-__all__ = ["build_app"]
+__all__ = ["REQUEST_LOG", "build_app"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,22 @@ _DETAIL_STATUS: dict[type[StandError], int] = {
     CardsNotAllowedError: 400,
     InjectedFaultError: 503,
 }
+
+
+class _OneLineLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """aiohttp's log of requests it cannot parse (a 100 kB URL, a header over 8 KiB): one line each.
+
+    The client sent them; the stand answers 400 and carries on. A failure inside a handler is
+    logged by the handler's own logger, with its traceback.
+    """
+
+    def exception(self, msg: object, *args: object, exc_info: Any = True, **kwargs: Any) -> None:
+        exc = exc_info if isinstance(exc_info, BaseException) else None
+        reason = " ".join(str(exc).split())[:300] if exc is not None else "unknown error"
+        self.warning(f"stand: {msg}: %s", *args, reason, **kwargs)
+
+
+REQUEST_LOG = _OneLineLog(logging.getLogger("seeding.stand.http"))
 
 
 class _Unprocessable(Exception):
@@ -372,6 +388,7 @@ def _serve(rpc: str, handler: Handler, faults: Faults) -> WebHandler:
         try:
             async with faults.call(rpc):
                 payload = await handler(request)
+            return _json(200, payload)
         except _Unprocessable as exc:
             return _json(422, {"detail": exc.errors})
         except _GatewayBug:
@@ -383,7 +400,6 @@ def _serve(rpc: str, handler: Handler, faults: Faults) -> WebHandler:
         except Exception:  # never a crash: answer like FastAPI's unhandled-exception 500
             log.exception("stand: %s failed", rpc)
             return _internal_server_error()
-        return _json(200, payload)
 
     return serve
 

@@ -14,7 +14,7 @@ from ._bank import Bank
 from ._errors import StandStartError
 from ._faults import Faults
 from ._grpc_server import build_server
-from ._http_server import build_app
+from ._http_server import REQUEST_LOG, build_app
 
 __all__ = ["Stand"]
 
@@ -121,7 +121,9 @@ class Stand:
             await runner.cleanup()
 
     async def _start_http(self, port: int) -> None:
-        self._runner = web.AppRunner(build_app(self.bank, self.faults), access_log=None, shutdown_timeout=_STOP_GRACE_S)
+        self._runner = web.AppRunner(
+            build_app(self.bank, self.faults), access_log=None, logger=REQUEST_LOG, shutdown_timeout=_STOP_GRACE_S
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, port, backlog=_HTTP_BACKLOG)
         try:

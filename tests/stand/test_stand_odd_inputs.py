@@ -237,6 +237,25 @@ async def test_http_chunked_body_over_the_limit_is_413(stand: Stand, http: aioht
         assert "Maximum request body size" in (await response.json())["detail"]
 
 
+@pytest.mark.parametrize(
+    ("path", "headers", "status"),
+    [
+        ("/users/" + "1" * 100_000, {}, 400),  # a request line over aiohttp's 8 KiB
+        ("/accounts?userId=" + "x" * 9000, {}, 400),
+        ("/users/1", {"X-Big": "y" * 100_000}, 400),  # a header over 8 KiB
+        ("/users/" + "1" * 5000, {}, 422),  # long, but a line aiohttp reads: FastAPI's 422
+    ],
+    ids=["100 kB path", "9 kB query", "100 kB header", "5 kB id"],
+)
+async def test_http_overlong_request_lines_are_refused_in_one_log_line(
+    http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture, path: str, headers: dict[str, str], status: int
+) -> None:
+    async with http.get(API + path, headers=headers) as response:
+        assert response.status == status
+    assert len(caplog.records) == (status == 400)
+    assert all(len(r.getMessage()) < 500 and "\n" not in r.getMessage() for r in caplog.records)
+
+
 # --------------------------------------------------------------------------- gRPC: sizes
 
 
