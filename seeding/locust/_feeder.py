@@ -379,9 +379,23 @@ class SeedsFeeder:
         assignment = self._assignment
         current = assignment is not None and msg.generation == assignment.generation
         position = self._pool.take() if current else None
+        if position is None and current and self._reclaim_from_departed():
+            position = self._pool.take()
         if position is not None:
             self._granted[position] = node
         self._send("grant", {"generation": msg.generation, "ticket": msg.ticket, "position": position}, node)
+
+    def _reclaim_from_departed(self) -> bool:
+        """Positions held by workers that have left go back to the pool (their releases never came)."""
+        runner = self._runner
+        assert runner is not None
+        gone = [position for position, node in self._granted.items() if node not in runner.clients]
+        for position in gone:
+            del self._granted[position]
+            self._pool.put(position)
+        if gone:
+            logger.info("%s: %d pooled positions held by workers that left are free again", self.dump, len(gone))
+        return bool(gone)
 
     def _on_release(self, node: str, msg: Release) -> None:
         if self._assignment is None or msg.generation != self._assignment.generation:

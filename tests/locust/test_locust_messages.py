@@ -211,6 +211,14 @@ def test_a_worker_gets_the_dump_once_per_test_run(tmp_path):
     assert_dropped(report, "it was sent the seeded users of this test run already")
 
 
+def test_positions_held_by_a_worker_that_left_come_back_when_the_pool_runs_dry(tmp_path):
+    report = run(
+        tmp_path, [["claim", "b"], ["claim", "b"], ["claim", "a"], ["claim", "a"], ["quit", "b"], ["claim", "a"]]
+    )
+    assert claims(report) == [("b", 1), ("b", 2), ("a", 0), ("a", 3), ("a", 2)]
+    assert any("1 pooled positions held by workers that left are free again" in row[2] for row in report["logs"])
+
+
 # --------------------------------------------------------------------------- sent to a worker
 
 

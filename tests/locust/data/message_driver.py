@@ -9,6 +9,7 @@ virtual ``users`` the master starts, and ``steps``:
     ["send", w, kind, data]            worker w's runner sends ``seeding:<dump>:<kind>`` with ``data``
     ["master_send", w, kind, data]     the master's runner sends it to worker w
     ["intruder", kind, data]           a node that never joined sends it to the master (raw RPC client)
+    ["quit", w]                        worker w leaves (its claims are not released first)
 
 In ``data``, ``{"$bytes": "text"}`` stands for the bytes of ``text`` (JSON has no bytes).
 
@@ -127,6 +128,10 @@ def main(scenario: dict[str, Any]) -> dict[str, Any]:
         elif action == "intruder":
             intruder = intruder or rpc.Client("127.0.0.1", master.server.port, "intruder-node")
             intruder.send(Message(kind_prefix + rest[0], rest[1], "intruder-node"))
+        elif action == "quit":
+            runner = runners[rest[0]]
+            runner.send_message("quit")  # what a worker says when it shuts down
+            runner.greenlet.kill(block=True)  # and it is gone, releases unsent
         else:
             raise ValueError(f"unknown step {step!r}")
         gevent.sleep(0.15)  # let the message cross and be handled
