@@ -16,7 +16,7 @@ from itertools import groupby
 from typing import Any
 
 import grpc
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 
 from contracts.services.cards import card_pb2
 from contracts.services.documents.contracts import contract_pb2
@@ -223,12 +223,32 @@ def _code(exc: StandError) -> grpc.StatusCode:
     return grpc.StatusCode.UNKNOWN
 
 
+class _Undecodable:
+    """A request whose bytes are not its message: answered as grpcio would, without its traceback."""
+
+    def __init__(self, exc: DecodeError) -> None:
+        self.details = f"Unexpected {DecodeError!r}: {exc}"
+
+
+def _lenient(request: type[Message]) -> Callable[[bytes], Any]:
+    def deserialize(data: bytes) -> Any:
+        try:
+            return request.FromString(data)
+        except DecodeError as exc:
+            return _Undecodable(exc)
+
+    return deserialize
+
+
 def _serve(
     rpc: str, handler: Handler, response: type[Message], faults: Faults
 ) -> Callable[[Any, grpc.aio.ServicerContext], Awaitable[Message]]:
     """``handler`` behind the fault injector, with the stand's errors turned into status codes."""
 
     async def serve(request: Any, context: grpc.aio.ServicerContext) -> Message:
+        if isinstance(request, _Undecodable):  # refused before any handler, as by grpcio itself
+            log.warning("stand: %s: %s", rpc, request.details)
+            await context.abort(grpc.StatusCode.UNKNOWN, _bounded(request.details))
         try:
             async with faults.call(rpc):
                 fields = await handler(request)
@@ -256,9 +276,19 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def _response_class(endpoint: Endpoint) -> type[Message]:
+def _message_classes(endpoint: Endpoint) -> tuple[type[Message], type[Message]]:
+    """The generated request and response classes of ``endpoint``'s RPC."""
     module = importlib.import_module(f"contracts.services.gateway.{endpoint.service}.rpc_{_snake(endpoint.rpc)}_pb2")
-    return getattr(module, f"{endpoint.rpc}Response")
+    return getattr(module, f"{endpoint.rpc}Request"), getattr(module, f"{endpoint.rpc}Response")
+
+
+def _method_handler(endpoint: Endpoint, handler: Handler, faults: Faults) -> grpc.RpcMethodHandler:
+    request, response = _message_classes(endpoint)
+    return grpc.unary_unary_rpc_method_handler(
+        _serve(endpoint.rpc, handler, response, faults),
+        request_deserializer=_lenient(request),
+        response_serializer=response.SerializeToString,
+    )
 
 
 def build_server(bank: Bank, faults: Faults) -> grpc.aio.Server:
@@ -273,13 +303,9 @@ def build_server(bank: Bank, faults: Faults) -> grpc.aio.Server:
         declared = importlib.import_module(f"{package}.{service}_gateway_service_pb2").DESCRIPTOR.services_by_name[name]
         if set(declared.methods_by_name) != {e.rpc for e in endpoints}:
             raise RuntimeError(f"{name}: generated methods differ from ENDPOINTS")
-        generated = importlib.import_module(f"{package}.{service}_gateway_service_pb2_grpc")
-        servicer = getattr(generated, f"{name}Servicer")()
-        for endpoint in endpoints:
-            setattr(
-                servicer,
-                endpoint.rpc,
-                _serve(endpoint.rpc, handlers[endpoint.rpc], _response_class(endpoint), faults),
-            )
-        getattr(generated, f"add_{name}Servicer_to_server")(servicer, server)
+        # Registered as the generated add_*_to_server would, but with a deserializer that turns
+        # garbage bytes into an answer instead of a logged traceback.
+        methods = {e.rpc: _method_handler(e, handlers[e.rpc], faults) for e in endpoints}
+        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(declared.full_name, methods),))
+        server.add_registered_method_handlers(declared.full_name, methods)
     return server

@@ -314,6 +314,30 @@ async def test_grpc_request_over_4_mib_is_refused_by_grpc_and_the_stand_carries_
     assert created.user.email == "ok@b.cd"
 
 
+@pytest.mark.parametrize(
+    ("what", "raw", "problem"),
+    [
+        ("bad UTF-8 in a string", b"\x0a\x03\xff\xfe\xfd", "String field had bad UTF-8"),
+        ("not protobuf", b"\xff\xff\xff", "Wire format was corrupt"),
+        ("truncated", b"\x0a\x05ab", "Wire format was corrupt"),
+    ],
+)
+async def test_grpc_garbage_bytes_are_unknown_as_grpcio_answers_with_one_log_line(
+    stand: Stand, channel: grpc.aio.Channel, caplog: pytest.LogCaptureFixture, what: str, raw: bytes, problem: str
+) -> None:
+    call = channel.unary_unary(
+        "/contracts.services.gateway.users.UsersGatewayService/CreateUser",
+        request_serializer=lambda data: data,
+        response_deserializer=lambda data: data,
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await call(raw, timeout=5)
+    assert info.value.code() is grpc.StatusCode.UNKNOWN
+    assert (info.value.details() or "").startswith("Unexpected <class 'google.protobuf.message.DecodeError'>: ")
+    assert problem in (info.value.details() or "")
+    assert [r.levelname for r in caplog.records] == ["WARNING"] and stand.faults.calls["CreateUser"] == 0
+
+
 async def test_our_clients_report_the_short_email_error_as_invalid_not_transient(stand: Stand) -> None:
     for transport in ("grpc", "http"):
         async with connect(transport, stand.target(transport), timeout=5.0) as client:  # type: ignore[arg-type]
