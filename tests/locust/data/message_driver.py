@@ -98,7 +98,7 @@ def main(scenario: dict[str, Any]) -> dict[str, Any]:
     runners: dict[str, Any] = {}
     for name, path in (("a", dump), ("b", Path(scenario.get("worker_b_dump") or dump))):
         env = Environment(user_classes=[Idle], events=Events())
-        feeders[name] = SeedsFeeder(path, events=env.events, ready_timeout=2)
+        feeders[name] = SeedsFeeder(path, events=env.events, ready_timeout=5)
         runners[name] = env.create_worker_runner("127.0.0.1", master.server.port)
         env.events.init.fire(environment=env, runner=runners[name], web_ui=None)
     wait_for(lambda: master.worker_count == 2, "workers connected")
@@ -137,6 +137,8 @@ def main(scenario: dict[str, Any]) -> dict[str, Any]:
         gevent.sleep(0.15)  # let the message cross and be handled
 
     root = Path(scenario["root"])
+    for feeder in feeders.values():
+        feeder.ready_timeout = 0.1  # the seeds are there by now, or will never come
     report = {
         "claims": report_claims,
         "logs": records.rows,
