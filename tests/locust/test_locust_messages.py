@@ -217,6 +217,22 @@ def test_positions_held_by_a_worker_that_left_come_back_when_the_pool_runs_dry(t
     assert any("1 pooled positions held by workers that left are free again" in row[2] for row in report["logs"])
 
 
+def test_a_grant_that_comes_after_its_claim_gave_up_goes_back_to_the_pool(tmp_path):
+    report = run(
+        tmp_path,
+        [
+            ["claim", "b"],
+            ["patience", "b", 0],
+            ["claim", "b"],  # gives up at once; the master's grant of 2 arrives after
+            ["patience", "b", 5],
+            ["claim", "a"],
+            ["claim", "a"],
+        ],
+    )
+    assert claims(report) == [("b", 1), ("b", "no answer"), ("a", 0), ("a", 2)]
+    assert_dropped(report)
+
+
 # --------------------------------------------------------------------------- sent to a worker
 
 

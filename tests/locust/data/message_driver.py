@@ -10,6 +10,7 @@ virtual ``users`` the master starts, and ``steps``:
     ["master_send", w, kind, data]     the master's runner sends it to worker w
     ["intruder", kind, data]           a node that never joined sends it to the master (raw RPC client)
     ["quit", w]                        worker w leaves (its claims are not released first)
+    ["patience", w, seconds]           worker w's feeder waits that long for seeds and grants
 
 In ``data``, ``{"$bytes": "text"}`` stands for the bytes of ``text`` (JSON has no bytes).
 
@@ -117,6 +118,9 @@ def main(scenario: dict[str, Any]) -> dict[str, Any]:
             except SeedsExhaustedError:
                 report_claims.append([rest[0], "exhausted"])
                 continue
+            except SeedingError:
+                report_claims.append([rest[0], "no answer"])
+                continue
             claims[rest[0]].append(claim)
             report_claims.append([rest[0], claim._position, claim.index])
         elif action == "release":
@@ -128,6 +132,8 @@ def main(scenario: dict[str, Any]) -> dict[str, Any]:
         elif action == "intruder":
             intruder = intruder or rpc.Client("127.0.0.1", master.server.port, "intruder-node")
             intruder.send(Message(kind_prefix + rest[0], rest[1], "intruder-node"))
+        elif action == "patience":
+            feeders[rest[0]].ready_timeout = rest[1]
         elif action == "quit":
             runner = runners[rest[0]]
             runner.send_message("quit")  # what a worker says when it shuts down
