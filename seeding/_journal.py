@@ -151,10 +151,13 @@ class Journal:
         self._write(orjson.dumps(fields) + b"\n")
 
     def _write(self, line: bytes) -> None:
+        written = 0
         try:
-            written = os.pwrite(self._fd, line, self._size)
-            if written != len(line):  # a short write on a full disk: never record half a user
-                raise OSError(errno.ENOSPC, f"short write ({written} of {len(line)} bytes)")
+            while written < len(line):  # a short write (the disk filling up) is retried: the next one says why
+                wrote = os.pwrite(self._fd, line[written:], self._size + written)
+                if wrote <= 0:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                written += wrote
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, self._size)
@@ -191,7 +194,12 @@ class Journal:
 
 def _lock(path: Path, header: dict[str, Any]) -> tuple[int, bool]:
     """The journal's descriptor with our exclusive lock on it, and whether we just created it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise JournalError(f"{path.parent}: the dumps directory is a file, or inside one") from None
+    except OSError as exc:
+        raise JournalError(f"{path.parent}: cannot make the dumps directory: {exc.strerror or exc}") from None
     for _ in range(100):  # each retry means another process created or replaced it meanwhile
         try:
             fd = os.open(path, _OPEN_FLAGS)
@@ -231,8 +239,9 @@ def _create_locked(path: Path, header: dict[str, Any], *, replace: bool) -> int:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         line = orjson.dumps({"journal": _VERSION, **header, "pid": os.getpid()}) + b"\n"
-        if os.write(fd, line) != len(line):
-            raise OSError(errno.ENOSPC, "short write")
+        written = 0
+        while written < len(line):
+            written += os.write(fd, line[written:])
         if replace:
             os.replace(tmp, path)
         else:

@@ -124,10 +124,10 @@ class PlanRun:
         try:
             await self.builder.run(todo, journal.append, count=self.missing_count)
         except OSError as exc:  # the journal could not be written: stop, keep what it holds
-            journal.close()
+            self.close()
             raise SeedingError(_os_error(exc)) from None
         except BaseException:
-            journal.close()
+            self.close()
             raise
         try:
             write_dump(
@@ -145,9 +145,12 @@ class PlanRun:
         return self.dump_path
 
     def close(self) -> None:
-        """Release the journal (it stays on disk for ``--resume``)."""
+        """Release the journal: it stays on disk for ``--resume`` if it holds anything, else it goes."""
         if self.journal is not None:
-            self.journal.close()
+            if self.journal.done_count == 0 and not self.journal.damaged_lines:
+                self.journal.remove()
+            else:
+                self.journal.close()
 
     def _meta(self, header: dict[str, Any], duration: float) -> dict[str, Any]:
         stats = self.builder.stats if self.builder else None

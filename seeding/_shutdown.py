@@ -1,10 +1,10 @@
 """Every command ends: SIGINT/SIGTERM stop the run cleanly, and a stuck cleanup cannot outlive them.
 
 The first signal cancels the command's main task, so the journal is closed and the missing plan
-indices are reported. Cleanup is then given ``grace`` seconds; grpc-core can block the
-interpreter's shutdown for good (a channel whose name never resolves joins a thread forever), so
-after that, or on a second signal, the process leaves with ``os._exit``. The same bound applies
-after a normal finish, between the command's last line and the process's exit.
+indices are reported. Cleanup is then given ``grace`` seconds (``finish_grace`` after a normal
+end); grpc-core can block the interpreter's shutdown for good (a channel that never connected
+can join a thread forever), so after that, or on a second signal, the process leaves with
+``os._exit``.
 
 Handlers are installed with ``signal.signal``, not the event loop's ``add_signal_handler``: a
 Python-level handler runs even while the loop is busy in synchronous code, and the timer that
@@ -30,9 +30,10 @@ _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 class Shutdown:
     """``with Shutdown(prog) as shutdown: code = asyncio.run(main(shutdown))``; ``main`` calls ``attach()``."""
 
-    def __init__(self, prog: str, *, grace: float = 5.0, exit_code: int = 1) -> None:
+    def __init__(self, prog: str, *, grace: float = 3.0, finish_grace: float = 2.0, exit_code: int = 1) -> None:
         self.prog = prog
         self.grace = grace
+        self.finish_grace = finish_grace
         self.exit_code = exit_code
         self.signalled: int | None = None
         self._task: asyncio.Task[object] | None = None
@@ -41,6 +42,8 @@ class Shutdown:
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> Self:
+        if threading.current_thread() is not threading.main_thread():
+            return self  # signals reach the main thread only: leave them to whoever runs it
         for signum in _SIGNALS:
             self._previous[signum] = signal.signal(signum, self._on_signal)
         # A file size limit (RLIMIT_FSIZE) then fails the write with EFBIG, reported, instead of killing us.
@@ -63,7 +66,7 @@ class Shutdown:
 
     def finishing(self, code: int) -> None:
         """The command is done with ``code``: leave within ``grace`` seconds whatever cleanup does."""
-        self._arm(code)
+        self._arm(code, self.finish_grace)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if self.signalled is not None:  # a second signal: the user means it
@@ -73,11 +76,11 @@ class Shutdown:
             raise KeyboardInterrupt
         if self._task is not None and self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._task.cancel)
-        self._arm(self.exit_code)
+        self._arm(self.exit_code, self.grace)
 
-    def _arm(self, code: int) -> None:
+    def _arm(self, code: int, after: float) -> None:
         if self._timer is None:
-            self._timer = threading.Timer(self.grace, self._exit, (code,))
+            self._timer = threading.Timer(after, self._exit, (code,))
             self._timer.daemon = True
             self._timer.start()
 

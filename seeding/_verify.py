@@ -20,6 +20,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ._arguments import (
     EXIT_FAILED,
@@ -27,7 +28,6 @@ from ._arguments import (
     EXIT_USAGE,
     OneLineParser,
     add_gateway_arguments,
-    gateway_address,
     non_negative_int,
     seed_number,
 )
@@ -37,7 +37,10 @@ from ._exceptions import DumpError, GatewayUnreachableError, PermanentGatewayErr
 from ._plan import ACCOUNT_FIELDS, CARD_FIELDS, OPERATION_FIELDS
 from ._result import SeedOperationResult, SeedsResult, SeedUserResult
 from ._settings import Settings, load_settings
-from .gateway import GatewayClient, connect
+from ._shutdown import Shutdown
+from .gateway import GatewayClient, Transport, connect
+from .gateway._address import check_address
+from .gateway._client import PREFLIGHT_TIMEOUT
 
 __all__ = ["main"]
 
@@ -61,6 +64,8 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=seed_number, help="draw the same sample again (the seed used is printed)")
     add_gateway_arguments(parser, settings)
+    # Unset flags fall back to the dump's own transport and target (its meta), then to the settings.
+    parser.set_defaults(transport=None, http_url=None, grpc_target=None)
     return parser
 
 
@@ -79,49 +84,96 @@ class _Report:
 
 def main(argv: Sequence[str]) -> int:
     """Entry point of ``python -m seeding verify``; returns the exit code."""
-    try:
-        settings = load_settings()
-        args = build_parser(settings).parse_args(list(argv))
-        seeds = open_dump(args.dump)
-        meta = read_meta(args.dump)
-    except (DumpError, SeedingError) as exc:
-        print(f"{NAME}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    seed = args.seed if args.seed is not None else random.randrange(2**31)
-    count = len(seeds.users)
-    size = count if args.sample == 0 else min(args.sample, count)
-    sample = sorted(random.Random(seed).sample(range(count), size))
-    address, timeout = gateway_address(args, settings)
-    try:
-        report = asyncio.run(_verify(seeds, sample, args.transport, address, timeout, seed))
-    except GatewayUnreachableError as exc:
-        print(
-            f"{NAME}: error: cannot reach the gateway over {args.transport} at {address}: {exc.detail}", file=sys.stderr
-        )
-        return EXIT_FAILED
-    except SeedingError as exc:  # transient failures: the gateway is up but not answering properly
-        print(f"{NAME}: error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+    with Shutdown(NAME, exit_code=EXIT_FAILED) as shutdown:
+        try:
+            settings = load_settings()
+            args = build_parser(settings).parse_args(list(argv))
+            seeds = open_dump(args.dump)
+            meta = read_meta(args.dump) or {}
+            transport, address, timeout = _gateway(args, settings, meta)
+        except (DumpError, SeedingError) as exc:
+            print(f"{NAME}: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            print(f"{NAME}: error: interrupted", file=sys.stderr)
+            return EXIT_FAILED
+        seed = args.seed if args.seed is not None else random.randrange(2**31)
+        count = len(seeds.users)
+        size = count if args.sample == 0 else min(args.sample, count)
+        sample = sorted(random.Random(seed).sample(range(count), size))
+        try:
+            report = asyncio.run(_verify(seeds, sample, transport, address, timeout, seed, shutdown))
+        except GatewayUnreachableError as exc:
+            print(
+                f"{NAME}: error: cannot reach the gateway over {transport} at {address}: {exc.detail}", file=sys.stderr
+            )
+            return EXIT_FAILED
+        except SeedingError as exc:  # transient failures: the gateway is up but not answering properly
+            print(f"{NAME}: error: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            print(f"{NAME}: error: interrupted", file=sys.stderr)
+            return EXIT_FAILED
     lines = [line for index in sample for line in report.stale.get(index, [])]
     for line in lines:
         print(line)
     checked = ", ".join(f"{n} {kind}" for kind, n in report.checked.items())
-    made_on = (meta or {}).get("target")
+    made_on = meta.get("target")
     note = f"; the dump was made on {made_on}" if made_on and made_on != address else ""
     print(
         f"{args.dump}: sampled {size} of {count} users (seed {seed}); checked {checked} "
-        f"over {args.transport} at {address}: {len(lines)} stale{note}"
+        f"over {transport} at {address}: {len(lines)} stale{note}"
     )
     return EXIT_FAILED if lines else EXIT_OK
 
 
+def _gateway(args: argparse.Namespace, settings: Settings, meta: dict[str, Any]) -> tuple[Transport, str, float]:
+    """Transport, address and timeout: the flags', else the ones the dump was made on, else the settings'.
+
+    A dump made on the embedded stand names no gateway that still exists: the settings' is used.
+    """
+    made_over, made_on = meta.get("transport"), meta.get("target")
+    recorded = made_over in ("grpc", "http") and isinstance(made_on, str) and made_on != "embedded"
+    transport: Transport = args.transport or (made_over if recorded else settings.seeding.transport)
+    flag = args.grpc_target if transport == "grpc" else args.http_url
+    if flag:
+        address = flag
+    elif recorded and made_over == transport:
+        try:
+            address = check_address(transport, made_on)
+        except ValueError as exc:
+            raise SeedingError(
+                f"{args.dump}: its meta.target is unusable ({exc}); pass the gateway's address"
+            ) from None
+    else:
+        address = settings.target(transport)
+    client_settings = settings.gateway_grpc_client if transport == "grpc" else settings.gateway_http_client
+    return transport, address, args.timeout or client_settings.timeout
+
+
 async def _verify(
-    seeds: SeedsResult, sample: list[int], transport: str, address: str, timeout: float, seed: int
+    seeds: SeedsResult,
+    sample: list[int],
+    transport: Transport,
+    address: str,
+    timeout: float,
+    seed: int,
+    shutdown: Shutdown,
+) -> _Report:
+    shutdown.attach()
+    try:
+        return await _check_sample(seeds, sample, transport, address, timeout, seed)
+    finally:
+        shutdown.finishing(EXIT_FAILED)  # the report is printed after the loop ends: this only bounds a hang
+
+
+async def _check_sample(
+    seeds: SeedsResult, sample: list[int], transport: Transport, address: str, timeout: float, seed: int
 ) -> _Report:
     report = _Report()
     limit = asyncio.Semaphore(_CONCURRENCY)
-    async with connect(transport, address, timeout=timeout) as client:  # type: ignore[arg-type]
-        await client.check_reachable(timeout=min(5.0, timeout))
+    async with connect(transport, address, timeout=timeout) as client:
+        await client.check_reachable(timeout=min(PREFLIGHT_TIMEOUT, timeout), answer_within=PREFLIGHT_TIMEOUT)
 
         async def one(index: int) -> None:
             async with limit:

@@ -8,6 +8,7 @@ is accepted. Plain string work only: settings and argument parsing import this w
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import urlsplit
 
@@ -41,9 +42,28 @@ def grpc_target(text: str) -> str:
             if not slash:
                 raise ValueError(f"gRPC target {text!r}: expected dns:///host:port")
         _host_port(rest, text)
+    elif scheme in ("ipv4:", "ipv6:"):
+        for address in target[len(scheme) :].split(","):
+            _ip_port(address, scheme, text)
     elif not target[len(scheme) :].strip("/"):
         raise ValueError(f"gRPC target {text!r} names no address after {scheme!r}")
     return target
+
+
+def _ip_port(address: str, scheme: str, text: str) -> None:
+    """One address of an ``ipv4:`` / ``ipv6:`` target: grpc-core takes no host names there."""
+    address = address.removeprefix("//").lstrip("/")
+    if scheme == "ipv6:":
+        host, _, port = address.partition("]:") if address.startswith("[") else (address, "", "")
+        host = host.strip("[]")
+    else:
+        host, _, port = address.partition(":")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"gRPC target {text!r}: {host!r} is not an IP address") from None
+    if port:
+        port_number(port, what=f"gRPC target {text!r}: the port")
 
 
 def _host_port(address: str, text: str) -> None:
