@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import resource
 import signal
 import sys
 from pathlib import Path
@@ -22,6 +21,13 @@ PROJECT = Path(__file__).resolve().parents[2]
 PLAN = "users:\n  count: {count}\n  debit_card_accounts:\n    count: 1\n    top_up_operations: 2\n"
 
 
+_LIMITED = (
+    "import os, resource, signal, sys; limit = int(sys.argv[1]); "
+    "resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)); signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+    "os.execv(sys.argv[2], sys.argv[2:])"
+)
+
+
 class Cli:
     """One ``python -m seeding`` subprocess, driven from the event loop that serves the stand."""
 
@@ -31,22 +37,18 @@ class Cli:
 
     @classmethod
     async def start(cls, *args: object, cwd: Path, file_size_limit: int | None = None) -> Cli:
-        def limit() -> None:  # "disk full" without a mount: writes past the limit fail with EFBIG
-            if file_size_limit is not None:
-                resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
-                signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-
+        command = [sys.executable, "-m", "seeding", *map(str, args), "--no-progress"]
+        if file_size_limit is not None:
+            # "Disk full" without a mount: writes past RLIMIT_FSIZE fail with EFBIG (SIGXFSZ ignored). Set
+            # in a launcher that then execs the CLI, not in a preexec_fn: forking a process that runs
+            # a gRPC server (the stand, here) and running Python before exec can abort the child.
+            command = [sys.executable, "-c", _LIMITED, str(file_size_limit), *command]
         proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "seeding",
-            *map(str, args),
-            "--no-progress",
+            *command,
             cwd=cwd,
             env={**os.environ, "PYTHONPATH": str(PROJECT), "PYTHONDONTWRITEBYTECODE": "1"},
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            preexec_fn=limit,
         )
         return cls(proc)
 
@@ -86,7 +88,7 @@ async def wait_for_users(path: Path, users: int, cli: Cli, timeout: float = 60) 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while len(journal_users(path)) < users:
-        assert cli.proc.returncode is None, "the run ended early"
+        assert cli.proc.returncode is None, f"the run ended early ({cli.proc.returncode})"
         assert loop.time() < deadline, "the run made no progress"
         await asyncio.sleep(0.05)
 
@@ -104,16 +106,18 @@ def assert_exact_dump(dump: Path, count: int, kept: dict[int, str] | None = None
 async def test_a_second_run_on_a_live_journal_is_refused_and_the_first_finishes_exact(tmp_path: Path) -> None:
     (tmp_path / "p.yaml").write_text(PLAN.format(count=30))
     journal, dump = tmp_path / "p_seeds.journal", tmp_path / "p_seeds.json"
-    async with Stand(latency_ms=60) as stand:  # ~4 s of seeding: time for three refused runs
+    async with Stand(latency_ms=15) as stand:
         args = ("p.yaml", "--grpc-target", stand.grpc_target, "--dumps-dir", tmp_path, "--concurrency", "3")
         first = await Cli.start(*args, cwd=tmp_path)
         await wait_for_users(journal, 2, first)
+        first.proc.send_signal(signal.SIGSTOP)  # mid-run, lock held, however slow the machine is
         for extra in ([], ["--resume"], ["--restart"]):
             second = await Cli.run(*args, *extra, cwd=tmp_path)
             assert second.proc.returncode == 2, second.stderr
             assert len(second.stderr.strip().splitlines()) == 1, second.stderr
             assert f"another run (pid {first.proc.pid}) is writing this journal" in second.stderr
         assert first.proc.returncode is None, "the second run disturbed the first"
+        first.proc.send_signal(signal.SIGCONT)
         assert await first.finish() == 0, first.stderr
         ids = assert_exact_dump(dump, 30)
         assert sorted(stand.bank.users) == sorted(ids), "the stand holds users the dump does not list"
