@@ -26,6 +26,7 @@ dump replaced on disk (atomically, by a new run) leaves already opened readers o
 from __future__ import annotations
 
 import contextlib
+import glob
 import operator
 import os
 import re
@@ -51,6 +52,7 @@ __all__ = [
     "load_seeds_result",
     "open_dump",
     "read_meta",
+    "remove_stale_temporaries",
     "save_seeds_result",
     "write_dump",
 ]
@@ -138,6 +140,32 @@ class DumpWriter:
             self.commit()
         else:
             self.abort()
+
+
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Remove ``.<name>.<pid>.<random>.tmp`` files beside ``path`` left by processes that no longer exist.
+
+    A writer killed outright (SIGKILL, or a stuck cleanup cut short) cannot remove its own temporary
+    file; the next run of the same dump does. Files of live processes are left alone.
+    """
+    removed = []
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid = tmp.name[len(path.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+                removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, another user's
+        return True
+    return True
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -8,7 +8,10 @@ SIGTERM) ``missing`` says which plan indices are absent and the journal stays fo
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
@@ -18,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ._builder import Builder, BuildOptions
-from ._dump import DEFAULT_DUMPS_DIR, dump_path, open_dump, write_dump
+from ._dump import DEFAULT_DUMPS_DIR, dump_path, open_dump, remove_stale_temporaries, write_dump
 from ._exceptions import SeedingError
 from ._journal import Journal, journal_path
 from ._plan import SeedsPlan, load_plan
@@ -76,6 +79,8 @@ class PlanRun:
                 "started_at": _now(),
             }
             self.journal = Journal.start(self.journal_path, header, resume=self.resume, restart=self.restart)
+            for path in (self.dump_path, self.journal_path):  # ours to tidy now that we hold the lock
+                remove_stale_temporaries(path)
             self.seed = self.journal.header["seed"]  # a resumed run keeps the names and amounts it began with
             self.resumed_users = self.journal.done_count
         return self.journal
@@ -130,19 +135,41 @@ class PlanRun:
             self.close()
             raise
         try:
-            write_dump(
-                self.dump_path,
-                self._meta(journal.header, time.monotonic() - started),
-                journal.users_in_order(count),
-            )
+            await self._write_dump(journal, time.monotonic() - started)
         except OSError as exc:
             journal.close()
             raise SeedingError(
                 f"{self.dump_path}: cannot write the dump: {_os_error(exc)}; all {count} users are safe in "
                 f"{self.journal_path}: make room, then finish with --resume"
             ) from None
+        except BaseException:
+            journal.close()
+            raise
         journal.remove()
         return self.dump_path
+
+    async def _write_dump(self, journal: Journal, duration: float) -> None:
+        """Write the dump on a worker thread, so a signal still stops a run while a big dump is written.
+
+        Cancelled, the writer stops at the next user and removes its temporary file before this returns.
+        """
+        stop = threading.Event()
+
+        def users() -> Iterator[bytes]:
+            for user in journal.users_in_order(self.plan.users.count):
+                if stop.is_set():
+                    raise _Stopped
+                yield user
+
+        meta = self._meta(journal.header, duration)
+        writing = asyncio.get_running_loop().run_in_executor(None, write_dump, self.dump_path, meta, users())
+        try:
+            await asyncio.shield(writing)
+        except asyncio.CancelledError:
+            stop.set()
+            with contextlib.suppress(_Stopped, OSError):
+                await writing
+            raise
 
     def close(self) -> None:
         """Release the journal: it stays on disk for ``--resume`` if it holds anything, else it goes."""
@@ -170,6 +197,10 @@ class PlanRun:
             "retries": stats.retries if stats else 0,
             "seeding_version": _version(),
         }
+
+
+class _Stopped(Exception):
+    """The dump writer was told to stop (the run was cancelled)."""
 
 
 def format_indices(indices: list[int], limit: int = 12) -> str:

@@ -209,3 +209,23 @@ async def test_a_full_disk_while_writing_the_journal_and_the_dump_then_resume(tm
         ids = assert_exact_dump(dump, 8, kept)
         assert set(ids) <= set(stand.bank.users)
     assert not journal.exists() and not list(tmp_path.glob(".*tmp"))
+
+
+async def test_temporary_files_of_dead_writers_are_tidied_by_the_next_run(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text(PLAN.format(count=2))
+    dead = subprocess_pid_that_exited()
+    stale = [tmp_path / f".p_seeds.json.{dead}.0a0b0c0d.tmp", tmp_path / f".p_seeds.journal.{dead}.1a2b3c4d.tmp"]
+    live = tmp_path / f".p_seeds.json.{os.getpid()}.0a0b0c0d.tmp"  # a writer still running: left alone
+    for path in (*stale, live):
+        path.write_text("partial")
+    async with Stand() as stand:
+        run = await Cli.run("p.yaml", "--grpc-target", stand.grpc_target, "--dumps-dir", tmp_path, cwd=tmp_path)
+    assert run.proc.returncode == 0, run.stderr
+    assert not any(path.exists() for path in stale) and live.exists()
+
+
+def subprocess_pid_that_exited() -> int:
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(proc.stdout)
