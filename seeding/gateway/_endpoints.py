@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..contract import PROTO_PACKAGE
 from ._models import AccountType, CardType, OperationType
 
 __all__ = ["ENDPOINTS", "HTTP_PREFIX", "Endpoint", "card_rpc", "open_account_rpc", "operation_rpc"]
@@ -25,7 +26,7 @@ class Endpoint:
     @property
     def grpc_service(self) -> str:
         """Full service name, e.g. ``contracts.services.gateway.accounts.AccountsGatewayService``."""
-        return f"contracts.services.gateway.{self.service}.{self.service.capitalize()}GatewayService"
+        return f"{PROTO_PACKAGE}.gateway.{self.service}.{self.service.capitalize()}GatewayService"
 
     @property
     def grpc_method(self) -> str:

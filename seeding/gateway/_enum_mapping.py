@@ -11,10 +11,7 @@ from typing import TypeVar
 
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
-from contracts.services.accounts import account_pb2
-from contracts.services.cards import card_pb2
-from contracts.services.operations import operation_pb2
-
+from ..contract import PROTO_PACKAGE, proto_enum
 from ._models import (
     AccountStatus,
     AccountType,
@@ -29,19 +26,24 @@ __all__ = ["from_proto", "to_proto"]
 
 E = TypeVar("E", bound=StrEnum)
 
+
+def _wrapper(name: str) -> EnumTypeWrapper:
+    return EnumTypeWrapper(proto_enum(f"{PROTO_PACKAGE}.{name}"))
+
+
 _PROTO_ENUMS: dict[type[StrEnum], tuple[EnumTypeWrapper, str]] = {
-    AccountType: (account_pb2.AccountType, "ACCOUNT_TYPE_"),
-    AccountStatus: (account_pb2.AccountStatus, "ACCOUNT_STATUS_"),
-    CardType: (card_pb2.CardType, "CARD_TYPE_"),
-    CardStatus: (card_pb2.CardStatus, "CARD_STATUS_"),
-    CardPaymentSystem: (card_pb2.CardPaymentSystem, "CARD_PAYMENT_SYSTEM_"),
-    OperationType: (operation_pb2.OperationType, "OPERATION_TYPE_"),
-    OperationStatus: (operation_pb2.OperationStatus, "OPERATION_STATUS_"),
+    AccountType: (_wrapper("accounts.AccountType"), "ACCOUNT_TYPE_"),
+    AccountStatus: (_wrapper("accounts.AccountStatus"), "ACCOUNT_STATUS_"),
+    CardType: (_wrapper("cards.CardType"), "CARD_TYPE_"),
+    CardStatus: (_wrapper("cards.CardStatus"), "CARD_STATUS_"),
+    CardPaymentSystem: (_wrapper("cards.CardPaymentSystem"), "CARD_PAYMENT_SYSTEM_"),
+    OperationType: (_wrapper("operations.OperationType"), "OPERATION_TYPE_"),
+    OperationStatus: (_wrapper("operations.OperationStatus"), "OPERATION_STATUS_"),
 }
 
 
 def to_proto(member: StrEnum) -> int:
-    """``AccountType.DEBIT_CARD`` → ``account_pb2.ACCOUNT_TYPE_DEBIT_CARD`` (1)."""
+    """``AccountType.DEBIT_CARD`` → ``ACCOUNT_TYPE_DEBIT_CARD`` (1)."""
     wrapper, prefix = _PROTO_ENUMS[type(member)]
     return wrapper.Value(prefix + member.value)
 

@@ -1,7 +1,8 @@
 """The gateway over gRPC: ``grpc.aio``, one plaintext channel reused by every call.
 
-Nothing here is written per RPC: the endpoint table names the RPC and its service, the generated
-service stub provides the call, and the service's descriptor provides the ``<Rpc>Request`` class.
+Nothing here is written per RPC: the endpoint table names the RPC and its service, the service's
+descriptor (``seeding.contract``) provides the request and response classes, and the channel
+makes the call on the method's full name, as a generated stub would, without importing one.
 Responses are read field by field as our models declare them, so enum numbers go through
 ``_enum_mapping`` and the gRPC date formats are parsed here, the one place that knows them.
 """
@@ -9,7 +10,6 @@ Responses are read field by field as our models declare them, so enum numbers go
 from __future__ import annotations
 
 import asyncio
-import importlib
 from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
@@ -21,6 +21,7 @@ from google.protobuf.message_factory import GetMessageClass
 from pydantic import BaseModel
 
 from .._exceptions import GatewayError, GatewayUnreachableError, error_for_grpc_status
+from ..contract import proto_service
 from ._client import DEFAULT_TIMEOUT, Transport
 from ._contract_client import ContractClient
 from ._endpoints import ENDPOINTS, Endpoint
@@ -94,18 +95,17 @@ class GrpcGatewayClient(ContractClient):
         return endpoint.rpc
 
     def _rpc(self, endpoint: Endpoint) -> tuple[grpc.aio.UnaryUnaryMultiCallable, type[Message]]:
-        """The generated stub's method for ``endpoint`` on our channel, and its request class."""
+        """The call of ``endpoint`` on our channel, and its request class."""
         found = self._calls.get(endpoint.rpc)
         if found is None:
-            package, _, service = endpoint.grpc_service.rpartition(".")
-            stubs = importlib.import_module(f"{package}.{endpoint.service}_gateway_service_pb2_grpc")
-            messages = importlib.import_module(f"{package}.{endpoint.service}_gateway_service_pb2")
-            stub = getattr(stubs, f"{service}Stub")(self._open_channel())
-            method = messages.DESCRIPTOR.services_by_name[service].methods_by_name[endpoint.rpc]
-            found = self._calls[endpoint.rpc] = (
-                getattr(stub, endpoint.rpc),
-                GetMessageClass(method.input_type),
+            method = proto_service(endpoint.grpc_service).methods_by_name[endpoint.rpc]
+            request, response = GetMessageClass(method.input_type), GetMessageClass(method.output_type)
+            call = self._open_channel().unary_unary(
+                endpoint.grpc_method,
+                request_serializer=request.SerializeToString,
+                response_deserializer=response.FromString,
             )
+            found = self._calls[endpoint.rpc] = (call, request)
         return found
 
     async def _call(self, endpoint: Endpoint, fields: Mapping[str, Any]) -> Message:

@@ -1,16 +1,14 @@
-"""The stand's gRPC side: the five generated gateway servicers on a ``grpc.aio`` server.
+"""The stand's gRPC side: the contract's five gateway services on a ``grpc.aio`` server.
 
 Methods come from the endpoint table (``seeding.gateway._endpoints``), one handler per kind of
-call bound to each type, and are checked against the generated service descriptors so a method
+call bound to each type, and are checked against the contract's service descriptors (``seeding.contract``) so a method
 the contract has cannot be missing here. Enums go through ``_enum_mapping``; dates are the gRPC
 side's ``DD-MM-YYYY`` and ``DD-MM-YYYY HH:MM:SS``. Status codes follow the contract's error table.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from itertools import groupby
 from typing import Any
@@ -18,13 +16,7 @@ from typing import Any
 import grpc
 from google.protobuf.message import DecodeError, Message
 
-from contracts.services.cards import card_pb2
-from contracts.services.documents.contracts import contract_pb2
-from contracts.services.documents.receipts import receipt_pb2
-from contracts.services.documents.tariffs import tariff_pb2
-from contracts.services.gateway.accounts import account_pb2 as gateway_account_pb2
-from contracts.services.operations import operation_pb2, operations_summary_pb2
-from contracts.services.users import user_pb2
+from seeding.contract import PROTO_PACKAGE, message_class, proto_service
 from seeding.gateway._endpoints import ENDPOINTS, Endpoint
 from seeding.gateway._enum_mapping import from_proto, to_proto
 from seeding.gateway._models import AccountType, CardType, OperationStatus, OperationType
@@ -75,16 +67,28 @@ SERVER_OPTIONS: Sequence[tuple[str, Any]] = (
 # not turn into RESOURCE_EXHAUSTED on the client. Percent-encoded, 1 KiB of UTF-8 stays under 3 KiB.
 _MAX_DETAILS_BYTES = 1024
 
+
+def _message(name: str) -> type[Message]:
+    return message_class(f"{PROTO_PACKAGE}.{name}")
+
+
+_User = _message("users.User")
+_Card = _message("cards.Card")
+_AccountView = _message("gateway.accounts.AccountView")
+_Operation = _message("operations.Operation")
+_OperationsSummary = _message("operations.OperationsSummary")
+_Receipt = _message("documents.receipts.Receipt")
 _DOCUMENT_MESSAGES: dict[DocumentKind, type[Message]] = {
-    DocumentKind.TARIFF: tariff_pb2.Tariff,
-    DocumentKind.CONTRACT: contract_pb2.Contract,
+    DocumentKind.TARIFF: _message("documents.tariffs.Tariff"),
+    DocumentKind.CONTRACT: _message("documents.contracts.Contract"),
 }
+_STATUS_UNSPECIFIED = 0  # OPERATION_STATUS_UNSPECIFIED, as proto3 enums begin
 
 # ---------------------------------------------------------------- message shapes
 
 
-def _user(user: UserRow) -> user_pb2.User:
-    return user_pb2.User(
+def _user(user: UserRow) -> Message:
+    return _User(
         id=user.id,
         email=user.email,
         last_name=user.last_name,
@@ -94,8 +98,8 @@ def _user(user: UserRow) -> user_pb2.User:
     )
 
 
-def _card(card: CardRow) -> card_pb2.Card:
-    return card_pb2.Card(
+def _card(card: CardRow) -> Message:
+    return _Card(
         id=card.id,
         pin=card.pin,
         cvv=card.cvv,
@@ -109,8 +113,8 @@ def _card(card: CardRow) -> card_pb2.Card:
     )
 
 
-def _account(account: AccountRow) -> gateway_account_pb2.AccountView:
-    return gateway_account_pb2.AccountView(
+def _account(account: AccountRow) -> Message:
+    return _AccountView(
         id=account.id,
         type=to_proto(account.type),
         cards=[_card(c) for c in account.cards],
@@ -119,11 +123,11 @@ def _account(account: AccountRow) -> gateway_account_pb2.AccountView:
     )
 
 
-def _operation(operation: OperationRow) -> operation_pb2.Operation:
-    return operation_pb2.Operation(
+def _operation(operation: OperationRow) -> Message:
+    return _Operation(
         id=operation.id,
         type=to_proto(operation.type),
-        status=to_proto(operation.status) if operation.status else operation_pb2.OPERATION_STATUS_UNSPECIFIED,
+        status=to_proto(operation.status) if operation.status else _STATUS_UNSPECIFIED,
         amount=operation.amount,
         card_id=operation.card_id,
         category=operation.category,
@@ -138,7 +142,7 @@ def _document(message: type[Message], document: DocumentRow) -> Message:
 
 def _status(number: int) -> OperationStatus | None:
     """A request's status: UNSPECIFIED (0) is stored as sent, unknown numbers are refused."""
-    if number == operation_pb2.OPERATION_STATUS_UNSPECIFIED:
+    if number == _STATUS_UNSPECIFIED:
         return None
     try:
         return from_proto(OperationStatus, number)
@@ -197,7 +201,7 @@ class _Handlers:
     async def get_operations_summary(self, request: Any) -> Fields:
         summary = self.bank.get_operations_summary(request.account_id)
         return {
-            "summary": operations_summary_pb2.OperationsSummary(
+            "summary": _OperationsSummary(
                 spent_amount=summary.spent_amount,
                 received_amount=summary.received_amount,
                 cashback_amount=summary.cashback_amount,
@@ -206,7 +210,7 @@ class _Handlers:
 
     async def get_receipt(self, request: Any) -> Fields:
         receipt = await self.bank.wait_for_receipt(request.operation_id)
-        return {"receipt": _document(receipt_pb2.Receipt, receipt)}
+        return {"receipt": _document(_Receipt, receipt)}
 
     async def get_document(self, kind: DocumentKind, request: Any) -> Fields:
         document = self.bank.get_document(kind, request.account_id)
@@ -272,14 +276,10 @@ def _bounded(details: str) -> str:
     return encoded[: _MAX_DETAILS_BYTES - 3].decode("utf-8", errors="ignore") + "…"
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
 def _message_classes(endpoint: Endpoint) -> tuple[type[Message], type[Message]]:
-    """The generated request and response classes of ``endpoint``'s RPC."""
-    module = importlib.import_module(f"contracts.services.gateway.{endpoint.service}.rpc_{_snake(endpoint.rpc)}_pb2")
-    return getattr(module, f"{endpoint.rpc}Request"), getattr(module, f"{endpoint.rpc}Response")
+    """The request and response classes of ``endpoint``'s RPC."""
+    method = proto_service(endpoint.grpc_service).methods_by_name[endpoint.rpc]
+    return message_class(method.input_type.full_name), message_class(method.output_type.full_name)
 
 
 def _method_handler(endpoint: Endpoint, handler: Handler, faults: Faults) -> grpc.RpcMethodHandler:
@@ -296,13 +296,11 @@ def build_server(bank: Bank, faults: Faults) -> grpc.aio.Server:
     handlers = handlers_by_rpc(_Handlers(bank))
     server = grpc.aio.server(options=SERVER_OPTIONS)
     by_service = groupby(sorted(ENDPOINTS.values(), key=lambda e: e.service), key=lambda e: e.service)
-    for service, group in by_service:
+    for _, group in by_service:
         endpoints = list(group)
-        package = f"contracts.services.gateway.{service}"
-        name = f"{service.capitalize()}GatewayService"
-        declared = importlib.import_module(f"{package}.{service}_gateway_service_pb2").DESCRIPTOR.services_by_name[name]
+        declared = proto_service(endpoints[0].grpc_service)
         if set(declared.methods_by_name) != {e.rpc for e in endpoints}:
-            raise RuntimeError(f"{name}: generated methods differ from ENDPOINTS")
+            raise RuntimeError(f"{declared.name}: the contract's methods differ from ENDPOINTS")
         # Registered as the generated add_*_to_server would, but with a deserializer that turns
         # garbage bytes into an answer instead of a logged traceback.
         methods = {e.rpc: _method_handler(e, handlers[e.rpc], faults) for e in endpoints}

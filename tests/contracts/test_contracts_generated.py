@@ -9,14 +9,17 @@ from __future__ import annotations
 import importlib
 import subprocess
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 
-from contracts.generate import PROJECT_ROOT, proto_files
+from contracts.generate import DESCRIPTOR_SET, PROJECT_ROOT, TOOLS_VERSION, proto_files
+from seeding.contract._protos import _pool
 from seeding.gateway import ENDPOINTS
 
 GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py")
@@ -30,8 +33,22 @@ def _module(proto: Path) -> ModuleType:
     return importlib.import_module(str(proto.with_suffix("")).replace("/", ".") + "_pb2")
 
 
+def _tools_version() -> str | None:
+    try:
+        return version("grpcio-tools")
+    except PackageNotFoundError:
+        return None
+
+
+@pytest.mark.skipif(
+    _tools_version() != TOOLS_VERSION,
+    reason=f"needs grpcio-tools=={TOOLS_VERSION} (the lowest-versions CI step installs it)",
+)
 def test_committed_generated_code_is_what_the_generate_command_writes(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "contracts.generate", "--out", str(tmp_path)], cwd=PROJECT_ROOT, check=True)
+    assert (tmp_path / DESCRIPTOR_SET).read_bytes() == (PROJECT_ROOT / DESCRIPTOR_SET).read_bytes(), (
+        "regenerate with `python -m contracts.generate`"
+    )
     fresh, committed = _generated_files(tmp_path), _generated_files(PROJECT_ROOT)
     assert len(fresh) == 3 * len(proto_files())
     assert sorted(map(str, committed - fresh)) == [], "committed generated files no .proto produces"
@@ -279,7 +296,24 @@ def _field_type(field: FieldDescriptor) -> str:
 
 
 def _all_files() -> list[Any]:
-    return [_module(p).DESCRIPTOR for p in proto_files()]
+    """The files as the package reads them at run time (``seeding.contract``'s private pool)."""
+    return [_pool().FindFileByName(str(p)) for p in proto_files()]
+
+
+def _as_proto(file: Any) -> descriptor_pb2.FileDescriptorProto:
+    """``file`` as a message, without ``json_name`` (the descriptor set has it, ``_pb2`` drops it)."""
+    proto = descriptor_pb2.FileDescriptorProto()
+    file.CopyToProto(proto)
+    for message in proto.message_type:
+        for field in message.field:
+            field.ClearField("json_name")
+    return proto
+
+
+def test_the_runtime_descriptors_are_the_generated_modules() -> None:
+    """``gateway.binpb`` and the ``_pb2`` modules come from one protoc run: the same descriptors."""
+    for proto in proto_files():
+        assert _as_proto(_pool().FindFileByName(str(proto))) == _as_proto(_module(proto).DESCRIPTOR), proto
 
 
 def _generated_messages() -> dict[str, Descriptor]:
@@ -302,7 +336,7 @@ def test_every_proto_file_has_its_package() -> None:
             expected = f"contracts.services.gateway.{service}"
         else:
             expected = PACKAGES[path]
-        assert _module(proto).DESCRIPTOR.package == expected, path
+        assert _pool().FindFileByName(path).package == expected, path
         assert 'syntax = "proto3";' in (PROJECT_ROOT / proto).read_text(), path
 
 

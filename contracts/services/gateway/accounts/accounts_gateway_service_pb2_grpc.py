@@ -9,7 +9,7 @@ from contracts.services.gateway.accounts import rpc_open_debit_card_account_pb2 
 from contracts.services.gateway.accounts import rpc_open_deposit_account_pb2 as contracts_dot_services_dot_gateway_dot_accounts_dot_rpc__open__deposit__account__pb2
 from contracts.services.gateway.accounts import rpc_open_savings_account_pb2 as contracts_dot_services_dot_gateway_dot_accounts_dot_rpc__open__savings__account__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.76.0'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -29,7 +29,7 @@ if _version_not_supported:
     )
 
 
-class AccountsGatewayServiceStub:
+class AccountsGatewayServiceStub(object):
     """Missing associated documentation comment in .proto file."""
 
     def __init__(self, channel):
@@ -65,7 +65,7 @@ class AccountsGatewayServiceStub:
                 _registered_method=True)
 
 
-class AccountsGatewayServiceServicer:
+class AccountsGatewayServiceServicer(object):
     """Missing associated documentation comment in .proto file."""
 
     def GetAccounts(self, request, context):
@@ -134,7 +134,7 @@ def add_AccountsGatewayServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class AccountsGatewayService:
+class AccountsGatewayService(object):
     """Missing associated documentation comment in .proto file."""
 
     @staticmethod

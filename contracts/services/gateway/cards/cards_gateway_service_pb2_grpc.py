@@ -6,7 +6,7 @@ import warnings
 from contracts.services.gateway.cards import rpc_issue_physical_card_pb2 as contracts_dot_services_dot_gateway_dot_cards_dot_rpc__issue__physical__card__pb2
 from contracts.services.gateway.cards import rpc_issue_virtual_card_pb2 as contracts_dot_services_dot_gateway_dot_cards_dot_rpc__issue__virtual__card__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.76.0'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -26,7 +26,7 @@ if _version_not_supported:
     )
 
 
-class CardsGatewayServiceStub:
+class CardsGatewayServiceStub(object):
     """Missing associated documentation comment in .proto file."""
 
     def __init__(self, channel):
@@ -47,7 +47,7 @@ class CardsGatewayServiceStub:
                 _registered_method=True)
 
 
-class CardsGatewayServiceServicer:
+class CardsGatewayServiceServicer(object):
     """Missing associated documentation comment in .proto file."""
 
     def IssueVirtualCard(self, request, context):
@@ -83,7 +83,7 @@ def add_CardsGatewayServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class CardsGatewayService:
+class CardsGatewayService(object):
     """Missing associated documentation comment in .proto file."""
 
     @staticmethod

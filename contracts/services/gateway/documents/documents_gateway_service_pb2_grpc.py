@@ -6,7 +6,7 @@ import warnings
 from contracts.services.gateway.documents import rpc_get_contract_document_pb2 as contracts_dot_services_dot_gateway_dot_documents_dot_rpc__get__contract__document__pb2
 from contracts.services.gateway.documents import rpc_get_tariff_document_pb2 as contracts_dot_services_dot_gateway_dot_documents_dot_rpc__get__tariff__document__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.76.0'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -26,7 +26,7 @@ if _version_not_supported:
     )
 
 
-class DocumentsGatewayServiceStub:
+class DocumentsGatewayServiceStub(object):
     """Missing associated documentation comment in .proto file."""
 
     def __init__(self, channel):
@@ -47,7 +47,7 @@ class DocumentsGatewayServiceStub:
                 _registered_method=True)
 
 
-class DocumentsGatewayServiceServicer:
+class DocumentsGatewayServiceServicer(object):
     """Missing associated documentation comment in .proto file."""
 
     def GetTariffDocument(self, request, context):
@@ -83,7 +83,7 @@ def add_DocumentsGatewayServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class DocumentsGatewayService:
+class DocumentsGatewayService(object):
     """Missing associated documentation comment in .proto file."""
 
     @staticmethod

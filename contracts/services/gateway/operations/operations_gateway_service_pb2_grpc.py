@@ -15,7 +15,7 @@ from contracts.services.gateway.operations import rpc_make_purchase_operation_pb
 from contracts.services.gateway.operations import rpc_make_top_up_operation_pb2 as contracts_dot_services_dot_gateway_dot_operations_dot_rpc__make__top__up__operation__pb2
 from contracts.services.gateway.operations import rpc_make_transfer_operation_pb2 as contracts_dot_services_dot_gateway_dot_operations_dot_rpc__make__transfer__operation__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.76.0'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -35,7 +35,7 @@ if _version_not_supported:
     )
 
 
-class OperationsGatewayServiceStub:
+class OperationsGatewayServiceStub(object):
     """Missing associated documentation comment in .proto file."""
 
     def __init__(self, channel):
@@ -101,7 +101,7 @@ class OperationsGatewayServiceStub:
                 _registered_method=True)
 
 
-class OperationsGatewayServiceServicer:
+class OperationsGatewayServiceServicer(object):
     """Missing associated documentation comment in .proto file."""
 
     def GetOperation(self, request, context):
@@ -236,7 +236,7 @@ def add_OperationsGatewayServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class OperationsGatewayService:
+class OperationsGatewayService(object):
     """Missing associated documentation comment in .proto file."""
 
     @staticmethod

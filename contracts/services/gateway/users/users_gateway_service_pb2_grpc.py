@@ -6,7 +6,7 @@ import warnings
 from contracts.services.gateway.users import rpc_create_user_pb2 as contracts_dot_services_dot_gateway_dot_users_dot_rpc__create__user__pb2
 from contracts.services.gateway.users import rpc_get_user_pb2 as contracts_dot_services_dot_gateway_dot_users_dot_rpc__get__user__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.76.0'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -26,7 +26,7 @@ if _version_not_supported:
     )
 
 
-class UsersGatewayServiceStub:
+class UsersGatewayServiceStub(object):
     """Missing associated documentation comment in .proto file."""
 
     def __init__(self, channel):
@@ -47,7 +47,7 @@ class UsersGatewayServiceStub:
                 _registered_method=True)
 
 
-class UsersGatewayServiceServicer:
+class UsersGatewayServiceServicer(object):
     """Missing associated documentation comment in .proto file."""
 
     def GetUser(self, request, context):
@@ -83,7 +83,7 @@ def add_UsersGatewayServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class UsersGatewayService:
+class UsersGatewayService(object):
     """Missing associated documentation comment in .proto file."""
 
     @staticmethod
