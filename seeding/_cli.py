@@ -108,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_seed_all(args, plans, shutdown))
         except KeyboardInterrupt:  # a signal between the run's end and the loop's
             return EXIT_FAILED
+        except Exception as exc:  # a bug: still one line, and the journal (closed on the way out) keeps its users
+            return _error(f"unexpected {type(exc).__name__}: {exc} (please report it)", EXIT_FAILED)
 
 
 def _error(message: object, code: int) -> int:

@@ -27,6 +27,7 @@ from ._journal import Journal, journal_path
 from ._plan import SeedsPlan, load_plan
 from ._result import SeedsResult
 from .gateway import GatewayClient, Transport, connect
+from .gateway._client import PREFLIGHT_TIMEOUT
 
 __all__ = ["DEFAULT_SCENARIO", "PlanRun", "build_seeds", "format_indices", "format_ranges"]
 
@@ -270,7 +271,7 @@ async def build_seeds(
     target = target or settings.target(transport)
     options = options or BuildOptions(concurrency=settings.seeding.concurrency, retries=settings.seeding.retries)
     async with connect(transport, target, timeout=options.timeout) as client:
-        await client.check_reachable(timeout=min(5.0, options.timeout))
+        await client.check_reachable(timeout=min(PREFLIGHT_TIMEOUT, options.timeout), answer_within=PREFLIGHT_TIMEOUT)
         run = PlanRun(
             plan,
             client,

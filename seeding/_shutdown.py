@@ -22,7 +22,7 @@ import threading
 from types import FrameType, TracebackType
 from typing import Self
 
-__all__ = ["Shutdown"]
+__all__ = ["Shutdown", "exit_within"]
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -85,7 +85,18 @@ class Shutdown:
             self._timer.start()
 
     def _exit(self, code: int) -> None:
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                stream.flush()
-        os._exit(code)
+        _exit_now(code)
+
+
+def exit_within(seconds: float, code: int) -> None:
+    """Leave with ``code`` in ``seconds`` even if interpreter shutdown hangs (a process's entry point only)."""
+    timer = threading.Timer(seconds, _exit_now, (code,))
+    timer.daemon = True
+    timer.start()
+
+
+def _exit_now(code: int) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
