@@ -52,7 +52,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog=PROG,
         description="Seed the bank gateway from plans and write dumps/<scenario>_seeds.json for load tests. "
-        f"`{PROG} verify DUMP` checks a dump against the gateway.",
+        f"`{PROG} verify DUMP` checks a dump against the gateway; `{PROG} serve` runs the service.",
     )
     parser.add_argument("plans", nargs="+", type=Path, metavar="PLAN", help="plan files (YAML, or JSON)")
     target = add_gateway_arguments(parser, settings)
@@ -92,6 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ._verify import main as verify_main
 
         return verify_main(argv[1:])
+    if argv[:1] == ["serve"]:
+        from .service._cli import main as serve_main
+
+        return serve_main(argv[1:])
     with Shutdown(PROG, exit_code=EXIT_FAILED) as shutdown:
         try:
             settings = load_settings()

@@ -416,6 +416,11 @@ class LazyUsers(Sequence[SeedUserResult]):
         """The dump file these users are read from."""
         return self._dump.path
 
+    @property
+    def meta(self) -> dict[str, Any] | None:
+        """The dump's ``meta`` block, read when it was opened."""
+        return self._dump.meta
+
     def __len__(self) -> int:
         return self._count
 

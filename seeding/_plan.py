@@ -79,6 +79,7 @@ DEFAULT_PURCHASE_CATEGORIES = (
 )
 
 _SCENARIO = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # matched whole: "evil\n" is not a file name
+SCENARIO_NAME = _SCENARIO  # the same rule for names that arrive outside a plan (the service's routes)
 # A plan beyond this is a typo (users: 1000000000): seeding it would take days and the dump terabytes.
 MAX_ENTITIES = 100_000_000
 # Amounts go over gRPC as 32-bit floats and sum into balances: finite and far from overflow.

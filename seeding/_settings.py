@@ -50,6 +50,7 @@ class SeedingSettings(BaseModel):
     concurrency: PositiveInt = DEFAULT_CONCURRENCY
     retries: int = Field(default=DEFAULT_RETRIES, ge=0)
     dumps_dir: str = "dumps"
+    service_token: str | None = None  # SEEDING.SERVICE_TOKEN: the bearer token of `python -m seeding serve`
 
 
 class Settings(BaseSettings):

@@ -1,0 +1,308 @@
+"""The service's HTTP side (aiohttp.web): routes, the guard in front of them, and ``Service`` that serves them.
+
+One middleware guards every route: the bearer token (all but ``/healthz``) and errors. Whatever a
+handler or aiohttp refuses (``ApiError``, an unknown route, a wrong method, a body over
+``MAX_BODY``) leaves as ``{"error": "<one line>"}`` with its 4xx status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import orjson
+from aiohttp import web
+
+from .._exceptions import DumpError
+from .._settings import Settings, load_settings
+from ._dumps import Dumps
+from ._errors import ApiError
+from ._handouts import FSYNC_INTERVAL, STRATEGIES, HandOuts
+from ._metrics import CONTENT_TYPE, Metrics
+from ._openapi import openapi
+from ._runs import LIVE, Runs
+
+__all__ = ["MAX_BODY", "Service"]
+
+log = logging.getLogger("seeding.service")
+
+MAX_BODY = 1 << 20  # bytes: a plan is a few hundred; this bounds what a request can make us parse
+EVENTS_INTERVAL = 0.5  # seconds between progress events of a running run
+_OPEN = frozenset({"/healthz"})
+_JSON = "application/json"
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type=_JSON, headers=headers)
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    return _json({"error": " ".join(message.split())}, status, headers)
+
+
+def _guard(token: str | None) -> Any:
+    expected = f"Bearer {token}".encode() if token else None
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Any) -> web.StreamResponse:
+        if expected is not None and request.path not in _OPEN:
+            given = request.headers.get("Authorization", "").encode()
+            if not hmac.compare_digest(given, expected):
+                what = "wrong bearer token" if given else "missing Authorization: Bearer <token>"
+                return _error(401, f"{request.method} {request.path}: {what}", {"WWW-Authenticate": "Bearer"})
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return _error(exc.status, exc.message)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            return _error(
+                exc.status,
+                _http_error(request, exc),
+                {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None,
+            )
+
+    return guard
+
+
+def _http_error(request: web.Request, exc: web.HTTPException) -> str:
+    where = f"{request.method} {request.path[:200]}"
+    if isinstance(exc, web.HTTPNotFound):
+        return f"{where}: no such route (see /openapi.json)"
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        return f"{where}: method not allowed (allowed: {', '.join(sorted(exc.allowed_methods))})"
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):
+        return f"{where}: the body is larger than {MAX_BODY} bytes"
+    return f"{where}: {exc.reason}"
+
+
+async def _body(request: web.Request) -> object:
+    raw = await request.read()
+    if not raw.strip():
+        raise ApiError(400, f"{request.method} {request.path}: the body is empty; expected a JSON object")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, f"{request.method} {request.path}: the body is not JSON: {exc.msg}") from None
+
+
+class Service:
+    """``async with Service(dumps_dir=…, plans_dir=…) as service:`` serves at ``service.url``.
+
+    ``port=0`` picks a free port. The gateway of a run comes from its request, else from
+    ``settings`` (the environment and ``.env`` by default).
+    """
+
+    def __init__(
+        self,
+        *,
+        dumps_dir: str | Path = "dumps",
+        plans_dir: str | Path = "plans",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token: str | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        self.host = host
+        self.dumps_dir = Path(dumps_dir)
+        self.plans_dir = Path(plans_dir)
+        self._port = port
+        self.token = token
+        self.settings = settings or load_settings()
+        self.dumps = Dumps(self.dumps_dir)
+        self.handouts = HandOuts()
+        self.runs = Runs(self.dumps_dir, self.plans_dir, self.settings)
+        self.metrics = Metrics(self.runs.by_state, self.handouts.left)
+        self.runs.metrics = self.metrics
+        self._runner: web.AppRunner | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        self.port: int | None = None
+
+    @property
+    def url(self) -> str:
+        if self.port is None:
+            raise RuntimeError("service not started")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Read the run records, then listen; raises ``OSError`` when the port cannot be bound."""
+        self.runs.load()
+        self._runner = web.AppRunner(self.app(), access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self._port, backlog=2048)
+        try:
+            await site.start()
+        except BaseException:
+            await self._runner.cleanup()
+            self._runner = None
+            raise
+        self.port = self._runner.addresses[0][1]
+        self._flusher = asyncio.create_task(self._flush())
+
+    async def stop(self) -> None:
+        """Live runs become ``interrupted`` (resumable); hand-outs are flushed to disk."""
+        await self.runs.close()
+        if self._flusher is not None:
+            self._flusher.cancel()
+            self._flusher = None
+        self.handouts.close()
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+        self.port = None
+
+    async def _flush(self) -> None:
+        while True:
+            await asyncio.sleep(FSYNC_INTERVAL)
+            self.handouts.sync()
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[_guard(self.token)], client_max_size=MAX_BODY)
+        app.router.add_get("/healthz", self.healthz)
+        app.router.add_get("/metrics", self.metrics_text)
+        app.router.add_get("/openapi.json", self.openapi)
+        app.router.add_post("/v1/runs", self.start_run)
+        app.router.add_get("/v1/runs", self.list_runs)
+        app.router.add_get("/v1/runs/{id}", self.get_run)
+        app.router.add_delete("/v1/runs/{id}", self.cancel_run)
+        app.router.add_get("/v1/runs/{id}/events", self.run_events)
+        app.router.add_post("/v1/runs/{id}/resume", self.resume_run)
+        app.router.add_get("/v1/dumps", self.list_dumps)
+        app.router.add_get("/v1/dumps/{scenario}", self.get_dump)
+        app.router.add_get("/v1/dumps/{scenario}/file", self.dump_file)
+        app.router.add_get("/v1/dumps/{scenario}/users/{index}", self.dump_user)
+        app.router.add_post("/v1/dumps/{scenario}/next", self.next_user)
+        app.router.add_post("/v1/dumps/{scenario}/reset", self.reset)
+        return app
+
+    # --- service ---------------------------------------------------------------------------
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        return _json({"status": "ok"})
+
+    async def metrics_text(self, request: web.Request) -> web.Response:
+        return web.Response(body=self.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
+
+    async def openapi(self, request: web.Request) -> web.Response:
+        return _json(openapi())
+
+    # --- runs ------------------------------------------------------------------------------
+
+    async def start_run(self, request: web.Request) -> web.Response:
+        record = await self.runs.start(await _body(request))
+        return _json({"run": record.public()}, 202, {"Location": f"/v1/runs/{record.id}"})
+
+    async def list_runs(self, request: web.Request) -> web.Response:
+        return _json({"runs": [self.runs.progress(record.id) for record in self.runs.all()]})
+
+    async def get_run(self, request: web.Request) -> web.Response:
+        return _json({"run": self.runs.progress(request.match_info["id"])})
+
+    async def cancel_run(self, request: web.Request) -> web.Response:
+        record = self.runs.cancel(request.match_info["id"])
+        await self.runs.wait_finished(record.id, 5.0)
+        return _json({"run": record.public()})
+
+    async def resume_run(self, request: web.Request) -> web.Response:
+        record = await self.runs.resume(request.match_info["id"])
+        return _json({"run": record.public()}, 202, {"Location": f"/v1/runs/{record.id}"})
+
+    async def run_events(self, request: web.Request) -> web.StreamResponse:
+        """``event: progress`` whenever the record changes (at most every ``EVENTS_INTERVAL``), then ``event: end``."""
+        run_id = request.match_info["id"]
+        self.runs.get(run_id)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        last = b""
+        with contextlib.suppress(ConnectionResetError):
+            while True:
+                view = self.runs.progress(run_id)
+                data = orjson.dumps(view)
+                if data != last:
+                    await response.write(b"event: progress\ndata: " + data + b"\n\n")
+                    last = data
+                if view["state"] not in LIVE:
+                    await response.write(b"event: end\ndata: " + data + b"\n\n")
+                    break
+                await self.runs.wait_finished(run_id, EVENTS_INTERVAL)
+            await response.write_eof()
+        return response
+
+    # --- dumps -----------------------------------------------------------------------------
+
+    async def list_dumps(self, request: web.Request) -> web.Response:
+        listed = []
+        for scenario in self.dumps.scenarios():
+            try:
+                listed.append(self.dumps.get(scenario).summary())
+            except ApiError as exc:
+                listed.append({"scenario": scenario, "error": exc.message})
+        return _json({"dumps": listed})
+
+    async def get_dump(self, request: web.Request) -> web.Response:
+        dump = self.dumps.get(request.match_info["scenario"])
+        sequence = self.handouts.sequence(dump)
+        return _json({"dump": {**dump.summary(), "left": sequence.left, "meta": dump.meta}})
+
+    async def dump_file(self, request: web.Request) -> web.StreamResponse:
+        dump = self.dumps.get(request.match_info["scenario"])
+        etag = f'"{dump.fingerprint}"'
+        if etag in request.headers.get("If-None-Match", ""):
+            return web.Response(status=304, headers={"ETag": etag})
+        return web.FileResponse(dump.path, headers={"ETag": etag, "Content-Type": _JSON})
+
+    async def dump_user(self, request: web.Request) -> web.Response:
+        dump = self.dumps.get(request.match_info["scenario"])
+        text = request.match_info["index"]
+        if not text.isdigit() or len(text) > 18:
+            raise ApiError(400, f"user index {text[:40]!r} is not a whole number")
+        index = int(text)
+        if index >= dump.count:
+            raise ApiError(404, f"scenario {dump.scenario!r}: no user #{index} (the dump holds {dump.count})")
+        return self._user(dump, index)
+
+    async def next_user(self, request: web.Request) -> web.Response:
+        """The hot path: no ``await`` from choosing the user to recording it."""
+        dump = self.dumps.get(request.match_info["scenario"])
+        strategy = request.query.get("strategy", "unique")
+        if strategy not in STRATEGIES:
+            raise ApiError(400, f"strategy {strategy[:40]!r} is not one of {', '.join(STRATEGIES)}")
+        sequence = self.handouts.sequence(dump)
+        index = sequence.take(strategy)  # type: ignore[arg-type]
+        if index is None:
+            raise ApiError(
+                409,
+                f"scenario {dump.scenario!r}: all {dump.count} users were handed out under unique/shuffle; "
+                f"POST /v1/dumps/{dump.scenario}/reset starts over",
+            )
+        self.metrics.handed_out(dump.scenario, strategy)
+        return self._user(dump, index)
+
+    async def reset(self, request: web.Request) -> web.Response:
+        dump = self.dumps.get(request.match_info["scenario"])
+        sequence = self.handouts.sequence(dump)
+        sequence.reset()
+        return _json({"scenario": dump.scenario, "users": dump.count, "left": sequence.left})
+
+    def _user(self, dump: Any, index: int) -> web.Response:
+        try:
+            raw = dump.raw(index)
+        except DumpError as exc:  # a user damaged in the middle of the file
+            raise ApiError(409, str(exc)) from None
+        return web.Response(body=b'{"index":%d,"user":%b}' % (index, raw), content_type=_JSON)

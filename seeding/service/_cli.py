@@ -1,0 +1,112 @@
+"""``python -m seeding serve``: the service in the foreground until SIGINT/SIGTERM.
+
+Prints ``seeding service ready: http://HOST:PORT`` once it listens. Exit codes: 0 stopped by a
+signal; 2 bad usage or settings, a port that cannot be bound, or a non-loopback ``--host`` without
+a token (nothing served).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .._arguments import EXIT_OK, EXIT_USAGE, OneLineParser, port
+from .._exceptions import SeedingError
+from .._settings import Settings, load_settings
+from ._app import Service
+
+__all__ = ["main"]
+
+PROG = "python -m seeding serve"
+DEFAULT_PORT = 8010
+
+
+def build_parser(settings: Settings) -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog=PROG,
+        description="Seed plans on request and hand seeded users to load tools over HTTP (see /openapi.json).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
+    parser.add_argument("--port", type=port, default=DEFAULT_PORT, help="default %(default)s; 0 picks a free port")
+    parser.add_argument("--dumps-dir", type=Path, default=Path(settings.seeding.dumps_dir), help="default %(default)s")
+    parser.add_argument(
+        "--plans-dir", type=Path, default=Path("plans"), help="plans a run may name (default %(default)s)"
+    )
+    parser.add_argument(
+        "--token",
+        default=settings.seeding.service_token,
+        help="require 'Authorization: Bearer TOKEN' on every route but /healthz (default: SEEDING.SERVICE_TOKEN)",
+    )
+    return parser
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only: ``localhost`` or a loopback address."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        settings = load_settings()
+    except SeedingError as exc:
+        return _error(str(exc))
+    args = build_parser(settings).parse_args(argv)
+    if args.token is not None and not args.token.strip():
+        return _error("--token: is empty")
+    if not is_loopback(args.host) and not args.token:
+        return _error(
+            f"--host {args.host}: listening beyond this machine needs a token (--token or SEEDING.SERVICE_TOKEN)"
+        )
+    if args.dumps_dir.exists() and not args.dumps_dir.is_dir():
+        return _error(f"--dumps-dir {args.dumps_dir}: is not a directory")
+    try:
+        args.dumps_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return _error(f"--dumps-dir {args.dumps_dir}: cannot make it: {exc.strerror}")
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(levelname)s: %(message)s", stream=sys.stderr)
+    service = Service(
+        dumps_dir=args.dumps_dir,
+        plans_dir=args.plans_dir,
+        host=args.host,
+        port=args.port,
+        token=args.token,
+        settings=settings,
+    )
+    try:
+        return asyncio.run(_serve(service))
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+async def _serve(service: Service) -> int:
+    try:
+        await service.start()
+    except OSError as exc:
+        return _error(f"cannot listen on {service.host}:{service._port}: {exc.strerror or exc}")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    print(f"seeding service ready: {service.url}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await service.stop()
+    return EXIT_OK
+
+
+def _error(message: str) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return EXIT_USAGE

@@ -1,0 +1,194 @@
+"""Hand-outs: ``POST /v1/dumps/{scenario}/next`` gives each caller a user of the dump.
+
+``unique`` hands out users in dump order, ``shuffle`` in an order seeded per sequence; both give
+every user once, whoever asks and however many ask at once (the service runs one event loop and a
+hand-out has no ``await`` between choosing the user and recording it), and share one record of
+what was handed out, so mixing them never repeats a user either. ``cycle`` wraps around the dump,
+``random`` draws with replacement; neither is recorded.
+
+The record is ``<dumps-dir>/<scenario>_seeds.handouts``, append-only: a header line naming the
+dump's fingerprint (and the shuffle seed), then one plan index per line. Durability policy: each
+line is written (one ``write`` on an ``O_APPEND`` descriptor) before the answer leaves, so a
+killed service (``kill -9``) never hands a user out twice; the file is ``fsync``-ed at most every
+``FSYNC_INTERVAL`` seconds and on shutdown, so only a machine crash can lose the last second of
+hand-outs. A header of another fingerprint (the dump was seeded again) starts a new sequence; a
+torn last line is cut off; ``reset`` replaces the file atomically with a fresh header.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import secrets
+from array import array
+from pathlib import Path
+from typing import Literal, get_args
+
+import orjson
+
+from ._dumps import Dump
+
+__all__ = ["FSYNC_INTERVAL", "STRATEGIES", "HandOuts", "Sequence", "Strategy"]
+
+Strategy = Literal["unique", "shuffle", "cycle", "random"]
+STRATEGIES: tuple[str, ...] = get_args(Strategy)
+FSYNC_INTERVAL = 1.0  # seconds
+_VERSION = 1
+_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def log_path(dump: Path) -> Path:
+    """``x_seeds.json`` → ``x_seeds.handouts``."""
+    return dump.with_suffix(".handouts")
+
+
+class Sequence:
+    """What was handed out of one dump (one fingerprint), with its log file open for appends."""
+
+    def __init__(self, path: Path, fingerprint: str, count: int) -> None:
+        self.path = path
+        self.fingerprint = fingerprint
+        self.count = count
+        self.handed = bytearray(count)
+        self.left = count
+        self.shuffle_seed = 0
+        self._unique = 0  # below this every index is handed out
+        self._shuffled = 0  # position in the shuffled order, likewise
+        self._order: array[int] | None = None
+        self._cycle = 0
+        self._random = random.Random()
+        self._fd = -1
+        self.dirty = False
+        self._load()
+
+    # --- choosing --------------------------------------------------------------------------
+
+    def take(self, strategy: Strategy) -> int | None:
+        """The next index under ``strategy``; None when ``unique``/``shuffle`` have none left."""
+        if self.count == 0:
+            return None
+        if strategy == "cycle":
+            index, self._cycle = self._cycle, (self._cycle + 1) % self.count
+            return index
+        if strategy == "random":
+            return self._random.randrange(self.count)
+        if not self.left:
+            return None
+        if strategy == "unique":
+            while self.handed[self._unique]:
+                self._unique += 1
+            index = self._unique
+        else:
+            order = self._shuffle_order()
+            while self.handed[order[self._shuffled]]:
+                self._shuffled += 1
+            index = order[self._shuffled]
+        self._record(index)
+        return index
+
+    def _shuffle_order(self) -> array[int]:
+        if self._order is None:
+            order = list(range(self.count))
+            random.Random(self.shuffle_seed).shuffle(order)
+            self._order = array("q", order)
+        return self._order
+
+    def _record(self, index: int) -> None:
+        os.write(self._fd, b"%d\n" % index)  # before the answer: a killed service never repeats it
+        self.handed[index] = 1
+        self.left -= 1
+        self.dirty = True
+
+    # --- the log ---------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        """Continue the log when it is this dump's; otherwise start a new one."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            data = b""
+        lines = data.split(b"\n")
+        header = _header(lines[0]) if data else None
+        if header is None or header.get("fingerprint") != self.fingerprint or header.get("users") != self.count:
+            self.reset()
+            return
+        self.shuffle_seed = int(header.get("shuffle_seed", 0))
+        torn = not data.endswith(b"\n")
+        for line in lines[1:-1]:  # complete lines: the last piece is empty or torn
+            if line.isdigit() and (index := int(line)) < self.count and not self.handed[index]:
+                self.handed[index] = 1
+                self.left -= 1
+        self._fd = os.open(self.path, _FLAGS)
+        if torn:  # killed mid-line: cut it off so the next line starts clean
+            os.ftruncate(self._fd, len(data) - len(lines[-1]))
+
+    def reset(self) -> None:
+        """Start over: nothing handed out, a new shuffle order, the log replaced atomically."""
+        self.close()
+        self.handed = bytearray(self.count)
+        self.left = self.count
+        self._unique = self._shuffled = self._cycle = 0
+        self._order = None
+        self.shuffle_seed = secrets.randbelow(2**31)
+        header = {"handouts": _VERSION, "fingerprint": self.fingerprint, "users": self.count}
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        try:
+            os.write(fd, orjson.dumps({**header, "shuffle_seed": self.shuffle_seed}) + b"\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, self.path)
+        self._fd = os.open(self.path, _FLAGS)
+
+    def sync(self) -> None:
+        """Flush the log to disk if anything was appended since the last time."""
+        if self.dirty and self._fd >= 0:
+            self.dirty = False
+            with contextlib.suppress(OSError):
+                os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            self.sync()
+            os.close(self._fd)
+            self._fd = -1
+
+
+def _header(line: bytes) -> dict[str, object] | None:
+    try:
+        header = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    return header if isinstance(header, dict) and header.get("handouts") == _VERSION else None
+
+
+class HandOuts:
+    """One ``Sequence`` per scenario, replaced when the scenario's dump is."""
+
+    def __init__(self) -> None:
+        self._sequences: dict[str, Sequence] = {}
+
+    def sequence(self, dump: Dump) -> Sequence:
+        current = self._sequences.get(dump.scenario)
+        if current is not None and current.fingerprint == dump.fingerprint:
+            return current
+        if current is not None:
+            current.close()
+        current = Sequence(log_path(dump.path), dump.fingerprint, dump.count)
+        self._sequences[dump.scenario] = current
+        return current
+
+    def left(self) -> dict[str, int]:
+        """Users not handed out yet, per scenario whose sequence is loaded."""
+        return {scenario: sequence.left for scenario, sequence in self._sequences.items()}
+
+    def sync(self) -> None:
+        for sequence in self._sequences.values():
+            sequence.sync()
+
+    def close(self) -> None:
+        for sequence in self._sequences.values():
+            sequence.close()
+        self._sequences.clear()

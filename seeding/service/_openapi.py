@@ -1,0 +1,201 @@
+"""``GET /openapi.json``: the service described in OpenAPI 3.1; a test holds it to the live routes."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from ._handouts import STRATEGIES
+from ._runs import MAX_CONCURRENCY, PUBLIC_FIELDS, STATES
+
+__all__ = ["openapi"]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_ERROR = _json(_ref("Error"), "refused: one line saying why")
+
+
+def _op(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    answers = {**responses, "4XX": _ERROR}
+    return {"summary": summary, "responses": answers, **extra}
+
+
+_RUN_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9a-f]{16}$"}}
+_SCENARIO = {
+    "name": "scenario",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$"},
+}
+_RUN = _json({"type": "object", "properties": {"run": _ref("Run")}}, "the run")
+_USER = _json(_ref("HandOut"), "the user and its index in the dump")
+
+
+@functools.cache
+def openapi() -> dict[str, Any]:
+    run_fields: dict[str, Any] = {key: {"type": "integer"} for key in PUBLIC_FIELDS}
+    run_fields.update(
+        {
+            "id": {"type": "string"},
+            "scenario": {"type": "string"},
+            "state": {"enum": list(STATES)},
+            "error": {"type": ["string", "null"]},
+            "started_at": {"type": "string", "format": "date-time"},
+            "finished_at": {"type": ["string", "null"], "format": "date-time"},
+            "transport": {"enum": ["grpc", "http"]},
+            "target": {"type": "string"},
+        }
+    )
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "seeding service",
+            "version": "1",
+            "description": "Seeds plans into the bank gateway on request and hands seeded users to load tools.",
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+                "RunRequest": {
+                    "type": "object",
+                    "required": ["plan"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "plan": {
+                            "oneOf": [
+                                {"type": "object", "description": "a plan, as in a plan's YAML"},
+                                {"type": "string", "description": "the name of a plan in --plans-dir"},
+                            ]
+                        },
+                        "scenario": {"type": "string"},
+                        "transport": {"enum": ["grpc", "http"]},
+                        "target": {"type": "string", "description": "host:port for gRPC, a URL for HTTP"},
+                        "seed": {"type": "integer"},
+                        "concurrency": {"type": "integer", "minimum": 1, "maximum": MAX_CONCURRENCY},
+                    },
+                },
+                "Run": {"type": "object", "required": list(PUBLIC_FIELDS), "properties": run_fields},
+                "Dump": {
+                    "type": "object",
+                    "properties": {
+                        "scenario": {"type": "string"},
+                        "users": {"type": "integer"},
+                        "created_at": {"type": ["string", "null"]},
+                        "plan_hash": {"type": ["string", "null"]},
+                        "transport": {"type": ["string", "null"]},
+                        "target": {"type": ["string", "null"]},
+                        "age_s": {"type": ["number", "null"]},
+                        "fingerprint": {"type": "string"},
+                    },
+                },
+                "HandOut": {
+                    "type": "object",
+                    "properties": {"index": {"type": "integer"}, "user": {"type": "object"}},
+                },
+            },
+        },
+        "security": [{"bearer": []}],
+        "paths": {
+            "/healthz": {
+                "get": _op("liveness; never needs the token", {"200": _json({"type": "object"}, "ok")}, security=[])
+            },
+            "/metrics": {
+                "get": _op(
+                    "Prometheus metrics",
+                    {"200": {"description": "text format", "content": {"text/plain": {"schema": {"type": "string"}}}}},
+                )
+            },
+            "/openapi.json": {"get": _op("this document", {"200": _json({"type": "object"}, "OpenAPI 3.1")})},
+            "/v1/runs": {
+                "post": _op(
+                    "seed a plan (409 when the scenario has a live run, 422 for a bad plan)",
+                    {"202": _RUN},
+                    requestBody={"required": True, "content": {"application/json": {"schema": _ref("RunRequest")}}},
+                ),
+                "get": _op(
+                    "every run",
+                    {
+                        "200": _json(
+                            {"type": "object", "properties": {"runs": {"type": "array", "items": _ref("Run")}}}, "runs"
+                        )
+                    },
+                ),
+            },
+            "/v1/runs/{id}": {
+                "parameters": [_RUN_ID],
+                "get": _op("one run", {"200": _RUN}),
+                "delete": _op("cancel a live run (its journal stays)", {"200": _RUN}),
+            },
+            "/v1/runs/{id}/events": {
+                "parameters": [_RUN_ID],
+                "get": _op(
+                    "progress as Server-Sent Events (event: progress, then event: end), until the run ends",
+                    {
+                        "200": {
+                            "description": "event stream",
+                            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                        }
+                    },
+                ),
+            },
+            "/v1/runs/{id}/resume": {
+                "parameters": [_RUN_ID],
+                "post": _op("finish a failed, cancelled or interrupted run from its journal", {"202": _RUN}),
+            },
+            "/v1/dumps": {
+                "get": _op(
+                    "every dump",
+                    {
+                        "200": _json(
+                            {"type": "object", "properties": {"dumps": {"type": "array", "items": _ref("Dump")}}},
+                            "dumps",
+                        )
+                    },
+                )
+            },
+            "/v1/dumps/{scenario}": {
+                "parameters": [_SCENARIO],
+                "get": _op(
+                    "a dump's meta, and how many users are left to hand out",
+                    {"200": _json({"type": "object"}, "the dump")},
+                ),
+            },
+            "/v1/dumps/{scenario}/file": {
+                "parameters": [_SCENARIO],
+                "get": _op(
+                    "the dump file, streamed, with an ETag (If-None-Match answers 304)",
+                    {"200": _json({"type": "object"}, "the dump"), "304": {"description": "not modified"}},
+                ),
+            },
+            "/v1/dumps/{scenario}/users/{index}": {
+                "parameters": [
+                    _SCENARIO,
+                    {"name": "index", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}},
+                ],
+                "get": _op("one user of the dump", {"200": _USER}),
+            },
+            "/v1/dumps/{scenario}/next": {
+                "parameters": [
+                    _SCENARIO,
+                    {"name": "strategy", "in": "query", "schema": {"enum": list(STRATEGIES), "default": "unique"}},
+                ],
+                "post": _op(
+                    "hand out a user; under unique and shuffle each user once, across clients and restarts "
+                    "(409 when none is left)",
+                    {"200": _USER},
+                ),
+            },
+            "/v1/dumps/{scenario}/reset": {
+                "parameters": [_SCENARIO],
+                "post": _op("start hand-outs over", {"200": _json({"type": "object"}, "the new sequence")}),
+            },
+        },
+    }

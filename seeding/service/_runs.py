@@ -1,0 +1,396 @@
+"""Runs the service seeds: each a ``PlanRun`` (journal → builder → dump) in this event loop, recorded on disk.
+
+Every run has a record, ``<dumps-dir>/runs/<id>.json``, replaced atomically (write, rename) on
+every change of state (``fsync``-ed then) and about once a second while it runs. A service that
+starts finds records left ``queued`` or ``running`` by one that died (``kill -9``, a crash, a
+reboot) and marks them ``interrupted`` under the same id; ``resume`` finishes them from the
+journal, which holds every completed user, so the dump ends exact and without duplicates.
+
+Counts: ``planned`` and ``done`` are entities (users, accounts, cards, operations); while a run
+goes, ``done`` counts what the builder created, and once it stops, what is safe in the journal.
+``missing`` is the number of plan users not in the journal yet. ``calls`` and ``retries`` add up
+over every attempt of the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import secrets
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .._builder import BuildOptions
+from .._exceptions import GatewayUnreachableError, JournalError, PlanError, SeedingError
+from .._plan import SeedsPlan, load_plan, parse_plan
+from .._run import PlanRun
+from .._settings import Settings
+from ..gateway import Transport, connect
+from ..gateway._address import check_address
+from ..gateway._client import PREFLIGHT_TIMEOUT
+from ._dumps import check_scenario, inside
+from ._errors import ApiError
+from ._metrics import CountingClient, Metrics
+
+__all__ = ["LIVE", "STATES", "RunRecord", "RunRequest", "Runs"]
+
+log = logging.getLogger("seeding.service")
+
+STATES = ("queued", "running", "succeeded", "failed", "cancelled", "interrupted")
+LIVE = frozenset({"queued", "running"})
+RESUMABLE = frozenset({"failed", "cancelled", "interrupted"})
+PUBLIC_FIELDS = (
+    "id",
+    "scenario",
+    "state",
+    "planned",
+    "done",
+    "calls",
+    "retries",
+    "missing",
+    "error",
+    "started_at",
+    "finished_at",
+    "transport",
+    "target",
+)
+MAX_CONCURRENCY = 1000
+PLAN_SUFFIXES = (".yaml", ".yml", ".json")
+_ID = re.compile(r"[0-9a-f]{16}")
+_SAVE_INTERVAL = 1.0  # seconds between progress saves of a running run
+_CLOSE_WITHIN = 2.0  # seconds a client's close may take (a channel that never connected can hang it)
+
+
+class RunRequest(BaseModel):
+    """The body of ``POST /v1/runs``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    plan: dict[str, Any] | str
+    scenario: str | None = None
+    transport: Transport | None = None
+    target: str | None = Field(default=None, max_length=2000)
+    seed: int | None = Field(default=None, gt=-(2**63), lt=2**63)
+    concurrency: int | None = Field(default=None, ge=1, le=MAX_CONCURRENCY)
+
+
+@dataclass
+class RunRecord:
+    id: str
+    scenario: str
+    transport: str
+    target: str
+    plan: dict[str, Any]
+    seed: int
+    concurrency: int
+    planned: int
+    missing: int
+    state: str = "queued"
+    done: int = 0
+    calls: int = 0
+    retries: int = 0
+    error: str | None = None
+    started_at: str = field(default_factory=lambda: _now())
+    finished_at: str | None = None
+
+    def public(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in PUBLIC_FIELDS}
+
+
+@dataclass
+class _Live:
+    """A run this service is executing now."""
+
+    run: PlanRun
+    refresh: Callable[[], None]
+    task: asyncio.Task[None] | None = None
+    cancelling: bool = False
+
+
+class Runs:
+    """Starts, cancels and resumes runs; keeps their records."""
+
+    def __init__(self, dumps_dir: Path, plans_dir: Path, settings: Settings) -> None:
+        self.dumps_dir = dumps_dir
+        self.plans_dir = plans_dir
+        self.directory = dumps_dir / "runs"
+        self.settings = settings
+        self.metrics: Metrics | None = None
+        self._records: dict[str, RunRecord] = {}
+        self._live: dict[str, _Live] = {}
+        self._finished: dict[str, asyncio.Event] = {}
+
+    # --- records ---------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Read the records on disk; those a dead service left live become ``interrupted``."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        for path in sorted(self.directory.glob("*.json")):
+            try:
+                record = RunRecord(**orjson.loads(path.read_bytes()))
+            except (OSError, orjson.JSONDecodeError, TypeError) as exc:
+                log.warning("%s: not a run record, skipped: %s", path, " ".join(str(exc).split()))
+                continue
+            if record.id != path.stem or not _ID.fullmatch(record.id):
+                log.warning("%s: its id does not match its name, skipped", path)
+                continue
+            if record.state in LIVE:
+                record.state = "interrupted"
+                record.error = "the service stopped while this run was live; resume it"
+                self._save(record, durable=True)
+            self._records[record.id] = record
+
+    def _save(self, record: RunRecord, *, durable: bool = False) -> None:
+        path = self.directory / f"{record.id}.json"
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            try:
+                os.write(fd, orjson.dumps(asdict(record)))
+                if durable:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, path)
+        except OSError as exc:  # the run goes on: its journal, not this record, keeps the users
+            log.warning("%s: cannot save the run record: %s", path, exc.strerror)
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+    def get(self, run_id: str) -> RunRecord:
+        record = self._records.get(run_id) if _ID.fullmatch(run_id) else None
+        if record is None:
+            raise ApiError(404, f"no run {run_id[:40]!r}")
+        return record
+
+    def all(self) -> list[RunRecord]:
+        return sorted(self._records.values(), key=lambda r: (r.started_at, r.id))
+
+    def by_state(self) -> dict[str, int]:
+        counts = Counter(record.state for record in self._records.values())
+        return {state: counts.get(state, 0) for state in STATES}
+
+    async def wait_finished(self, run_id: str, timeout: float) -> bool:
+        """Whether run ``run_id`` is over, waiting up to ``timeout`` seconds for it."""
+        event = self._finished.get(run_id)
+        if event is None:
+            return self._records[run_id].state not in LIVE
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await event.wait()
+        return event.is_set()
+
+    # --- starting, cancelling, resuming ----------------------------------------------------
+
+    async def start(self, body: object) -> RunRecord:
+        if not isinstance(body, dict):
+            raise ApiError(422, "body: expected a JSON object with 'plan'")
+        try:
+            request = RunRequest.model_validate(body)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "body"
+            raise ApiError(422, f"body.{where}: {first['msg']}") from None
+        plan = self._plan(request)
+        transport: Transport = request.transport or self.settings.seeding.transport
+        target = request.target or self.settings.target(transport)
+        try:
+            target = check_address(transport, target)
+        except ValueError as exc:
+            raise ApiError(422, f"body.target: {exc}") from None
+        record = RunRecord(
+            id=secrets.token_hex(8),
+            scenario=plan.scenario or "seeds",
+            transport=transport,
+            target=target,
+            plan=plan.model_dump(mode="json"),
+            seed=request.seed if request.seed is not None else secrets.randbelow(2**31),
+            concurrency=request.concurrency or self.settings.seeding.concurrency,
+            planned=sum(plan.totals().values()),
+            missing=plan.users.count,
+        )
+        await self._launch(record, plan, resume=False)
+        return record
+
+    async def resume(self, run_id: str) -> RunRecord:
+        record = self.get(run_id)
+        if record.state not in RESUMABLE:
+            raise ApiError(409, f"run {run_id} is {record.state}; only failed, cancelled or interrupted runs resume")
+        plan = SeedsPlan.model_validate(record.plan)
+        await self._launch(record, plan, resume=True)
+        return record
+
+    def cancel(self, run_id: str) -> RunRecord:
+        record = self.get(run_id)
+        live = self._live.get(run_id)
+        if live is None:
+            raise ApiError(409, f"run {run_id} is {record.state}, not live; nothing to cancel")
+        live.cancelling = True
+        assert live.task is not None
+        live.task.cancel()
+        return record
+
+    def _plan(self, request: RunRequest) -> SeedsPlan:
+        scenario = check_scenario(request.scenario, "body.scenario") if request.scenario is not None else None
+        try:
+            if isinstance(request.plan, str):
+                plan = load_plan(self._plan_file(request.plan))
+            else:
+                data = dict(request.plan)
+                if scenario is None and not data.get("scenario"):
+                    raise ApiError(422, "body.scenario: required when the plan is an object without 'scenario'")
+                text = orjson.dumps(data).decode()
+                plan = parse_plan(text, source=Path("plan.json"))
+        except PlanError as exc:
+            raise ApiError(422, str(exc).replace("plan.json: ", "body.plan: ", 1)) from None
+        if scenario is not None:
+            plan = plan.model_copy(update={"scenario": scenario})
+        return plan
+
+    def _plan_file(self, name: str) -> Path:
+        check_scenario(name, "body.plan")
+        for suffix in PLAN_SUFFIXES:
+            path = self.plans_dir / f"{name}{suffix}"
+            if path.is_file():
+                if not inside(self.plans_dir, path):
+                    raise ApiError(403, f"plan {name!r} leads outside {self.plans_dir}; not read")
+                return path
+        raise ApiError(404, f"no plan {name!r} in {self.plans_dir} (looked for {name}.yaml, .yml, .json)")
+
+    async def _launch(self, record: RunRecord, plan: SeedsPlan, *, resume: bool) -> None:
+        """Take the run's journal now (a refusal is the request's answer), then run it in a task."""
+        scenario = record.scenario
+        for other in self._live:
+            if self._records[other].scenario == scenario:
+                raise ApiError(409, f"scenario {scenario!r} has a live run, {other}; wait for it or cancel it")
+        settings = self.settings
+        timeout = (
+            settings.gateway_grpc_client.timeout if record.transport == "grpc" else settings.gateway_http_client.timeout
+        )
+        client = connect(record.transport, record.target, timeout=timeout)  # type: ignore[arg-type]
+        assert self.metrics is not None
+        run = PlanRun(
+            plan,
+            CountingClient(client, self.metrics, scenario),  # type: ignore[arg-type]
+            dumps_dir=self.dumps_dir,
+            options=BuildOptions(concurrency=record.concurrency, retries=settings.seeding.retries, timeout=timeout),
+            seed=record.seed,
+            resume=resume,
+            target=record.target,
+        )
+        try:
+            run.open()
+        except JournalError as exc:
+            await _close(client)
+            raise ApiError(409, self._journal_refusal(scenario, exc)) from None
+        record.seed = run.seed  # a resumed journal keeps the seed it began with
+        record.missing = run.missing_count
+        record.state, record.error, record.finished_at = "queued", None, None
+        self._records[record.id] = record
+        self._save(record, durable=True)
+        self._finished[record.id] = asyncio.Event()
+        live = self._live[record.id] = _Live(run, _refresher(record, run))
+        live.task = asyncio.create_task(self._execute(record, live, client, timeout))
+
+    def _journal_refusal(self, scenario: str, exc: JournalError) -> str:
+        resumable = [r for r in self.all() if r.scenario == scenario and r.state in RESUMABLE]
+        if resumable and "unfinished run" in str(exc):
+            run_id = resumable[-1].id
+            return f"scenario {scenario!r} has an unfinished run, {run_id}; resume it: POST /v1/runs/{run_id}/resume"
+        return str(exc)
+
+    async def _execute(self, record: RunRecord, live: _Live, client: Any, timeout: float) -> None:
+        run, refresh = live.run, live.refresh
+        per_user = run.plan.users.entities_per_user
+        ticker = asyncio.create_task(self._tick(record, refresh))
+        try:
+            record.state = "running"
+            self._save(record, durable=True)
+            try:
+                await client.check_reachable(timeout=min(PREFLIGHT_TIMEOUT, timeout), answer_within=PREFLIGHT_TIMEOUT)
+            except GatewayUnreachableError as exc:
+                raise SeedingError(
+                    f"cannot reach the gateway over {record.transport} at {record.target}: {exc.detail}"
+                ) from None
+            await run.execute()
+            record.state = "succeeded"
+        except asyncio.CancelledError:
+            record.state = "cancelled" if live.cancelling else "interrupted"
+        except SeedingError as exc:
+            record.state, record.error = "failed", " ".join(str(exc).split())
+        except Exception as exc:
+            log.exception("run %s failed", record.id)
+            record.state, record.error = "failed", f"internal error: {type(exc).__name__}: {exc}"
+        finally:
+            ticker.cancel()
+            run.close()
+            refresh()
+            if record.state == "succeeded":
+                record.done, record.missing = record.planned, 0
+            else:
+                record.done = (run.plan.users.count - record.missing) * per_user
+            record.finished_at = _now()
+            self._save(record, durable=True)
+            del self._live[record.id]
+            self._finished[record.id].set()
+            await _close(client)
+
+    async def _tick(self, record: RunRecord, refresh: Callable[[], None]) -> None:
+        while True:
+            await asyncio.sleep(_SAVE_INTERVAL)
+            refresh()
+            self._save(record)
+
+    def progress(self, run_id: str) -> dict[str, Any]:
+        """The run's record now, with live counters where it is running."""
+        record = self.get(run_id)
+        live = self._live.get(run_id)
+        if live is not None:
+            live.refresh()
+        return record.public()
+
+    async def close(self) -> None:
+        """Stop every live run (they become ``interrupted``, resumable) and wait for their records."""
+        tasks = [live.task for live in self._live.values() if live.task is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5.0):
+                    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _refresher(record: RunRecord, run: PlanRun) -> Callable[[], None]:
+    """Copies a running run's counters into its record (calls and retries add to earlier attempts')."""
+    per_user = run.plan.users.entities_per_user
+    calls, retries = record.calls, record.retries
+
+    def refresh() -> None:
+        builder = run.builder
+        if builder is not None:
+            record.calls = calls + builder.stats.calls
+            record.retries = retries + builder.stats.retries
+            record.done = run.resumed_users * per_user + builder.stats.done
+        record.missing = run.missing_count
+
+    return refresh
+
+
+async def _close(client: Any) -> None:
+    with contextlib.suppress(TimeoutError, Exception):
+        async with asyncio.timeout(_CLOSE_WITHIN):
+            await client.aclose()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
