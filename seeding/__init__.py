@@ -9,6 +9,7 @@ neither grpc nor aiohttp: the builder and clients load on first use.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 from ._dump import DumpWriter, dump_path, load_seeds_result, open_dump, read_meta, save_seeds_result, write_dump
@@ -44,6 +45,8 @@ from ._result import SeedAccountResult, SeedCardResult, SeedOperationResult, See
 if TYPE_CHECKING:
     from ._builder import Builder, BuildOptions, BuildStats
     from ._run import PlanRun, build_seeds
+    from ._scenario import SeedsScenario
+    from ._seeds_builder import SeedsBuilder, build_grpc_seeds_builder, build_http_seeds_builder
 
 __all__ = [
     "AmountRange",
@@ -72,10 +75,14 @@ __all__ = [
     "SeedUserResult",
     "SeedUsersPlan",
     "SeedingError",
+    "SeedsBuilder",
     "SeedsExhaustedError",
     "SeedsPlan",
     "SeedsResult",
+    "SeedsScenario",
     "TransientGatewayError",
+    "build_grpc_seeds_builder",
+    "build_http_seeds_builder",
     "build_seeds",
     "dump_path",
     "is_transient",
@@ -94,6 +101,10 @@ _LAZY = {
     "BuildStats": "._builder",
     "PlanRun": "._run",
     "build_seeds": "._run",
+    "SeedsBuilder": "._seeds_builder",
+    "build_grpc_seeds_builder": "._seeds_builder",
+    "build_http_seeds_builder": "._seeds_builder",
+    "SeedsScenario": "._scenario",
 }
 
 
@@ -104,3 +115,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(importlib.import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if "locust" in sys.modules:  # a locustfile is importing us: be there when Locust fires init
+    import seeding.locust  # noqa: F401

@@ -34,6 +34,7 @@ from .gateway._models import AccountType, CardType, OperationStatus, OperationTy
 __all__ = [
     "ACCOUNT_FIELDS",
     "CARD_FIELDS",
+    "DEFAULT_SCENARIO",
     "OPERATION_FIELDS",
     "AmountRange",
     "OperationOptions",
@@ -202,6 +203,9 @@ class OperationOptions(_PlanModel):
     # Which card operations go through: the account's first card (as the course does), or all of
     # the account's cards in turn (the two it opened with, then the issued ones).
     card: Literal["first", "round_robin"] = "first"
+
+
+DEFAULT_SCENARIO = "seeds"  # the dump name of a plan given neither a scenario nor a file name
 
 
 class SeedsPlan(_PlanModel):

@@ -24,14 +24,12 @@ from ._builder import Builder, BuildOptions
 from ._dump import DEFAULT_DUMPS_DIR, dump_path, open_dump, remove_stale_temporaries, write_dump
 from ._exceptions import SeedingError
 from ._journal import Journal, journal_path
-from ._plan import SeedsPlan, load_plan
+from ._plan import DEFAULT_SCENARIO, SeedsPlan, load_plan
 from ._result import SeedsResult
 from .gateway import GatewayClient, Transport, connect
 from .gateway._client import PREFLIGHT_TIMEOUT
 
 __all__ = ["DEFAULT_SCENARIO", "PlanRun", "build_seeds", "format_indices", "format_ranges"]
-
-DEFAULT_SCENARIO = "seeds"
 
 
 class PlanRun:

@@ -5,6 +5,8 @@
     regenerate_dump        for an ``events.init`` listener: re-seed (in a subprocess, on the master
                            or local runner only) when the dump is missing, stale or of another plan
     regeneration_reason    the pure decision behind it
+    served_seeds           what ``SeedsScenario.load()`` returns inside Locust: the course's
+                           ``environment.seeds``, unique across processes (``_course``)
 
 Install with ``pip install "seeding[locust]"``. ``import seeding`` never imports Locust; this
 package imports it (and so gevent's monkey-patching) only when ``SeedsFeeder`` is first used, so
@@ -14,6 +16,7 @@ the pure parts can be used and tested outside a Locust process.
 from __future__ import annotations
 
 import importlib.util
+import sys
 from typing import TYPE_CHECKING, Any
 
 if importlib.util.find_spec("locust") is None:
@@ -23,7 +26,11 @@ from ._assignment import STRATEGIES, Assignment, NumberPool, Strategy, plan_assi
 from ._preflight import capacity_problem, requirements_problem, validate_requirements
 from ._regeneration import regenerate_dump, regeneration_reason
 
+if "locust" in sys.modules:  # inside a Locust process: learn its environment when it fires init
+    from . import _course  # noqa: F401
+
 if TYPE_CHECKING:
+    from ._course import in_locust_worker, served_seeds
     from ._feeder import FeederSeeds, SeedClaim, SeedsFeeder
 
 __all__ = [
@@ -35,20 +42,23 @@ __all__ = [
     "SeedsFeeder",
     "Strategy",
     "capacity_problem",
+    "in_locust_worker",
     "plan_assignments",
     "regenerate_dump",
     "regeneration_reason",
     "requirements_problem",
+    "served_seeds",
     "validate_requirements",
 ]
 
-_NEEDS_LOCUST = {"FeederSeeds", "SeedClaim", "SeedsFeeder"}
+_NEEDS_LOCUST = {"FeederSeeds": "_feeder", "SeedClaim": "_feeder", "SeedsFeeder": "_feeder"}
+_NEEDS_LOCUST |= {"in_locust_worker": "_course", "served_seeds": "_course"}
 
 
 def __getattr__(name: str) -> Any:
     """Import Locust (and gevent's patching) with the feeder, on first use."""
     if name in _NEEDS_LOCUST:
-        from . import _feeder
+        import importlib
 
-        return getattr(_feeder, name)
+        return getattr(importlib.import_module(f".{_NEEDS_LOCUST[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -237,7 +237,18 @@ class SeedsFeeder:
     def _runner(self) -> Runner | None:
         return self._environment.runner if self._environment is not None else None
 
+    def attach(self, environment: Environment) -> Any:
+        """Serve an environment whose ``init`` has already fired; returns what ``environment.seeds`` is.
+
+        For a feeder made inside an ``events.init`` listener (as ``SeedsScenario.load()`` does): it
+        missed that event, so it joins the runner's messaging here instead.
+        """
+        self._on_init(environment, environment.runner)
+        return environment.seeds  # type: ignore[attr-defined]
+
     def _on_init(self, environment: Environment, runner: Runner | None = None, **_: Any) -> None:
+        if self._environment is environment:
+            return  # attached already (``attach``): register the runner's messages once
         self._environment = environment
         environment.seeds = _SeedsWhenReady(self)  # type: ignore[attr-defined]
         if isinstance(runner, MasterRunner):

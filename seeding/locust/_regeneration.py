@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import logging
 import subprocess
-import sys
-import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,13 +20,12 @@ from typing import Any, NoReturn
 
 from .._dump import dump_path, read_meta
 from .._exceptions import DumpError, PlanError, SeedingError
-from .._plan import SeedsPlan, load_plan
+from .._plan import DEFAULT_SCENARIO, SeedsPlan, load_plan
+from .._seeder_process import seed_in_subprocess
 
 __all__ = ["regenerate_dump", "regeneration_reason"]
 
 logger = logging.getLogger("seeding.locust")
-
-_DEFAULT_SCENARIO = "seeds"  # what the seeding CLI names a plan without a scenario
 
 
 def regeneration_reason(
@@ -113,7 +110,7 @@ def regenerate_dump(
     transport = transport or settings.seeding.transport
     target = target or _target_from_host(getattr(environment, "host", None), transport) or settings.target(transport)
     dumps_dir = Path(dumps_dir if dumps_dir is not None else settings.seeding.dumps_dir)
-    path = dump_path(plan.scenario or _DEFAULT_SCENARIO, dumps_dir)
+    path = dump_path(plan.scenario or DEFAULT_SCENARIO, dumps_dir)
     if isinstance(getattr(environment, "runner", None), WorkerRunner):
         return path  # the master decides and seeds; the dump reaches workers at test start
     reason = regeneration_reason(path, plan, target, max_age)
@@ -121,45 +118,25 @@ def regenerate_dump(
         logger.info("reusing %s (plan %s, made on %s)", path, plan.hash, target)
         return path
     logger.info("seeding %s over %s at %s: %s", path, transport, target, reason)
-    with tempfile.TemporaryDirectory(prefix="seeding-plan-") as scratch:
-        if plan_file is None:  # the CLI reads plan files; it takes the scenario from the stem when unset
-            plan_file = Path(scratch) / f"{plan.scenario or _DEFAULT_SCENARIO}.json"
-            plan_file.write_text(plan.model_dump_json(exclude_defaults=True), encoding="utf-8")
-        done = _run_seeder(plan_file, path, transport, target, dumps_dir, seed, timeout, extra_args)
-    if done.returncode != 0:
-        lines = [line for line in done.stderr.splitlines() if line.strip()]
-        _fail(f"seeding {path} failed (exit {done.returncode}): {lines[-1] if lines else 'no error output'}")
-    logger.info("%s", done.stdout.strip() or f"seeded {path}")
-    return path
-
-
-def _run_seeder(
-    plan_file: Path,
-    path: Path,
-    transport: str,
-    target: str,
-    dumps_dir: Path,
-    seed: int | None,
-    timeout: float | None,
-    extra_args: Sequence[str],
-) -> subprocess.CompletedProcess[str]:
-    command = [
-        sys.executable,
-        "-m",
-        "seeding",
-        str(plan_file),
-        f"--transport={transport}",
-        f"--{'grpc-target' if transport == 'grpc' else 'http-url'}={target}",
-        f"--dumps-dir={dumps_dir}",
-        "--no-progress",
-        "--restart",  # a journal left by an interrupted run is not worth resuming into a fresh run
-        *([f"--seed={seed}"] if seed is not None else []),
-        *extra_args,
-    ]
+    scenario = plan.scenario or DEFAULT_SCENARIO
     try:
-        return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+        done = seed_in_subprocess(
+            plan_file or plan,
+            scenario,
+            dumps_dir=dumps_dir,
+            transport=transport,
+            target=target,
+            seed=seed,
+            journal="--restart",  # a journal left by an interrupted run is not worth resuming into a fresh run
+            timeout=timeout,
+            extra_args=extra_args,
+        )
     except subprocess.TimeoutExpired:
         _fail(f"seeding {path} took longer than {timeout} s; it was stopped")
+    if not done.ok:
+        _fail(f"seeding {path} failed (exit {done.returncode}): {done.error}")
+    logger.info("%s", done.summary or f"seeded {path}")
+    return path
 
 
 def _target_from_host(host: str | None, transport: str) -> str | None:

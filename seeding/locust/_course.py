@@ -1,0 +1,68 @@
+"""The course's locustfiles, made safe across processes, with no line of theirs changed.
+
+A course locustfile calls ``build()`` on the master or local runner and ``load()`` in every
+process, both in an ``events.init`` listener, then ``environment.seeds.get_next_user()`` in each
+virtual user's ``on_start``. Taken literally that is unsafe twice over under ``--processes`` or
+master + workers: every process counts from user 0 of its own copy (the same users twice), and a
+worker's ``load()`` runs before the master has finished seeding (a stale or missing file).
+
+So inside Locust, ``SeedsScenario.load()`` returns the seeds of a ``SeedsFeeder`` (strategy
+``unique``) instead of the file: nothing is read at ``init``; at test start the master opens the
+dump it has just seeded, checks it and gives each worker its place and the dump (``_shipping``);
+``get_next_user()`` waits until the seeds are there and claims through the feeder, so no seeded
+user goes to two virtual users of the run. Workers never seed (``build()`` is a no-op there).
+
+This module is imported by ``import seeding`` when Locust is already loaded, which is before
+Locust fires ``init``, so the environment is known when ``load()`` runs inside that event.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from locust import events
+from locust.env import Environment
+from locust.runners import WorkerRunner
+
+from ._feeder import SeedsFeeder
+
+__all__ = ["in_locust_worker", "served_seeds"]
+
+logger = logging.getLogger("seeding.locust")
+
+_environment: Environment | None = None
+_feeders: dict[Path, SeedsFeeder] = {}
+
+
+def _remember(environment: Environment, **_: Any) -> None:
+    global _environment
+    _environment = environment
+
+
+events.init.add_listener(_remember)
+
+
+def in_locust_worker() -> bool:
+    """Whether this process is a Locust worker (which must never seed: its master does)."""
+    return _environment is not None and isinstance(_environment.runner, WorkerRunner)
+
+
+def served_seeds(dump: Path) -> Any | None:
+    """``environment.seeds`` for ``dump``, served across processes; None outside ``init`` or later.
+
+    None (with one loud line) when Locust has not fired ``init`` yet, e.g. ``load()`` at module
+    level: the caller then reads the file as the course did, unique in this process only.
+    """
+    if _environment is None:
+        logger.warning(
+            "%s: SeedsScenario.load() ran before Locust's init event, so each process hands out users "
+            "from 0 on its own; call it in an @events.init listener to get users unique across processes",
+            dump,
+        )
+        return None
+    feeder = _feeders.get(dump)
+    if feeder is None:
+        feeder = _feeders[dump] = SeedsFeeder(dump, strategy="unique")
+    return feeder.attach(_environment)
