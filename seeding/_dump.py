@@ -32,6 +32,7 @@ import os
 import re
 import secrets
 import stat
+import sys
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -195,8 +196,15 @@ def save_seeds_result(
 
 
 def load_seeds_result(scenario: str, dumps_dir: str | Path = DEFAULT_DUMPS_DIR) -> SeedsResult:
-    """Open ``dumps/<scenario>_seeds.json`` (the course's function, now lazy)."""
-    return open_dump(dump_path(scenario, dumps_dir))
+    """Open ``dumps/<scenario>_seeds.json`` (the course's function, now lazy).
+
+    In a Locust process, called from ``events.init``, it returns seeds served across processes
+    instead (``seeding.locust._course``): the master's fresh dump, each user to one virtual user.
+    """
+    path = dump_path(scenario, dumps_dir)
+    course = sys.modules.get("seeding.locust._course")  # loaded by ``import seeding`` inside Locust only
+    served = course.served_seeds(path) if course is not None else None
+    return served if served is not None else open_dump(path)
 
 
 def read_meta(path: str | Path) -> dict[str, Any] | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from abc import ABC, abstractmethod
 
-from ._dump import dump_path, load_seeds_result, save_seeds_result
+from ._dump import load_seeds_result, save_seeds_result
 from ._plan import SeedsPlan
 from ._result import SeedsResult
 from ._seeds_builder import SeedsBuilder, build_grpc_seeds_builder
@@ -45,9 +45,7 @@ class SeedsScenario(ABC):
 
     def load(self) -> SeedsResult:
         """The dump's users; inside Locust, served so that no user goes to two virtual users."""
-        locust = _locust()
-        served = locust.served_seeds(dump_path(self.scenario)) if locust is not None else None
-        return served if served is not None else load_seeds_result(scenario=self.scenario)
+        return load_seeds_result(scenario=self.scenario)  # served across processes inside Locust
 
     def save(self, result: SeedsResult) -> None:
         """Write ``result`` to ``dumps/<scenario>_seeds.json``, atomically."""

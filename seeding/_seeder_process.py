@@ -51,8 +51,8 @@ def seed_in_subprocess(
     ``subprocess.TimeoutExpired`` propagates when ``timeout`` runs out (the child is killed).
     """
     with tempfile.TemporaryDirectory(prefix="seeding-plan-") as scratch:
-        if isinstance(plan, SeedsPlan):  # the CLI reads files, and takes an unset scenario from the stem
-            plan_file = Path(scratch) / f"{scenario}.json"
+        if isinstance(plan, SeedsPlan):  # the CLI reads files; the scenario goes inside, never into a path
+            plan_file = Path(scratch) / "plan.json"
             named = plan.model_copy(update={"scenario": scenario})  # the hash leaves the scenario out
             plan_file.write_text(named.model_dump_json(exclude_defaults=True), encoding="utf-8")
         else:

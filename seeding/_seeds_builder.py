@@ -12,8 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
+
 from ._dump import dump_path, open_dump
-from ._exceptions import SeedingError
+from ._exceptions import PlanError, SeedingError
 from ._plan import SeedsPlan
 from ._result import SeedsResult
 from ._seeder_process import seed_in_subprocess
@@ -37,6 +39,8 @@ class SeedsBuilder:
         dumps_dir: str | Path | None = None,
         seed: int | None = None,
     ) -> None:
+        if transport not in ("grpc", "http"):
+            raise ValueError(f"transport must be 'grpc' or 'http', not {transport!r}")
         self.transport = transport
         self.target = target
         self.dumps_dir = Path(dumps_dir) if dumps_dir is not None else None
@@ -44,6 +48,7 @@ class SeedsBuilder:
 
     def build(self, plan: SeedsPlan) -> SeedsResult:
         """Seed ``plan`` and return its users, in plan order (the course's call; save them yourself)."""
+        _check_plan(plan)
         path = self.seed(plan, f"plan-{plan.hash[:16]}", dumps_dir=self._dumps_dir() / _BUILDS_DIR)
         result = open_dump(path, lazy=False)  # in memory, as the course's result was: the file can go
         path.unlink()
@@ -55,6 +60,8 @@ class SeedsBuilder:
         Raises ``SeedingError`` with the seeder's one-line error when seeding fails (nothing done is
         lost: the journal stays, and seeding the same plan again resumes it).
         """
+        _check_plan(plan)
+        _check_scenario(scenario)
         directory = Path(dumps_dir) if dumps_dir is not None else self._dumps_dir()
         outcome = seed_in_subprocess(
             plan,
@@ -75,6 +82,20 @@ class SeedsBuilder:
         from ._settings import load_settings  # settings load the engine's defaults: only when needed
 
         return Path(load_settings().seeding.dumps_dir)
+
+
+def _check_plan(plan: object) -> None:
+    if not isinstance(plan, SeedsPlan):
+        raise PlanError(f"a SeedsPlan is needed to seed, not {type(plan).__name__}")
+
+
+def _check_scenario(scenario: object) -> None:
+    """A dump name is a plain file name (``SeedsPlan.scenario``'s rule), never a path: refused before anything runs."""
+    try:
+        SeedsPlan.model_validate({"users": {"count": 0}, "scenario": scenario})
+    except ValidationError as exc:
+        message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        raise PlanError(f"scenario {scenario!r}: {message}") from None
 
 
 def build_grpc_seeds_builder() -> SeedsBuilder:

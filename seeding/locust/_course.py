@@ -24,7 +24,7 @@ from typing import Any
 
 from locust import events
 from locust.env import Environment
-from locust.runners import WorkerRunner
+from locust.runners import STATE_INIT, WorkerRunner
 
 from ._feeder import SeedsFeeder
 
@@ -34,6 +34,7 @@ logger = logging.getLogger("seeding.locust")
 
 _environment: Environment | None = None
 _feeders: dict[Path, SeedsFeeder] = {}
+_warned: set[Path] = set()
 
 
 def _remember(environment: Environment, **_: Any) -> None:
@@ -56,13 +57,27 @@ def served_seeds(dump: Path) -> Any | None:
     level: the caller then reads the file as the course did, unique in this process only.
     """
     if _environment is None:
-        logger.warning(
-            "%s: SeedsScenario.load() ran before Locust's init event, so each process hands out users "
-            "from 0 on its own; call it in an @events.init listener to get users unique across processes",
-            dump,
-        )
+        _warn_once(dump, "ran before Locust's init event")
         return None
     feeder = _feeders.get(dump)
     if feeder is None:
+        runner = _environment.runner
+        if runner is not None and runner.state != STATE_INIT:  # test_start has fired: a feeder would never serve
+            _warn_once(dump, "ran after the test started")
+            return None
         feeder = _feeders[dump] = SeedsFeeder(dump, strategy="unique")
     return feeder.attach(_environment)
+
+
+def _warn_once(dump: Path, when: str) -> None:
+    """The one loud line of a load that cannot be served across processes: why, and what to change."""
+    if dump in _warned:
+        return
+    _warned.add(dump)
+    logger.warning(
+        "%s: the dump was loaded (SeedsScenario.load() or load_seeds_result()) but it %s, so each process "
+        "reads the file as it is and hands out users from 0 on its own; load it in an @events.init listener "
+        "to get the master's fresh dump and users unique across processes",
+        dump,
+        when,
+    )
