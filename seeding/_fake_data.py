@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from faker import Faker
 
 from ._plan import SeedAccountsPlan, SeedsPlan
-from .gateway._models import OperationStatus, OperationType
+from .contract import OperationStatus, OperationType
 
 __all__ = ["FakeData", "OperationData", "UserData"]
 

@@ -29,7 +29,7 @@ from pydantic import (
 )
 
 from ._exceptions import PlanError
-from .gateway._models import AccountType, CardType, OperationStatus, OperationType
+from .contract import AccountType, CardType, OperationStatus, OperationType
 
 __all__ = [
     "ACCOUNT_FIELDS",

@@ -20,9 +20,7 @@ from google.protobuf.descriptor_pool import DescriptorPool
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
-__all__ = ["PROTO_PACKAGE", "message_class", "proto_enum", "proto_service"]
-
-PROTO_PACKAGE = "contracts.services"  # every message, enum and service of the contract is under it
+__all__ = ["message_class", "proto_enum", "proto_service"]
 
 _DESCRIPTOR_SET = "gateway.binpb"
 

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._client import DEFAULT_TIMEOUT, GatewayClient, Transport
-from ._endpoints import ENDPOINTS, Endpoint
-from ._models import (
+from ..contract import (
+    ENDPOINTS,
     Account,
     AccountStatus,
     AccountType,
@@ -24,12 +23,14 @@ from ._models import (
     CardStatus,
     CardType,
     Document,
+    Endpoint,
     Operation,
     OperationsSummary,
     OperationStatus,
     OperationType,
     User,
 )
+from ._client import DEFAULT_TIMEOUT, GatewayClient, Transport
 
 if TYPE_CHECKING:
     from ._grpc_client import GrpcGatewayClient

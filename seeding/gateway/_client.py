@@ -12,7 +12,7 @@ import abc
 from types import TracebackType
 from typing import ClassVar, Literal, Self
 
-from ._models import (
+from ..contract import (
     Account,
     AccountType,
     Card,

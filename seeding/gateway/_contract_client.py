@@ -18,20 +18,24 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .._exceptions import PermanentGatewayError
-from ._client import GatewayClient
-from ._endpoints import ENDPOINTS, Endpoint, card_rpc, open_account_rpc, operation_rpc
-from ._models import (
+from ..contract import (
+    ENDPOINTS,
     Account,
     AccountType,
     Card,
     CardType,
     Document,
+    Endpoint,
     Operation,
     OperationsSummary,
     OperationStatus,
     OperationType,
     User,
+    card_rpc,
+    open_account_rpc,
+    operation_rpc,
 )
+from ._client import GatewayClient
 
 __all__ = ["ContractClient"]
 

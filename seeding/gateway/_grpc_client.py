@@ -4,7 +4,7 @@ Nothing here is written per RPC: the endpoint table names the RPC and its servic
 descriptor (``seeding.contract``) provides the request and response classes, and the channel
 makes the call on the method's full name, as a generated stub would, without importing one.
 Responses are read field by field as our models declare them, so enum numbers go through
-``_enum_mapping`` and the gRPC date formats are parsed here, the one place that knows them.
+the contract's enum mapping and its gRPC date formats (``seeding.contract``).
 """
 
 from __future__ import annotations
@@ -21,17 +21,11 @@ from google.protobuf.message_factory import GetMessageClass
 from pydantic import BaseModel
 
 from .._exceptions import GatewayError, GatewayUnreachableError, error_for_grpc_status
-from ..contract import proto_service
+from ..contract import ENDPOINTS, GRPC_DATE, GRPC_DATETIME, Endpoint, from_proto, proto_service, to_proto
 from ._client import DEFAULT_TIMEOUT, Transport
 from ._contract_client import ContractClient
-from ._endpoints import ENDPOINTS, Endpoint
-from ._enum_mapping import from_proto, to_proto
 
 __all__ = ["GrpcGatewayClient"]
-
-# The gateway writes dates as text, not as google.protobuf.Timestamp (contract: "Behaviour").
-_GRPC_DATE = "%d-%m-%Y"  # Card.expiry_date
-_GRPC_DATETIME = "%d-%m-%Y %H:%M:%S"  # Operation.created_at
 
 # GetAccounts of an unknown user answers OK with no accounts and touches nothing: a cheap "are you there?".
 _PROBE = ENDPOINTS["GetAccounts"]
@@ -162,9 +156,9 @@ def _value(value: Any, annotation: Any) -> Any:
         if issubclass(annotation, StrEnum):
             return from_proto(annotation, value)
         if issubclass(annotation, datetime):  # before date: datetime is a date
-            return datetime.strptime(value, _GRPC_DATETIME)
+            return datetime.strptime(value, GRPC_DATETIME)
         if issubclass(annotation, date):
-            return datetime.strptime(value, _GRPC_DATE).date()
+            return datetime.strptime(value, GRPC_DATE).date()
         if issubclass(annotation, BaseModel):
             return _message_data(value, annotation)
     return value

@@ -26,9 +26,9 @@ from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
 
 from .._exceptions import GatewayError, GatewayUnreachableError, TransientGatewayError, error_for_http_status
+from ..contract import ENDPOINTS, Endpoint
 from ._client import DEFAULT_TIMEOUT, Transport
 from ._contract_client import ContractClient
-from ._endpoints import ENDPOINTS, Endpoint
 
 __all__ = ["DEFAULT_MAX_CONNECTIONS", "HttpGatewayClient"]
 

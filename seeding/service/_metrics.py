@@ -21,8 +21,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from .._exceptions import GatewayError, TransientGatewayError
+from ..contract import card_rpc, open_account_rpc, operation_rpc
 from ..gateway import GatewayClient
-from ..gateway._endpoints import card_rpc, open_account_rpc, operation_rpc
 
 __all__ = ["CONTENT_TYPE", "CountingClient", "Metrics"]
 

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from types import MappingProxyType
 
-from seeding.gateway._models import (
+from seeding.contract import (
     AccountStatus,
     AccountType,
     CardPaymentSystem,

@@ -11,8 +11,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from seeding.gateway._endpoints import ENDPOINTS, card_rpc, open_account_rpc, operation_rpc
-from seeding.gateway._models import AccountType, CardType, OperationType
+from seeding.contract import ENDPOINTS, AccountType, CardType, OperationType, card_rpc, open_account_rpc, operation_rpc
 
 from ._bank import DocumentKind
 

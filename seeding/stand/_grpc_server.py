@@ -1,8 +1,8 @@
 """The stand's gRPC side: the contract's five gateway services on a ``grpc.aio`` server.
 
-Methods come from the endpoint table (``seeding.gateway._endpoints``), one handler per kind of
+Methods come from the endpoint table (``seeding.contract``), one handler per kind of
 call bound to each type, and are checked against the contract's service descriptors (``seeding.contract``) so a method
-the contract has cannot be missing here. Enums go through ``_enum_mapping``; dates are the gRPC
+the contract has cannot be missing here. Enums go through the contract's enum mapping; dates are the gRPC
 side's ``DD-MM-YYYY`` and ``DD-MM-YYYY HH:MM:SS``. Status codes follow the contract's error table.
 """
 
@@ -16,10 +16,21 @@ from typing import Any
 import grpc
 from google.protobuf.message import DecodeError, Message
 
-from seeding.contract import PROTO_PACKAGE, message_class, proto_service
-from seeding.gateway._endpoints import ENDPOINTS, Endpoint
-from seeding.gateway._enum_mapping import from_proto, to_proto
-from seeding.gateway._models import AccountType, CardType, OperationStatus, OperationType
+from seeding.contract import (
+    ENDPOINTS,
+    GRPC_DATE,
+    GRPC_DATETIME,
+    PROTO_PACKAGE,
+    AccountType,
+    CardType,
+    Endpoint,
+    OperationStatus,
+    OperationType,
+    from_proto,
+    message_class,
+    proto_service,
+    to_proto,
+)
 
 from ._bank import AccountRow, Bank, CardRow, DocumentKind, DocumentRow, OperationRow, UserRow
 from ._dispatch import MAX_REQUEST_BYTES, handlers_by_rpc
@@ -108,7 +119,7 @@ def _card(card: CardRow) -> Message:
         account_id=card.account_id,
         card_number=card.card_number,
         card_holder=card.card_holder,
-        expiry_date=card.expiry_date.strftime("%d-%m-%Y"),
+        expiry_date=card.expiry_date.strftime(GRPC_DATE),
         payment_system=to_proto(card.payment_system),
     )
 
@@ -131,7 +142,7 @@ def _operation(operation: OperationRow) -> Message:
         amount=operation.amount,
         card_id=operation.card_id,
         category=operation.category,
-        created_at=operation.created_at.strftime("%d-%m-%Y %H:%M:%S"),
+        created_at=operation.created_at.strftime(GRPC_DATETIME),
         account_id=operation.account_id,
     )
 

@@ -1,6 +1,6 @@
 """The stand's HTTP side: the gateway's FastAPI routes and JSON shapes, served by aiohttp.web.
 
-Routes come from the endpoint table (``seeding.gateway._endpoints``): one handler per kind of
+Routes come from the endpoint table (``seeding.contract``): one handler per kind of
 thing (open an account, issue a card, make an operation, get a document) bound to each type.
 Responses mimic FastAPI: camelCase JSON, ``{"detail": "..."}`` errors, the 422 validation body
 with ``loc`` like ``["body", "email"]`` or ``["path", "user_id"]``, and the real gateway's
@@ -23,8 +23,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, TypeAdapter, Validat
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from seeding.gateway._endpoints import ENDPOINTS
-from seeding.gateway._models import AccountType, CardType, OperationStatus, OperationType
+from seeding.contract import ENDPOINTS, AccountType, CardType, OperationStatus, OperationType
 
 from ._bank import (
     AccountRow,

@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
-from ..contract import PROTO_PACKAGE, proto_enum
+from ._endpoints import PROTO_PACKAGE
 from ._models import (
     AccountStatus,
     AccountType,
@@ -21,6 +21,7 @@ from ._models import (
     OperationStatus,
     OperationType,
 )
+from ._protos import proto_enum
 
 __all__ = ["from_proto", "to_proto"]
 

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..contract import PROTO_PACKAGE
 from ._models import AccountType, CardType, OperationType
 
-__all__ = ["ENDPOINTS", "HTTP_PREFIX", "Endpoint", "card_rpc", "open_account_rpc", "operation_rpc"]
+__all__ = ["ENDPOINTS", "HTTP_PREFIX", "PROTO_PACKAGE", "Endpoint", "card_rpc", "open_account_rpc", "operation_rpc"]
 
 HTTP_PREFIX = "/api/v1"
+PROTO_PACKAGE = "contracts.services"  # every message, enum and service of the contract is under it
 
 
 @dataclass(frozen=True)
 class Endpoint:
     rpc: str  # "OpenDebitCardAccount"
-    service: str  # "accounts": proto package contracts.services.gateway.<service>
+    service: str  # "accounts": proto package <PROTO_PACKAGE>.gateway.<service>
     http_method: str  # "POST"
     http_path: str  # "/api/v1/accounts/open-debit-card-account"
 
