@@ -11,8 +11,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
-from .gateway._address import grpc_target, http_url
-from .gateway._client import MAX_TIMEOUT
+from .gateway import MAX_TIMEOUT, TRANSPORTS, transport_spec
 
 if TYPE_CHECKING:
     from ._settings import Settings
@@ -90,19 +89,14 @@ def _checked(check: Callable[[str], str], name: str) -> Callable[[str], str]:
 def add_gateway_arguments(parser: argparse.ArgumentParser, settings: Settings) -> argparse._ArgumentGroup:
     """``--transport``, ``--http-url``, ``--grpc-target``, ``--timeout``, defaulting to the settings."""
     group = parser.add_argument_group("gateway")
-    group.add_argument("--transport", choices=["grpc", "http"], default=settings.seeding.transport)
-    group.add_argument(
-        "--http-url",
-        type=_checked(http_url, "HTTP URL"),
-        default=settings.gateway_http_client.url,
-        help="default %(default)s",
-    )
-    group.add_argument(
-        "--grpc-target",
-        type=_checked(grpc_target, "gRPC target"),
-        default=settings.gateway_grpc_client.target,
-        help="default %(default)s",
-    )
+    group.add_argument("--transport", choices=list(TRANSPORTS), default=settings.seeding.transport)
+    for spec in TRANSPORTS.values():
+        group.add_argument(
+            spec.flag,
+            type=_checked(spec.check, spec.describe),
+            default=settings.target(spec.name),
+            help="default %(default)s",
+        )
     group.add_argument(
         "--timeout",
         type=timeout_seconds,
@@ -113,6 +107,9 @@ def add_gateway_arguments(parser: argparse.ArgumentParser, settings: Settings) -
 
 def gateway_address(args: argparse.Namespace, settings: Settings) -> tuple[str, float]:
     """The address and per-call timeout for the transport the flags chose."""
-    if args.transport == "grpc":
-        return args.grpc_target, args.timeout or settings.gateway_grpc_client.timeout
-    return args.http_url, args.timeout or settings.gateway_http_client.timeout
+    return address_flag(args, args.transport), args.timeout or settings.timeout(args.transport)
+
+
+def address_flag(args: argparse.Namespace, transport: str) -> str | None:
+    """What the command line gave as ``transport``'s address (its flag's value)."""
+    return getattr(args, transport_spec(transport).dest)

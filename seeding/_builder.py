@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 import orjson
 from tenacity import RetryCallState
 
+from ._build_options import DEFAULT_CONCURRENCY, DEFAULT_RETRIES, BuildOptions
 from ._exceptions import BuildError, GatewayError, SeedingError, TransientGatewayError
 from ._fake_data import FakeData, OperationData
 from ._plan import SeedAccountsPlan, SeedsPlan
@@ -36,10 +37,6 @@ __all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_RETRIES", "BuildOptions", "BuildStats
 
 T = TypeVar("T")
 
-# The real gateway was measured clean with 50 calls in flight on either transport.
-DEFAULT_CONCURRENCY = 50
-DEFAULT_RETRIES = 8
-
 # The course's dump carries these operation lists always; the others only when the plan has them.
 _COURSE_OPERATION_FIELDS = (
     "top_up_operations",
@@ -47,15 +44,6 @@ _COURSE_OPERATION_FIELDS = (
     "transfer_operations",
     "cash_withdrawal_operations",
 )
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    concurrency: int = DEFAULT_CONCURRENCY  # gateway calls in flight at most, for the whole run
-    retries: int = DEFAULT_RETRIES  # further attempts of a call after a transient failure
-    timeout: float = 10.0  # seconds per attempt
-    seed: int = 0  # makes names, phones and amounts reproducible
-    parallel_operations: bool = False  # allow several operations on one account at once
 
 
 @dataclass

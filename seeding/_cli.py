@@ -39,8 +39,7 @@ from ._progress import Progress
 from ._run import DEFAULT_SCENARIO, PlanRun, format_ranges
 from ._settings import Settings, load_settings
 from ._shutdown import Shutdown
-from .gateway import GatewayClient, Transport, connect
-from .gateway._client import PREFLIGHT_TIMEOUT
+from .gateway import PREFLIGHT_TIMEOUT, GatewayClient, Transport, connect
 
 __all__ = ["main"]
 

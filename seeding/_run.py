@@ -26,8 +26,7 @@ from ._exceptions import SeedingError
 from ._journal import Journal, journal_path
 from ._plan import DEFAULT_SCENARIO, SeedsPlan, load_plan
 from ._result import SeedsResult
-from .gateway import GatewayClient, Transport, connect
-from .gateway._client import PREFLIGHT_TIMEOUT
+from .gateway import PREFLIGHT_TIMEOUT, GatewayClient, Transport, connect
 
 __all__ = ["DEFAULT_SCENARIO", "PlanRun", "build_seeds", "format_indices", "format_ranges"]
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._plan import SeedsPlan
+from .gateway import transport_spec
 
 __all__ = ["SeederOutcome", "seed_in_subprocess"]
 
@@ -66,7 +67,7 @@ def seed_in_subprocess(
             "--no-progress",
             journal,
             *([f"--transport={transport}"] if transport else []),
-            *([f"--{'grpc-target' if transport == 'grpc' else 'http-url'}={target}"] if target and transport else []),
+            *([f"{transport_spec(transport).flag}={target}"] if target and transport else []),
             *([f"--seed={seed}"] if seed is not None else []),
             *extra_args,
         ]

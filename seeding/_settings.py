@@ -13,11 +13,9 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, Field, PositiveInt, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ._builder import DEFAULT_CONCURRENCY, DEFAULT_RETRIES
+from ._build_options import DEFAULT_CONCURRENCY, DEFAULT_RETRIES
 from ._exceptions import SeedingError
-from .gateway import DEFAULT_TIMEOUT, Transport
-from .gateway._address import grpc_target, http_url
-from .gateway._client import MAX_TIMEOUT
+from .gateway import DEFAULT_TIMEOUT, MAX_TIMEOUT, Transport, grpc_target, http_url, transport_spec
 
 # Seconds per call: finite (``inf`` overflows httpx and expires every gRPC deadline at once) and sane.
 Timeout = Annotated[float, Field(gt=0, le=MAX_TIMEOUT, allow_inf_nan=False)]
@@ -28,6 +26,10 @@ __all__ = ["Settings", "load_settings"]
 class HttpClientSettings(BaseModel):
     url: Annotated[str, AfterValidator(http_url)] = "http://localhost:8003"
     timeout: Timeout = DEFAULT_TIMEOUT
+
+    @property
+    def target(self) -> str:
+        return self.url
 
 
 class GrpcClientSettings(BaseModel):
@@ -64,7 +66,11 @@ class Settings(BaseSettings):
 
     def target(self, transport: Transport) -> str:
         """The configured address for ``transport``."""
-        return self.gateway_grpc_client.target if transport == "grpc" else self.gateway_http_client.url
+        return transport_spec(transport).client_settings(self).target
+
+    def timeout(self, transport: Transport) -> float:
+        """The configured seconds per call for ``transport``."""
+        return transport_spec(transport).client_settings(self).timeout
 
 
 def load_settings() -> Settings:

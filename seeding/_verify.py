@@ -28,6 +28,7 @@ from ._arguments import (
     EXIT_USAGE,
     OneLineParser,
     add_gateway_arguments,
+    address_flag,
     non_negative_int,
     seed_number,
 )
@@ -38,9 +39,7 @@ from ._plan import ACCOUNT_FIELDS, CARD_FIELDS, OPERATION_FIELDS
 from ._result import SeedOperationResult, SeedsResult, SeedUserResult
 from ._settings import Settings, load_settings
 from ._shutdown import Shutdown
-from .gateway import GatewayClient, Transport, connect
-from .gateway._address import check_address
-from .gateway._client import PREFLIGHT_TIMEOUT
+from .gateway import PREFLIGHT_TIMEOUT, TRANSPORTS, GatewayClient, Transport, connect, transport_spec
 
 __all__ = ["main"]
 
@@ -133,22 +132,21 @@ def _gateway(args: argparse.Namespace, settings: Settings, meta: dict[str, Any])
     A dump made on the embedded stand names no gateway that still exists: the settings' is used.
     """
     made_over, made_on = meta.get("transport"), meta.get("target")
-    recorded = made_over in ("grpc", "http") and isinstance(made_on, str) and made_on != "embedded"
+    recorded = made_over in TRANSPORTS and isinstance(made_on, str) and made_on != "embedded"
     transport: Transport = args.transport or (made_over if recorded else settings.seeding.transport)
-    flag = args.grpc_target if transport == "grpc" else args.http_url
+    flag = address_flag(args, transport)
     if flag:
         address = flag
     elif recorded and made_over == transport:
         try:
-            address = check_address(transport, made_on)
+            address = transport_spec(transport).check(made_on)
         except ValueError as exc:
             raise SeedingError(
                 f"{args.dump}: its meta.target is unusable ({exc}); pass the gateway's address"
             ) from None
     else:
         address = settings.target(transport)
-    client_settings = settings.gateway_grpc_client if transport == "grpc" else settings.gateway_http_client
-    return transport, address, args.timeout or client_settings.timeout
+    return transport, address, args.timeout or settings.timeout(transport)
 
 
 async def _verify(

@@ -5,8 +5,9 @@
         ├── GrpcGatewayClient (``_grpc_client``)   grpc.aio, one channel reused
         └── HttpGatewayClient (``_http_client``)   httpx API on the aiohttp transport
 
-``connect(transport, target)`` picks one. The transports are imported lazily so reading a dump
-never pays for grpc or aiohttp.
+``connect(transport, target)`` picks one from the table of transports (``_transports``), which
+also says each one's default address, command-line flag, settings and stand side. The clients are
+imported lazily so reading a dump never pays for grpc or aiohttp.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from ..contract import (
     OperationType,
     User,
 )
-from ._client import DEFAULT_TIMEOUT, GatewayClient, Transport
+from ._address import grpc_target, http_url
+from ._client import DEFAULT_TIMEOUT, MAX_TIMEOUT, PREFLIGHT_TIMEOUT, GatewayClient
+from ._transports import TRANSPORTS, Transport, TransportSpec, transport_spec
 
 if TYPE_CHECKING:
     from ._grpc_client import GrpcGatewayClient
@@ -39,6 +42,9 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_TIMEOUT",
     "ENDPOINTS",
+    "MAX_TIMEOUT",
+    "PREFLIGHT_TIMEOUT",
+    "TRANSPORTS",
     "Account",
     "AccountStatus",
     "AccountType",
@@ -56,37 +62,30 @@ __all__ = [
     "OperationType",
     "OperationsSummary",
     "Transport",
+    "TransportSpec",
     "User",
     "connect",
+    "grpc_target",
+    "http_url",
+    "transport_spec",
 ]
 
 
 def connect(transport: Transport, target: str, *, timeout: float = DEFAULT_TIMEOUT) -> GatewayClient:
     """A client for ``target``: ``"host:port"`` for gRPC, ``"http://host:port"`` for HTTP.
 
-    Raises ``ValueError`` for a target the transport cannot use (``""``, ``dns:///``, a URL without scheme).
+    Raises ``ValueError`` for an unknown transport or a target it cannot use (``""``, ``dns:///``,
+    a URL without scheme).
     """
-    from ._address import check_address
+    spec = transport_spec(transport)
+    return spec.client_class()(spec.check(target), timeout=timeout)
 
-    target = check_address(transport, target)
-    if transport == "grpc":
-        from ._grpc_client import GrpcGatewayClient
 
-        return GrpcGatewayClient(target, timeout=timeout)
-    if transport == "http":
-        from ._http_client import HttpGatewayClient
-
-        return HttpGatewayClient(target, timeout=timeout)
-    raise ValueError(f"unknown transport {transport!r}: expected 'grpc' or 'http'")
+_CLIENTS = {spec.client.rpartition(":")[2]: spec for spec in TRANSPORTS.values()}
 
 
 def __getattr__(name: str) -> Any:
-    if name == "GrpcGatewayClient":
-        from ._grpc_client import GrpcGatewayClient
-
-        return GrpcGatewayClient
-    if name == "HttpGatewayClient":
-        from ._http_client import HttpGatewayClient
-
-        return HttpGatewayClient
+    """The transports' client classes, imported on first use (grpc and aiohttp are heavy)."""
+    if name in _CLIENTS:
+        return _CLIENTS[name].client_class()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

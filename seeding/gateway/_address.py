@@ -12,7 +12,7 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-__all__ = ["check_address", "grpc_target", "http_url", "port_number"]
+__all__ = ["grpc_target", "http_url", "port_number"]
 
 # Schemes grpc-core resolves itself; anything else is "host:port" (grpc prepends dns:///).
 _GRPC_SCHEMES = ("dns:", "ipv4:", "ipv6:", "unix:", "unix-abstract:", "vsock:")
@@ -105,8 +105,3 @@ def http_url(text: str) -> str:
     if parts.query or parts.fragment:
         raise ValueError(f"HTTP URL {text!r} must not carry a query or fragment")
     return url.rstrip("/")
-
-
-def check_address(transport: str, text: str) -> str:
-    """``text`` checked as an address for ``transport`` (``"grpc"`` or ``"http"``)."""
-    return grpc_target(text) if transport == "grpc" else http_url(text)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 from types import TracebackType
-from typing import ClassVar, Literal, Self
+from typing import ClassVar, Self
 
 from ..contract import (
     Account,
@@ -24,10 +24,10 @@ from ..contract import (
     OperationType,
     User,
 )
+from ._transports import Transport
 
 __all__ = ["DEFAULT_TIMEOUT", "MAX_TIMEOUT", "PREFLIGHT_TIMEOUT", "GatewayClient", "Transport"]
 
-Transport = Literal["grpc", "http"]
 
 DEFAULT_TIMEOUT = 10.0  # seconds, per call
 PREFLIGHT_TIMEOUT = 5.0  # seconds the pre-flight call may take: an idle gateway answers in milliseconds

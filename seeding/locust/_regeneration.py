@@ -22,6 +22,7 @@ from .._dump import dump_path, read_meta
 from .._exceptions import DumpError, PlanError, SeedingError
 from .._plan import DEFAULT_SCENARIO, SeedsPlan, load_plan
 from .._seeder_process import seed_in_subprocess
+from ..gateway import transport_spec
 
 __all__ = ["regenerate_dump", "regeneration_reason"]
 
@@ -108,7 +109,8 @@ def regenerate_dump(
     except (PlanError, SeedingError) as exc:
         _fail(f"{exc}")
     transport = transport or settings.seeding.transport
-    target = target or _target_from_host(getattr(environment, "host", None), transport) or settings.target(transport)
+    host = getattr(environment, "host", None)
+    target = target or (host and transport_spec(transport).locust_host(host)) or settings.target(transport)
     dumps_dir = Path(dumps_dir if dumps_dir is not None else settings.seeding.dumps_dir)
     path = dump_path(plan.scenario or DEFAULT_SCENARIO, dumps_dir)
     if isinstance(getattr(environment, "runner", None), WorkerRunner):
@@ -137,17 +139,6 @@ def regenerate_dump(
         _fail(f"seeding {path} failed (exit {done.returncode}): {done.error}")
     logger.info("%s", done.summary or f"seeded {path}")
     return path
-
-
-def _target_from_host(host: str | None, transport: str) -> str | None:
-    """Locust's ``--host`` as a seeding target, when it names the same transport."""
-    if not host:
-        return None
-    if transport == "http":
-        return host.rstrip("/") if host.startswith(("http://", "https://")) else None
-    if host.startswith("grpc://"):
-        return host.removeprefix("grpc://").rstrip("/")
-    return None if "://" in host else host
 
 
 def _fail(message: str) -> NoReturn:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from ..gateway import TRANSPORTS
 from ._handouts import STRATEGIES
 from ._runs import MAX_CONCURRENCY, PUBLIC_FIELDS, STATES
 
@@ -49,7 +50,7 @@ def openapi() -> dict[str, Any]:
             "error": {"type": ["string", "null"]},
             "started_at": {"type": "string", "format": "date-time"},
             "finished_at": {"type": ["string", "null"], "format": "date-time"},
-            "transport": {"enum": ["grpc", "http"]},
+            "transport": {"enum": list(TRANSPORTS)},
             "target": {"type": "string"},
         }
     )
@@ -76,7 +77,7 @@ def openapi() -> dict[str, Any]:
                             ]
                         },
                         "scenario": {"type": "string"},
-                        "transport": {"enum": ["grpc", "http"]},
+                        "transport": {"enum": list(TRANSPORTS)},
                         "target": {"type": "string", "description": "host:port for gRPC, a URL for HTTP"},
                         "seed": {"type": "integer"},
                         "concurrency": {"type": "integer", "minimum": 1, "maximum": MAX_CONCURRENCY},

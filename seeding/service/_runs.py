@@ -35,9 +35,7 @@ from .._exceptions import GatewayUnreachableError, JournalError, PlanError, Seed
 from .._plan import SeedsPlan, load_plan, parse_plan
 from .._run import PlanRun
 from .._settings import Settings
-from ..gateway import Transport, connect
-from ..gateway._address import check_address
-from ..gateway._client import PREFLIGHT_TIMEOUT
+from ..gateway import PREFLIGHT_TIMEOUT, Transport, connect, transport_spec
 from ._dumps import check_scenario, inside
 from ._errors import ApiError
 from ._metrics import CountingClient, Metrics
@@ -205,7 +203,7 @@ class Runs:
         transport: Transport = request.transport or self.settings.seeding.transport
         target = request.target or self.settings.target(transport)
         try:
-            target = check_address(transport, target)
+            target = transport_spec(transport).check(target)
         except ValueError as exc:
             raise ApiError(422, f"body.target: {exc}") from None
         record = RunRecord(
@@ -274,9 +272,7 @@ class Runs:
             if self._records[other].scenario == scenario:
                 raise ApiError(409, f"scenario {scenario!r} has a live run, {other}; wait for it or cancel it")
         settings = self.settings
-        timeout = (
-            settings.gateway_grpc_client.timeout if record.transport == "grpc" else settings.gateway_http_client.timeout
-        )
+        timeout = settings.timeout(record.transport)  # type: ignore[arg-type]
         client = connect(record.transport, record.target, timeout=timeout)  # type: ignore[arg-type]
         assert self.metrics is not None
         run = PlanRun(

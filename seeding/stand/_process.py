@@ -18,13 +18,14 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Literal, Self
+from typing import IO, Self
+
+from seeding.gateway import Transport, transport_spec
 
 from ._errors import StandStartError
 
 __all__ = ["StandProcess"]
 
-Transport = Literal["grpc", "http"]
 
 _READY_RE = re.compile(r"^seeding stand ready: http=(?P<http>\S+) grpc=(?P<grpc>\S+)\s*$")
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]  # so the child imports this very checkout
@@ -150,11 +151,7 @@ class StandProcess:
 
     def target(self, transport: Transport) -> str:
         """The address a client of ``transport`` ("grpc" or "http") connects to."""
-        if transport == "grpc":
-            return self.grpc_target
-        if transport == "http":
-            return self.http_url
-        raise ValueError(f"unknown transport {transport!r}: expected 'grpc' or 'http'")
+        return getattr(self, transport_spec(transport).stand)
 
     def send_signal(self, signum: int) -> None:
         """Send ``signum`` (e.g. ``signal.SIGINT`` for a Ctrl-C) to the stand."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 import errno
 import socket
 from types import TracebackType
-from typing import Literal, Self
+from typing import Self
 
 import grpc
 from aiohttp import web
+
+from seeding.gateway import Transport, transport_spec
 
 from ._bank import Bank
 from ._errors import StandStartError
@@ -18,7 +20,6 @@ from ._http_server import REQUEST_LOG, build_app
 
 __all__ = ["Stand"]
 
-Transport = Literal["grpc", "http"]
 
 _HTTP_BACKLOG = 2048  # hundreds of clients connecting at once must not overflow the accept queue
 _STOP_GRACE_S = 1.0  # in-flight calls get this long to finish on stop
@@ -92,11 +93,7 @@ class Stand:
 
     def target(self, transport: Transport) -> str:
         """The address a client of ``transport`` ("grpc" or "http") connects to."""
-        if transport == "grpc":
-            return self.grpc_target
-        if transport == "http":
-            return self.http_url
-        raise ValueError(f"unknown transport {transport!r}: expected 'grpc' or 'http'")
+        return getattr(self, transport_spec(transport).stand)
 
     async def start(self) -> None:
         """Bind both ports and serve; ``StandStartError`` (nothing left running) if a port is taken."""

@@ -1,0 +1,92 @@
+"""One table of transports: everything outside the two clients that differs between gRPC and HTTP.
+
+A new transport is a client module, a row here, and the stand's side of it; every place that
+used to choose with ``if transport == "grpc"`` (connecting, settings, command-line flags, the
+stand's addresses, the seeder's child process, Locust's ``--host``) reads its row instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from ._address import grpc_target, http_url
+
+if TYPE_CHECKING:
+    from ._client import GatewayClient
+
+__all__ = ["TRANSPORTS", "Transport", "TransportSpec", "transport_spec"]
+
+Transport = Literal["grpc", "http"]
+
+
+@dataclass(frozen=True)
+class TransportSpec:
+    name: Transport
+    client: str  # "module:Class" below seeding.gateway, imported on first use (grpc / aiohttp are heavy)
+    default_target: str
+    describe: str  # what its address is called in errors: "gRPC target"
+    check: Callable[[str], str]  # the address, checked (ValueError names what is accepted)
+    flag: str  # the command line's option for the address: "--grpc-target"
+    settings: str  # the Settings field of its client: "gateway_grpc_client" (with .target, .timeout)
+    stand: str  # the stand's property holding its address: "grpc_target"
+    locust_host: Callable[[str], str | None]  # Locust's --host as an address of this transport, if it is one
+
+    @property
+    def dest(self) -> str:
+        """The argparse attribute of ``flag``."""
+        return self.flag.removeprefix("--").replace("-", "_")
+
+    def client_class(self) -> type[GatewayClient]:
+        module, _, name = self.client.partition(":")
+        return getattr(importlib.import_module(module, __package__), name)
+
+    def client_settings(self, settings: Any) -> Any:
+        """This transport's client settings (``.target``, ``.timeout``) out of ``Settings``."""
+        return getattr(settings, self.settings)
+
+
+def _grpc_host(host: str) -> str | None:
+    if host.startswith("grpc://"):
+        return host.removeprefix("grpc://").rstrip("/")
+    return None if "://" in host else host
+
+
+def _http_host(host: str) -> str | None:
+    return host.rstrip("/") if host.startswith(("http://", "https://")) else None
+
+
+TRANSPORTS: dict[str, TransportSpec] = {
+    "grpc": TransportSpec(
+        name="grpc",
+        client="._grpc_client:GrpcGatewayClient",
+        default_target="localhost:9003",
+        describe="gRPC target",
+        check=grpc_target,
+        flag="--grpc-target",
+        settings="gateway_grpc_client",
+        stand="grpc_target",
+        locust_host=_grpc_host,
+    ),
+    "http": TransportSpec(
+        name="http",
+        client="._http_client:HttpGatewayClient",
+        default_target="http://localhost:8003",
+        describe="HTTP URL",
+        check=http_url,
+        flag="--http-url",
+        settings="gateway_http_client",
+        stand="http_url",
+        locust_host=_http_host,
+    ),
+}
+
+
+def transport_spec(name: str) -> TransportSpec:
+    """The row of ``name``; ``ValueError`` naming the known ones otherwise."""
+    try:
+        return TRANSPORTS[name]
+    except KeyError:
+        raise ValueError(f"unknown transport {name!r}: expected {' or '.join(map(repr, TRANSPORTS))}") from None
