@@ -20,8 +20,10 @@ __all__ = [
     "EXIT_FAILED",
     "EXIT_OK",
     "EXIT_USAGE",
+    "PROG",
     "OneLineParser",
     "add_gateway_arguments",
+    "address_flag",
     "fraction",
     "gateway_address",
     "non_negative_float",
@@ -32,6 +34,8 @@ __all__ = [
     "seed_number",
     "timeout_seconds",
 ]
+
+PROG = "python -m seeding"  # how every command of the package names itself in usage and errors
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

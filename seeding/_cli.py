@@ -18,6 +18,7 @@ from ._arguments import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
+    PROG,
     OneLineParser,
     add_gateway_arguments,
     gateway_address,
@@ -42,8 +43,6 @@ from ._shutdown import Shutdown
 from .gateway import PREFLIGHT_TIMEOUT, GatewayClient, Transport, connect
 
 __all__ = ["main"]
-
-PROG = "python -m seeding"
 
 
 def build_parser(settings: Settings) -> argparse.ArgumentParser:

@@ -26,13 +26,13 @@ from ._arguments import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
+    PROG,
     OneLineParser,
     add_gateway_arguments,
     address_flag,
     non_negative_int,
     seed_number,
 )
-from ._cli import PROG
 from ._dump import open_dump, read_meta
 from ._exceptions import DumpError, GatewayUnreachableError, PermanentGatewayError, SeedingError
 from ._plan import ACCOUNT_FIELDS, CARD_FIELDS, OPERATION_FIELDS

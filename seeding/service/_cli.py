@@ -17,13 +17,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .._arguments import EXIT_OK, EXIT_USAGE, OneLineParser, port
+from .._arguments import PROG as SEEDING_PROG
 from .._exceptions import SeedingError
 from .._settings import Settings, load_settings
 from ._app import Service
 
 __all__ = ["main"]
 
-PROG = "python -m seeding serve"
+PROG = f"{SEEDING_PROG} serve"
 DEFAULT_PORT = 8010
 
 

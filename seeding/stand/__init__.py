@@ -2,6 +2,7 @@
 
     Stand            async context manager, in this event loop: ``async with Stand() as stand``
     StandProcess     the same in a subprocess (``python -m seeding.stand``), for kill / restart tests
+    StandOptions     how either runs (addresses, latency, faults); the command line's flags too
     Bank, Faults     its state and its fault injector, reachable as ``stand.bank`` / ``stand.faults``
 
 Run it on its own with ``python -m seeding.stand --help``.
@@ -12,7 +13,8 @@ from __future__ import annotations
 from ._bank import Bank
 from ._errors import StandStartError
 from ._faults import Faults
+from ._options import StandOptions
 from ._process import StandProcess
 from ._stand import Stand
 
-__all__ = ["Bank", "Faults", "Stand", "StandProcess", "StandStartError"]
+__all__ = ["Bank", "Faults", "Stand", "StandOptions", "StandProcess", "StandStartError"]

@@ -16,11 +16,12 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from .._arguments import OneLineParser, fraction, non_negative_float, port
+from .._arguments import OneLineParser
 from ._errors import StandStartError
+from ._options import StandOptions, ready_line
 from ._stand import Stand
 
-READY_PREFIX = "seeding stand ready:"
+COMMAND_LINE_DEFAULTS = StandOptions(http_port=8003, grpc_port=9003)  # the real gateway's ports
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,21 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m seeding.stand",
         description="In-memory bank gateway serving the gateway contract over HTTP and gRPC.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
-    parser.add_argument("--http-port", type=port, default=8003, help="0 picks a free port (default: %(default)s)")
-    parser.add_argument("--grpc-port", type=port, default=9003, help="0 picks a free port (default: %(default)s)")
-    parser.add_argument("--latency-ms", type=non_negative_float, default=0.0, help="delay added to every call")
-    parser.add_argument("--jitter-ms", type=non_negative_float, default=0.0, help="extra random delay, 0..jitter")
-    parser.add_argument(
-        "--fail-rate", type=fraction, default=0.0, help="share of calls answered 503 / UNAVAILABLE, unapplied"
-    )
-    parser.add_argument("--seed", type=int, default=None, help="seed for faults and card data (reproducible)")
-    parser.add_argument(
-        "--missing-receipt-delay-s",
-        type=non_negative_float,
-        default=0.0,
-        help="how long a missing receipt takes to fail (real gateway: ~2.5 s HTTP, ~5 s gRPC)",
-    )
+    StandOptions.add_arguments(parser, COMMAND_LINE_DEFAULTS)
     return parser
 
 
@@ -53,23 +40,14 @@ async def serve(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
-    stand = Stand(
-        host=args.host,
-        http_port=args.http_port,
-        grpc_port=args.grpc_port,
-        latency_ms=args.latency_ms,
-        jitter_ms=args.jitter_ms,
-        fail_rate=args.fail_rate,
-        seed=args.seed,
-        missing_receipt_delay_s=args.missing_receipt_delay_s,
-    )
+    stand = Stand(StandOptions.from_args(args))
     try:
         await stand.start()
     except StandStartError as exc:
         print(f"seeding stand: {exc}", file=sys.stderr, flush=True)
         return 1
     try:
-        print(f"{READY_PREFIX} http={stand.http_url} grpc={stand.grpc_target}", flush=True)
+        print(ready_line(stand.http_url, stand.grpc_target), flush=True)
         await stopping.wait()
     finally:
         await stand.stop()

@@ -66,7 +66,7 @@ _FIXED_CATEGORIES: dict[OperationType, str] = {
     OperationType.BILL_PAYMENT: "bill_payment",
     OperationType.CASH_WITHDRAWAL: "cash_withdrawal",
 }
-# Statuses that move the balance and get a receipt; FAILED and UNSPECIFIED (None) do neither.
+# Statuses that move the balance and get a receipt; FAILED and UNSPECIFIED do neither.
 _BOOKED = frozenset({OperationStatus.COMPLETED, OperationStatus.IN_PROGRESS})
 # Card numbers start with the payment system's prefix (Visa 4, Mastercard 51-55).
 _CARD_PREFIX = {CardPaymentSystem.VISA: "4", CardPaymentSystem.MASTERCARD: "5"}
@@ -123,7 +123,7 @@ class AccountRow:
 class OperationRow:
     id: str
     type: OperationType
-    status: OperationStatus | None  # None: OPERATION_STATUS_UNSPECIFIED, only gRPC can send it
+    status: OperationStatus  # UNSPECIFIED too: stored as sent
     amount: float  # signed by the server from the type
     card_id: str
     category: str
@@ -331,7 +331,7 @@ class Bank:
         self,
         operation_type: OperationType,
         *,
-        status: OperationStatus | None,
+        status: OperationStatus,
         amount: float,
         card_id: str,
         account_id: str,

@@ -13,13 +13,19 @@
 
     StandStartError               the stand could not start (a port in use, a bad address)
 
-The bank raises the domain errors without knowing the transport; ``_http_server`` and
-``_grpc_server`` each hold the one table that turns them into status codes.
+The bank raises the domain errors without knowing the transport. ``ANSWERS`` is the one table
+that says how each is answered, an HTTP column and a gRPC column, looked up through the
+exception's class hierarchy (``answer_for``), so a subclass answers as its parent unless listed.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 __all__ = [
+    "ANSWERS",
+    "Answer",
     "CardsNotAllowedError",
     "DuplicateEmailError",
     "InjectedFaultError",
@@ -31,6 +37,7 @@ __all__ = [
     "ReceiptMissingError",
     "StandError",
     "StandStartError",
+    "answer_for",
 ]
 
 
@@ -50,6 +57,8 @@ class NotFoundError(StandError):
 class InvalidInputError(StandError):
     """The request breaks a validation rule of the gateway."""
 
+    loc: tuple[str, ...] = ("body",)  # where FastAPI's 422 body says the problem is
+
 
 class MalformedIdError(InvalidInputError):
     """An id that is not a UUID; the real gateway fails on it before looking anything up."""
@@ -66,6 +75,8 @@ class InvalidEmailError(InvalidInputError):
     The real gateway answers a 100 kB email with a short message: echoing the input would make
     gRPC details too large for the client (RESOURCE_EXHAUSTED, which seeders retry).
     """
+
+    loc = ("body", "email")
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
@@ -102,3 +113,30 @@ class InjectedFaultError(StandError):
 
 class StandStartError(RuntimeError):
     """The stand could not start; the message is one line saying why (e.g. a port in use)."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """How both transports answer one kind of error."""
+
+    http_status: int
+    http_body: Literal["detail", "validation", "plain"]  # {"detail": msg}, FastAPI's 422 list, or plain text
+    grpc_code: str  # a grpc.StatusCode name (no grpc import here)
+
+
+ANSWERS: dict[type[StandError], Answer] = {
+    StandError: Answer(500, "detail", "UNKNOWN"),
+    NotFoundError: Answer(404, "detail", "NOT_FOUND"),
+    InvalidInputError: Answer(422, "validation", "UNKNOWN"),  # the real services crash on a malformed UUID
+    InvalidEmailError: Answer(422, "validation", "INVALID_ARGUMENT"),
+    NonFiniteAmountError: Answer(500, "plain", "INTERNAL"),  # raised on the HTTP path only
+    DuplicateEmailError: Answer(403, "detail", "INVALID_ARGUMENT"),
+    CardsNotAllowedError: Answer(400, "detail", "FAILED_PRECONDITION"),
+    ReceiptMissingError: Answer(500, "plain", "INTERNAL"),
+    InjectedFaultError: Answer(503, "detail", "UNAVAILABLE"),
+}
+
+
+def answer_for(exc: StandError) -> Answer:
+    """The answer of the most specific class in ``exc``'s hierarchy that the table lists."""
+    return next(ANSWERS[cls] for cls in type(exc).__mro__ if cls in ANSWERS)

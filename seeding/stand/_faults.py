@@ -12,8 +12,12 @@ import contextlib
 import random
 from collections import Counter
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from ._errors import InjectedFaultError
+
+if TYPE_CHECKING:
+    from ._options import StandOptions
 
 __all__ = ["Faults"]
 
@@ -50,9 +54,12 @@ class Faults:
         self.in_flight = 0
         self.peak_in_flight = 0
 
-    @property
-    def total_calls(self) -> int:
-        return self.calls.total()
+    @classmethod
+    def from_options(cls, options: StandOptions) -> Faults:
+        """The faults a stand's options ask for."""
+        return cls(
+            latency_ms=options.latency_ms, jitter_ms=options.jitter_ms, fail_rate=options.fail_rate, seed=options.seed
+        )
 
     @property
     def total_injected(self) -> int:

@@ -35,15 +35,9 @@ from seeding.contract import (
 from ._bank import AccountRow, Bank, CardRow, DocumentKind, DocumentRow, OperationRow, UserRow
 from ._dispatch import MAX_REQUEST_BYTES, handlers_by_rpc
 from ._errors import (
-    CardsNotAllowedError,
-    DuplicateEmailError,
-    InjectedFaultError,
-    InvalidEmailError,
     InvalidInputError,
-    NonFiniteAmountError,
-    NotFoundError,
-    ReceiptMissingError,
     StandError,
+    answer_for,
 )
 from ._faults import Faults
 
@@ -53,18 +47,6 @@ log = logging.getLogger(__name__)
 
 Fields = dict[str, Any]  # keyword arguments of the RPC's response message
 Handler = Callable[[Any], Awaitable[Fields]]
-
-# The most specific class in an error's MRO decides the code.
-_CODES: dict[type[StandError], grpc.StatusCode] = {
-    NotFoundError: grpc.StatusCode.NOT_FOUND,
-    InvalidInputError: grpc.StatusCode.UNKNOWN,  # the real services crash on a malformed UUID
-    InvalidEmailError: grpc.StatusCode.INVALID_ARGUMENT,
-    DuplicateEmailError: grpc.StatusCode.INVALID_ARGUMENT,
-    CardsNotAllowedError: grpc.StatusCode.FAILED_PRECONDITION,
-    ReceiptMissingError: grpc.StatusCode.INTERNAL,
-    NonFiniteAmountError: grpc.StatusCode.INTERNAL,  # raised on the HTTP path only
-    InjectedFaultError: grpc.StatusCode.UNAVAILABLE,
-}
 
 SERVER_OPTIONS: Sequence[tuple[str, Any]] = (
     # grpc sets SO_REUSEPORT by default: a second stand on the same port would bind silently and
@@ -93,7 +75,6 @@ _DOCUMENT_MESSAGES: dict[DocumentKind, type[Message]] = {
     DocumentKind.TARIFF: _message("documents.tariffs.Tariff"),
     DocumentKind.CONTRACT: _message("documents.contracts.Contract"),
 }
-_STATUS_UNSPECIFIED = 0  # OPERATION_STATUS_UNSPECIFIED, as proto3 enums begin
 
 # ---------------------------------------------------------------- message shapes
 
@@ -138,7 +119,7 @@ def _operation(operation: OperationRow) -> Message:
     return _Operation(
         id=operation.id,
         type=to_proto(operation.type),
-        status=to_proto(operation.status) if operation.status else _STATUS_UNSPECIFIED,
+        status=to_proto(operation.status),
         amount=operation.amount,
         card_id=operation.card_id,
         category=operation.category,
@@ -151,10 +132,8 @@ def _document(message: type[Message], document: DocumentRow) -> Message:
     return message(url=document.url, document=document.document)
 
 
-def _status(number: int) -> OperationStatus | None:
+def _status(number: int) -> OperationStatus:
     """A request's status: UNSPECIFIED (0) is stored as sent, unknown numbers are refused."""
-    if number == _STATUS_UNSPECIFIED:
-        return None
     try:
         return from_proto(OperationStatus, number)
     except ValueError:
@@ -232,10 +211,7 @@ class _Handlers:
 
 
 def _code(exc: StandError) -> grpc.StatusCode:
-    for cls in type(exc).__mro__:
-        if cls in _CODES:
-            return _CODES[cls]
-    return grpc.StatusCode.UNKNOWN
+    return grpc.StatusCode[answer_for(exc).grpc_code]
 
 
 class _Undecodable:

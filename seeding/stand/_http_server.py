@@ -14,7 +14,6 @@ import logging
 import math
 import uuid
 from collections.abc import Awaitable, Callable
-from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
@@ -37,15 +36,9 @@ from ._bank import (
 )
 from ._dispatch import MAX_REQUEST_BYTES, handlers_by_rpc
 from ._errors import (
-    CardsNotAllowedError,
-    DuplicateEmailError,
-    InjectedFaultError,
-    InvalidEmailError,
-    InvalidInputError,
-    NonFiniteAmountError,
     NotFoundError,
-    ReceiptMissingError,
     StandError,
+    answer_for,
 )
 from ._faults import Faults
 
@@ -57,13 +50,6 @@ Payload = dict[str, Any]
 Handler = Callable[[web.Request], Awaitable[Payload]]
 WebHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
-
-_DETAIL_STATUS: dict[type[StandError], int] = {
-    NotFoundError: 404,
-    DuplicateEmailError: 403,
-    CardsNotAllowedError: 400,
-    InjectedFaultError: 503,
-}
 
 
 class _OneLineLog(logging.LoggerAdapter):  # type: ignore[type-arg]
@@ -109,18 +95,6 @@ def _email(value: str) -> str:
     return value
 
 
-class _HttpOperationStatus(StrEnum):
-    """What the HTTP body may send; the gateway also takes UNSPECIFIED (stored as unspecified)."""
-
-    IN_PROGRESS = "IN_PROGRESS"
-    COMPLETED = "COMPLETED"
-    FAILED = "FAILED"
-    UNSPECIFIED = "UNSPECIFIED"
-
-    def to_status(self) -> OperationStatus | None:
-        return None if self is _HttpOperationStatus.UNSPECIFIED else OperationStatus(self.value)
-
-
 class _Body(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, frozen=True)
 
@@ -143,7 +117,7 @@ class _IssueCardBody(_Body):
 
 
 class _OperationBody(_Body):
-    status: _HttpOperationStatus
+    status: OperationStatus  # UNSPECIFIED too: the gateway stores it as sent
     amount: float
     card_id: uuid.UUID
     account_id: uuid.UUID
@@ -270,7 +244,7 @@ def _operation(operation: OperationRow) -> Payload:
     return {
         "id": operation.id,
         "type": operation.type.value,
-        "status": operation.status.value if operation.status else _HttpOperationStatus.UNSPECIFIED.value,
+        "status": operation.status.value,
         "amount": _number(operation.amount),
         "cardId": operation.card_id,
         "category": operation.category,
@@ -320,7 +294,7 @@ class _Handlers:
         body = await _body(request, _PurchaseBody if is_purchase else _OperationBody)
         operation = self.bank.make_operation(
             operation_type,
-            status=body.status.to_status(),
+            status=body.status,
             amount=body.amount,
             card_id=str(body.card_id),
             account_id=str(body.account_id),
@@ -372,12 +346,14 @@ def _internal_server_error() -> web.Response:
 
 
 def _error_response(exc: StandError) -> web.Response:
-    if isinstance(exc, ReceiptMissingError | NonFiniteAmountError):
-        return _internal_server_error()
-    if isinstance(exc, InvalidInputError):  # parsing above refuses these first; kept as a safety net
-        loc = ["body", "email"] if isinstance(exc, InvalidEmailError) else ["body"]
-        return _json(422, {"detail": [{"type": "value_error", "loc": loc, "msg": str(exc), "input": None}]})
-    return _json(_DETAIL_STATUS.get(type(exc), 500), {"detail": str(exc)})
+    answer = answer_for(exc)
+    if answer.http_body == "plain":
+        return web.Response(status=answer.http_status, text="Internal Server Error")
+    if answer.http_body == "validation":  # parsing above refuses most of these first: a safety net
+        loc = list(getattr(exc, "loc", ("body",)))
+        detail = [{"type": "value_error", "loc": loc, "msg": str(exc), "input": None}]
+        return _json(answer.http_status, {"detail": detail})
+    return _json(answer.http_status, {"detail": str(exc)})
 
 
 def _serve(rpc: str, handler: Handler, faults: Faults) -> WebHandler:

@@ -9,64 +9,47 @@ from __future__ import annotations
 
 import os
 import queue
-import re
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Self
+from typing import IO, Any, Self
 
 from seeding.gateway import Transport, transport_spec
 
 from ._errors import StandStartError
+from ._options import StandOptions, parse_ready_line
 
 __all__ = ["StandProcess"]
 
 
-_READY_RE = re.compile(r"^seeding stand ready: http=(?P<http>\S+) grpc=(?P<grpc>\S+)\s*$")
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]  # so the child imports this very checkout
 
 
 class StandProcess:
     """``with StandProcess(latency_ms=5) as proc:`` then point a client at ``proc.target(t)``.
 
-    Flags mirror ``Stand``'s keyword arguments; ``extra_args`` are appended verbatim. ``stop()``
+    Takes what ``Stand`` takes (a ``StandOptions`` and/or its fields as keywords), passed on as the
+    command line's flags; ``extra_args`` are appended verbatim. ``stop()``
     sends SIGTERM and waits (SIGKILL after ``timeout``); ``kill()`` sends SIGKILL. Both return the
     exit status. A stopped StandProcess is not restarted: make a new one (same ports if need be).
     """
 
     def __init__(
         self,
+        options: StandOptions | None = None,
         *,
-        host: str = "127.0.0.1",
-        http_port: int = 0,
-        grpc_port: int = 0,
-        latency_ms: float = 0.0,
-        jitter_ms: float = 0.0,
-        fail_rate: float = 0.0,
-        seed: int | None = None,
-        missing_receipt_delay_s: float = 0.0,
         extra_args: Sequence[str] = (),
         startup_timeout: float = 20.0,
+        **fields: Any,
     ) -> None:
-        self.args = [
-            sys.executable,
-            "-m",
-            "seeding.stand",
-            f"--host={host}",
-            f"--http-port={http_port}",
-            f"--grpc-port={grpc_port}",
-            f"--latency-ms={latency_ms}",
-            f"--jitter-ms={jitter_ms}",
-            f"--fail-rate={fail_rate}",
-            f"--missing-receipt-delay-s={missing_receipt_delay_s}",
-            *([f"--seed={seed}"] if seed is not None else []),
-            *extra_args,
-        ]
+        self.options = replace(options or StandOptions(), **fields)
+        self.args = [sys.executable, "-m", "seeding.stand", *self.options.args(), *extra_args]
         self.startup_timeout = startup_timeout
         self._proc: subprocess.Popen[str] | None = None
         self._stderr: IO[str] | None = None
@@ -105,11 +88,11 @@ class StandProcess:
             raise StandStartError(
                 f"stand not ready after {self.startup_timeout} s; stderr: {self.stderr.strip()!r}"
             ) from None
-        match = _READY_RE.match(line or "")
-        if match is None:  # it exited (line None) or said something else: either way it is not a stand
+        addresses = parse_ready_line(line or "")
+        if addresses is None:  # it exited (line None) or said something else: either way it is not a stand
             code = self.kill()
             raise StandStartError(f"stand exited with status {code} before it was ready: {self.stderr.strip()}")
-        self._http_url, self._grpc_target = match["http"], match["grpc"]
+        self._http_url, self._grpc_target = addresses
         return self
 
     @staticmethod

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import errno
 import socket
+from dataclasses import replace
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import grpc
 from aiohttp import web
@@ -17,6 +18,7 @@ from ._errors import StandStartError
 from ._faults import Faults
 from ._grpc_server import build_server
 from ._http_server import REQUEST_LOG, build_app
+from ._options import StandOptions
 
 __all__ = ["Stand"]
 
@@ -32,29 +34,19 @@ def _hostport(host: str, port: int) -> str:
 class Stand:
     """The embedded stand: ``async with Stand() as stand:`` then point a client at ``stand.target(t)``.
 
-    Port 0 picks a free port; the real ones are known after ``start()``. ``latency_ms``,
-    ``jitter_ms``, ``fail_rate`` and ``seed`` configure ``stand.faults`` (see ``Faults``);
-    ``missing_receipt_delay_s`` is how long a receipt that does not exist takes to fail (the real
-    gateway: ~2.5 s over HTTP, ~5 s over gRPC; here 0 by default, the same on both transports).
+    Configured by a ``StandOptions`` and/or its fields as keywords (``Stand(latency_ms=20)``): port 0
+    picks a free port, the real ones are known after ``start()``; the fault fields configure
+    ``stand.faults`` (see ``Faults``); ``missing_receipt_delay_s`` is how long a receipt that does
+    not exist takes to fail (the real gateway: ~2.5 s over HTTP, ~5 s over gRPC; here 0 by default).
     ``stand.bank`` is the state, for tests.
     """
 
-    def __init__(
-        self,
-        *,
-        host: str = "127.0.0.1",
-        http_port: int = 0,
-        grpc_port: int = 0,
-        latency_ms: float = 0.0,
-        jitter_ms: float = 0.0,
-        fail_rate: float = 0.0,
-        seed: int | None = None,
-        missing_receipt_delay_s: float = 0.0,
-    ) -> None:
-        self.host = host
-        self._requested_ports = (http_port, grpc_port)
-        self.bank = Bank(seed=seed, missing_receipt_delay_s=missing_receipt_delay_s)
-        self.faults = Faults(latency_ms=latency_ms, jitter_ms=jitter_ms, fail_rate=fail_rate, seed=seed)
+    def __init__(self, options: StandOptions | None = None, **fields: Any) -> None:
+        self.options = options = replace(options or StandOptions(), **fields)
+        self.host = options.host
+        self._requested_ports = (options.http_port, options.grpc_port)
+        self.bank = Bank(seed=options.seed, missing_receipt_delay_s=options.missing_receipt_delay_s)
+        self.faults = Faults.from_options(options)
         self._runner: web.AppRunner | None = None
         self._grpc: grpc.aio.Server | None = None
         self._http_port: int | None = None

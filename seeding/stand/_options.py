@@ -1,0 +1,78 @@
+"""``StandOptions``: how a stand runs, one value for ``Stand``, ``StandProcess`` and ``python -m seeding.stand``.
+
+Each field carries its command-line flag's converter and help, so the flags are generated from the
+fields, ``StandProcess`` turns the value back into the same flags, and the ready line is written
+and parsed here only. A new option (a fault mode, say) is a field here and its effect in the
+module that uses it (``_faults`` for faults).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from .._arguments import fraction, non_negative_float, port
+
+__all__ = ["READY_PREFIX", "StandOptions", "parse_ready_line", "ready_line"]
+
+READY_PREFIX = "seeding stand ready:"
+_READY_RE = re.compile(rf"^{READY_PREFIX} http=(?P<http>\S+) grpc=(?P<grpc>\S+)\s*$")
+
+
+def _option(default: Any, convert: Callable[[str], Any], help: str) -> Any:
+    return field(default=default, metadata={"convert": convert, "help": help})
+
+
+@dataclass(frozen=True)
+class StandOptions:
+    """Addresses and fault injection of an embedded stand. Ports 0 pick free ones."""
+
+    host: str = _option("127.0.0.1", str, "address to listen on")
+    http_port: int = _option(0, port, "0 picks a free port")
+    grpc_port: int = _option(0, port, "0 picks a free port")
+    latency_ms: float = _option(0.0, non_negative_float, "delay added to every call")
+    jitter_ms: float = _option(0.0, non_negative_float, "extra random delay, 0..jitter")
+    fail_rate: float = _option(0.0, fraction, "share of calls answered 503 / UNAVAILABLE, unapplied")
+    seed: int | None = _option(None, int, "seed for faults and card data (reproducible)")
+    missing_receipt_delay_s: float = _option(
+        0.0, non_negative_float, "how long a missing receipt takes to fail (real gateway: ~2.5 s HTTP, ~5 s gRPC)"
+    )
+
+    def args(self) -> list[str]:
+        """The value as ``python -m seeding.stand`` flags (what ``from_args`` reads back)."""
+        return [f"--{_flag(f.name)}={getattr(self, f.name)}" for f in fields(self) if getattr(self, f.name) is not None]
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser, defaults: StandOptions | None = None) -> None:
+        """One flag per field, with ``defaults``' values (the command line serves fixed ports)."""
+        defaults = defaults or cls()
+        for f in fields(cls):
+            default = getattr(defaults, f.name)
+            parser.add_argument(
+                f"--{_flag(f.name)}",
+                type=f.metadata["convert"],
+                default=default,
+                help=f.metadata["help"] + (f" (default: {default})" if default is not None else ""),
+            )
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> StandOptions:
+        return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
+
+
+def _flag(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def ready_line(http_url: str, grpc_target: str) -> str:
+    """The one line the stand prints on stdout once both sides listen."""
+    return f"{READY_PREFIX} http={http_url} grpc={grpc_target}"
+
+
+def parse_ready_line(line: str) -> tuple[str, str] | None:
+    """``(http_url, grpc_target)`` out of a ready line; None for any other line."""
+    match = _READY_RE.match(line)
+    return (match["http"], match["grpc"]) if match else None
