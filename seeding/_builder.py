@@ -23,27 +23,19 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import orjson
 from tenacity import RetryCallState
 
 from ._build_options import DEFAULT_CONCURRENCY, DEFAULT_RETRIES, BuildOptions
 from ._exceptions import BuildError, GatewayError, SeedingError, TransientGatewayError
 from ._fake_data import FakeData, OperationData
 from ._plan import SeedAccountsPlan, SeedsPlan
+from ._result import account_entry, user_json
 from ._retry import retry_policy
 from .gateway import Account, AccountType, CardType, GatewayClient
 
 __all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_RETRIES", "BuildOptions", "BuildStats", "Builder"]
 
 T = TypeVar("T")
-
-# The course's dump carries these operation lists always; the others only when the plan has them.
-_COURSE_OPERATION_FIELDS = (
-    "top_up_operations",
-    "purchase_operations",
-    "transfer_operations",
-    "cash_withdrawal_operations",
-)
 
 
 @dataclass
@@ -145,7 +137,7 @@ class Builder:
                     if isinstance(cause, SeedingError):
                         raise BuildError(index, cause) from cause
                     raise cause from None
-                on_user(index, orjson.dumps(user))
+                on_user(index, user)
 
         try:
             async with asyncio.TaskGroup() as group:
@@ -156,7 +148,7 @@ class Builder:
         finally:
             self.stats.finished = time.monotonic()
 
-    async def _user(self, index: int) -> dict[str, Any]:
+    async def _user(self, index: int) -> bytes:
         data = self._fake.user(index)
         user = await self._call(
             lambda: self.client.create_user(
@@ -179,7 +171,7 @@ class Builder:
                 ]
                 for name, kind, plan in self.plan.users.accounts()
             }
-        return {"user_id": user.id, **{name: [t.result() for t in tasks] for name, tasks in accounts.items()}}
+        return user_json(user.id, {name: [t.result() for t in tasks] for name, tasks in accounts.items()})
 
     async def _account(
         self, user_id: str, kind: AccountType, plan: SeedAccountsPlan, operations: list[OperationData]
@@ -203,13 +195,7 @@ class Builder:
             operation_ids = await self._operations(account, card_ids, operations)
         else:
             operation_ids = ops.result() if operations else []
-        result: dict[str, Any] = {"account_id": account.id}
-        result.update({name: [{"card_id": c} for c in ids] for name, ids in issued.items()})
-        by_field: dict[str, list[dict[str, str]]] = {name: [] for name in _COURSE_OPERATION_FIELDS}
-        for op, operation_id in zip(operations, operation_ids, strict=True):
-            by_field.setdefault(op.field, []).append({"operation_id": operation_id})
-        result.update(by_field)
-        return result
+        return account_entry(account.id, issued, zip((op.field for op in operations), operation_ids, strict=True))
 
     def _first_card(self, account: Account) -> str:
         if account.cards:
