@@ -40,7 +40,7 @@ from ._progress import Progress
 from ._run import DEFAULT_SCENARIO, PlanRun, format_ranges
 from ._settings import Settings, load_settings
 from ._shutdown import Shutdown
-from .gateway import PREFLIGHT_TIMEOUT, GatewayClient, Transport, connect
+from .gateway import GatewayClient, Transport, connect
 
 __all__ = ["main"]
 
@@ -188,7 +188,7 @@ async def _seed_plans(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
             for warning in run.warnings:
                 print(f"{PROG}: warning: {warning}", file=sys.stderr)
         try:
-            await client.check_reachable(timeout=min(PREFLIGHT_TIMEOUT, args.timeout), answer_within=PREFLIGHT_TIMEOUT)
+            await client.preflight(args.timeout)
         except GatewayUnreachableError as exc:
             return _error(f"cannot reach the gateway over {args.transport} at {address}: {exc.detail}", EXIT_FAILED)
         for run in runs:

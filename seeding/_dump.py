@@ -55,6 +55,7 @@ __all__ = [
     "read_meta",
     "remove_stale_temporaries",
     "save_seeds_result",
+    "user_bytes",
     "write_dump",
 ]
 
@@ -186,13 +187,14 @@ def save_seeds_result(
     """Write ``result`` to ``dumps/<scenario>_seeds.json`` (the course's function, now atomic)."""
     users = result.users
     with DumpWriter(dump_path(scenario, dumps_dir), meta or {"scenario": scenario}) as writer:
-        if isinstance(users, LazyUsers):  # copy the bytes: no parse, no re-serialisation
-            for index in range(len(users)):
-                writer.write(users.raw(index))
-        else:
-            for user in users:
-                writer.write(user.model_dump_json().encode())
+        for index in range(len(users)):
+            writer.write(user_bytes(users, index))
     return writer.path
+
+
+def user_bytes(users: Sequence[SeedUserResult], index: int) -> bytes:
+    """User ``index``'s JSON line: a lazy dump's bytes as they are (no parse), else serialised."""
+    return users.raw(index) if isinstance(users, LazyUsers) else users[index].model_dump_json().encode()
 
 
 def load_seeds_result(scenario: str, dumps_dir: str | Path = DEFAULT_DUMPS_DIR) -> SeedsResult:

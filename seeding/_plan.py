@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
@@ -43,6 +44,7 @@ __all__ = [
     "SeedOperationsPlan",
     "SeedUsersPlan",
     "SeedsPlan",
+    "did_you_mean",
     "load_plan",
     "parse_plan",
 ]
@@ -339,8 +341,14 @@ def _suggestion(loc: list[str]) -> str:
         if not nested:
             return ""
         model = nested[0]
-    close = difflib.get_close_matches(loc[-1], list(model.model_fields), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else f" (valid: {', '.join(model.model_fields)})"
+    return did_you_mean(loc[-1], model.model_fields)
+
+
+def did_you_mean(name: str, valid: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``valid``, else `` (valid: a, b, …)``."""
+    valid = list(valid)
+    close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else f" (valid: {', '.join(valid)})"
 
 
 def _yaml_line(root: yaml.Node | None, loc: list[str]) -> int | None:

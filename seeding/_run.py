@@ -26,7 +26,7 @@ from ._exceptions import SeedingError
 from ._journal import Journal, journal_path
 from ._plan import DEFAULT_SCENARIO, SeedsPlan, load_plan
 from ._result import SeedsResult
-from .gateway import PREFLIGHT_TIMEOUT, GatewayClient, Transport, connect
+from .gateway import GatewayClient, Transport, connect
 
 __all__ = ["DEFAULT_SCENARIO", "PlanRun", "build_seeds", "format_indices", "format_ranges"]
 
@@ -268,7 +268,7 @@ async def build_seeds(
     target = target or settings.target(transport)
     options = options or BuildOptions(concurrency=settings.seeding.concurrency, retries=settings.seeding.retries)
     async with connect(transport, target, timeout=options.timeout) as client:
-        await client.check_reachable(timeout=min(PREFLIGHT_TIMEOUT, options.timeout), answer_within=PREFLIGHT_TIMEOUT)
+        await client.preflight(options.timeout)
         run = PlanRun(
             plan,
             client,

@@ -39,7 +39,7 @@ from ._plan import ACCOUNT_FIELDS, CARD_FIELDS, OPERATION_FIELDS
 from ._result import SeedOperationResult, SeedsResult, SeedUserResult
 from ._settings import Settings, load_settings
 from ._shutdown import Shutdown
-from .gateway import PREFLIGHT_TIMEOUT, TRANSPORTS, GatewayClient, Transport, connect, transport_spec
+from .gateway import TRANSPORTS, GatewayClient, Transport, connect, transport_spec
 
 __all__ = ["main"]
 
@@ -171,7 +171,7 @@ async def _check_sample(
     report = _Report()
     limit = asyncio.Semaphore(_CONCURRENCY)
     async with connect(transport, address, timeout=timeout) as client:
-        await client.check_reachable(timeout=min(PREFLIGHT_TIMEOUT, timeout), answer_within=PREFLIGHT_TIMEOUT)
+        await client.preflight(timeout)
 
         async def one(index: int) -> None:
             async with limit:

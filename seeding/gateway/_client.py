@@ -61,6 +61,11 @@ class GatewayClient(abc.ABC):
         accepts connections and never answers then fails here in seconds, not after every retry.
         """
 
+    async def preflight(self, timeout: float) -> None:
+        """The check every command makes before its first call: connected within
+        ``min(PREFLIGHT_TIMEOUT, timeout)``, and a real call answered within ``PREFLIGHT_TIMEOUT``."""
+        await self.check_reachable(timeout=min(PREFLIGHT_TIMEOUT, timeout), answer_within=PREFLIGHT_TIMEOUT)
+
     # users
     @abc.abstractmethod
     async def get_user(self, user_id: str) -> User: ...

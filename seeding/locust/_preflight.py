@@ -7,10 +7,9 @@ kind the dump's plan never made (an ``IndexError`` deep in a task). Each problem
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
-from .._plan import ACCOUNT_FIELDS, CARD_FIELDS, OPERATION_FIELDS
+from .._plan import ACCOUNT_FIELDS, CARD_FIELDS, OPERATION_FIELDS, did_you_mean
 from .._result import SeedsResult
 from ._assignment import Strategy
 
@@ -28,17 +27,11 @@ def validate_requirements(requires: Iterable[str]) -> tuple[str, ...]:
     for requirement in requires:
         account, _, part = requirement.partition(".")
         if account not in ACCOUNT_FIELDS:
-            raise ValueError(f"requires: unknown account kind {account!r}{_closest(account, ACCOUNT_FIELDS)}")
+            raise ValueError(f"requires: unknown account kind {account!r}{did_you_mean(account, ACCOUNT_FIELDS)}")
         if part and part not in _ACCOUNT_PARTS:
-            raise ValueError(f"requires: unknown {account} field {part!r}{_closest(part, _ACCOUNT_PARTS)}")
+            raise ValueError(f"requires: unknown {account} field {part!r}{did_you_mean(part, _ACCOUNT_PARTS)}")
         checked.append(requirement)
     return tuple(checked)
-
-
-def _closest(name: str, valid: Iterable[str]) -> str:
-    valid = list(valid)
-    close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else f" (valid: {', '.join(valid)})"
 
 
 def requirements_problem(source: str, seeds: SeedsResult, requires: Iterable[str]) -> str | None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from .._dump import DumpWriter, LazyUsers, open_dump
+from .._dump import DumpWriter, open_dump, user_bytes
 from .._exceptions import DumpError
 from .._result import SeedsResult
 
@@ -46,7 +46,7 @@ def user_chunks(seeds: SeedsResult, max_bytes: int = CHUNK_BYTES) -> Iterator[li
     chunk: list[bytes] = []
     size = 0
     for index in range(len(users)):
-        line = users.raw(index) if isinstance(users, LazyUsers) else users[index].model_dump_json().encode()
+        line = user_bytes(users, index)
         chunk.append(line)
         size += len(line)
         if size >= max_bytes:

@@ -35,7 +35,7 @@ from .._exceptions import GatewayUnreachableError, JournalError, PlanError, Seed
 from .._plan import SeedsPlan, load_plan, parse_plan
 from .._run import PlanRun
 from .._settings import Settings
-from ..gateway import PREFLIGHT_TIMEOUT, Transport, connect, transport_spec
+from ..gateway import Transport, connect, transport_spec
 from ._dumps import check_scenario, inside
 from ._errors import ApiError
 from ._metrics import CountingClient, Metrics
@@ -313,7 +313,7 @@ class Runs:
             record.state = "running"
             self._save(record, durable=True)
             try:
-                await client.check_reachable(timeout=min(PREFLIGHT_TIMEOUT, timeout), answer_within=PREFLIGHT_TIMEOUT)
+                await client.preflight(timeout)
             except GatewayUnreachableError as exc:
                 raise SeedingError(
                     f"cannot reach the gateway over {record.transport} at {record.target}: {exc.detail}"
