@@ -174,6 +174,8 @@ class Service:
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[_guard(self.token)], client_max_size=MAX_BODY)
+        # The hand-out first: aiohttp tries resources in the order they were added.
+        app.router.add_post("/v1/dumps/{scenario}/next", self.next_user)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/metrics", self.metrics_text)
         app.router.add_get("/openapi.json", self.openapi)
@@ -187,7 +189,6 @@ class Service:
         app.router.add_get("/v1/dumps/{scenario}", self.get_dump)
         app.router.add_get("/v1/dumps/{scenario}/file", self.dump_file)
         app.router.add_get("/v1/dumps/{scenario}/users/{index}", self.dump_user)
-        app.router.add_post("/v1/dumps/{scenario}/next", self.next_user)
         app.router.add_post("/v1/dumps/{scenario}/reset", self.reset)
         return app
 
@@ -305,4 +306,4 @@ class Service:
             raw = dump.raw(index)
         except DumpError as exc:  # a user damaged in the middle of the file
             raise ApiError(409, str(exc)) from None
-        return web.Response(body=b'{"index":%d,"user":%b}' % (index, raw), content_type=_JSON)
+        return web.Response(body=b'{"index":%d,"user":%b}' % (index, raw), headers={"Content-Type": _JSON})

@@ -85,9 +85,15 @@ class Dumps:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._open: dict[str, Dump] = {}
+        self._paths: dict[str, Path] = {}  # checked names: the hot path skips the regex and pathlib
 
     def path(self, scenario: str) -> Path:
-        return dump_path(check_scenario(scenario), self.directory)
+        path = self._paths.get(scenario)
+        if path is None:
+            path = dump_path(check_scenario(scenario), self.directory)
+            if len(self._paths) < 10_000:
+                self._paths[scenario] = path
+        return path
 
     def get(self, scenario: str) -> Dump:
         """The open dump of ``scenario``: 404 when there is none, 409 when it is damaged."""
