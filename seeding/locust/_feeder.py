@@ -46,6 +46,7 @@ from .._result import SeedsResult, SeedUserResult
 from ._assignment import STRATEGIES, Assignment, NumberPool, Strategy, plan_assignments
 from ._messages import MESSAGES, Assign, Chunk, Claim, Grant, Hello, Kind, Need, Release, drop, listener
 from ._preflight import capacity_problem, requirements_problem, validate_requirements
+from ._service import service_dump
 from ._shipping import SeedsReceiver, fingerprint, user_chunks
 
 __all__ = ["FeederSeeds", "SeedClaim", "SeedsFeeder"]
@@ -99,6 +100,8 @@ class SeedsFeeder:
     processes), ``shuffle`` (as unique, in an order seeded by ``seed``), ``cycle`` (wraps around
     the dump) or ``random``. ``requires`` names what the scenario reads (``"credit_card_accounts"``,
     ``"debit_card_accounts.purchase_operations"``); a dump without it fails the run at start.
+    ``dump`` may be a seeding service's URL, ``http://host:8010/v1/dumps/<scenario>`` (see ``_service``):
+    then every claim asks the service (``token`` or ``SEEDING.SERVICE_TOKEN`` authenticates).
     """
 
     def __init__(
@@ -111,14 +114,16 @@ class SeedsFeeder:
         name: str | None = None,
         ready_timeout: float = 60.0,
         events: Events | None = None,
+        token: str | None = None,
     ) -> None:
         if strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
+        self._service = service_dump(dump, token=token)
         self.dump = Path(dump)
         self.strategy: Strategy = strategy
         self.requires = validate_requirements(requires)
         self.seed = seed
-        self.name = name or self.dump.name
+        self.name = name or (self._service.scenario if self._service else self.dump.name)
         self.ready_timeout = ready_timeout
         self._messages = {kind: f"seeding:{self.name}:{kind}" for kind in MESSAGES}
         self._environment: Environment | None = None
@@ -166,6 +171,8 @@ class SeedsFeeder:
 
     def claim(self) -> SeedClaim:
         """A seeded user for a caller that is not a virtual user; ``release`` it when done."""
+        if self._service is not None:
+            return SeedClaim(*self._service.next(self.strategy))
         assignment, seeds = self._wait_ready()
         number = self._numbers.take()
         assert number is not None  # unbounded
@@ -200,6 +207,8 @@ class SeedsFeeder:
     @property
     def seeds(self) -> FeederSeeds:
         """The whole dump as a ``SeedsResult`` (waits, on a worker, until it has arrived)."""
+        if self._service is not None:
+            raise SeedingError(f"{self._service.url}: served by a seeding service; claim users with user_for()/claim()")
         return self._wait_ready()[1]
 
     # --- waiting and failing ---------------------------------------------------------------
@@ -250,6 +259,8 @@ class SeedsFeeder:
         if self._environment is environment:
             return  # attached already (``attach``): register the runner's messages once
         self._environment = environment
+        if self._service is not None:
+            return  # every process asks the service itself: no messages, no local seeds
         environment.seeds = _SeedsWhenReady(self)  # type: ignore[attr-defined]
         if isinstance(runner, MasterRunner):
             handlers = {"hello": self._on_hello, "need": self._on_need}
@@ -280,6 +291,9 @@ class SeedsFeeder:
         if runner is None or isinstance(runner, WorkerRunner):
             return  # a worker's place arrived with the master's "assign", before its "spawn"
         self._failure = None
+        if self._service is not None:
+            problem = self._service.problem(self.strategy, runner.target_user_count, self.requires)
+            return self._abort(environment, problem) if problem else None
         generation = (self._assignment.generation + 1) if self._assignment else 1
         try:
             seeds = open_dump(self.dump)

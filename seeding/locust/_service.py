@@ -1,0 +1,88 @@
+"""Seeded users from ``python -m seeding serve`` instead of a file: ``SeedsFeeder("http://host:8010/v1/dumps/x")``.
+
+Workers on other machines need neither the dump nor the master's messages: each claim is one
+``POST /v1/dumps/<scenario>/next?strategy=…``. Under ``unique`` and ``shuffle`` the service hands
+every user out once across every process, machine and load tool asking, until
+``POST /v1/dumps/<scenario>/reset``; users are not given back when a virtual user stops. The token
+comes from ``token=`` or ``SEEDING.SERVICE_TOKEN``. The client is ``requests`` (Locust's own dependency,
+cooperative under gevent; httpx's sync client is not importable once gevent has patched ``select``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+
+from .._exceptions import SeedingError, SeedsExhaustedError
+from .._result import SeedsResult, SeedUserResult
+from ._preflight import capacity_problem, requirements_problem
+
+__all__ = ["ServiceDump", "service_dump"]
+
+_DUMP_PATH = re.compile(r"/v1/dumps/(?P<scenario>[A-Za-z0-9][A-Za-z0-9._-]*)/?")
+
+
+def service_dump(dump: str | Path, *, token: str | None = None, timeout: float = 10.0) -> ServiceDump | None:
+    """A ``ServiceDump`` when ``dump`` is a service URL, None when it is a path."""
+    if not isinstance(dump, str) or not dump.startswith(("http://", "https://")):
+        return None
+    return ServiceDump(dump, token=token, timeout=timeout)
+
+
+class ServiceDump:
+    """One scenario's dump on a seeding service."""
+
+    def __init__(self, url: str, *, token: str | None = None, timeout: float = 10.0) -> None:
+        parts = urlsplit(url)
+        match = _DUMP_PATH.fullmatch(parts.path)
+        if not parts.hostname or match is None or parts.query:
+            raise ValueError(f"{url!r}: a service dump is http://HOST:PORT/v1/dumps/<scenario>")
+        self.url = url.rstrip("/")
+        self.scenario = match["scenario"]
+        token = token if token is not None else os.environ.get("SEEDING.SERVICE_TOKEN")
+        self._http = requests.Session()
+        if token:
+            self._http.headers["Authorization"] = f"Bearer {token}"
+        self._timeout = timeout
+
+    def next(self, strategy: str) -> tuple[int, SeedUserResult]:
+        """The next user under ``strategy``; ``SeedsExhaustedError`` when the service has none left."""
+        answer = self._request("POST", "/next", params={"strategy": strategy})
+        if answer.status_code == 409:
+            raise SeedsExhaustedError(f"{self.url}: {_error(answer)}")
+        data = answer.json()
+        return data["index"], SeedUserResult.model_validate(data["user"])
+
+    def problem(self, strategy: str, users: int, requires: Iterable[str]) -> str | None:
+        """Why this dump cannot serve ``users`` virtual users (one line), or None."""
+        try:
+            dump = self._request("GET", "").json()["dump"]
+            first = [self._request("GET", "/users/0").json()["user"]] if dump["users"] else []
+        except SeedingError as exc:
+            return str(exc)
+        seeds = SeedsResult.model_validate({"users": first})
+        left = dump["left"] if strategy in ("unique", "shuffle") else dump["users"]
+        return requirements_problem(self.url, seeds, requires) or capacity_problem(
+            self.url, strategy, seeds=left, users=users
+        )  # type: ignore[arg-type]
+
+    def _request(self, method: str, suffix: str, **kwargs: object) -> requests.Response:
+        try:
+            answer = self._http.request(method, self.url + suffix, timeout=self._timeout, **kwargs)  # type: ignore[arg-type]
+        except requests.RequestException as exc:
+            raise SeedingError(f"{self.url}: the seeding service does not answer: {exc}") from None
+        if answer.status_code >= 400 and answer.status_code != 409:
+            raise SeedingError(f"{self.url}: {answer.status_code}: {_error(answer)}")
+        return answer
+
+
+def _error(answer: requests.Response) -> str:
+    try:
+        return str(answer.json()["error"])
+    except (ValueError, KeyError, TypeError):
+        return " ".join(answer.text.split())[:200]
