@@ -179,7 +179,7 @@ def main() -> None:
                     for watchers in times:
                         times[watchers].append(run_wall_time(service.url, stand.grpc_target, watchers))
             users = PLAN["users"]["count"]  # type: ignore[index]
-            print(f"\na run of {users} users ({users * 4:,} entities) into a stand with 2 ms per call, median of {args.rounds}")
+            print(f"\na run of {users} users ({users * 4:,} entities), stand at 2 ms per call, median of {args.rounds}")
             base = statistics.median(times[0])
             for watchers, samples in times.items():
                 median = statistics.median(samples)
