@@ -20,15 +20,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from types import MappingProxyType
+from typing import ClassVar
+
+from pydantic import BaseModel
 
 from seeding.contract import (
+    Account,
     AccountStatus,
     AccountType,
+    Card,
     CardPaymentSystem,
     CardStatus,
     CardType,
+    Document,
+    Operation,
+    OperationsSummary,
     OperationStatus,
     OperationType,
+    User,
 )
 
 from ._errors import (
@@ -85,6 +94,7 @@ class DocumentKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class UserRow:
+    model: ClassVar[type[BaseModel]] = User  # the contract's shape of this row
     id: str
     email: str
     last_name: str
@@ -95,6 +105,7 @@ class UserRow:
 
 @dataclass(frozen=True, slots=True)
 class CardRow:
+    model: ClassVar[type[BaseModel]] = Card  # the contract's shape of this row
     id: str
     pin: str
     cvv: str
@@ -111,6 +122,7 @@ class CardRow:
 class AccountRow:
     """Mutable: the balance moves with operations and ``cards`` grows as cards are issued."""
 
+    model: ClassVar[type[BaseModel]] = Account  # the contract's shape of this row
     id: str
     type: AccountType
     status: AccountStatus
@@ -121,6 +133,7 @@ class AccountRow:
 
 @dataclass(frozen=True, slots=True)
 class OperationRow:
+    model: ClassVar[type[BaseModel]] = Operation  # the contract's shape of this row
     id: str
     type: OperationType
     status: OperationStatus  # UNSPECIFIED too: stored as sent
@@ -138,6 +151,7 @@ class OperationRow:
 
 @dataclass(frozen=True, slots=True)
 class SummaryRow:
+    model: ClassVar[type[BaseModel]] = OperationsSummary  # the contract's shape of this row
     spent_amount: float  # negative: the sum of the outgoing types
     received_amount: float  # TOP_UP
     cashback_amount: float  # CASHBACK
@@ -145,6 +159,7 @@ class SummaryRow:
 
 @dataclass(frozen=True, slots=True)
 class DocumentRow:
+    model: ClassVar[type[BaseModel]] = Document  # the contract's shape of this row
     url: str
     document: bytes
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime
+from enum import StrEnum
 from itertools import groupby
 from typing import Any
 
 import grpc
+from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import DecodeError, Message
 
 from seeding.contract import (
@@ -32,7 +35,7 @@ from seeding.contract import (
     to_proto,
 )
 
-from ._bank import AccountRow, Bank, CardRow, DocumentKind, DocumentRow, OperationRow, UserRow
+from ._bank import Bank, DocumentKind
 from ._dispatch import MAX_REQUEST_BYTES, handlers_by_rpc
 from ._errors import (
     InvalidInputError,
@@ -79,57 +82,24 @@ _DOCUMENT_MESSAGES: dict[DocumentKind, type[Message]] = {
 # ---------------------------------------------------------------- message shapes
 
 
-def _user(user: UserRow) -> Message:
-    return _User(
-        id=user.id,
-        email=user.email,
-        last_name=user.last_name,
-        first_name=user.first_name,
-        middle_name=user.middle_name,
-        phone_number=user.phone_number,
-    )
+def _message(row: Any, message: type[Message]) -> Message:
+    """A bank row as its contract message: the contract model's fields, in the gRPC side's formats."""
+    fields = message.DESCRIPTOR.fields_by_name
+    return message(**{name: _proto_value(getattr(row, name), fields[name]) for name in row.model.model_fields})
 
 
-def _card(card: CardRow) -> Message:
-    return _Card(
-        id=card.id,
-        pin=card.pin,
-        cvv=card.cvv,
-        type=to_proto(card.type),
-        status=to_proto(card.status),
-        account_id=card.account_id,
-        card_number=card.card_number,
-        card_holder=card.card_holder,
-        expiry_date=card.expiry_date.strftime(GRPC_DATE),
-        payment_system=to_proto(card.payment_system),
-    )
-
-
-def _account(account: AccountRow) -> Message:
-    return _AccountView(
-        id=account.id,
-        type=to_proto(account.type),
-        cards=[_card(c) for c in account.cards],
-        status=to_proto(account.status),
-        balance=account.balance,
-    )
-
-
-def _operation(operation: OperationRow) -> Message:
-    return _Operation(
-        id=operation.id,
-        type=to_proto(operation.type),
-        status=to_proto(operation.status),
-        amount=operation.amount,
-        card_id=operation.card_id,
-        category=operation.category,
-        created_at=operation.created_at.strftime(GRPC_DATETIME),
-        account_id=operation.account_id,
-    )
-
-
-def _document(message: type[Message], document: DocumentRow) -> Message:
-    return message(url=document.url, document=document.document)
+def _proto_value(value: Any, field: FieldDescriptor) -> Any:
+    if isinstance(value, StrEnum):
+        return to_proto(value)
+    if isinstance(value, datetime):  # before date: a datetime is a date
+        return value.strftime(GRPC_DATETIME)
+    if isinstance(value, date):
+        return value.strftime(GRPC_DATE)
+    if isinstance(value, list):
+        return [_proto_value(item, field) for item in value]
+    if hasattr(value, "model"):  # a nested row (an account's cards)
+        return _message(value, message_class(field.message_type.full_name))
+    return value
 
 
 def _status(number: int) -> OperationStatus:
@@ -150,7 +120,7 @@ class _Handlers:
         self.bank = bank
 
     async def get_user(self, request: Any) -> Fields:
-        return {"user": _user(self.bank.get_user(request.id))}
+        return {"user": _message(self.bank.get_user(request.id), _User)}
 
     async def create_user(self, request: Any) -> Fields:
         user = self.bank.create_user(
@@ -160,16 +130,16 @@ class _Handlers:
             middle_name=request.middle_name,
             phone_number=request.phone_number,
         )
-        return {"user": _user(user)}
+        return {"user": _message(user, _User)}
 
     async def get_accounts(self, request: Any) -> Fields:
-        return {"accounts": [_account(a) for a in self.bank.get_accounts(request.user_id)]}
+        return {"accounts": [_message(a, _AccountView) for a in self.bank.get_accounts(request.user_id)]}
 
     async def open_account(self, account_type: AccountType, request: Any) -> Fields:
-        return {"account": _account(self.bank.open_account(request.user_id, account_type))}
+        return {"account": _message(self.bank.open_account(request.user_id, account_type), _AccountView)}
 
     async def issue_card(self, card_type: CardType, request: Any) -> Fields:
-        return {"card": _card(self.bank.issue_card(request.user_id, request.account_id, card_type))}
+        return {"card": _message(self.bank.issue_card(request.user_id, request.account_id, card_type), _Card)}
 
     async def make_operation(self, operation_type: OperationType, request: Any) -> Fields:
         operation = self.bank.make_operation(
@@ -180,31 +150,25 @@ class _Handlers:
             account_id=request.account_id,
             category=request.category if operation_type is OperationType.PURCHASE else "",
         )
-        return {"operation": _operation(operation)}
+        return {"operation": _message(operation, _Operation)}
 
     async def get_operation(self, request: Any) -> Fields:
-        return {"operation": _operation(self.bank.get_operation(request.id))}
+        return {"operation": _message(self.bank.get_operation(request.id), _Operation)}
 
     async def get_operations(self, request: Any) -> Fields:
-        return {"operations": [_operation(o) for o in self.bank.get_operations(request.account_id)]}
+        return {"operations": [_message(o, _Operation) for o in self.bank.get_operations(request.account_id)]}
 
     async def get_operations_summary(self, request: Any) -> Fields:
         summary = self.bank.get_operations_summary(request.account_id)
-        return {
-            "summary": _OperationsSummary(
-                spent_amount=summary.spent_amount,
-                received_amount=summary.received_amount,
-                cashback_amount=summary.cashback_amount,
-            )
-        }
+        return {"summary": _message(summary, _OperationsSummary)}
 
     async def get_receipt(self, request: Any) -> Fields:
         receipt = await self.bank.wait_for_receipt(request.operation_id)
-        return {"receipt": _document(_Receipt, receipt)}
+        return {"receipt": _message(receipt, _Receipt)}
 
     async def get_document(self, kind: DocumentKind, request: Any) -> Fields:
         document = self.bank.get_document(kind, request.account_id)
-        return {kind.value: _document(_DOCUMENT_MESSAGES[kind], document)}
+        return {kind.value: _message(document, _DOCUMENT_MESSAGES[kind])}
 
 
 # ---------------------------------------------------------------- servicers and the server

@@ -14,6 +14,8 @@ import logging
 import math
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
@@ -25,13 +27,8 @@ from pydantic_core import PydanticCustomError
 from seeding.contract import ENDPOINTS, AccountType, CardType, OperationStatus, OperationType
 
 from ._bank import (
-    AccountRow,
     Bank,
-    CardRow,
     DocumentKind,
-    DocumentRow,
-    OperationRow,
-    UserRow,
     email_problem,
 )
 from ._dispatch import MAX_REQUEST_BYTES, handlers_by_rpc
@@ -197,30 +194,27 @@ def _json_as_fastapi_reads_it(raw: bytes) -> Any:
 # ---------------------------------------------------------------- response shapes (camelCase)
 
 
-def _user(user: UserRow) -> Payload:
-    return {
-        "id": user.id,
-        "email": user.email,
-        "lastName": user.last_name,
-        "firstName": user.first_name,
-        "middleName": user.middle_name,
-        "phoneNumber": user.phone_number,
-    }
+def _payload(row: Any) -> Payload:
+    """A bank row as the gateway's JSON: the contract model's fields under their camelCase aliases."""
+    return {field.alias or name: _json_value(getattr(row, name)) for name, field in row.model.model_fields.items()}
 
 
-def _card(card: CardRow) -> Payload:
-    return {
-        "id": card.id,
-        "pin": card.pin,
-        "cvv": card.cvv,
-        "type": card.type.value,
-        "status": card.status.value,
-        "accountId": card.account_id,
-        "cardNumber": card.card_number,
-        "cardHolder": card.card_holder,
-        "expiryDate": card.expiry_date.isoformat(),  # YYYY-MM-DD
-        "paymentSystem": card.payment_system.value,
-    }
+def _json_value(value: Any) -> Any:
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, datetime):  # before date: a datetime is a date
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()  # YYYY-MM-DD
+    if isinstance(value, float):
+        return _number(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, list):
+        return [_json_value(item) for item in value]
+    if hasattr(value, "model"):  # a nested row (an account's cards)
+        return _payload(value)
+    return value
 
 
 def _number(value: float) -> float:
@@ -228,33 +222,6 @@ def _number(value: float) -> float:
     if not math.isfinite(value):
         raise _GatewayBug(f"out of range float value {value!r} is not JSON compliant")
     return value
-
-
-def _account(account: AccountRow) -> Payload:
-    return {
-        "id": account.id,
-        "type": account.type.value,
-        "cards": [_card(c) for c in account.cards],
-        "status": account.status.value,
-        "balance": _number(account.balance),
-    }
-
-
-def _operation(operation: OperationRow) -> Payload:
-    return {
-        "id": operation.id,
-        "type": operation.type.value,
-        "status": operation.status.value,
-        "amount": _number(operation.amount),
-        "cardId": operation.card_id,
-        "category": operation.category,
-        "createdAt": operation.created_at.strftime("%Y-%m-%dT%H:%M:%S.%f"),
-        "accountId": operation.account_id,
-    }
-
-
-def _document(document: DocumentRow) -> Payload:
-    return {"url": document.url, "document": document.document.decode("utf-8", errors="replace")}
 
 
 # ---------------------------------------------------------------- handlers, one per kind of call
@@ -267,15 +234,15 @@ class _Handlers:
         self.bank = bank
 
     async def get_user(self, request: web.Request) -> Payload:
-        return {"user": _user(self.bank.get_user(_uuid_param(request, "path", "user_id")))}
+        return {"user": _payload(self.bank.get_user(_uuid_param(request, "path", "user_id")))}
 
     async def create_user(self, request: web.Request) -> Payload:
         body = await _body(request, _CreateUserBody)
-        return {"user": _user(self.bank.create_user(**body.model_dump()))}
+        return {"user": _payload(self.bank.create_user(**body.model_dump()))}
 
     async def get_accounts(self, request: web.Request) -> Payload:
         accounts = self.bank.get_accounts(_uuid_param(request, "query", "userId"))
-        return {"accounts": [_account(a) for a in accounts]}
+        return {"accounts": [_payload(a) for a in accounts]}
 
     async def open_account(self, account_type: AccountType, request: web.Request) -> Payload:
         body = await _body(request, _OpenAccountBody)
@@ -283,11 +250,11 @@ class _Handlers:
             account = self.bank.open_account(str(body.user_id), account_type)
         except NotFoundError as exc:  # the real gateway answers an unknown user with a bare 500
             raise _GatewayBug from exc
-        return {"account": _account(account)}
+        return {"account": _payload(account)}
 
     async def issue_card(self, card_type: CardType, request: web.Request) -> Payload:
         body = await _body(request, _IssueCardBody)
-        return {"card": _card(self.bank.issue_card(str(body.user_id), str(body.account_id), card_type))}
+        return {"card": _payload(self.bank.issue_card(str(body.user_id), str(body.account_id), card_type))}
 
     async def make_operation(self, operation_type: OperationType, request: web.Request) -> Payload:
         is_purchase = operation_type is OperationType.PURCHASE
@@ -301,28 +268,22 @@ class _Handlers:
             category=body.category if isinstance(body, _PurchaseBody) else "",
             finite_only=True,
         )
-        return {"operation": _operation(operation)}
+        return {"operation": _payload(operation)}
 
     async def get_operation(self, request: web.Request) -> Payload:
-        return {"operation": _operation(self.bank.get_operation(_uuid_param(request, "path", "operation_id")))}
+        return {"operation": _payload(self.bank.get_operation(_uuid_param(request, "path", "operation_id")))}
 
     async def get_operations(self, request: web.Request) -> Payload:
         operations = self.bank.get_operations(_uuid_param(request, "query", "accountId"))
-        return {"operations": [_operation(o) for o in operations]}
+        return {"operations": [_payload(o) for o in operations]}
 
     async def get_operations_summary(self, request: web.Request) -> Payload:
         summary = self.bank.get_operations_summary(_uuid_param(request, "query", "accountId"))
-        return {
-            "summary": {
-                "spentAmount": _number(summary.spent_amount),
-                "receivedAmount": _number(summary.received_amount),
-                "cashbackAmount": _number(summary.cashback_amount),
-            }
-        }
+        return {"summary": _payload(summary)}
 
     async def get_receipt(self, request: web.Request) -> Payload:
         receipt = await self.bank.wait_for_receipt(_uuid_param(request, "path", "operation_id"))
-        return {"receipt": _document(receipt)}
+        return {"receipt": _payload(receipt)}
 
     async def get_document(self, kind: DocumentKind, request: web.Request) -> Payload:
         account_id = _uuid_param(request, "path", "account_id")
@@ -330,7 +291,7 @@ class _Handlers:
             document = self.bank.get_document(kind, account_id)
         except NotFoundError as exc:  # the real gateway answers an unknown account with a bare 500
             raise _GatewayBug from exc
-        return {kind.value: _document(document)}
+        return {kind.value: _payload(document)}
 
 
 # ---------------------------------------------------------------- errors and the application
