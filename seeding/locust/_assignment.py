@@ -20,19 +20,18 @@ The strategy then turns a position into a dump index:
 from __future__ import annotations
 
 import heapq
-import random
 from array import array
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from functools import cached_property
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any
 
 from pydantic import Field, StrictInt, TypeAdapter
 
+from .._strategies import STRATEGIES, Strategy, exclusive, shuffled
+
 __all__ = ["STRATEGIES", "Assignment", "NumberPool", "Strategy", "plan_assignments"]
 
-Strategy = Literal["unique", "cycle", "random", "shuffle"]
-STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
 
 # The types an Assignment's fields must have when one arrives in a message (ints, not bools or text).
 _Count = Annotated[StrictInt, Field(ge=0)]
@@ -90,7 +89,7 @@ class Assignment:
     @property
     def unique(self) -> bool:
         """Whether no two live virtual users may hold one seeded user."""
-        return self.strategy in ("unique", "shuffle")
+        return exclusive(self.strategy)
 
     def position(self, number: int) -> int | None:
         """The striped position of this process's user ``number``; None when it must ask the pool."""
@@ -119,9 +118,7 @@ class Assignment:
 
     @cached_property
     def _permutation(self) -> array[int]:
-        order = list(range(self.seeds))
-        random.Random(self.seed).shuffle(order)
-        return array("q", order)
+        return shuffled(self.seeds, self.seed)
 
     def to_message(self) -> dict[str, Any]:
         return asdict(self)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from .._plan import ACCOUNT_FIELDS, CARD_FIELDS, OPERATION_FIELDS, did_you_mean
 from .._result import SeedsResult
-from ._assignment import Strategy
+from .._strategies import Strategy, exclusive
 
 __all__ = ["capacity_problem", "requirements_problem", "validate_requirements"]
 
@@ -59,7 +59,7 @@ def capacity_problem(source: str, strategy: Strategy, *, seeds: int, users: int)
     """Why ``seeds`` seeded users cannot serve ``users`` virtual users under ``strategy``."""
     if seeds == 0:
         return f"{source}: holds no seeded users"
-    if strategy in ("unique", "shuffle") and users > seeds:
+    if exclusive(strategy) and users > seeds:
         return (
             f"{source}: holds {seeds} seeded users but the run asks for {users} virtual users, and strategy "
             f"{strategy!r} gives each its own; seed at least {users} users or use strategy='cycle'"

@@ -23,16 +23,14 @@ import random
 import secrets
 from array import array
 from pathlib import Path
-from typing import Literal, get_args
 
 import orjson
 
+from .._strategies import STRATEGIES, Strategy, shuffled
 from ._dumps import Dump
 
 __all__ = ["FSYNC_INTERVAL", "STRATEGIES", "HandOuts", "Sequence", "Strategy"]
 
-Strategy = Literal["unique", "shuffle", "cycle", "random"]
-STRATEGIES: tuple[str, ...] = get_args(Strategy)
 FSYNC_INTERVAL = 1.0  # seconds
 _VERSION = 1
 _FLAGS = os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -89,9 +87,7 @@ class Sequence:
 
     def _shuffle_order(self) -> array[int]:
         if self._order is None:
-            order = list(range(self.count))
-            random.Random(self.shuffle_seed).shuffle(order)
-            self._order = array("q", order)
+            self._order = shuffled(self.count, self.shuffle_seed)
         return self._order
 
     def _record(self, index: int) -> None:
