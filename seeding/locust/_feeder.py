@@ -11,6 +11,10 @@ may still be re-seeding), so nothing may read the dump yet. At test start:
     worker         opens its own copy when the fingerprint matches, else asks the master for the
                    users (``_shipping``); its virtual users wait until the seeds are there
 
+The roles live in their own modules: ``_master`` (places, the pool, shipping the dump) and
+``_worker`` (its place, its copy, pooled claims), mixed into ``SeedsFeeder``, which keeps what
+locustfiles call, the local runner's part and the state the three share.
+
 Messages are Locust's own (``runner.register_message`` / ``send_message``), one type per purpose,
 prefixed ``seeding:<name>:``. The master's ``assign`` goes out before its ``spawn`` on the same
 connection, so a worker knows its place before its first virtual user starts. Every message is
@@ -24,10 +28,9 @@ import itertools
 import logging
 import random
 import shutil
-import tempfile
 import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +40,19 @@ from locust import User
 from locust import events as locust_events
 from locust.env import Environment
 from locust.event import Events
-from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, Runner, WorkerRunner
+from locust.runners import MasterRunner, Runner, WorkerRunner
 from pydantic import PrivateAttr
 
-from .._dump import open_dump, read_meta
+from .._dump import open_dump
 from .._exceptions import DumpError, SeedingError, SeedsExhaustedError
 from .._result import SeedsResult, SeedUserResult
-from ._assignment import STRATEGIES, Assignment, NumberPool, Strategy, plan_assignments
-from ._messages import MESSAGES, Assign, Chunk, Claim, Grant, Hello, Kind, Need, Release, drop, listener
+from ._assignment import STRATEGIES, Assignment, NumberPool, Strategy
+from ._master import MasterSide
+from ._messages import MESSAGES, Kind, drop, listener
 from ._preflight import capacity_problem, requirements_problem, validate_requirements
 from ._service import service_dump
-from ._shipping import SeedsReceiver, fingerprint, user_chunks
+from ._shipping import SeedsReceiver
+from ._worker import WorkerSide
 
 __all__ = ["FeederSeeds", "SeedClaim", "SeedsFeeder"]
 
@@ -93,7 +98,7 @@ class _SeedsWhenReady:
         return f"<seeds of {self._feeder.dump}, not here yet>"
 
 
-class SeedsFeeder:
+class SeedsFeeder(MasterSide, WorkerSide):
     """Hands each Locust virtual user a seeded user of ``dump``; make one per dump, at import time.
 
     ``strategy``: ``unique`` (no two live virtual users share a seeded user, across all
@@ -308,24 +313,7 @@ class SeedsFeeder:
         seed = self.seed if self.seed is not None else random.randrange(2**31)
         count = len(seeds.users)
         if isinstance(runner, MasterRunner):
-            workers = {
-                node.id: runner.get_worker_index(node.id)
-                for node in runner.clients.ready + runner.clients.spawning + runner.clients.running
-            }
-            plan = plan_assignments(
-                self.strategy,
-                seeds=count,
-                users=users,
-                worker_indexes=workers.values(),
-                seed=seed,
-                generation=generation,
-            )
-            # The master serves no user itself: its copy only keeps the run's pool and generation.
-            self._install(environment, replace(next(iter(plan.values())), slot=None), seeds)
-            self._assigned, self._shipped, self._granted = set(), set(), {}
-            for client_id, index in workers.items():
-                self._assign(client_id, plan[index])
-            where = f"over {len(workers)} workers"
+            where = self._start_workers(environment, runner, seeds, users, seed, generation)
         else:
             self._install(environment, Assignment(self.strategy, count, 1, 0, count, seed, generation), seeds)
             where = "in this process"
@@ -356,160 +344,8 @@ class SeedsFeeder:
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
 
-    # --- master side -----------------------------------------------------------------------
-
-    def _on_hello(self, node: str, msg: Hello) -> None:
-        """A worker joining a running test gets no stripe: its users take positions from the pool."""
-        runner = self._runner
-        if self._assignment is None or runner is None or runner.state not in (STATE_SPAWNING, STATE_RUNNING):
-            return  # test start will assign it
-        if node in self._assigned:
-            return  # it was in the run's plan already
-        if node not in runner.clients:
-            return self._drop("hello", node, "not a worker of this master")
-        self._assign(node, replace(self._assignment, slot=None))
-
-    def _assign(self, client_id: str, assignment: Assignment) -> None:
-        self._assigned.add(client_id)
-        announce = {"fingerprint": fingerprint(self.dump), "meta": read_meta(self.dump)}
-        self._send("assign", {"assignment": assignment.to_message(), **announce}, client_id)
-
-    def _on_need(self, node: str, msg: Need) -> None:
-        seeds, assignment = self._seeds, self._assignment
-        if seeds is None or assignment is None or msg.generation != assignment.generation:
-            return self._drop("need", node, f"generation {msg.generation} is not this test run's", stale=True)
-        if node not in self._assigned:
-            return self._drop("need", node, "not a worker of this test run")
-        if node in self._shipped:
-            return self._drop("need", node, "it was sent the seeded users of this test run already")
-        self._shipped.add(node)
-        logger.info("sending %d seeded users of %s to worker %s", len(seeds.users), self.dump, node)
-        chunks = user_chunks(seeds)
-        chunk = next(chunks, [])
-        while True:
-            following = next(chunks, None)
-            self._send(
-                "chunk",
-                {"generation": assignment.generation, "lines": chunk, "last": following is None},
-                node,
-            )
-            if following is None:
-                break
-            chunk = following
-            gevent.sleep(0)  # let heartbeats and other workers' messages through
-
-    def _on_claim(self, node: str, msg: Claim) -> None:
-        if node not in self._assigned:
-            return self._drop("claim", node, "not a worker of this test run")
-        assignment = self._assignment
-        current = assignment is not None and msg.generation == assignment.generation
-        position = self._pool.take() if current else None
-        if position is None and current and self._reclaim_from_departed():
-            position = self._pool.take()
-        if position is not None:
-            self._granted[position] = node
-        self._send("grant", {"generation": msg.generation, "ticket": msg.ticket, "position": position}, node)
-
-    def _reclaim_from_departed(self) -> bool:
-        """Positions held by workers that have left go back to the pool (their releases never came)."""
-        runner = self._runner
-        assert runner is not None
-        gone = [position for position, node in self._granted.items() if node not in runner.clients]
-        for position in gone:
-            del self._granted[position]
-            self._pool.put(position)
-        if gone:
-            logger.info("%s: %d pooled positions held by workers that left are free again", self.dump, len(gone))
-        return bool(gone)
-
-    def _on_release(self, node: str, msg: Release) -> None:
-        if self._assignment is None or msg.generation != self._assignment.generation:
-            return self._drop("release", node, f"generation {msg.generation} is not this test run's", stale=True)
-        if self._granted.get(msg.position) != node:
-            return self._drop("release", node, f"position {msg.position} is not held by this worker")
-        del self._granted[msg.position]
-        self._pool.put(msg.position)
-
-    # --- worker side -----------------------------------------------------------------------
-
-    def _on_assign(self, node: str, msg: Assign) -> None:
-        environment = self._environment
-        assert environment is not None
-        assignment = msg.assignment
-        self._ready.clear()
-        self._assignment = assignment
-        self._stop_receiving()
-        if fingerprint(self.dump) == msg.fingerprint:
-            try:
-                seeds = open_dump(self.dump)
-            except DumpError:
-                pass  # changed under us: ask for the master's copy instead
-            else:
-                if len(seeds.users) == assignment.seeds:
-                    self._install(environment, assignment, seeds)
-                    return
-        if self._scratch is None:
-            self._scratch = Path(tempfile.mkdtemp(prefix="seeding-locust-"))
-        logger.info(
-            "%s here is missing or differs from the master's; receiving its %d seeded users",
-            self.dump,
-            assignment.seeds,
-        )
-        copy = self._scratch / f"{next(self._copies)}-{self.dump.name}"
-        self._receiver = SeedsReceiver(copy, count=assignment.seeds, meta=msg.meta)
-        self._receiving = assignment.generation
-        self._send("need", {"generation": assignment.generation})
-
-    def _on_chunk(self, node: str, msg: Chunk) -> None:
-        receiver, assignment, environment = self._receiver, self._assignment, self._environment
-        if receiver is None or assignment is None or environment is None or msg.generation != self._receiving:
-            stale = assignment is None or msg.generation != assignment.generation
-            return self._drop("chunk", node, f"no seeded users of generation {msg.generation} are awaited", stale=stale)
-        try:
-            receiver.add(msg.lines)
-            if not msg.last:
-                return
-            self._receiver = self._receiving = None
-            seeds = receiver.finish()
-        except DumpError as exc:
-            self._stop_receiving()
-            logger.error("%s", exc)
-            return
-        self._install(environment, assignment, seeds)
-
-    def _stop_receiving(self) -> None:
-        if self._receiver is not None:
-            self._receiver.abort()
-        self._receiver = self._receiving = None
-
     def _take_pooled(self, assignment: Assignment) -> int | None:
         """A position from the pool: the master's, asked for over the wire, or this process's."""
-        if not isinstance(self._runner, WorkerRunner):
-            return self._pool.take()
-        ticket = next(self._ticket_numbers)
-        answer = AsyncResult()
-        self._tickets[ticket] = (answer, assignment)
-        try:
-            self._send("claim", {"generation": assignment.generation, "ticket": ticket})
-            return answer.get(timeout=self.ready_timeout)
-        except gevent.Timeout:
-            self._abandoned[ticket] = assignment
-            raise SeedingError(f"{self.dump}: the master did not answer a claim in {self.ready_timeout} s") from None
-        finally:
-            del self._tickets[ticket]
-
-    def _on_grant(self, node: str, msg: Grant) -> None:
-        waiting = self._tickets.get(msg.ticket)
-        abandoned = self._abandoned.pop(msg.ticket, None)
-        if waiting is None and abandoned is None:
-            return self._drop("grant", node, f"no claim with ticket {msg.ticket} is waiting")
-        answer, assignment = waiting or (None, abandoned)
-        assert assignment is not None
-        if msg.generation != assignment.generation:
-            return self._drop("grant", node, f"generation {msg.generation} is not the claim's")
-        if msg.position is not None and not assignment.pooled(msg.position):
-            return self._drop("grant", node, f"position {msg.position} is not in the master's pool")
-        if answer is not None:
-            answer.set(msg.position)
-        elif msg.position is not None:  # too late for the claim that asked: the position goes back
-            self._send("release", {"generation": msg.generation, "position": msg.position})
+        if isinstance(self._runner, WorkerRunner):
+            return self._claim_from_master(assignment)
+        return self._pool.take()

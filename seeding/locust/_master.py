@@ -1,0 +1,125 @@
+"""The master's side of ``SeedsFeeder``: places for workers, the pool beyond them, the dump on request.
+
+At test start the master gives every connected worker an ``Assignment`` (its rank among the
+workers) with the dump's fingerprint; a worker joining later is assigned no stripe and takes its
+positions from the pool. It answers ``claim`` from that pool, takes back ``release`` only from the
+worker that holds the position, and streams the users to a worker whose copy differs (``need``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+import gevent
+from locust.env import Environment
+from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner
+
+from .._dump import read_meta
+from .._result import SeedsResult
+from ._assignment import Assignment, plan_assignments
+from ._messages import Claim, Hello, Need, Release
+from ._shipping import fingerprint, user_chunks
+
+__all__ = ["MasterSide"]
+
+logger = logging.getLogger("seeding.locust")
+
+
+class MasterSide:
+    """What ``SeedsFeeder`` does on the master (a mixin: the state is the feeder's)."""
+
+    def _start_workers(
+        self, environment: Environment, runner: MasterRunner, seeds: SeedsResult, users: int, seed: int, generation: int
+    ) -> str:
+        """At test start: give each connected worker its place (and the dump's fingerprint)."""
+        workers = {
+            node.id: runner.get_worker_index(node.id)
+            for node in runner.clients.ready + runner.clients.spawning + runner.clients.running
+        }
+        plan = plan_assignments(
+            self.strategy,
+            seeds=len(seeds.users),
+            users=users,
+            worker_indexes=workers.values(),
+            seed=seed,
+            generation=generation,
+        )
+        # The master serves no user itself: its copy only keeps the run's pool and generation.
+        self._install(environment, replace(next(iter(plan.values())), slot=None), seeds)
+        self._assigned, self._shipped, self._granted = set(), set(), {}
+        for client_id, index in workers.items():
+            self._assign(client_id, plan[index])
+        return f"over {len(workers)} workers"
+
+    def _on_hello(self, node: str, msg: Hello) -> None:
+        """A worker joining a running test gets no stripe: its users take positions from the pool."""
+        runner = self._runner
+        if self._assignment is None or runner is None or runner.state not in (STATE_SPAWNING, STATE_RUNNING):
+            return  # test start will assign it
+        if node in self._assigned:
+            return  # it was in the run's plan already
+        if node not in runner.clients:
+            return self._drop("hello", node, "not a worker of this master")
+        self._assign(node, replace(self._assignment, slot=None))
+
+    def _assign(self, client_id: str, assignment: Assignment) -> None:
+        self._assigned.add(client_id)
+        announce = {"fingerprint": fingerprint(self.dump), "meta": read_meta(self.dump)}
+        self._send("assign", {"assignment": assignment.to_message(), **announce}, client_id)
+
+    def _on_need(self, node: str, msg: Need) -> None:
+        seeds, assignment = self._seeds, self._assignment
+        if seeds is None or assignment is None or msg.generation != assignment.generation:
+            return self._drop("need", node, f"generation {msg.generation} is not this test run's", stale=True)
+        if node not in self._assigned:
+            return self._drop("need", node, "not a worker of this test run")
+        if node in self._shipped:
+            return self._drop("need", node, "it was sent the seeded users of this test run already")
+        self._shipped.add(node)
+        logger.info("sending %d seeded users of %s to worker %s", len(seeds.users), self.dump, node)
+        chunks = user_chunks(seeds)
+        chunk = next(chunks, [])
+        while True:
+            following = next(chunks, None)
+            self._send(
+                "chunk",
+                {"generation": assignment.generation, "lines": chunk, "last": following is None},
+                node,
+            )
+            if following is None:
+                break
+            chunk = following
+            gevent.sleep(0)  # let heartbeats and other workers' messages through
+
+    def _on_claim(self, node: str, msg: Claim) -> None:
+        if node not in self._assigned:
+            return self._drop("claim", node, "not a worker of this test run")
+        assignment = self._assignment
+        current = assignment is not None and msg.generation == assignment.generation
+        position = self._pool.take() if current else None
+        if position is None and current and self._reclaim_from_departed():
+            position = self._pool.take()
+        if position is not None:
+            self._granted[position] = node
+        self._send("grant", {"generation": msg.generation, "ticket": msg.ticket, "position": position}, node)
+
+    def _reclaim_from_departed(self) -> bool:
+        """Positions held by workers that have left go back to the pool (their releases never came)."""
+        runner = self._runner
+        assert runner is not None
+        gone = [position for position, node in self._granted.items() if node not in runner.clients]
+        for position in gone:
+            del self._granted[position]
+            self._pool.put(position)
+        if gone:
+            logger.info("%s: %d pooled positions held by workers that left are free again", self.dump, len(gone))
+        return bool(gone)
+
+    def _on_release(self, node: str, msg: Release) -> None:
+        if self._assignment is None or msg.generation != self._assignment.generation:
+            return self._drop("release", node, f"generation {msg.generation} is not this test run's", stale=True)
+        if self._granted.get(msg.position) != node:
+            return self._drop("release", node, f"position {msg.position} is not held by this worker")
+        del self._granted[msg.position]
+        self._pool.put(msg.position)
