@@ -11,13 +11,16 @@ dump's fingerprint (and the shuffle seed), then one plan index per line. Durabil
 line is written (one ``write`` on an ``O_APPEND`` descriptor) before the answer leaves, so a
 killed service (``kill -9``) never hands a user out twice; the file is ``fsync``-ed at most every
 ``FSYNC_INTERVAL`` seconds and on shutdown, so only a machine crash can lose the last second of
-hand-outs. A header of another fingerprint (the dump was seeded again) starts a new sequence; a
-torn last line is cut off; ``reset`` replaces the file atomically with a fresh header.
+hand-outs. The log is ``flock``-ed while a service uses it, so a second service on the same
+dumps directory is refused (409) instead of handing the same users out again. A header of
+another fingerprint (the dump was seeded again) starts a new sequence; a torn last line is cut
+off; ``reset`` replaces the file atomically with a fresh header.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import random
 import secrets
@@ -28,6 +31,7 @@ import orjson
 
 from .._strategies import STRATEGIES, Strategy, shuffled
 from ._dumps import Dump
+from ._errors import ApiError
 
 __all__ = ["FSYNC_INTERVAL", "STRATEGIES", "HandOuts", "Sequence", "Strategy"]
 
@@ -115,7 +119,7 @@ class Sequence:
             if line.isdigit() and (index := int(line)) < self.count and not self.handed[index]:
                 self.handed[index] = 1
                 self.left -= 1
-        self._fd = os.open(self.path, _FLAGS)
+        self._fd = _open_locked(self.path)
         if torn:  # killed mid-line: cut it off so the next line starts clean
             os.ftruncate(self._fd, len(data) - len(lines[-1]))
 
@@ -136,7 +140,7 @@ class Sequence:
         finally:
             os.close(fd)
         os.replace(tmp, self.path)
-        self._fd = os.open(self.path, _FLAGS)
+        self._fd = _open_locked(self.path)
 
     def sync(self) -> None:
         """Flush the log to disk if anything was appended since the last time."""
@@ -150,6 +154,19 @@ class Sequence:
             self.sync()
             os.close(self._fd)
             self._fd = -1
+
+
+def _open_locked(path: Path) -> int:
+    """The log for appends, locked: a second service on the same dumps dir would hand users out again."""
+    fd = os.open(path, _FLAGS)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise ApiError(
+            409, f"{path}: another process hands out this dump (a second service on this dumps dir?)"
+        ) from None
+    return fd
 
 
 def _header(line: bytes) -> dict[str, object] | None:

@@ -128,3 +128,14 @@ async def test_users_by_index_meta_and_the_file_with_its_etag(service: Service, 
     assert whole.content == path.read_bytes() and whole.headers["etag"]
     again = await http.get("/v1/dumps/read/file", headers={"If-None-Match": whole.headers["etag"]})
     assert again.status_code == 304
+
+
+async def test_a_second_service_on_the_same_dumps_is_refused_not_repeating(dirs: tuple[Path, Path]) -> None:
+    dumps, plans = dirs
+    write_dump(dumps, "shared", 5)
+    async with Service(dumps_dir=dumps, plans_dir=plans) as one, Service(dumps_dir=dumps, plans_dir=plans) as two:  # noqa: SIM117
+        async with httpx.AsyncClient(base_url=one.url) as a, httpx.AsyncClient(base_url=two.url) as b:
+            assert (await _next(a, "shared")).json()["index"] == 0
+            refused = await _next(b, "shared")
+            assert refused.status_code == 409 and "another process hands out this dump" in refused.json()["error"]
+            assert (await _next(a, "shared")).json()["index"] == 1

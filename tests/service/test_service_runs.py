@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -154,3 +155,23 @@ async def test_a_record_left_live_by_a_dead_service_is_interrupted(dirs: tuple[P
         run = (await http.get("/v1/runs/0123456789abcdef")).json()["run"]
         assert len((await http.get("/v1/runs")).json()["runs"]) == 1
     assert run["state"] == "interrupted" and "resume" in run["error"]
+
+
+async def test_a_service_stopped_mid_run_leaves_it_interrupted_and_resumable(dirs: tuple[Path, Path]) -> None:
+    plan = {"scenario": "stopped", "users": {"count": 30, "deposit_accounts": 1}}
+    async with Stand(latency_ms=20) as stand:
+        async with Service(dumps_dir=dirs[0], plans_dir=dirs[1]) as first:  # noqa: SIM117
+            async with httpx.AsyncClient(base_url=first.url) as http:
+                body = {"plan": plan, "transport": "http", "target": stand.http_url, "concurrency": 2}
+                run_id = (await http.post("/v1/runs", json=body)).json()["run"]["id"]
+                while (await http.get(f"/v1/runs/{run_id}")).json()["run"]["state"] == "queued":
+                    await asyncio.sleep(0.02)
+        async with Service(dumps_dir=dirs[0], plans_dir=dirs[1]) as second:  # noqa: SIM117
+            async with httpx.AsyncClient(base_url=second.url) as http:
+                stopped = (await http.get(f"/v1/runs/{run_id}")).json()["run"]
+                assert (await http.post(f"/v1/runs/{run_id}/resume")).status_code == 202
+                final = await wait_run(http, run_id)
+    assert stopped["state"] == "interrupted" and stopped["missing"] > 0
+    assert (final["state"], final["done"], final["missing"]) == ("succeeded", 60, 0)
+    users = open_dump(dirs[0] / "stopped_seeds.json").users
+    assert len({u.user_id for u in users}) == 30
