@@ -40,7 +40,7 @@ from locust import User
 from locust import events as locust_events
 from locust.env import Environment
 from locust.event import Events
-from locust.runners import MasterRunner, Runner, WorkerRunner
+from locust.runners import STATE_INIT, MasterRunner, Runner, WorkerRunner
 from pydantic import PrivateAttr
 
 from .._dump import open_dump
@@ -90,9 +90,20 @@ class _SeedsWhenReady:
 
     def __init__(self, feeder: SeedsFeeder) -> None:
         self._feeder = feeder
+        self._as_built: SeedsResult | None = None
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._feeder.seeds, name)
+        feeder = self._feeder
+        runner = feeder._runner
+        waiting = not feeder._ready.is_set() and runner is not None and runner.state == STATE_INIT
+        if waiting and feeder._service is None and not isinstance(runner, WorkerRunner):
+            # Still in ``init`` on the master or local runner (``len(environment.seeds.users)`` after
+            # ``build()``): the test cannot start, and the seeds arrive, until ``init`` returns, so
+            # waiting would only time out. The dump this process has just built is the one it will serve.
+            if self._as_built is None:
+                self._as_built = open_dump(feeder.dump)
+            return getattr(self._as_built, name)
+        return getattr(feeder.seeds, name)
 
     def __repr__(self) -> str:
         return f"<seeds of {self._feeder.dump}, not here yet>"

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,6 +79,15 @@ def init(environment, **kwargs):
         result = build_grpc_seeds_builder().build(scenario.plan)
         save_seeds_result(result=result, scenario="get_accounts")
     environment.seeds = load_seeds_result(scenario="get_accounts")
+""",
+    "count at init": """
+@events.init.add_listener
+def init(environment, **kwargs):
+    if isinstance(environment.runner, (MasterRunner, LocalRunner)):
+        scenario.build()
+    environment.seeds = scenario.load()
+    if isinstance(environment.runner, (MasterRunner, LocalRunner)):
+        print(f"init sees {len(environment.seeds.users)} seeded users", flush=True)
 """,
     "load in on_start": """
 @events.init.add_listener
@@ -179,3 +189,20 @@ def test_a_load_after_the_test_started_says_so_in_one_line(stand: StandProcess, 
     warnings = [line for line in done.stderr.splitlines() if "ran after the test started" in line]
     assert len(warnings) == 1, done.stderr[-3000:]
     assert "@events.init listener" in warnings[0] and "get_accounts_seeds.json" in warnings[0]
+
+
+@pytest.mark.parametrize("processes", [[], ["--processes", "2"]], ids=["local runner", "two workers"])
+def test_the_seeds_can_be_counted_at_init_on_the_master_or_local_runner(
+    stand: StandProcess, tmp_path: Path, processes: list[str]
+):
+    """Before the test starts nothing is served yet; reading them there must not wait for a start that cannot come."""
+    env = make_project(tmp_path, stand, "count at init")
+    started = time.monotonic()
+    done = run_locust(tmp_path, env, *processes, "-u", str(USERS))
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"init sees {USERS} seeded users" in done.stdout, done.stdout[-2000:]
+    assert time.monotonic() - started < 45, "init waited for seeds that only arrive after it returns"
+    handed = handed_out(tmp_path)
+    assert len([user_id for ids in handed.values() for user_id in ids]) == USERS
+    assert len({user_id for ids in handed.values() for user_id in ids}) == USERS
