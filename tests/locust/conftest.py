@@ -21,9 +21,7 @@ from seeding.stand import StandProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "data"
-PLAN = ROOT / "plans" / "scenario-11-2.yaml"
 
-SeedDump = Callable[..., Path]
 RunLocust = Callable[..., subprocess.CompletedProcess[str]]
 
 
@@ -34,36 +32,10 @@ def stand_process() -> Iterator[StandProcess]:
         yield stand
 
 
-@pytest.fixture
-def seed_dump() -> SeedDump:
-    """``seed_dump(plan, stand, dumps_dir, transport="http")``: seed with the CLI, return the dump's path."""
-
-    def seed(plan: Path, stand: StandProcess, dumps_dir: Path, transport: str = "http") -> Path:
-        flag = f"--grpc-target={stand.grpc_target}" if transport == "grpc" else f"--http-url={stand.http_url}"
-        command = [sys.executable, "-m", "seeding", str(plan), f"--transport={transport}", flag]
-        done = subprocess.run(
-            [*command, f"--dumps-dir={dumps_dir}", "--no-progress"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd=ROOT,
-        )
-        assert done.returncode == 0, done.stderr
-        return dumps_dir / f"{plan.stem}_seeds.json"
-
-    return seed
-
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-@pytest.fixture
-def free_port() -> int:
-    """A loopback port nothing listens on (for a master, or for a gateway that is down)."""
-    return _free_port()
 
 
 def locust_env(variables: dict[str, str | Path]) -> dict[str, str]:
@@ -145,12 +117,6 @@ def start_locust(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[str]
 @pytest.fixture
 def data_dir() -> Path:
     return DATA
-
-
-@pytest.fixture
-def scenario_plan() -> Path:
-    """The course's scenario 11.2: 10 users with a debit-card and a credit-card account each."""
-    return PLAN
 
 
 @pytest.fixture
