@@ -40,7 +40,14 @@ from ._plan import (
     load_plan,
     parse_plan,
 )
-from ._result import SeedAccountResult, SeedCardResult, SeedOperationResult, SeedsResult, SeedUserResult
+from ._result import (
+    SeedAccountResult,
+    SeedCardResult,
+    SeedOpenedCardResult,
+    SeedOperationResult,
+    SeedsResult,
+    SeedUserResult,
+)
 
 if TYPE_CHECKING:
     from ._builder import Builder, BuildOptions, BuildStats
@@ -70,6 +77,7 @@ __all__ = [
     "SeedAccountsPlan",
     "SeedCardResult",
     "SeedCardsPlan",
+    "SeedOpenedCardResult",
     "SeedOperationResult",
     "SeedOperationsPlan",
     "SeedUserResult",

@@ -195,7 +195,10 @@ class Builder:
             operation_ids = await self._operations(account, card_ids, operations)
         else:
             operation_ids = ops.result() if operations else []
-        return account_entry(account.id, issued, zip((op.field for op in operations), operation_ids, strict=True))
+        opened = [(card.id, card.type) for card in account.cards]
+        return account_entry(
+            account.id, issued, zip((op.field for op in operations), operation_ids, strict=True), opened=opened
+        )
 
     def _first_card(self, account: Account) -> str:
         if account.cards:
@@ -245,6 +248,11 @@ class Builder:
             return min(plan.cards_per_account, 1)
         waits_for_cards = self.plan.operations.card == "round_robin" and plan.cards_per_account > 0
         return self._chained(operations) + waits_for_cards
+
+    @property
+    def longest_chain(self) -> int:
+        """Calls one user needs one after another: its creation and the longest run that must follow."""
+        return 1 + self._after_user
 
     @functools.cached_property
     def _after_user(self) -> int:

@@ -1,4 +1,7 @@
-"""``python -m seeding PLAN [PLAN ...]``: seed plans into dumps; ``python -m seeding verify DUMP``.
+"""``python -m seeding PLAN [PLAN ...]``: seed plans into dumps; ``verify``, ``list`` and ``export`` subcommands.
+
+A PLAN is a file, or a bare name for ``plans/<name>.yaml``. ``--dry-run`` shows what the plans would
+create and cost and sends nothing; ``--report FILE.json`` leaves a machine-readable summary for CI.
 
 Exit codes: 0 every plan seeded; 1 seeding failed or was interrupted (the journal keeps what was
 done, ``--resume`` finishes it) or the gateway is unreachable; 2 bad usage, plan or settings
@@ -10,9 +13,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from ._arguments import (
     EXIT_FAILED,
@@ -23,6 +28,7 @@ from ._arguments import (
     add_gateway_arguments,
     gateway_address,
     non_negative_int,
+    positive_float,
     positive_int,
     seed_number,
 )
@@ -35,14 +41,18 @@ from ._exceptions import (
     PlanError,
     SeedingError,
 )
-from ._plan import SeedsPlan, load_plan
-from ._progress import Progress
-from ._run import DEFAULT_SCENARIO, PlanRun, format_ranges
+from ._plan import SeedsPlan, find_plan, load_plan
+from ._progress import DEFAULT_PLAIN_INTERVAL, Progress
+from ._report import CallLog, plan_report, run_report, write_report
+from ._run import PlanRun, format_ranges, seeding_version
 from ._settings import Settings, load_settings
 from ._shutdown import Shutdown
 from .gateway import GatewayClient, Transport, connect
 
 __all__ = ["main"]
+
+# Subcommands, each in its own module with its own ``main(argv) -> exit code``.
+SUBCOMMANDS = {"verify": "._verify", "list": "._listing", "export": "._export", "serve": ".service._cli"}
 
 
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
@@ -50,9 +60,14 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog=PROG,
         description="Seed the bank gateway from plans and write dumps/<scenario>_seeds.json for load tests. "
-        f"`{PROG} verify DUMP` checks a dump against the gateway; `{PROG} serve` runs the service.",
+        f"`{PROG} verify DUMP` checks a dump against the gateway, `{PROG} list` shows plans and dumps, "
+        f"`{PROG} export DUMP --format csv|jsonl` writes a dump for other load tools, `{PROG} serve` runs "
+        "the service.",
     )
-    parser.add_argument("plans", nargs="+", type=Path, metavar="PLAN", help="plan files (YAML, or JSON)")
+    parser.add_argument(
+        "plans", nargs="+", type=Path, metavar="PLAN", help="plan files (YAML, or JSON), or names in plans/"
+    )
+    parser.add_argument("--version", action="version", version=f"seeding {seeding_version()}")
     target = add_gateway_arguments(parser, settings)
     target.add_argument(
         "--stand",
@@ -71,6 +86,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     )
     run.add_argument("--dumps-dir", type=Path, default=Path(defaults.dumps_dir), help="default %(default)s")
     run.add_argument("--seed", type=seed_number, help="reproducible names, phones and amounts (emails stay unique)")
+    run.add_argument("--users", type=positive_int, help="seed this many users instead of the plan's count")
     run.add_argument(
         "--parallel-operations",
         action="store_true",
@@ -79,51 +95,122 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     journal = run.add_mutually_exclusive_group()
     journal.add_argument("--resume", action="store_true", help="finish an interrupted run from its journal")
     journal.add_argument("--restart", action="store_true", help="discard an interrupted run's journal")
-    parser.add_argument("--no-progress", action="store_true", help="no live progress line")
+    output = parser.add_argument_group("output")
+    output.add_argument(
+        "--dry-run", action="store_true", help="print what the plans would create and cost; send nothing"
+    )
+    output.add_argument(
+        "--latency-ms",
+        type=positive_float,
+        help="latency per call that --dry-run assumes (default: 20 over grpc, 200 over http)",
+    )
+    output.add_argument("--report", type=Path, metavar="FILE.json", help="write a machine-readable summary there")
+    output.add_argument("--no-progress", action="store_true", help="no progress at all")
+    output.add_argument(
+        "--progress-interval",
+        type=positive_float,
+        default=DEFAULT_PLAIN_INTERVAL,
+        metavar="S",
+        help="off a terminal, a plain progress line every S seconds (default %(default)g)",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m seeding``; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["verify"]:
-        from ._verify import main as verify_main
+    if argv[:1] and argv[0] in SUBCOMMANDS:
+        import importlib
 
-        return verify_main(argv[1:])
-    if argv[:1] == ["serve"]:
-        from .service._cli import main as serve_main
+        module = importlib.import_module(SUBCOMMANDS[argv[0]], __package__)
+        return module.main(argv[1:])
+    args: argparse.Namespace | None = None
+    report: dict[str, Any] = {"plans": []}
+    code = EXIT_FAILED
+    try:
+        with Shutdown(PROG, exit_code=EXIT_FAILED) as shutdown:
+            try:
+                settings = load_settings()
+                args = build_parser(settings).parse_args(argv)
+                args.address, args.timeout = gateway_address(args, settings)
+                args.report_data = report
+                try:
+                    _check_report_path(args.report)
+                except SeedingError:
+                    args.report = None  # no report of a report that cannot be written
+                    raise
+                plans = _load_plans(args.plans, users=args.users)
+                if args.resume and args.stand == "embedded":
+                    raise SeedingError("--resume cannot be used with --stand embedded: its data ended with its process")
+            except (PlanError, SeedingError) as exc:
+                code = _error(exc, EXIT_USAGE, report)
+                return code
+            except KeyboardInterrupt:
+                code = _error("interrupted before anything was sent", EXIT_FAILED, report)
+                return code
+            if args.dry_run:
+                code = _dry_run(args, plans)
+                return code
+            try:
+                code = asyncio.run(_seed_all(args, plans, shutdown))
+            except KeyboardInterrupt:  # a signal between the run's end and the loop's
+                code = EXIT_FAILED
+            except Exception as exc:  # a bug: still one line, and the journal (closed on the way out) keeps its users
+                code = _error(f"unexpected {type(exc).__name__}: {exc} (please report it)", EXIT_FAILED, report)
+            return code
+    finally:
+        if args is not None and args.report is not None:
+            _write_report(args, report, code)
 
-        return serve_main(argv[1:])
-    with Shutdown(PROG, exit_code=EXIT_FAILED) as shutdown:
-        try:
-            settings = load_settings()
-            args = build_parser(settings).parse_args(argv)
-            args.address, args.timeout = gateway_address(args, settings)
-            plans = _load_plans(args.plans)
-            if args.resume and args.stand == "embedded":
-                raise SeedingError("--resume cannot be used with --stand embedded: its data ended with its process")
-        except (PlanError, SeedingError) as exc:
-            return _error(exc, EXIT_USAGE)
-        except KeyboardInterrupt:
-            return _error("interrupted before anything was sent", EXIT_FAILED)
-        try:
-            return asyncio.run(_seed_all(args, plans, shutdown))
-        except KeyboardInterrupt:  # a signal between the run's end and the loop's
-            return EXIT_FAILED
-        except Exception as exc:  # a bug: still one line, and the journal (closed on the way out) keeps its users
-            return _error(f"unexpected {type(exc).__name__}: {exc} (please report it)", EXIT_FAILED)
 
-
-def _error(message: object, code: int) -> int:
+def _error(message: object, code: int, report: dict[str, Any] | None = None) -> int:
     print(f"{PROG}: error: {message}", file=sys.stderr)
+    if report is not None:
+        report.setdefault("error", str(message))
     return code
 
 
-def _load_plans(paths: list[Path]) -> list[SeedsPlan]:
-    plans = [load_plan(path) for path in paths]
+def _check_report_path(path: Path | None) -> None:
+    """A report that could not be written is found out before anything is sent, not after the run."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise SeedingError(f"--report {path}: is a directory; name a file such as {path / 'report.json'}")
+    parent = path.parent
+    if not parent.is_dir():
+        raise SeedingError(f"--report {path}: no such directory {parent}")
+    if not os.access(parent, os.W_OK):
+        raise SeedingError(f"--report {path}: cannot write into {parent}")
+
+
+def _write_report(args: argparse.Namespace, report: dict[str, Any], code: int) -> None:
+    try:
+        target = report.get("target", args.address)
+        write_report(args.report, run_report(report, code=code, transport=args.transport, target=target))
+    except OSError as exc:
+        print(f"{PROG}: warning: {args.report}: cannot write the report: {exc.strerror or exc}", file=sys.stderr)
+
+
+def _dry_run(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
+    """Print each plan's preview; nothing is sent and no journal is taken."""
+    from ._preview import ASSUMED_LATENCY_MS, preview
+
+    options = BuildOptions(concurrency=args.concurrency, parallel_operations=args.parallel_operations)
+    latency = args.latency_ms or ASSUMED_LATENCY_MS[args.transport]
+    for plan in plans:
+        shown = preview(plan, options, latency)
+        print("\n".join(shown.lines(args.transport)))
+        args.report_data["plans"].append({"status": "dry-run", **shown.as_json()})
+    return EXIT_OK
+
+
+def _load_plans(paths: list[Path], *, users: int | None = None) -> list[SeedsPlan]:
+    plans = [load_plan(find_plan(path)) for path in paths]
+    if users is not None:
+        plans = [plan.with_users(users) for plan in plans]
     seen: dict[str, Path] = {}
     for path, plan in zip(paths, plans, strict=True):
-        scenario = plan.scenario or DEFAULT_SCENARIO
+        scenario = plan.name
         if scenario in seen:
             raise PlanError(f"{path}: scenario {scenario!r} is also {seen[scenario]}'s; both would write one dump")
         seen[scenario] = path
@@ -149,7 +236,7 @@ async def _seed_all(args: argparse.Namespace, plans: list[SeedsPlan], shutdown: 
     try:
         code = await _seed_plans(args, plans)
     except asyncio.CancelledError:  # stopped before the first plan began
-        code = _error("interrupted; nothing was seeded", EXIT_FAILED)
+        code = _error("interrupted; nothing was seeded", EXIT_FAILED, args.report_data)
     finally:
         shutdown.finishing(code)  # cleanup (the gRPC channel, the stand) gets a few seconds, no more
     return code
@@ -165,6 +252,7 @@ async def _seed_plans(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
     )
     async with contextlib.AsyncExitStack() as stack:
         address, recorded = await stack.enter_async_context(_gateway_target(args))
+        args.report_data["target"] = address if recorded == address else f"{recorded} ({address})"
         client = await stack.enter_async_context(_closing(connect(args.transport, address, timeout=args.timeout)))
         runs = [
             PlanRun(
@@ -184,15 +272,20 @@ async def _seed_plans(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
             try:
                 run.open()
             except JournalError as exc:  # nothing was sent: bad usage, whichever plan it is
-                return _error(exc, EXIT_USAGE)
+                return _error(exc, EXIT_USAGE, args.report_data)
             for warning in run.warnings:
                 print(f"{PROG}: warning: {warning}", file=sys.stderr)
         try:
             await client.preflight(args.timeout)
         except GatewayUnreachableError as exc:
-            return _error(f"cannot reach the gateway over {args.transport} at {address}: {exc.detail}", EXIT_FAILED)
+            return _error(
+                f"cannot reach the gateway over {args.transport} at {address}: {exc.detail}",
+                EXIT_FAILED,
+                args.report_data,
+            )
         for run in runs:
-            code = await _seed_one(run, progress=not args.no_progress)
+            client.call_log = CallLog()
+            code = await _seed_one(run, args)
             if code != EXIT_OK:
                 return code
     return EXIT_OK
@@ -209,18 +302,24 @@ async def _closing(client: GatewayClient) -> AsyncIterator[GatewayClient]:
                 await client.aclose()
 
 
-async def _seed_one(run: PlanRun, *, progress: bool) -> int:
+async def _seed_one(run: PlanRun, args: argparse.Namespace) -> int:
+    entries: list[dict[str, Any]] = args.report_data["plans"]
+    enabled = False if args.no_progress else None
     try:
-        async with Progress(run, enabled=None if progress else False):
+        async with Progress(run, enabled=enabled, plain_interval=args.progress_interval):
             path = await run.execute()
     except JournalError as exc:
+        entries.append(plan_report(run, "failed", error=str(exc)))
         return _error(exc, EXIT_USAGE)
     except asyncio.CancelledError:
+        entries.append(plan_report(run, "interrupted"))
         _report_missing(run, "interrupted")
         return EXIT_FAILED
     except (BuildError, GatewayError, SeedingError) as exc:
+        entries.append(plan_report(run, "failed", error=str(exc)))
         _report_missing(run, f"failed: {exc}")
         return EXIT_FAILED
+    entries.append(plan_report(run, "seeded", dump=path))
     _report_done(run, path)
     return EXIT_OK
 
@@ -243,4 +342,7 @@ def _report_done(run: PlanRun, path: Path) -> None:
     rate = f"{stats.calls} calls, {stats.calls_per_second:.0f} calls/s, {stats.retries} retries" if stats else ""
     elapsed = f"{stats.elapsed:.2f} s" if stats else "?"
     resumed = f", {run.resumed_users} users from the journal" if run.resumed_users else ""
-    print(f"{run.scenario}: {counts} in {elapsed} over {run.client.transport} ({rate}{resumed}) → {path}")
+    where = f"{run.client.transport} at {run.client.target}"
+    if run.target == "embedded":
+        where = f"{run.client.transport} at the embedded stand ({run.client.target})"
+    print(f"{run.scenario}: {counts} in {elapsed} over {where} ({rate}{resumed}) → {path}")

@@ -45,6 +45,7 @@ __all__ = [
     "SeedUsersPlan",
     "SeedsPlan",
     "did_you_mean",
+    "find_plan",
     "load_plan",
     "parse_plan",
 ]
@@ -235,6 +236,21 @@ class SeedsPlan(_PlanModel):
         return self
 
     @property
+    def name(self) -> str:
+        """The dump's name: ``scenario``, else one derived from the plan's hash (never a shared "seeds")."""
+        return self.scenario or f"plan-{self.hash[:8]}"
+
+    def with_users(self, count: int) -> SeedsPlan:
+        """This plan with ``count`` users (``--users``, a Locust run's size); validated like any plan."""
+        data = self.model_dump(mode="json")
+        data["users"]["count"] = count
+        try:
+            return SeedsPlan.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise PlanError(f"{self.name}: with {count} users: {first['msg'].removeprefix('Value error, ')}") from None
+
+    @property
     def hash(self) -> str:
         """A short digest of what the plan creates: same plan, same hash, whatever its file looked like."""
         body = orjson.dumps(self.model_dump(mode="json", exclude={"scenario"}), option=orjson.OPT_SORT_KEYS)
@@ -251,6 +267,27 @@ class SeedsPlan(_PlanModel):
         return {"users": users, "accounts": accounts, "cards": cards, "operations": operations}
 
 
+PLANS_DIR = Path("plans")
+_PLAN_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def find_plan(name: str | Path, plans_dir: str | Path = PLANS_DIR) -> Path:
+    """A plan file by path, or by bare name: ``get-operations`` is ``plans/get-operations.yaml``.
+
+    An existing file always wins; a bare name (no directory, no suffix) is looked up in
+    ``plans_dir`` as ``.yaml``, ``.yml``, then ``.json``. Anything else comes back as it was, for
+    ``load_plan`` to report.
+    """
+    path = Path(name)
+    if path.exists() or path.suffix or len(path.parts) != 1:
+        return path
+    for suffix in _PLAN_SUFFIXES:
+        candidate = Path(plans_dir) / f"{path.name}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return path
+
+
 def load_plan(path: str | Path) -> SeedsPlan:
     """Read and validate a plan file (YAML, or JSON by its ``.json`` suffix).
 
@@ -260,7 +297,9 @@ def load_plan(path: str | Path) -> SeedsPlan:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise PlanError(f"{path}: no such plan file") from None
+        bare = not path.suffix and len(path.parts) == 1
+        hint = f" (nor {PLANS_DIR / path.name}.yaml)" if bare else ""
+        raise PlanError(f"{path}: no such plan file{hint}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PlanError(f"{path}: cannot read the plan: {exc}") from None
     return parse_plan(text, source=path)

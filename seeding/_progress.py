@@ -1,42 +1,69 @@
-"""The live progress line on stderr: entities done / planned, rate, retries.
+"""Progress on stderr: a live line on a terminal, a plain line every few seconds elsewhere (CI logs).
 
-tqdm draws it (small, dependency-free, and it turns itself off when stderr is not a terminal, so
-CI logs and pipes stay clean). It polls the builder's counters a few times a second instead of
-being called from the hot path.
+On a terminal tqdm draws the line (small, dependency-free) and clears it when the run ends, however
+it ends (Ctrl-C included). Off a terminal, where a redrawn line would be noise, a plain line is
+printed every ``interval`` seconds instead, so a long CI run is never silent until its summary.
+Both poll the builder's counters instead of being called from the hot path. A resumed run counts
+what the journal already held as done, but rates count only what this process did.
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sys
 from types import TracebackType
-from typing import Self
+from typing import Self, TextIO
 
 from tqdm import tqdm
 
 from ._run import PlanRun
 
-__all__ = ["Progress"]
+__all__ = ["DEFAULT_PLAIN_INTERVAL", "Progress"]
+
+DEFAULT_PLAIN_INTERVAL = 10.0  # seconds between plain progress lines (``--progress-interval``)
 
 
 class Progress:
-    """``async with Progress(run): ...`` shows the run's progress until the block ends."""
+    """``async with Progress(run): ...`` shows the run's progress until the block ends.
 
-    def __init__(self, run: PlanRun, *, interval: float = 0.2, enabled: bool | None = None) -> None:
+    ``enabled``: None shows the live line on a terminal and plain lines elsewhere; False shows nothing.
+    """
+
+    def __init__(
+        self,
+        run: PlanRun,
+        *,
+        interval: float = 0.2,
+        enabled: bool | None = None,
+        plain_interval: float = DEFAULT_PLAIN_INTERVAL,
+        stream: TextIO | None = None,
+    ) -> None:
         self._run = run
-        self._interval = interval
+        self._stream = stream or sys.stderr
+        per_user = run.plan.users.entities_per_user
+        self._already = run.resumed_users * per_user
+        self._total = run.plan.users.count * per_user
+        live = enabled is not False and _is_terminal(self._stream)
+        self._plain = enabled is not False and not live
+        self._interval = plain_interval if self._plain else interval
         self._bar = tqdm(
-            total=run.plan.users.count * run.plan.users.entities_per_user,
+            total=self._total,
+            initial=self._already,  # tqdm's rate then counts only this run's entities
             desc=run.scenario,
             unit=" entities",
-            file=sys.stderr,
-            disable=None if enabled is None else not enabled,  # None: only on a terminal
-            dynamic_ncols=True,
+            file=self._stream,
+            disable=not live,
+            # Short of the full width: the terminal echoes "^C" after the line, and a line that wraps
+            # there leaves its first half on screen when the bar is cleared.
+            ncols=max(shutil.get_terminal_size().columns - 4, 20),
             leave=False,
         )
         self._task: asyncio.Task[None] | None = None
 
     async def _poll(self) -> None:
+        if self._plain:
+            await asyncio.sleep(self._interval)  # a run that ends sooner needs no progress line
         while True:
             self._refresh()
             await asyncio.sleep(self._interval)
@@ -46,13 +73,22 @@ class Progress:
         if builder is None:
             return
         stats = builder.stats
-        already = self._run.resumed_users * self._run.plan.users.entities_per_user
-        self._bar.n = already + stats.done
+        if self._plain:
+            done = self._already + stats.done
+            share = done / self._total if self._total else 1.0
+            print(
+                f"{self._run.scenario}: {done}/{self._total} entities ({share:.0%}), {stats.calls} calls, "
+                f"{stats.calls_per_second:.0f} calls/s, {stats.retries} retries, {stats.elapsed:.0f} s",
+                file=self._stream,
+                flush=True,
+            )
+            return
+        self._bar.n = self._already + stats.done
         self._bar.set_postfix_str(f"{stats.calls_per_second:.0f} calls/s, {stats.retries} retries", refresh=False)
         self._bar.refresh()
 
     async def __aenter__(self) -> Self:
-        if not self._bar.disable:
+        if not self._bar.disable or self._plain:
             self._task = asyncio.create_task(self._poll())
         return self
 
@@ -61,4 +97,17 @@ class Progress:
     ) -> None:
         if self._task is not None:
             self._task.cancel()
+        self.close()
+
+    def close(self) -> None:
+        """Clear the live line (idempotent): before any error or summary line is printed."""
+        if not self._bar.disable:
+            self._bar.clear()
         self._bar.close()
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

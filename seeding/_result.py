@@ -21,6 +21,7 @@ __all__ = [
     "COURSE_OPERATION_FIELDS",
     "SeedAccountResult",
     "SeedCardResult",
+    "SeedOpenedCardResult",
     "SeedOperationResult",
     "SeedUserResult",
     "SeedsResult",
@@ -41,6 +42,12 @@ class SeedCardResult(BaseModel):
     card_id: str
 
 
+class SeedOpenedCardResult(SeedCardResult):
+    """A card the account opened with (card accounts open with a VIRTUAL and a PHYSICAL card)."""
+
+    type: str  # "VIRTUAL" or "PHYSICAL"
+
+
 class SeedOperationResult(BaseModel):
     operation_id: str
 
@@ -57,6 +64,24 @@ class SeedAccountResult(BaseModel):
     fee_operations: list[SeedOperationResult] = Field(default_factory=list)
     cashback_operations: list[SeedOperationResult] = Field(default_factory=list)
     bill_payment_operations: list[SeedOperationResult] = Field(default_factory=list)
+    # The cards the account opened with, kept so no plan issues a card just to get an id; not in
+    # the course's format, whose readers ignore it (older dumps have none).
+    opened_cards: list[SeedOpenedCardResult] = Field(default_factory=list)
+
+    def first_card(self, card_type: str | None = None) -> SeedCardResult:
+        """The account's first card (of ``card_type``, "PHYSICAL" or "VIRTUAL"): opened with it, else issued.
+
+        Raises ``LookupError`` naming the account when it has none.
+        """
+        kind = card_type.upper() if card_type else None
+        for card in self.opened_cards:
+            if kind is None or card.type == kind:
+                return card
+        issued = {"PHYSICAL": self.physical_cards, "VIRTUAL": self.virtual_cards}
+        for name, cards in issued.items():
+            if cards and kind in (None, name):
+                return cards[0]
+        raise LookupError(f"account {self.account_id} has no {(kind or '').lower() + ' ' if kind else ''}card")
 
 
 class SeedUserResult(BaseModel):
@@ -107,14 +132,22 @@ class SeedsResult(BaseModel):
         return self.users[index]
 
 
-def account_entry(account_id: str, cards: Mapping[str, list[str]], operations: Iterable[tuple[str, str]]) -> Any:
-    """One seeded account as a dump lists it: card ids by field, then ``(field, operation id)`` in order."""
+def account_entry(
+    account_id: str,
+    cards: Mapping[str, list[str]],
+    operations: Iterable[tuple[str, str]],
+    *,
+    opened: Iterable[tuple[str, str]] = (),
+) -> Any:
+    """One seeded account as a dump lists it: card ids by field, ``(field, operation id)`` in order,
+    and ``(card id, type)`` of the cards it opened with (``opened_cards``, which course readers ignore)."""
     entry: dict[str, Any] = {"account_id": account_id}
     entry.update({field: [{"card_id": card_id} for card_id in ids] for field, ids in cards.items()})
     by_field: dict[str, list[dict[str, str]]] = {field: [] for field in COURSE_OPERATION_FIELDS}
     for field, operation_id in operations:
         by_field.setdefault(field, []).append({"operation_id": operation_id})
     entry.update(by_field)
+    entry["opened_cards"] = [{"card_id": card_id, "type": str(kind)} for card_id, kind in opened]
     return entry
 
 

@@ -28,7 +28,7 @@ from ._plan import DEFAULT_SCENARIO, SeedsPlan, load_plan
 from ._result import SeedsResult
 from .gateway import GatewayClient, Transport, connect
 
-__all__ = ["DEFAULT_SCENARIO", "PlanRun", "build_seeds", "format_indices", "format_ranges"]
+__all__ = ["DEFAULT_SCENARIO", "PlanRun", "build_seeds", "format_indices", "format_ranges", "seeding_version"]
 
 
 class PlanRun:
@@ -52,7 +52,7 @@ class PlanRun:
     ) -> None:
         self.plan = plan
         self.client = client
-        self.scenario = plan.scenario or DEFAULT_SCENARIO
+        self.scenario = plan.name
         self.dump_path = dump_path(self.scenario, dumps_dir)
         self.journal_path = journal_path(self.dump_path)
         self.options = options or BuildOptions()
@@ -193,7 +193,7 @@ class PlanRun:
             "duration_s": round(duration, 3),
             "calls": stats.calls if stats else 0,
             "retries": stats.retries if stats else 0,
-            "seeding_version": _version(),
+            "seeding_version": seeding_version(),
         }
 
 
@@ -235,7 +235,8 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _version() -> str:
+def seeding_version() -> str:
+    """The installed package's version (``unknown`` when run from a bare checkout)."""
     try:
         return version("seeding")
     except PackageNotFoundError:

@@ -4,14 +4,21 @@ The course's load-test projects configure ``GATEWAY_HTTP_CLIENT.URL`` and
 ``GATEWAY_GRPC_CLIENT.HOST`` / ``.PORT`` (nested with ``.``); we read the same names, so one
 ``.env`` serves both. Our own defaults live under ``SEEDING.*`` (``SEEDING.TRANSPORT=http``).
 Command-line flags override all of it.
+
+A dotted name cannot be set inline in a shell (``SEEDING.TRANSPORT=http cmd`` is not an
+assignment), so every setting is also read under its underscore spelling (``SEEDING_TRANSPORT``,
+``GATEWAY_HTTP_CLIENT_URL``, ``GATEWAY_GRPC_CLIENT_HOST``). Precedence, first wins: the process
+environment over ``.env``; within one of them, the dotted name over the underscore one.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import os
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field, PositiveInt, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ._build_options import DEFAULT_CONCURRENCY, DEFAULT_RETRIES
 from ._exceptions import SeedingError
@@ -64,6 +71,26 @@ class Settings(BaseSettings):
     gateway_grpc_client: GrpcClientSettings = Field(default_factory=GrpcClientSettings)
     seeding: SeedingSettings = Field(default_factory=SeedingSettings)
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Each source's underscore spellings rank right after its dotted names (see the module docstring)."""
+        env_file = settings_cls.model_config.get("env_file")
+        return (
+            init_settings,
+            env_settings,
+            _UnderscoreNames(settings_cls, _environment()),
+            dotenv_settings,
+            _UnderscoreNames(settings_cls, _dotenv(env_file)),
+            file_secret_settings,
+        )
+
     def target(self, transport: Transport) -> str:
         """The configured address for ``transport``."""
         return transport_spec(transport).client_settings(self).target
@@ -73,6 +100,50 @@ class Settings(BaseSettings):
         return transport_spec(transport).client_settings(self).timeout
 
 
+def underscore_names() -> dict[str, tuple[str, str]]:
+    """``SEEDING_TRANSPORT`` → ``("seeding", "transport")``: every setting's shell-exportable name."""
+    names = {}
+    for section, info in Settings.model_fields.items():
+        model = info.annotation
+        assert isinstance(model, type) and issubclass(model, BaseModel)
+        for key in model.model_fields:
+            names[f"{section}_{key}".upper()] = (section, key)
+    return names
+
+
+class _UnderscoreNames(PydanticBaseSettingsSource):
+    """Settings from ``SECTION_KEY`` variables of one source (the environment, or ``.env``)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], variables: Mapping[str, str | None]) -> None:
+        super().__init__(settings_cls)
+        self._variables = {name.upper(): value for name, value in variables.items() if value is not None}
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # ``__call__`` reads every field at once
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, dict[str, str]] = {}
+        for name, (section, key) in underscore_names().items():
+            if name in self._variables:
+                found.setdefault(section, {})[key] = self._variables[name]
+        return found
+
+
+def _environment() -> dict[str, str]:
+    return dict(os.environ)
+
+
+def _dotenv(env_file: Any) -> dict[str, str | None]:
+    if not env_file:
+        return {}
+    from dotenv import dotenv_values
+
+    try:
+        return dict(dotenv_values(env_file, encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return {}  # pydantic-settings reports an unreadable .env itself
+
+
 def load_settings() -> Settings:
     """Settings from the environment and ``.env``; a bad value is one ``SeedingError`` line."""
     try:
@@ -80,5 +151,8 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = ".".join(str(part) for part in first["loc"]).upper()
+        underscore = name.replace(".", "_")
+        if underscore in underscore_names() and underscore in {key.upper() for key in _environment()}:
+            name = f"{underscore} (or {name})"
         message = first["msg"].removeprefix("Value error, ")
         raise SeedingError(f"settings: {name}: {message} (from the environment or .env)") from None

@@ -1,44 +1,33 @@
-"""Existing-user load over HTTP: each virtual user reads and spends on its own seeded user's account.
+"""Existing-user load over HTTP: each virtual user reads and spends on its own seeded credit-card account.
 
 Run it from the repository root against the embedded stand (another terminal:
 ``python -m seeding.stand``)::
 
     locust --config examples/locust/get_operations_http.conf
 
-The first run seeds ``dumps/scenario-11-2_seeds.json`` from ``plans/scenario-11-2.yaml`` (the
-master does it once, in a subprocess); later runs reuse it while it is under a day old and was made
-on the same ``--host`` from the same plan. To make it by hand instead:
-``python -m seeding plans/scenario-11-2.yaml --transport http --http-url http://localhost:8003``.
+Seeding is configured in the ``.conf`` with Locust options (``seeds-plan``, ``seeds-users``,
+``seeds-max-age``, …), so this file holds no seeding code but one call. The first run seeds
+``dumps/get-operations_seeds.json`` from ``plans/get-operations.yaml``, sized to the run's
+``--users`` (the master does it once, in a subprocess); later runs reuse it while it is under a
+day old and was made on the same ``--host`` from the same plan and user count. By hand:
+``python -m seeding get-operations --users 10 --transport http --http-url http://localhost:8003``.
 """
 
 from __future__ import annotations
 
 import random
-from datetime import timedelta
-from pathlib import Path
 
-from locust import FastHttpUser, between, events, task
+from locust import FastHttpUser, between, task
 
-from seeding import dump_path
-from seeding.locust import SeedsFeeder, regenerate_dump
-
-PLAN = Path(__file__).resolve().parents[2] / "plans" / "scenario-11-2.yaml"
-
-# One seeded user per virtual user, across every --processes worker; the run stops at start if the
-# dump has fewer users than --users or its users have no debit-card account.
-feeder = SeedsFeeder(dump_path("scenario-11-2"), strategy="unique", requires=["debit_card_accounts.physical_cards"])
+import seeding.locust
 
 
-@events.init.add_listener
-def seed_before_run(environment, **_kwargs):
-    regenerate_dump(environment, PLAN, transport="http", max_age=timedelta(days=1))
-
-
-class DebitCardCustomer(FastHttpUser):
+class CreditCardCustomer(FastHttpUser):
     wait_time = between(0.5, 1.5)
 
     def on_start(self) -> None:
-        self.account = feeder.user_for(self).debit_card_accounts[0]
+        # One call: this virtual user's own seeded user, unique across every --processes worker.
+        self.account = seeding.locust.user_for(self).credit_card_accounts[0]
 
     @task(3)
     def get_operations(self) -> None:
@@ -58,7 +47,7 @@ class DebitCardCustomer(FastHttpUser):
             json={
                 "status": "COMPLETED",
                 "amount": round(random.uniform(100, 1000), 2),
-                "cardId": self.account.physical_cards[0].card_id,
+                "cardId": self.account.first_card("PHYSICAL").card_id,  # opened with the account
                 "accountId": self.account.account_id,
                 "category": random.choice(["taxi", "restaurants", "supermarkets"]),
             },

@@ -5,9 +5,11 @@ Run it from the repository root against the embedded stand (another terminal:
 
     locust --config examples/locust/make_purchase_grpc.conf
 
-``--host`` is the gRPC target (``localhost:9003``). The first run seeds
-``dumps/scenario-11-2_seeds.json`` over gRPC; by hand:
-``python -m seeding plans/scenario-11-2.yaml --transport grpc --grpc-target localhost:9003``.
+``--host`` is the gRPC target (``localhost:9003``). Seeding is set up in Python here (the HTTP
+example does it with Locust options instead): the first run seeds
+``dumps/make-purchase-operation_seeds.json`` over gRPC, a dump of its own, so running the two
+examples in turn never re-seeds either. By hand:
+``python -m seeding make-purchase-operation --transport grpc --grpc-target localhost:9003``.
 The generated synchronous stubs run under gevent once ``init_gevent()`` has been called.
 """
 
@@ -33,9 +35,9 @@ from seeding.locust import SeedsFeeder, regenerate_dump
 
 grpc.experimental.gevent.init_gevent()  # before any channel exists
 
-PLAN = Path(__file__).resolve().parents[2] / "plans" / "scenario-11-2.yaml"
+PLAN = Path(__file__).resolve().parents[2] / "plans" / "make-purchase-operation.yaml"
 
-feeder = SeedsFeeder(dump_path("scenario-11-2"), strategy="unique", requires=["credit_card_accounts.virtual_cards"])
+feeder = SeedsFeeder(dump_path("make-purchase-operation"), strategy="unique", requires=["credit_card_accounts"])
 
 
 @events.init.add_listener
@@ -76,7 +78,7 @@ class CreditCardCustomer(User):
         request = rpc_make_purchase_operation_pb2.MakePurchaseOperationRequest(
             status=operation_pb2.OPERATION_STATUS_COMPLETED,
             amount=round(random.uniform(100, 1000), 2),
-            card_id=self.account.virtual_cards[0].card_id,
+            card_id=self.account.first_card("VIRTUAL").card_id,  # opened with the account: no card issued
             account_id=self.account.account_id,
             category=random.choice(["taxi", "restaurants", "supermarkets"]),
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 from types import TracebackType
-from typing import ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from ..contract import (
     Account,
@@ -26,6 +26,9 @@ from ..contract import (
 )
 from ._transports import Transport
 
+if TYPE_CHECKING:
+    from .._report import CallLog
+
 __all__ = ["DEFAULT_TIMEOUT", "MAX_TIMEOUT", "PREFLIGHT_TIMEOUT", "GatewayClient", "Transport"]
 
 
@@ -39,6 +42,8 @@ class GatewayClient(abc.ABC):
 
     transport: ClassVar[Transport]
     target: str  # "localhost:9003" or "http://localhost:8003": where errors say the call went
+    # Records every attempt (RPC, status, latency) when set: ``--report`` and the run summary read it.
+    call_log: CallLog | None = None
 
     async def __aenter__(self) -> Self:
         return self

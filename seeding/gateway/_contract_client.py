@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import abc
 import math
+import time
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from .._exceptions import PermanentGatewayError
+from .._exceptions import GatewayError, PermanentGatewayError, TransientGatewayError
 from ..contract import (
     ENDPOINTS,
     Account,
@@ -74,7 +75,18 @@ class ContractClient(GatewayClient):
 
     async def _invoke(self, rpc: str, fields: Mapping[str, Any], key: str, model: type[BaseModel]) -> Any:
         endpoint = ENDPOINTS[rpc]
-        response = await self._call(endpoint, fields)
+        log = self.call_log
+        if log is None:
+            response = await self._call(endpoint, fields)
+        else:
+            started = time.perf_counter()
+            try:
+                response = await self._call(endpoint, fields)
+            except GatewayError as exc:
+                transient = isinstance(exc, TransientGatewayError)
+                log.record(rpc, exc.status, time.perf_counter() - started, transient=transient)
+                raise
+            log.record(rpc, "OK", time.perf_counter() - started)
         try:
             return self._decode(response, key, model)
         except (KeyError, TypeError, ValueError) as exc:

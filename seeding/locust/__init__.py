@@ -7,6 +7,8 @@
     regeneration_reason    the pure decision behind it
     served_seeds           what ``SeedsScenario.load()`` returns inside Locust: the course's
                            ``environment.seeds``, unique across processes (``_course``)
+    user_for, claim_for    the seeded user of a virtual user, when ``--seeds-plan`` / ``--seeds-dump``
+                           configured the run (``_options``: Locust flags, ``.conf``, ``LOCUST_SEEDS_*``)
 
 Install with ``pip install "seeding[locust]"``. ``import seeding`` never imports Locust; this
 package imports it (and so gevent's monkey-patching) only when ``SeedsFeeder`` is first used, so
@@ -23,6 +25,7 @@ if importlib.util.find_spec("locust") is None:
     raise ImportError('seeding.locust needs Locust, which is not installed: pip install "seeding[locust]"')
 
 from ._assignment import STRATEGIES, Assignment, NumberPool, Strategy, plan_assignments
+from ._options import add_arguments, configured_feeder, on_init
 from ._preflight import capacity_problem, requirements_problem, validate_requirements
 from ._regeneration import regenerate_dump, regeneration_reason
 
@@ -30,6 +33,9 @@ if "locust" in sys.modules:  # inside a Locust process: learn its environment wh
     from . import _course  # noqa: F401
 
 if TYPE_CHECKING:
+    from locust import User
+
+    from .._result import SeedUserResult
     from ._course import in_locust_worker, served_seeds
     from ._feeder import FeederSeeds, SeedClaim, SeedsFeeder
 
@@ -41,13 +47,16 @@ __all__ = [
     "SeedClaim",
     "SeedsFeeder",
     "Strategy",
+    "add_arguments",
     "capacity_problem",
+    "claim_for",
     "in_locust_worker",
     "plan_assignments",
     "regenerate_dump",
     "regeneration_reason",
     "requirements_problem",
     "served_seeds",
+    "user_for",
     "validate_requirements",
 ]
 
@@ -62,3 +71,25 @@ def __getattr__(name: str) -> Any:
 
         return getattr(importlib.import_module(f".{_NEEDS_LOCUST[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def user_for(user: User) -> SeedUserResult:
+    """The seeded user of virtual user ``user`` (call it in ``on_start``), from ``--seeds-plan`` / ``--seeds-dump``.
+
+    Unique across all processes under the default strategy; released when the virtual user stops.
+    """
+    return configured_feeder().user_for(user)
+
+
+def claim_for(user: User) -> SeedClaim:
+    """As ``user_for``, with the seeded user's index in the dump."""
+    return configured_feeder().claim_for(user)
+
+
+# Inside a Locust process (a locustfile imports us), Locust is imported already: join its parser
+# and its init. Elsewhere (tests, tools) importing us must not import Locust and gevent's patching.
+if "locust.event" in sys.modules:
+    from locust import events as _events
+
+    _events.init_command_line_parser.add_listener(lambda parser, **_: add_arguments(parser))
+    _events.init.add_listener(on_init)

@@ -262,14 +262,14 @@ class SeedsFeeder(MasterSide, WorkerSide):
     def _runner(self) -> Runner | None:
         return self._environment.runner if self._environment is not None else None
 
-    def attach(self, environment: Environment) -> Any:
+    def attach(self, environment: Environment, runner: Runner | None = None) -> Any:
         """Serve an environment whose ``init`` has already fired; returns what ``environment.seeds`` is.
 
-        For a feeder made inside an ``events.init`` listener (as ``SeedsScenario.load()`` does): it
-        missed that event, so it joins the runner's messaging here instead.
+        For a feeder made inside an ``events.init`` listener (``SeedsScenario.load()``, the
+        ``--seeds-*`` options): it missed that event, so it joins the runner's messaging here instead.
         """
-        self._on_init(environment, environment.runner)
-        return environment.seeds  # type: ignore[attr-defined]
+        self._on_init(environment, runner if runner is not None else environment.runner)
+        return getattr(environment, "seeds", None)
 
     def _on_init(self, environment: Environment, runner: Runner | None = None, **_: Any) -> None:
         if self._environment is environment:

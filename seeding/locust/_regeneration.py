@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 
 from .._dump import dump_path, read_meta
 from .._exceptions import DumpError, PlanError, SeedingError
-from .._plan import DEFAULT_SCENARIO, SeedsPlan, load_plan
+from .._plan import SeedsPlan, load_plan
 from .._seeder_process import seed_in_subprocess
 from ..gateway import transport_spec
 
@@ -91,13 +91,15 @@ def regenerate_dump(
     seed: int | None = None,
     timeout: float | None = None,
     extra_args: Sequence[str] = (),
+    users: int | None = None,
 ) -> Path:
     """Call from an ``events.init`` listener: make sure ``plan``'s dump is fresh; returns its path.
 
     Transport, target and dumps directory default as in ``python -m seeding`` (settings, then
     localhost), except that an HTTP target defaults to Locust's ``--host`` when it is an http(s)
-    URL. When seeding fails, logs the seeder's one-line error and exits the Locust process with
-    status 1 (workers follow their master).
+    URL. ``users`` seeds that many users instead of the plan's count (a run's ``--users``). When
+    seeding fails, logs the seeder's one-line error and exits the Locust process with status 1
+    (workers follow their master).
     """
     from locust.runners import WorkerRunner
 
@@ -106,13 +108,16 @@ def regenerate_dump(
     try:
         plan_file, plan = (None, plan) if isinstance(plan, SeedsPlan) else (Path(plan), load_plan(plan))
         settings = load_settings()
+        if users is not None:
+            plan = plan.with_users(users)
+            extra_args = [*extra_args, f"--users={users}"]
     except (PlanError, SeedingError) as exc:
         _fail(f"{exc}")
     transport = transport or settings.seeding.transport
     host = getattr(environment, "host", None)
     target = target or (host and transport_spec(transport).locust_host(host)) or settings.target(transport)
     dumps_dir = Path(dumps_dir if dumps_dir is not None else settings.seeding.dumps_dir)
-    path = dump_path(plan.scenario or DEFAULT_SCENARIO, dumps_dir)
+    path = dump_path(plan.name, dumps_dir)
     if isinstance(getattr(environment, "runner", None), WorkerRunner):
         return path  # the master decides and seeds; the dump reaches workers at test start
     reason = regeneration_reason(path, plan, target, max_age)
@@ -120,7 +125,7 @@ def regenerate_dump(
         logger.info("reusing %s (plan %s, made on %s)", path, plan.hash, target)
         return path
     logger.info("seeding %s over %s at %s: %s", path, transport, target, reason)
-    scenario = plan.scenario or DEFAULT_SCENARIO
+    scenario = plan.name
     try:
         done = seed_in_subprocess(
             plan_file or plan,

@@ -208,7 +208,7 @@ class Runs:
             raise ApiError(422, f"body.target: {exc}") from None
         record = RunRecord(
             id=secrets.token_hex(8),
-            scenario=plan.scenario or "seeds",
+            scenario=plan.name,
             transport=transport,
             target=target,
             plan=plan.model_dump(mode="json"),

@@ -192,7 +192,7 @@ async def test_a_full_disk_while_writing_the_journal_and_the_dump_then_resume(tm
         assert 0 < len(kept) < 8
         assert journal.read_bytes().endswith(b"\n"), "a failed append left half a line"
 
-        dump_full = await Cli.run(*args, "--resume", cwd=tmp_path, file_size_limit=5000)
+        dump_full = await Cli.run(*args, "--resume", cwd=tmp_path, file_size_limit=6000)
         assert dump_full.proc.returncode == 1, dump_full.stderr
         assert len(dump_full.stderr.strip().splitlines()) == 1, dump_full.stderr
         assert "cannot write the dump: File too large; all 8 users are safe in" in dump_full.stderr
@@ -200,7 +200,7 @@ async def test_a_full_disk_while_writing_the_journal_and_the_dump_then_resume(tm
         assert len(journal_users(journal)) == 8
         assert not list(tmp_path.glob(".*tmp")), "a failed dump write left its temporary file"
 
-        again = await Cli.run(*args, "--resume", cwd=tmp_path, file_size_limit=5000)  # still full: same answer
+        again = await Cli.run(*args, "--resume", cwd=tmp_path, file_size_limit=6000)  # still full: same answer
         assert again.proc.returncode == 1 and not list(tmp_path.glob(".*tmp"))
 
         resumed = await Cli.run(*args, "--resume", cwd=tmp_path)  # space is back

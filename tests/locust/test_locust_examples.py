@@ -14,13 +14,14 @@ def test_example_runs_clean(example, stand_process, run_locust, repo_root, tmp_p
     folder = repo_root / "examples" / "locust"
     host = stand_process.http_url if example.endswith("http") else stand_process.grpc_target
 
-    done = run_locust(
-        ["--config", str(folder / f"{example}.conf"), "-f", str(folder / f"{example}.py"), "--host", host, "-t", "3s"],
-        env={},
-    )
+    # The .conf names its plan relative to the repository root, where users run it; this runs elsewhere.
+    plan = ["--seeds-plan", str(repo_root / "plans" / "get-operations.yaml")] if example.endswith("http") else []
+    files = ["--config", str(folder / f"{example}.conf"), "-f", str(folder / f"{example}.py")]
+    done = run_locust([*files, "--host", host, "-t", "3s", *plan], env={})
 
     assert done.returncode == 0, done.stderr[-3000:]
-    assert (tmp_path / "dumps" / "scenario-11-2_seeds.json").exists()  # seeded by the init hook
+    dump = "get-operations" if example.endswith("http") else "make-purchase-operation"
+    assert (tmp_path / "dumps" / f"{dump}_seeds.json").exists()  # seeded by the init hook, a dump of its own
     total = re.search(r"^\s+Aggregated\s+(\d+)\s+(\d+)\(", done.stderr, re.MULTILINE)
     assert total is not None, done.stderr[-3000:]
     requests, failures = map(int, total.groups())

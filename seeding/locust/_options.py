@@ -1,0 +1,204 @@
+"""Seeding as Locust options: ``--seeds-plan`` & co. on the command line, in ``.conf`` files and ``LOCUST_SEEDS_*``.
+
+Importing ``seeding.locust`` in a locustfile adds a "seeding" group to Locust's own parser
+(``events.init_command_line_parser``), so a run is configured where Locust runs are::
+
+    # locust.conf
+    seeds-plan = plans/get-operations.yaml
+    seeds-users = run          # seed as many users as the run has (--users), or run*1.5, or 500
+    seeds-max-age = 1d
+
+With ``--seeds-plan`` (or only ``--seeds-dump``) set, an ``events.init`` listener re-seeds on the
+master or local runner when the dump is missing or stale (``regenerate_dump``) and makes the
+feeder every process serves from; a virtual user then takes its seeded user with one call,
+``seeding.locust.user_for(self)``, unique across every ``--processes`` worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from .._dump import dump_path
+from .._exceptions import PlanError, SeedingError
+from .._plan import find_plan, load_plan
+from ._assignment import STRATEGIES
+
+__all__ = ["SeedsUsers", "add_arguments", "configured_feeder", "max_age", "seeds_users"]
+
+logger = logging.getLogger("seeding.locust")
+
+_DURATION = re.compile(r"(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>d|h|min|m|s)?")
+_UNITS = {"d": 86400, "h": 3600, "min": 60, "m": 60, "s": 1, None: 1}
+_RUN = re.compile(r"run(?:\s*\*\s*(?P<factor>\d+(?:\.\d+)?))?")
+
+
+def max_age(text: str) -> timedelta:
+    """``--seeds-max-age``: ``90`` (seconds), ``45s``, ``30m``, ``12h``, ``1.5d``."""
+    match = _DURATION.fullmatch(text.strip())
+    if match is None or float(match["number"]) <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 90, 30m, 12h or 1d")
+    return timedelta(seconds=float(match["number"]) * _UNITS[match["unit"]])
+
+
+@dataclass(frozen=True)
+class SeedsUsers:
+    """How many users to seed: a fixed count, or the run's ``--users`` times a factor."""
+
+    count: int | None = None
+    factor: float | None = None
+
+    def resolve(self, run_users: int | None) -> int | None:
+        """The count for a run of ``run_users`` virtual users; None: keep the plan's."""
+        if self.count is not None:
+            return self.count
+        if self.factor is None or not run_users:
+            return None
+        return max(1, math.ceil(run_users * self.factor))
+
+
+def seeds_users(text: str) -> SeedsUsers:
+    """``--seeds-users``: ``500``, ``run`` (the run's ``--users``) or ``run*1.5``."""
+    value = text.strip()
+    if value.isdigit() and int(value) >= 1:
+        return SeedsUsers(count=int(value))
+    match = _RUN.fullmatch(value)
+    if match is not None:
+        factor = float(match["factor"]) if match["factor"] else 1.0
+        if factor > 0:
+            return SeedsUsers(factor=factor)
+    raise argparse.ArgumentTypeError(f"{text!r} is not a user count: a whole number >= 1, run, or run*FACTOR")
+
+
+def _strategy(text: str) -> str:
+    if text not in STRATEGIES:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a strategy: {', '.join(STRATEGIES)}")
+    return text
+
+
+def _transport(text: str) -> str:
+    if text not in ("grpc", "http"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a transport: grpc or http")
+    return text
+
+
+def _seed(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
+
+
+def _checked(parse: Any) -> Any:
+    """An argparse type that checks with ``parse`` but keeps the text: Locust ships options to workers as msgpack."""
+
+    def check(text: str) -> str:
+        parse(text)
+        return text
+
+    check.__name__ = parse.__name__
+    return check
+
+
+# (flag, argparse keywords): one table, so the README's list and the parser cannot drift apart.
+OPTIONS: list[tuple[str, dict[str, Any]]] = [
+    ("--seeds-plan", {"help": "plan to seed before the run (a file, or a name in plans/)"}),
+    ("--seeds-dump", {"help": "dump the virtual users take their seeded users from (default: the plan's)"}),
+    ("--seeds-strategy", {"type": _strategy, "default": "unique", "help": "unique, shuffle, cycle or random"}),
+    ("--seeds-users", {"type": _checked(seeds_users), "help": "users to seed: N, run (= --users) or run*FACTOR"}),
+    ("--seeds-max-age", {"type": _checked(max_age), "help": "re-seed a dump older than this (90, 30m, 12h, 1d)"}),
+    ("--seeds-transport", {"type": _transport, "help": "grpc or http (default: settings, then grpc)"}),
+    ("--seeds-target", {"help": "gateway to seed (default: --host when it fits the transport, then settings)"}),
+    ("--seeds-dumps-dir", {"help": "where dumps go (default: settings, then dumps)"}),
+    ("--seeds-seed", {"type": _seed, "help": "reproducible names, phones and amounts; and the shuffle order"}),
+    ("--seeds-requires", {"help": "what the scenario reads, comma-separated (debit_card_accounts.physical_cards)"}),
+    ("--seeds-timeout", {"type": _positive, "help": "seconds seeding may take before the run is stopped"}),
+]
+
+
+def add_arguments(parser: Any) -> None:
+    """Add the "seeding" group to Locust's parser; each flag also reads ``LOCUST_SEEDS_*`` and ``.conf`` keys."""
+    group = parser.add_argument_group("seeding", "seed test data before the run and hand it to virtual users")
+    for flag, keywords in OPTIONS:
+        env_var = "LOCUST_" + flag.removeprefix("--").replace("-", "_").upper()
+        group.add_argument(flag, env_var=env_var, **keywords)
+
+
+_configured: Any = None  # the SeedsFeeder the options made in this process
+
+
+def configured_feeder() -> Any:
+    """The feeder that ``--seeds-plan`` / ``--seeds-dump`` made; ``SeedingError`` when neither was given."""
+    if _configured is None:
+        raise SeedingError(
+            "seeding.locust.user_for: no seeded users are configured; "
+            "set --seeds-plan or --seeds-dump (command line, .conf or LOCUST_SEEDS_PLAN)"
+        )
+    return _configured
+
+
+def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
+    """``events.init``: re-seed on the master or local runner when needed, then serve the dump in every process."""
+    global _configured
+    from .._settings import load_settings
+    from ._feeder import SeedsFeeder
+    from ._regeneration import _fail, regenerate_dump
+
+    options = getattr(environment, "parsed_options", None)
+    plan_name = getattr(options, "seeds_plan", None)
+    dump = getattr(options, "seeds_dump", None)
+    if not plan_name and not dump:
+        return
+    plan_file = find_plan(plan_name) if plan_name else None
+    regenerate: dict[str, Any] = {}
+    if plan_file is not None:
+        run_users = getattr(options, "num_users", None)
+        sizing = seeds_users(options.seeds_users) if options.seeds_users else None
+        users = sizing.resolve(run_users) if sizing else None
+        if sizing is not None and users is None:
+            logger.warning("--seeds-users %s: the run's --users is not known; seeding the plan's count", sizing)
+        try:
+            plan = load_plan(plan_file)
+            plan = plan.with_users(users) if users is not None else plan
+            dumps_dir = options.seeds_dumps_dir or load_settings().seeding.dumps_dir
+        except (PlanError, SeedingError) as exc:
+            _fail(f"--seeds-plan: {exc}")
+        seeded = dump_path(plan.name, dumps_dir)
+        if dump and Path(dump) != seeded:
+            logger.warning("--seeds-dump %s is not where --seeds-plan seeds (%s); serving %s", dump, seeded, dump)
+        dump = dump or seeded
+        regenerate = {
+            "transport": options.seeds_transport,
+            "target": options.seeds_target,
+            "dumps_dir": dumps_dir,
+            "max_age": max_age(options.seeds_max_age) if options.seeds_max_age else None,
+            "seed": options.seeds_seed,
+            "timeout": options.seeds_timeout,
+            "users": users,
+        }
+    requires = [name.strip() for name in (options.seeds_requires or "").split(",") if name.strip()]
+    try:
+        feeder = SeedsFeeder(Path(dump), strategy=options.seeds_strategy, requires=requires, seed=options.seeds_seed)
+    except ValueError as exc:
+        _fail(f"--seeds-requires: {exc}")
+    # Listening first: workers forked with this process say hello while the master is still seeding.
+    feeder.attach(environment, runner)
+    _configured = feeder
+    if plan_file is not None:
+        regenerate_dump(environment, plan_file, **regenerate)

@@ -1,0 +1,108 @@
+"""Seeding configured by Locust options (``.conf``, ``LOCUST_SEEDS_*``, flags): real headless Locust runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from seeding import open_dump, read_meta
+
+RUN = ["--headless", "-r", "100", "-t", "3s", "--exit-code-on-error", "1", "--only-summary"]
+
+
+def records(directory: Path) -> list[tuple[int, int, str]]:
+    """``(pid, index, user_id)`` per virtual user, as ``data/options_locustfile.py`` wrote them."""
+    rows = []
+    for file in directory.glob("*.txt"):
+        for line in file.read_text().splitlines():
+            pid, index, user_id = line.split()
+            rows.append((int(pid), int(index), user_id))
+    return rows
+
+
+def assert_unique_and_true(rows: list[tuple[int, int, str]], dump: Path, users: int) -> None:
+    """One record per virtual user, no seeded user twice, each the dump's user at that index, both processes."""
+    seeds = open_dump(dump)
+    assert len(rows) == users, rows
+    indices = [index for _, index, _ in rows]
+    assert len(set(indices)) == users, f"a seeded user was handed out twice: {sorted(indices)}"
+    assert all(user_id == seeds.users[index].user_id for _, index, user_id in rows)
+    assert len({pid for pid, _, _ in rows}) == 2, "both worker processes should have served users"
+
+
+def seeding_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if "/seeding.locust:" in line]
+
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_conf_seeds_a_plan_sized_to_the_run_and_processes_share_it(
+    stand_process, run_locust, data_dir, scenario_plan, tmp_path
+):
+    (tmp_path / "records").mkdir()
+    conf = tmp_path / "run.conf"
+    conf.write_text(
+        f"locustfile = {data_dir / 'options_locustfile.py'}\n"
+        f"host = {stand_process.http_url}\n"
+        "users = 7\n"
+        "processes = 2\n"
+        f"seeds-plan = {scenario_plan}\n"
+        "seeds-users = run\n"
+        "seeds-transport = http\n"
+        "seeds-max-age = 1d\n"
+    )
+    env = {"SEEDS_RECORDS": tmp_path / "records", "LOCUST_SEEDS_DUMPS_DIR": tmp_path / "seeded"}
+
+    done = run_locust(["--config", str(conf), *RUN], env=env)
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    dump = tmp_path / "seeded" / "scenario-11-2_seeds.json"  # the dumps dir came from LOCUST_SEEDS_DUMPS_DIR
+    assert len(open_dump(dump).users) == 7  # the plan's 10 users, sized to --users
+    meta = read_meta(dump)
+    assert meta is not None and meta["target"] == stand_process.http_url and meta["transport"] == "http"
+    assert_unique_and_true(records(tmp_path / "records"), dump, 7)
+    assert not any("Unknown message type" in line for line in done.stderr.splitlines())
+
+    # The same run again reuses the dump; twice the users (a factor, as a flag) re-seeds it.
+    for path in (tmp_path / "records").iterdir():
+        path.unlink()
+    again = run_locust(["--config", str(conf), *RUN], env=env)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert any("reusing" in line for line in seeding_lines(again.stderr))
+    assert len(records(tmp_path / "records")) == 7
+    bigger = run_locust(["--config", str(conf), *RUN, "--seeds-users", "run*2"], env=env)
+    assert bigger.returncode == 0, bigger.stderr[-3000:]
+    assert len(open_dump(dump).users) == 14
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "code", "expected"),
+    [
+        (["--seeds-strategy", "bogus"], {}, 2, "'bogus' is not a strategy: unique, shuffle, cycle, random"),
+        ([], {"LOCUST_SEEDS_STRATEGY": "bogus"}, 2, "'bogus' is not a strategy"),
+        (["--seeds-max-age", "1y"], {}, 2, "'1y' is not a duration such as 90, 30m, 12h or 1d"),
+        (["--seeds-max-age", "0"], {}, 2, "'0' is not a duration"),
+        (["--seeds-users", "0"], {}, 2, "'0' is not a user count"),
+        (["--seeds-users", "run*0"], {}, 2, "'run*0' is not a user count"),
+        (["--seeds-users", "runs"], {}, 2, "'runs' is not a user count"),
+        (["--seeds-transport", "smtp"], {}, 2, "'smtp' is not a transport: grpc or http"),
+        (["--seeds-seed", "x"], {}, 2, "'x' is not a whole number"),
+        (["--seeds-timeout", "-1"], {}, 2, "'-1' is not a number of seconds above 0"),
+        (["--seeds-plan", "no-such-plan"], {}, 1, "no-such-plan: no such plan file (nor plans/no-such-plan.yaml)"),
+        (["--seeds-requires", "debit_card_acounts"], {}, 1, "unknown account kind 'debit_card_acounts'"),
+        (["--seeds-users", "200000000"], {}, 1, "at most 100,000,000 are seeded in one plan"),
+    ],
+    ids=lambda value: str(value)[:40],
+)
+def test_bad_seeding_options(run_locust, data_dir, scenario_plan, tmp_path, args, env, code, expected):
+    plan = [] if "--seeds-plan" in args else ["--seeds-plan", str(scenario_plan)]
+    done = run_locust(
+        ["-f", str(data_dir / "options_locustfile.py"), *RUN, "-u", "1", "--host", "http://127.0.0.1:9", *plan, *args],
+        env={"SEEDS_RECORDS": tmp_path, **env},
+    )
+    assert done.returncode == code, done.stderr[-3000:]
+    assert expected in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not list(tmp_path.glob("*.txt")), "no virtual user ran"
