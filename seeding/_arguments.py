@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
+from ._build_options import MAX_CONCURRENCY, MAX_RETRIES
 from .gateway import MAX_TIMEOUT, TRANSPORTS, transport_spec
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ __all__ = [
     "OneLineParser",
     "add_gateway_arguments",
     "address_flag",
+    "concurrency",
     "fraction",
     "gateway_address",
     "non_negative_float",
@@ -31,6 +33,7 @@ __all__ = [
     "port",
     "positive_float",
     "positive_int",
+    "retries",
     "seed_number",
     "timeout_seconds",
 ]
@@ -67,6 +70,8 @@ def _bounded(kind: type[N], accepts: str, ok: Callable[[N], bool]) -> Callable[[
 
 
 positive_int = _bounded(int, "at least 1", lambda v: v >= 1)
+concurrency = _bounded(int, f"within 1-{MAX_CONCURRENCY}", lambda v: 1 <= v <= MAX_CONCURRENCY)
+retries = _bounded(int, f"within 0-{MAX_RETRIES}", lambda v: 0 <= v <= MAX_RETRIES)
 non_negative_int = _bounded(int, "0 or more", lambda v: v >= 0)
 positive_float = _bounded(float, "more than 0", lambda v: v > 0)
 non_negative_float = _bounded(float, "0 or more", lambda v: v >= 0)

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_RETRIES", "BuildOptions"]
+__all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_RETRIES", "MAX_CONCURRENCY", "MAX_RETRIES", "BuildOptions"]
 
 # The real gateway was measured clean with 50 calls in flight on either transport.
 DEFAULT_CONCURRENCY = 50
 DEFAULT_RETRIES = 8
+# Beyond these a value is a typo: 10**9 calls in flight would start a task per plan user up front,
+# and a billion retries would never let a run against a dead gateway end.
+MAX_CONCURRENCY = 10_000
+MAX_RETRIES = 1_000
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,13 @@ from ._result import account_entry, user_json
 from ._retry import retry_policy
 from .gateway import Account, AccountType, CardType, GatewayClient
 
-__all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_RETRIES", "BuildOptions", "BuildStats", "Builder"]
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_RETRIES",
+    "BuildOptions",
+    "BuildStats",
+    "Builder",
+]
 
 T = TypeVar("T")
 

@@ -26,10 +26,11 @@ from ._arguments import (
     PROG,
     OneLineParser,
     add_gateway_arguments,
+    concurrency,
     gateway_address,
-    non_negative_int,
     positive_float,
     positive_int,
+    retries,
     seed_number,
 )
 from ._builder import BuildOptions
@@ -76,11 +77,11 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     )
     run = parser.add_argument_group("run")
     run.add_argument(
-        "--concurrency", type=positive_int, default=defaults.concurrency, help="calls in flight (default %(default)s)"
+        "--concurrency", type=concurrency, default=defaults.concurrency, help="calls in flight (default %(default)s)"
     )
     run.add_argument(
         "--retries",
-        type=non_negative_int,
+        type=retries,
         default=defaults.retries,
         help="further attempts after a transient failure (default %(default)s)",
     )
@@ -327,10 +328,11 @@ async def _seed_one(run: PlanRun, args: argparse.Namespace) -> int:
 def _report_missing(run: PlanRun, what: str) -> None:
     count = run.plan.users.count
     missing = run.missing_count
+    # The embedded stand's users ended with it: there is nothing to resume, only to run again.
+    finish = "run again" if run.target == "embedded" else "finish with --resume"
     print(
         f"{PROG}: {run.scenario}: {what}; {count - missing} of {count} users are safe in {run.journal_path}, "
-        f"missing plan indices: {format_ranges(run.missing_ranges()) or 'none'}; no dump written; "
-        "finish with --resume",
+        f"missing plan indices: {format_ranges(run.missing_ranges()) or 'none'}; no dump written; {finish}",
         file=sys.stderr,
     )
 

@@ -17,7 +17,8 @@ What keeps it from mixing, duplicating or losing data:
 - Local damage stays local: a line that is not a user record as we write them (a damaged sector, a
   hand edit) costs that one user, who is seeded again (with a warning); a torn last line (killed
   mid-write) is cut off; a failed append is rolled back so the next one starts on a clean line.
-- A journal that holds no user is no unfinished run: the next run simply takes it over.
+- A journal that holds no user (or only users of an embedded stand, gone with its process) is no
+  unfinished run: the next run simply takes it over.
 - Opened with ``O_NOFOLLOW``: a symlink at the journal's path is refused, never written through.
 """
 
@@ -89,7 +90,9 @@ class Journal:
             return cls(path, fd, header, {}, os.fstat(fd).st_size)
         try:
             old_header, done, size, damaged = _read(path, fd)
-            if not done or restart:  # no user in it: nothing to lose, nothing to resume
+            # No user in it, or users of an embedded stand that ended with its process: nothing to
+            # lose, nothing that could be resumed.
+            if not done or restart or old_header.get("target") == "embedded":
                 fresh = _replace(path, fd, header)
                 return cls(path, fresh, header, {}, os.fstat(fresh).st_size)
             if not resume:
@@ -335,7 +338,11 @@ def _header(path: Path, line: bytes) -> dict[str, Any]:
         record = orjson.loads(line)
     except orjson.JSONDecodeError:
         record = None
-    if not isinstance(record, dict) or record.get("journal") != _VERSION:
+    if (
+        not isinstance(record, dict)
+        or record.get("journal") != _VERSION
+        or not all(isinstance(record.get(key, 0), int) for key in ("seed", "users"))
+    ):
         raise JournalError(f"{path}:1: not a seeding journal; pass --restart to discard it")
     return record
 

@@ -79,7 +79,7 @@ class PlanRun:
             self.journal = Journal.start(self.journal_path, header, resume=self.resume, restart=self.restart)
             for path in (self.dump_path, self.journal_path):  # ours to tidy now that we hold the lock
                 remove_stale_temporaries(path)
-            self.seed = self.journal.header["seed"]  # a resumed run keeps the names and amounts it began with
+            self.seed = self.journal.header.get("seed", self.seed)  # a resumed run keeps the names it began with
             self.resumed_users = self.journal.done_count
         return self.journal
 

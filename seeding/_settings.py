@@ -17,10 +17,10 @@ import os
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field, PositiveInt, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from ._build_options import DEFAULT_CONCURRENCY, DEFAULT_RETRIES
+from ._build_options import DEFAULT_CONCURRENCY, DEFAULT_RETRIES, MAX_CONCURRENCY, MAX_RETRIES
 from ._exceptions import SeedingError
 from .gateway import DEFAULT_TIMEOUT, MAX_TIMEOUT, Transport, grpc_target, http_url, transport_spec
 
@@ -56,8 +56,8 @@ class GrpcClientSettings(BaseModel):
 
 class SeedingSettings(BaseModel):
     transport: Transport = "grpc"
-    concurrency: PositiveInt = DEFAULT_CONCURRENCY
-    retries: int = Field(default=DEFAULT_RETRIES, ge=0)
+    concurrency: int = Field(default=DEFAULT_CONCURRENCY, ge=1, le=MAX_CONCURRENCY)
+    retries: int = Field(default=DEFAULT_RETRIES, ge=0, le=MAX_RETRIES)
     dumps_dir: str = "dumps"
     service_token: str | None = None  # SEEDING.SERVICE_TOKEN: the bearer token of `python -m seeding serve`
 

@@ -56,9 +56,11 @@ GRPC_JOURNAL = (
 ROWS = [
     # flags
     Row("no-arguments", [], 2, "the following arguments are required: PLAN"),
-    Row("concurrency-0", ["{plan}", "--concurrency", "0"], 2, "--concurrency: must be at least 1"),
+    Row("concurrency-0", ["{plan}", "--concurrency", "0"], 2, "--concurrency: must be within 1-10000"),
+    Row("concurrency-billion", ["{plan}", "--concurrency", "1000000000"], 2, "--concurrency: must be within 1-10000"),
+    Row("retries-billion", ["{plan}", "--retries", "1000000000"], 2, "--retries: must be within 0-1000"),
     Row("concurrency-text", ["{plan}", "--concurrency", "x"], 2, "'x' is not a whole number"),
-    Row("retries-negative", ["{plan}", "--retries", "-1"], 2, "--retries: must be 0 or more"),
+    Row("retries-negative", ["{plan}", "--retries", "-1"], 2, "--retries: must be within 0-1000"),
     Row("transport-unknown", ["{plan}", "--transport", "smtp"], 2, "invalid choice: 'smtp'"),
     Row("resume-and-restart", ["{plan}", "--resume", "--restart"], 2, "not allowed with argument"),
     Row("timeout-negative", ["{plan}", "--timeout", "-1"], 2, "--timeout: must be more than 0"),
@@ -92,6 +94,7 @@ ROWS = [
     Row("env-timeout-inf", ["{plan}"], 2, "finite number", {".env": "GATEWAY_HTTP_CLIENT.TIMEOUT=inf\n"}),
     Row("env-transport", ["{plan}"], 2, "SEEDING.TRANSPORT", {".env": "SEEDING.TRANSPORT=smtp\n"}),
     Row("env-concurrency", ["{plan}"], 2, "SEEDING.CONCURRENCY", {".env": "SEEDING.CONCURRENCY=0\n"}),
+    Row("env-retries", ["{plan}"], 2, "SEEDING.RETRIES", {".env": "SEEDING.RETRIES=99999999\n"}),
     # plans
     Row("plan-missing", ["{tmp}/nope.yaml"], 2, "nope.yaml: no such plan file"),
     Row("plan-directory", ["{tmp}"], 2, "cannot read the plan"),
@@ -154,6 +157,13 @@ ROWS = [
         2,
         "one_seeds.journal:1: not a seeding journal",
         {"one.yaml": ONE_USER, "one_seeds.journal": journal('{"foo":1}', user_line(0))},
+    ),
+    Row(
+        "journal-header-no-seed",
+        ["{tmp}/one.yaml", "--resume", "--grpc-target", "127.0.0.1:{closed}", "--dumps-dir", "{tmp}"],
+        2,
+        "not a seeding journal",
+        {"one.yaml": ONE_USER, "one_seeds.journal": journal('{"journal":1,"seed":"x"}', user_line(0))},
     ),
     Row(
         "journal-list-header",

@@ -151,6 +151,14 @@ def test_a_journal_without_users_blocks_nothing(tmp_path: Path) -> None:
     assert again.header["seed"] == 2 and again.done == frozenset()
 
 
+def test_a_journal_of_an_embedded_stand_blocks_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    dead = Journal.start(path, {"plan_hash": "h", "users": 2, "target": "embedded"})
+    dead.append(0, user(0))  # its stand, and so this user, ended with the process
+    dead.close()
+    assert Journal.start(path, {"plan_hash": "h", "users": 2, "target": "embedded"}).done == frozenset()
+
+
 def test_a_symlink_at_the_journal_path_is_never_followed(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     path = tmp_path / "dumps" / "j"
