@@ -49,8 +49,13 @@ def test_a_signal_ends_the_run_within_seconds(black_hole: int, tmp_path: Path, p
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(2.0)  # well into the phase: past imports, the plan, the journal
-    assert proc.poll() is None, proc.communicate()
+    journal = next(tmp_path.glob("*.yaml"), PLAN).with_suffix("").name + "_seeds.journal"
+    deadline = time.monotonic() + 30
+    while not in_phase(tmp_path / journal, phase):  # past imports and the plan: the journal is taken
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the run never reached the phase"
+        time.sleep(0.05)
+    time.sleep(0.5)
     sent = time.monotonic()
     proc.send_signal(signum)
     try:
@@ -61,4 +66,11 @@ def test_a_signal_ends_the_run_within_seconds(black_hole: int, tmp_path: Path, p
     assert proc.returncode == 1, stderr
     assert "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1, stderr
     assert "interrupted" in stderr
-    assert took < 4.0, f"took {took:.1f} s to end"
+    assert took < 6.0, f"took {took:.1f} s to end"  # 3 s of grace at most, plus a loaded machine's slack
+
+
+def in_phase(journal: Path, phase: str) -> bool:
+    """The journal exists (pre-flight comes next), or holds users (seeding is under way)."""
+    if not journal.exists():
+        return False
+    return not phase.startswith("seeding") or journal.read_bytes().count(b"\n") > 1
