@@ -2,38 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from seeding import open_dump, read_meta
 
-RUN = ["--headless", "-r", "100", "-t", "3s", "--exit-code-on-error", "1", "--only-summary"]
-
-
-def records(directory: Path) -> list[tuple[int, int, str]]:
-    """``(pid, index, user_id)`` per virtual user, as ``data/options_locustfile.py`` wrote them."""
-    rows = []
-    for file in directory.glob("*.txt"):
-        for line in file.read_text().splitlines():
-            pid, index, user_id = line.split()
-            rows.append((int(pid), int(index), user_id))
-    return rows
-
-
-def assert_unique_and_true(rows: list[tuple[int, int, str]], dump: Path, users: int) -> None:
-    """One record per virtual user, no seeded user twice, each the dump's user at that index, both processes."""
-    seeds = open_dump(dump)
-    assert len(rows) == users, rows
-    indices = [index for _, index, _ in rows]
-    assert len(set(indices)) == users, f"a seeded user was handed out twice: {sorted(indices)}"
-    assert all(user_id == seeds.users[index].user_id for _, index, user_id in rows)
-    assert len({pid for pid, _, _ in rows}) == 2, "both worker processes should have served users"
-
-
-def seeding_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if "/seeding.locust:" in line]
-
+from .test_locust_runs import RUN, assert_unique_and_true, records, seeding_lines
 
 pytestmark = pytest.mark.timeout(120)
 
