@@ -15,43 +15,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, create_model
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ._build_options import DEFAULT_CONCURRENCY, DEFAULT_RETRIES, MAX_CONCURRENCY, MAX_RETRIES
 from ._exceptions import SeedingError
-from .gateway import DEFAULT_TIMEOUT, MAX_TIMEOUT, Transport, grpc_target, http_url, transport_spec
-
-# Seconds per call: finite (``inf`` overflows httpx and expires every gRPC deadline at once) and sane.
-Timeout = Annotated[float, Field(gt=0, le=MAX_TIMEOUT, allow_inf_nan=False)]
+from .gateway import TRANSPORTS, Transport, transport_spec
 
 __all__ = ["Settings", "load_settings"]
-
-
-class HttpClientSettings(BaseModel):
-    url: Annotated[str, AfterValidator(http_url)] = "http://localhost:8003"
-    timeout: Timeout = DEFAULT_TIMEOUT
-
-    @property
-    def target(self) -> str:
-        return self.url
-
-
-class GrpcClientSettings(BaseModel):
-    host: str = "localhost"
-    port: int = Field(default=9003, ge=1, le=65535)
-    timeout: Timeout = DEFAULT_TIMEOUT
-
-    @model_validator(mode="after")
-    def _target_resolves(self) -> GrpcClientSettings:
-        grpc_target(self.target)  # an empty or malformed HOST is bad usage now, not a hung channel later
-        return self
-
-    @property
-    def target(self) -> str:
-        return f"{self.host}:{self.port}"
 
 
 class SeedingSettings(BaseModel):
@@ -62,13 +35,21 @@ class SeedingSettings(BaseModel):
     service_token: str | None = None  # SEEDING.SERVICE_TOKEN: the bearer token of `python -m seeding serve`
 
 
-class Settings(BaseSettings):
+# One section per transport, named and shaped by its row in the table of transports
+# (``gateway_http_client``, ``gateway_grpc_client``): a new transport brings its own settings.
+_TRANSPORTS = TRANSPORTS.values()
+_ClientSections: type[BaseSettings] = create_model(  # type: ignore[call-overload]
+    "_ClientSections",
+    __base__=BaseSettings,
+    **{spec.settings: (spec.settings_model, Field(default_factory=spec.settings_model)) for spec in _TRANSPORTS},
+)
+
+
+class Settings(_ClientSections):
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", env_nested_delimiter=".", extra="ignore"
     )
 
-    gateway_http_client: HttpClientSettings = Field(default_factory=HttpClientSettings)
-    gateway_grpc_client: GrpcClientSettings = Field(default_factory=GrpcClientSettings)
     seeding: SeedingSettings = Field(default_factory=SeedingSettings)
 
     @classmethod

@@ -24,12 +24,12 @@ from ..contract import (
     OperationType,
     User,
 )
-from ._transports import Transport
 
 if TYPE_CHECKING:
     from .._report import CallLog
+    from ._transports import Transport
 
-__all__ = ["DEFAULT_TIMEOUT", "MAX_TIMEOUT", "PREFLIGHT_TIMEOUT", "GatewayClient", "Transport"]
+__all__ = ["DEFAULT_TIMEOUT", "MAX_TIMEOUT", "PREFLIGHT_TIMEOUT", "GatewayClient"]
 
 
 DEFAULT_TIMEOUT = 10.0  # seconds, per call

@@ -22,8 +22,9 @@ from pydantic import BaseModel
 
 from .._exceptions import GatewayError, GatewayUnreachableError, error_for_grpc_status
 from ..contract import ENDPOINTS, GRPC_DATE, GRPC_DATETIME, Endpoint, from_proto, proto_service, to_proto
-from ._client import DEFAULT_TIMEOUT, Transport
+from ._client import DEFAULT_TIMEOUT
 from ._contract_client import ContractClient
+from ._transports import Transport
 
 __all__ = ["GrpcGatewayClient"]
 

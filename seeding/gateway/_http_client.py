@@ -27,8 +27,9 @@ from pydantic.alias_generators import to_camel
 
 from .._exceptions import GatewayError, GatewayUnreachableError, TransientGatewayError, error_for_http_status
 from ..contract import ENDPOINTS, Endpoint
-from ._client import DEFAULT_TIMEOUT, Transport
+from ._client import DEFAULT_TIMEOUT
 from ._contract_client import ContractClient
+from ._transports import Transport
 
 __all__ = ["DEFAULT_MAX_CONNECTIONS", "HttpGatewayClient"]
 

@@ -1,7 +1,8 @@
 """One table of transports: everything outside the two clients that differs between gRPC and HTTP.
 
-A new transport is a client module, a row here, and the stand's side of it; every place that
-used to choose with ``if transport == "grpc"`` (connecting, settings, command-line flags, the
+A new transport is a client module, a row here (with its settings model), and the stand's side of
+it (a server module and its port field in ``stand/_options.py``); every place that used to choose
+with ``if transport == "grpc"`` (connecting, the settings' sections, command-line flags, the
 stand's addresses, the seeder's child process, Locust's ``--host``) reads its row instead.
 """
 
@@ -10,9 +11,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from ._address import grpc_target, http_url
+from ._client import DEFAULT_TIMEOUT, MAX_TIMEOUT
 
 if TYPE_CHECKING:
     from ._client import GatewayClient
@@ -20,6 +24,41 @@ if TYPE_CHECKING:
 __all__ = ["TRANSPORTS", "Transport", "TransportSpec", "transport_spec"]
 
 Transport = Literal["grpc", "http"]
+
+# Seconds per call: finite (``inf`` overflows httpx and expires every gRPC deadline at once) and sane.
+Timeout = Annotated[float, Field(gt=0, le=MAX_TIMEOUT, allow_inf_nan=False)]
+
+
+class HttpClientSettings(BaseModel):
+    """``GATEWAY_HTTP_CLIENT.URL`` / ``.TIMEOUT``: the course's names."""
+
+    url: Annotated[str, AfterValidator(http_url)] = "http://localhost:8003"
+    timeout: Timeout = DEFAULT_TIMEOUT
+
+    @property
+    def target(self) -> str:
+        return self.url
+
+
+class GrpcClientSettings(BaseModel):
+    """``GATEWAY_GRPC_CLIENT.HOST`` / ``.PORT`` / ``.TIMEOUT``: the course's names."""
+
+    host: str = "localhost"
+    port: int = Field(default=9003, ge=1, le=65535)
+    timeout: Timeout = DEFAULT_TIMEOUT
+
+    @model_validator(mode="after")
+    def _target_resolves(self) -> GrpcClientSettings:
+        grpc_target(self.target)  # an empty or malformed HOST is bad usage now, not a hung channel later
+        return self
+
+    @property
+    def target(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def _hostport(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 @dataclass(frozen=True)
@@ -30,8 +69,9 @@ class TransportSpec:
     describe: str  # what its address is called in errors: "gRPC target"
     check: Callable[[str], str]  # the address, checked (ValueError names what is accepted)
     flag: str  # the command line's option for the address: "--grpc-target"
-    settings: str  # the Settings field of its client: "gateway_grpc_client" (with .target, .timeout)
-    stand: str  # the stand's property holding its address: "grpc_target"
+    settings: str  # the Settings section of its client: "gateway_grpc_client"
+    settings_model: type[BaseModel]  # that section's model (with .target and .timeout)
+    address: Callable[[str, int], str]  # how a server listening on (host, port) is addressed
     locust_host: Callable[[str], str | None]  # Locust's --host as an address of this transport, if it is one
 
     @property
@@ -67,7 +107,8 @@ TRANSPORTS: dict[str, TransportSpec] = {
         check=grpc_target,
         flag="--grpc-target",
         settings="gateway_grpc_client",
-        stand="grpc_target",
+        settings_model=GrpcClientSettings,
+        address=_hostport,
         locust_host=_grpc_host,
     ),
     "http": TransportSpec(
@@ -78,7 +119,8 @@ TRANSPORTS: dict[str, TransportSpec] = {
         check=http_url,
         flag="--http-url",
         settings="gateway_http_client",
-        stand="http_url",
+        settings_model=HttpClientSettings,
+        address=lambda host, port: f"http://{_hostport(host, port)}",
         locust_host=_http_host,
     ),
 }

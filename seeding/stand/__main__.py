@@ -1,6 +1,6 @@
 """``python -m seeding.stand``: run the embedded stand until Ctrl-C / SIGTERM.
 
-Prints exactly one line to stdout once both ports listen, naming the real addresses:
+Prints exactly one line to stdout once every port listens, naming the real addresses:
 
     seeding stand ready: http=http://127.0.0.1:8003 grpc=127.0.0.1:9003
 
@@ -47,7 +47,7 @@ async def serve(args: argparse.Namespace) -> int:
         print(f"seeding stand: {exc}", file=sys.stderr, flush=True)
         return 1
     try:
-        print(ready_line(stand.http_url, stand.grpc_target), flush=True)
+        print(ready_line(stand.addresses), flush=True)
         await stopping.wait()
     finally:
         await stand.stop()

@@ -40,11 +40,13 @@ from ._dispatch import MAX_REQUEST_BYTES, handlers_by_rpc
 from ._errors import (
     InvalidInputError,
     StandError,
+    StandStartError,
     answer_for,
 )
 from ._faults import Faults
+from ._listening import STOP_GRACE_S, hostport, probe_port
 
-__all__ = ["SERVER_OPTIONS", "build_server"]
+__all__ = ["SERVER_OPTIONS", "GrpcServer", "build_server"]
 
 log = logging.getLogger(__name__)
 
@@ -258,3 +260,26 @@ def build_server(bank: Bank, faults: Faults) -> grpc.aio.Server:
         server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(declared.full_name, methods),))
         server.add_registered_method_handlers(declared.full_name, methods)
     return server
+
+
+class GrpcServer:
+    """The stand's gRPC side on one port: ``start`` binds and serves, ``stop`` lets calls finish."""
+
+    def __init__(self, bank: Bank, faults: Faults) -> None:
+        self._server = build_server(bank, faults)
+
+    async def start(self, host: str, port: int) -> int:
+        """Serve on ``host:port`` (0: a free one); the port bound, or ``StandStartError``."""
+        if port:
+            probe_port("gRPC", host, port)
+        try:
+            bound = self._server.add_insecure_port(hostport(host, port))
+        except RuntimeError:  # grpc says only "Failed to add port"; the probe above says why, mostly
+            raise StandStartError(
+                f"cannot listen for gRPC on {hostport(host, port)}: address in use or unavailable"
+            ) from None
+        await self._server.start()
+        return bound
+
+    async def stop(self) -> None:
+        await self._server.stop(STOP_GRACE_S)

@@ -35,11 +35,15 @@ from ._dispatch import MAX_REQUEST_BYTES, handlers_by_rpc
 from ._errors import (
     NotFoundError,
     StandError,
+    StandStartError,
     answer_for,
 )
 from ._faults import Faults
+from ._listening import STOP_GRACE_S, bind_failure
 
-__all__ = ["REQUEST_LOG", "build_app"]
+__all__ = ["REQUEST_LOG", "HttpServer", "build_app"]
+
+_BACKLOG = 2048  # hundreds of clients connecting at once must not overflow the accept queue
 
 log = logging.getLogger(__name__)
 
@@ -363,3 +367,25 @@ def build_app(bank: Bank, faults: Faults) -> web.Application:
     for rpc, endpoint in sorted(ENDPOINTS.items(), key=lambda item: "{" in item[1].http_path):
         app.router.add_route(endpoint.http_method, endpoint.http_path, _serve(rpc, handlers[rpc], faults))
     return app
+
+
+class HttpServer:
+    """The stand's HTTP side on one port: ``start`` binds and serves, ``stop`` lets requests finish."""
+
+    def __init__(self, bank: Bank, faults: Faults) -> None:
+        self._runner = web.AppRunner(
+            build_app(bank, faults), access_log=None, logger=REQUEST_LOG, shutdown_timeout=STOP_GRACE_S
+        )
+
+    async def start(self, host: str, port: int) -> int:
+        """Serve on ``host:port`` (0: a free one); the port bound, or ``StandStartError``."""
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port, backlog=_BACKLOG)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise StandStartError(bind_failure("HTTP", host, port, exc)) from None
+        return int(self._runner.addresses[0][1])
+
+    async def stop(self) -> None:
+        await self._runner.cleanup()

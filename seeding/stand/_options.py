@@ -3,7 +3,8 @@
 Each field carries its command-line flag's converter and help, so the flags are generated from the
 fields, ``StandProcess`` turns the value back into the same flags, and the ready line is written
 and parsed here only. A new option (a fault mode, say) is a field here and its effect in the
-module that uses it (``_faults`` for faults).
+module that uses it (``_faults`` for faults). A port field also names the transport it serves and
+its server class: a new transport's stand side is such a field and its server module.
 """
 
 from __future__ import annotations
@@ -12,18 +13,28 @@ import argparse
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._arguments import fraction, non_negative_float, port
+
+if TYPE_CHECKING:
+    from seeding.gateway import Transport
 
 __all__ = ["READY_PREFIX", "StandOptions", "parse_ready_line", "ready_line"]
 
 READY_PREFIX = "seeding stand ready:"
-_READY_RE = re.compile(rf"^{READY_PREFIX} http=(?P<http>\S+) grpc=(?P<grpc>\S+)\s*$")
+_READY_RE = re.compile(rf"^{READY_PREFIX}(?P<addresses>(?: [a-z][a-z0-9]*=\S+)+)\s*$")
 
 
 def _option(default: Any, convert: Callable[[str], Any], help: str) -> Any:
     return field(default=default, metadata={"convert": convert, "help": help})
+
+
+def _port(transport: Transport, server: str) -> Any:
+    """The port a transport's server listens on; ``server`` is its class, "module:Class" in this package."""
+    return field(
+        default=0, metadata={"convert": port, "help": "0 picks a free port", "serves": transport, "server": server}
+    )
 
 
 @dataclass(frozen=True)
@@ -31,8 +42,8 @@ class StandOptions:
     """Addresses and fault injection of an embedded stand. Ports 0 pick free ones."""
 
     host: str = _option("127.0.0.1", str, "address to listen on")
-    http_port: int = _option(0, port, "0 picks a free port")
-    grpc_port: int = _option(0, port, "0 picks a free port")
+    http_port: int = _port("http", "._http_server:HttpServer")
+    grpc_port: int = _port("grpc", "._grpc_server:GrpcServer")
     latency_ms: float = _option(0.0, non_negative_float, "delay added to every call")
     jitter_ms: float = _option(0.0, non_negative_float, "extra random delay, 0..jitter")
     fail_rate: float = _option(0.0, fraction, "share of calls answered 503 / UNAVAILABLE, unapplied")
@@ -40,6 +51,11 @@ class StandOptions:
     missing_receipt_delay_s: float = _option(
         0.0, non_negative_float, "how long a missing receipt takes to fail (real gateway: ~2.5 s HTTP, ~5 s gRPC)"
     )
+
+    def servers(self) -> list[tuple[Transport, str, int]]:
+        """``(transport, "module:Class", port)`` for every server a stand runs, in the ready line's order."""
+        ports = [f for f in fields(self) if "serves" in f.metadata]
+        return [(f.metadata["serves"], f.metadata["server"], getattr(self, f.name)) for f in ports]
 
     def args(self) -> list[str]:
         """The value as ``python -m seeding.stand`` flags (what ``from_args`` reads back)."""
@@ -67,12 +83,14 @@ def _flag(name: str) -> str:
     return name.replace("_", "-")
 
 
-def ready_line(http_url: str, grpc_target: str) -> str:
-    """The one line the stand prints on stdout once both sides listen."""
-    return f"{READY_PREFIX} http={http_url} grpc={grpc_target}"
+def ready_line(addresses: dict[str, str]) -> str:
+    """The one line the stand prints on stdout once every side listens: ``… http=URL grpc=TARGET``."""
+    return " ".join([READY_PREFIX, *(f"{transport}={address}" for transport, address in addresses.items())])
 
 
-def parse_ready_line(line: str) -> tuple[str, str] | None:
-    """``(http_url, grpc_target)`` out of a ready line; None for any other line."""
+def parse_ready_line(line: str) -> dict[str, str] | None:
+    """``{transport: address}`` out of a ready line; None for any other line."""
     match = _READY_RE.match(line)
-    return (match["http"], match["grpc"]) if match else None
+    if match is None:
+        return None
+    return dict(pair.split("=", 1) for pair in match["addresses"].split())

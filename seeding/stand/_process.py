@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from seeding._child_process import PROJECT_ROOT, ChildProcess
-from seeding.gateway import Transport, transport_spec
+from seeding.gateway import Transport
 
 from ._errors import StandStartError
 from ._options import StandOptions, parse_ready_line
@@ -44,23 +44,22 @@ class StandProcess(ChildProcess):
         self.options = replace(options or StandOptions(), **fields)
         args = [sys.executable, "-m", "seeding.stand", *self.options.args(), *extra_args]
         super().__init__(args, cwd=PROJECT_ROOT, startup_timeout=startup_timeout)
-        self._http_url: str | None = None
-        self._grpc_target: str | None = None
+        self._addresses: dict[str, str] = {}
 
     def _on_ready(self, line: str) -> bool:
         addresses = parse_ready_line(line)
         if addresses is not None:
-            self._http_url, self._grpc_target = addresses
+            self._addresses = addresses
         return addresses is not None
 
     @property
     def http_url(self) -> str:
-        return self._ready(self._http_url)
+        return self.target("http")
 
     @property
     def grpc_target(self) -> str:
-        return self._ready(self._grpc_target)
+        return self.target("grpc")
 
     def target(self, transport: Transport) -> str:
         """The address a client of ``transport`` ("grpc" or "http") connects to."""
-        return getattr(self, transport_spec(transport).stand)
+        return self._ready(self._addresses.get(transport))
