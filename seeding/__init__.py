@@ -3,8 +3,8 @@
     plan (SeedsPlan, plans/*.yaml) → builder (concurrent, retried) → gateway client (gRPC | HTTP)
         → result (SeedsResult) → dump (dumps/<scenario>_seeds.json) → consumption (locustfiles)
 
-Everything a user imports is here; modules prefixed ``_`` are internal. Opening a dump imports
-neither grpc nor aiohttp: the builder and clients load on first use.
+Everything a user imports is here; modules prefixed ``_`` are internal. Each part loads on first
+use: opening a dump imports neither grpc nor aiohttp, ``python -m seeding --help`` no dump or plan.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ._dump import DumpWriter, dump_path, load_seeds_result, open_dump, read_meta, save_seeds_result, write_dump
 from ._exceptions import (
     BuildError,
     DumpError,
@@ -29,28 +28,29 @@ from ._exceptions import (
     TransientGatewayError,
     is_transient,
 )
-from ._plan import (
-    AmountRange,
-    OperationOptions,
-    SeedAccountsPlan,
-    SeedCardsPlan,
-    SeedOperationsPlan,
-    SeedsPlan,
-    SeedUsersPlan,
-    load_plan,
-    parse_plan,
-)
-from ._result import (
-    SeedAccountResult,
-    SeedCardResult,
-    SeedOpenedCardResult,
-    SeedOperationResult,
-    SeedsResult,
-    SeedUserResult,
-)
 
 if TYPE_CHECKING:
     from ._builder import Builder, BuildOptions, BuildStats
+    from ._dump import DumpWriter, dump_path, load_seeds_result, open_dump, read_meta, save_seeds_result, write_dump
+    from ._plan import (
+        AmountRange,
+        OperationOptions,
+        SeedAccountsPlan,
+        SeedCardsPlan,
+        SeedOperationsPlan,
+        SeedsPlan,
+        SeedUsersPlan,
+        load_plan,
+        parse_plan,
+    )
+    from ._result import (
+        SeedAccountResult,
+        SeedCardResult,
+        SeedOpenedCardResult,
+        SeedOperationResult,
+        SeedsResult,
+        SeedUserResult,
+    )
     from ._run import PlanRun, build_seeds
     from ._scenario import SeedsScenario
     from ._seeds_builder import SeedsBuilder, build_grpc_seeds_builder, build_http_seeds_builder
@@ -103,7 +103,38 @@ __all__ = [
     "write_dump",
 ]
 
+# Everything but the exceptions is imported on first use: ``python -m seeding --help`` needs none of
+# it, a locustfile only the dump reader, a seeding run no Locust glue.
 _LAZY = {
+    **dict.fromkeys(
+        ("DumpWriter", "dump_path", "load_seeds_result", "open_dump", "read_meta", "save_seeds_result", "write_dump"),
+        "._dump",
+    ),
+    **dict.fromkeys(
+        (
+            "AmountRange",
+            "OperationOptions",
+            "SeedAccountsPlan",
+            "SeedCardsPlan",
+            "SeedOperationsPlan",
+            "SeedsPlan",
+            "SeedUsersPlan",
+            "load_plan",
+            "parse_plan",
+        ),
+        "._plan",
+    ),
+    **dict.fromkeys(
+        (
+            "SeedAccountResult",
+            "SeedCardResult",
+            "SeedOpenedCardResult",
+            "SeedOperationResult",
+            "SeedsResult",
+            "SeedUserResult",
+        ),
+        "._result",
+    ),
     "Builder": "._builder",
     "BuildOptions": "._builder",
     "BuildStats": "._builder",
@@ -117,11 +148,12 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    """Import the builder side on first use, so ``open_dump`` stays light."""
+    """Import each part on first use, so ``open_dump`` stays light and ``--help`` lighter."""
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+        value = globals()[name] = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

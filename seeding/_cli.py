@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._arguments import (
     EXIT_FAILED,
@@ -33,7 +33,7 @@ from ._arguments import (
     retries,
     seed_number,
 )
-from ._builder import BuildOptions
+from ._build_options import BuildOptions
 from ._exceptions import (
     BuildError,
     GatewayError,
@@ -42,13 +42,14 @@ from ._exceptions import (
     PlanError,
     SeedingError,
 )
-from ._plan import SeedsPlan, find_plan, load_plan
-from ._progress import DEFAULT_PLAIN_INTERVAL, Progress
-from ._report import CallLog, plan_report, run_report, write_report
-from ._run import PlanRun, format_ranges, seeding_version
+from ._progress import DEFAULT_PLAIN_INTERVAL
 from ._settings import Settings, load_settings
 from ._shutdown import Shutdown
 from .gateway import GatewayClient, Transport, connect
+
+if TYPE_CHECKING:  # the rest loads when a run needs it: ``--help`` imports no plan, dump or builder
+    from ._plan import SeedsPlan
+    from ._run import PlanRun
 
 __all__ = ["main"]
 
@@ -68,7 +69,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser.add_argument(
         "plans", nargs="+", type=Path, metavar="PLAN", help="plan files (YAML, or JSON), or names in plans/"
     )
-    parser.add_argument("--version", action="version", version=f"seeding {seeding_version()}")
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
     target = add_gateway_arguments(parser, settings)
     target.add_argument(
         "--stand",
@@ -115,6 +116,18 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         help="off a terminal, a plain progress line every S seconds (default %(default)g)",
     )
     return parser
+
+
+class _Version(argparse.Action):
+    """argparse's ``version`` action, asking the installed package only when ``--version`` is given."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        from ._run import seeding_version
+
+        parser.exit(message=f"seeding {seeding_version()}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -185,6 +198,8 @@ def _check_report_path(path: Path | None) -> None:
 
 
 def _write_report(args: argparse.Namespace, report: dict[str, Any], code: int) -> None:
+    from ._report import run_report, write_report
+
     try:
         target = report.get("target", args.address)
         write_report(args.report, run_report(report, code=code, transport=args.transport, target=target))
@@ -206,6 +221,8 @@ def _dry_run(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
 
 
 def _load_plans(paths: list[Path], *, users: int | None = None) -> list[SeedsPlan]:
+    from ._plan import find_plan, load_plan
+
     plans = [load_plan(find_plan(path)) for path in paths]
     if users is not None:
         plans = [plan.with_users(users) for plan in plans]
@@ -245,6 +262,9 @@ async def _seed_all(args: argparse.Namespace, plans: list[SeedsPlan], shutdown: 
 
 async def _seed_plans(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
     """Every plan's journal is taken before the first call; then one pre-flight call; then the plans in order."""
+    from ._report import CallLog
+    from ._run import PlanRun
+
     options = BuildOptions(
         concurrency=args.concurrency,
         retries=args.retries,
@@ -304,6 +324,9 @@ async def _closing(client: GatewayClient) -> AsyncIterator[GatewayClient]:
 
 
 async def _seed_one(run: PlanRun, args: argparse.Namespace) -> int:
+    from ._progress import Progress
+    from ._report import plan_report
+
     entries: list[dict[str, Any]] = args.report_data["plans"]
     enabled = False if args.no_progress else None
     try:
@@ -326,6 +349,8 @@ async def _seed_one(run: PlanRun, args: argparse.Namespace) -> int:
 
 
 def _report_missing(run: PlanRun, what: str) -> None:
+    from ._run import format_ranges
+
     count = run.plan.users.count
     missing = run.missing_count
     # The embedded stand's users ended with it: there is nothing to resume, only to run again.

@@ -13,11 +13,10 @@ import asyncio
 import shutil
 import sys
 from types import TracebackType
-from typing import Self, TextIO
+from typing import TYPE_CHECKING, Self, TextIO
 
-from tqdm import tqdm
-
-from ._run import PlanRun
+if TYPE_CHECKING:
+    from ._run import PlanRun
 
 __all__ = ["DEFAULT_PLAIN_INTERVAL", "Progress"]
 
@@ -47,6 +46,8 @@ class Progress:
         live = enabled is not False and _is_terminal(self._stream)
         self._plain = enabled is not False and not live
         self._interval = plain_interval if self._plain else interval
+        from tqdm import tqdm  # only a terminal's live line needs it
+
         self._bar = tqdm(
             total=self._total,
             initial=self._already,  # tqdm's rate then counts only this run's entities
