@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from tenacity import RetryCallState
 
 from ._build_options import DEFAULT_CONCURRENCY, DEFAULT_RETRIES, BuildOptions
-from ._exceptions import BuildError, GatewayError, SeedingError, TransientGatewayError
+from ._exceptions import BuildError, GatewayError, SeedingError
 from ._fake_data import FakeData, OperationData
 from ._plan import SeedAccountsPlan, SeedsPlan
 from ._result import account_entry, user_json
@@ -268,25 +268,35 @@ class Builder:
     async def _call(self, call: Callable[[], Awaitable[T]], chain: int = 0) -> T:
         """One gateway call: a slot from the shared pool per attempt, retried on transient errors.
 
-        ``chain`` is the number of calls that must follow this one in sequence (its priority).
+        ``chain`` is the number of calls that must follow this one in sequence (its priority). The
+        first attempt is a plain await: almost every call succeeds at once, and tenacity's machinery
+        costs as much as the call. A failure enters the retry policy as its first attempt, so the
+        policy (which errors, how many attempts, how long between) and the counters are the same.
+        Each attempt is bounded by the transport's own deadline (``timeout``), not by a timer here.
         """
 
         async def attempt() -> T:
             await self._slots.acquire(chain)
             try:
                 self.stats.calls += 1
-                # Backstop only: each transport enforces ``timeout`` itself.
-                async with asyncio.timeout(self.options.timeout + 5):
-                    return await call()
-            except TimeoutError:
-                raise TransientGatewayError(
-                    method="call", target=self.client.target, status="TIMEOUT", detail="no answer in time"
-                ) from None
+                return await call()
             finally:
                 self._slots.release()
 
         try:
-            return await self._retrying.copy()(attempt)
+            return await attempt()
+        except GatewayError as first:
+            failed: GatewayError | None = first
+
+        async def again() -> T:
+            nonlocal failed
+            if failed is not None:  # the first attempt, already made: its outcome, once
+                error, failed = failed, None
+                raise error
+            return await attempt()
+
+        try:
+            return await self._retrying.copy()(again)
         except GatewayError:
             self.stats.failures += 1
             raise

@@ -13,6 +13,7 @@ JSON body; both camelCase.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -43,7 +44,7 @@ _PROBE_PARAMS = {"userId": "00000000-0000-0000-0000-000000000000"}
 
 
 class HttpGatewayClient(ContractClient):
-    """The gateway at ``base_url`` over HTTP; every call must finish within ``timeout`` seconds."""
+    """The gateway at ``base_url`` over HTTP; every call must finish within ``timeout`` seconds, answer read."""
 
     transport: ClassVar[Transport] = "http"
 
@@ -59,11 +60,13 @@ class HttpGatewayClient(ContractClient):
         self.target = base_url.rstrip("/")
         self.timeout = timeout
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        # The transport opens its aiohttp session on first use, inside the running event loop.
+        # The transport opens its aiohttp session on first use, inside the running event loop. No
+        # timeouts of its own: ``_call`` bounds each call as a whole (connection, request, answer),
+        # so a server that trickles its answer cannot hold a call past ``timeout`` either.
         self._http = httpx.AsyncClient(
             base_url=self.target,
             transport=AiohttpTransport(limits=limits),
-            timeout=httpx.Timeout(timeout),
+            timeout=httpx.Timeout(None),
             headers=_JSON_HEADERS,
         )
 
@@ -99,9 +102,17 @@ class HttpGatewayClient(ContractClient):
         else:
             body = orjson.dumps(camel)
         try:
-            response = await self._http.request(endpoint.http_method, path, params=params, content=body)
+            async with asyncio.timeout(self.timeout):
+                response = await self._http.request(endpoint.http_method, path, params=params, content=body)
         except (httpx.TransportError, aiohttp.ClientError) as exc:
             raise self._transport_error(endpoint, exc) from exc
+        except TimeoutError:
+            raise TransientGatewayError(
+                method=endpoint.http_route,
+                target=self.target,
+                status="ReadTimeout",  # as httpx names an answer that did not come in time
+                detail=f"no answer within {self.timeout:g} s",
+            ) from None
         if not response.is_success:
             raise error_for_http_status(
                 response.status_code, method=endpoint.http_route, target=self.target, detail=_detail(response)

@@ -11,8 +11,9 @@ import pytest
 from seeding import BuildError, NotFoundError, SeedsPlan, SeedUserResult, TransientGatewayError, parse_plan
 from seeding._builder import Builder, BuildOptions
 from seeding._fake_data import FakeData
+from seeding._report import CallLog
 from seeding.gateway import GatewayClient, Transport, connect
-from seeding.stand import Stand
+from seeding.stand import Stand, StandProcess
 
 EVERY_KIND = parse_plan(
     """
@@ -169,6 +170,42 @@ async def test_transient_faults_are_retried_to_exact_counts(transport: Transport
         assert len(flaky.bank.users) == totals["users"]
         assert len(flaky.bank.operations) == totals["operations"]
         assert len(set(all_ids(users))) == len(all_ids(users)) == sum(totals.values())
+
+
+@pytest.mark.parametrize("transport", ["grpc", "http"])
+async def test_the_fast_first_attempt_keeps_the_retry_policy_and_its_counters(transport: Transport) -> None:
+    """A stand process failing 30% of calls: every failure after a first attempt made outside tenacity
+    is retried by the same policy, counted once in the stats and once in the call log."""
+    with StandProcess(fail_rate=0.3, seed=5) as flaky:
+        async with connect(transport, flaky.target(transport)) as client:
+            client.call_log = log = CallLog()
+            users, builder = await build(EVERY_KIND, client, retries=30)
+    stats = builder.stats
+    assert stats.retries > 20, "a 30% fault rate caused few retries"
+    assert stats.failures == 0
+    # every attempt either created its entity or failed transiently and was tried again
+    assert stats.calls == stats.done + stats.retries == sum(rpc.calls for rpc in log.rpcs.values())
+    assert sum(rpc.retried for rpc in log.rpcs.values()) == stats.retries
+    assert len(set(all_ids(users))) == len(all_ids(users)) == sum(EVERY_KIND.totals().values())
+
+
+@pytest.mark.parametrize("transport", ["grpc", "http"])
+@pytest.mark.parametrize("retries", [0, 1, 3])
+async def test_a_call_that_keeps_failing_makes_exactly_the_policy_attempts(transport: Transport, retries: int) -> None:
+    plan = parse_plan("users: {count: 1}")
+    with StandProcess(fail_rate=1.0, seed=1) as down:
+        async with connect(transport, down.target(transport)) as client:
+            client.call_log = log = CallLog()
+            builder = Builder(plan, client, BuildOptions(retries=retries))
+            with pytest.raises(BuildError) as caught:
+                await builder.run([0], lambda i, u: None)
+    assert isinstance(caught.value.cause, TransientGatewayError)
+    stats = builder.stats
+    assert (stats.calls, stats.retries, stats.failures) == (retries + 1, retries, 1)
+    (create,) = log.rpcs.values()
+    assert create.calls == create.retried == retries + 1
+    # the policy's exponential waits still separate the attempts: 50 ms, 100 ms, 200 ms (+ jitter)
+    assert stats.elapsed >= sum(0.05 * 2**n for n in range(retries))
 
 
 class LostResponses:

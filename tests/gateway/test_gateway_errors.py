@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
 import grpc
 import pytest
 
@@ -145,3 +150,61 @@ async def test_a_slow_gateway_is_reachable_not_down(transport: Transport) -> Non
     """Connected but answering after the probe's timeout: up and slow, which retries can handle."""
     async with Stand(latency_ms=1000) as slow, connect(transport, slow.target(transport), timeout=0.2) as client:
         await client.check_reachable(timeout=0.3)
+
+
+Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def raw_server(serve: Serve) -> AsyncIterator[int]:
+    """A TCP server on a free loopback port that runs ``serve`` per connection; yields the port."""
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        tasks.add(asyncio.current_task())  # type: ignore[arg-type]
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await serve(reader, writer)
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def black_hole(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Accepts, reads whatever comes, never answers."""
+    while await reader.read(4096):
+        pass
+
+
+async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Answers 200 with a 1000-byte body, one byte every 50 ms: never idle long enough for a read timeout."""
+    await reader.readuntil(b"\r\n\r\n")
+    writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n")
+    for _ in range(1000):
+        writer.write(b" ")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    ("transport", "serve"),
+    [("grpc", black_hole), ("http", black_hole), ("http", trickle)],
+    ids=["grpc-black-hole", "http-black-hole", "http-trickle"],
+)
+async def test_a_call_never_outlives_its_timeout(transport: Transport, serve: Serve) -> None:
+    """One bound per call, the transport's: whatever the server does, the call ends, transient, in time."""
+    async with raw_server(serve) as port:
+        target = f"127.0.0.1:{port}" if transport == "grpc" else f"http://127.0.0.1:{port}"
+        async with connect(transport, target, timeout=0.5) as gateway:
+            started = time.monotonic()
+            with pytest.raises(TransientGatewayError) as caught:
+                await asyncio.wait_for(gateway.get_accounts("5f0e7c2a-4b1d-4c3e-9a8f-1d2c3b4a5e6f"), 10)
+            took = time.monotonic() - started
+    assert 0.4 < took < 3.0, took
+    assert caught.value.target == target
