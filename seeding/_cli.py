@@ -127,7 +127,8 @@ class _Version(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
         from ._run import seeding_version
 
-        parser.exit(message=f"seeding {seeding_version()}\n")
+        print(f"seeding {seeding_version()}")  # on stdout, as argparse's own version action
+        parser.exit()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
