@@ -15,12 +15,14 @@ The strategy then turns a position into a dump index:
     shuffle   a permutation of the dump seeded once per run (the same on every worker), then as unique
     cycle     position modulo the dump's size (users share seeded users once it wraps)
     random    no position: any seeded user, drawn per virtual user
+
+(Which is which is the table of strategies, ``seeding/_strategies.py``: exclusive or not, and its
+order; nothing here names a strategy.)
 """
 
 from __future__ import annotations
 
 import heapq
-from array import array
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from functools import cached_property
@@ -28,7 +30,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictInt, TypeAdapter
 
-from .._strategies import STRATEGIES, Strategy, exclusive, shuffled
+from .._strategies import STRATEGIES, Order, Strategy, strategy_spec
 
 __all__ = ["STRATEGIES", "Assignment", "NumberPool", "Strategy", "plan_assignments"]
 
@@ -77,8 +79,7 @@ class Assignment:
     generation: _Count = 0
 
     def __post_init__(self) -> None:
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {self.strategy!r}")
+        strategy_spec(self.strategy)  # ValueError naming the known ones
         if min(self.rounds, self.generation) < 0 or min(self.seeds, self.workers) < 1:
             raise ValueError("seeds and workers must be >= 1, rounds and generation >= 0")
         if self.slot is not None and not 0 <= self.slot < self.workers:
@@ -89,13 +90,24 @@ class Assignment:
     @property
     def unique(self) -> bool:
         """Whether no two live virtual users may hold one seeded user."""
-        return exclusive(self.strategy)
+        return strategy_spec(self.strategy).exclusive
+
+    @property
+    def drawn(self) -> bool:
+        """Whether users are drawn at random (no positions at all)."""
+        return strategy_spec(self.strategy).order is None
 
     def position(self, number: int) -> int | None:
-        """The striped position of this process's user ``number``; None when it must ask the pool."""
-        if self.strategy == "cycle":
+        """The striped position of this process's user ``number``; None when it must ask the pool.
+
+        Shared strategies stripe without bound (their order wraps); exclusive ones stripe the
+        first ``rounds`` numbers and take the rest from the pool.
+        """
+        if self.drawn:
+            return None
+        if not self.unique:
             return number * self.workers + (self.slot or 0)
-        if self.strategy == "random" or self.slot is None or number >= self.rounds:
+        if self.slot is None or number >= self.rounds:
             return None
         return number * self.workers + self.slot
 
@@ -109,16 +121,15 @@ class Assignment:
         return self.unique and self.rounds * self.workers <= position < self.seeds
 
     def index(self, position: int) -> int:
-        """The dump index for ``position`` (below ``seeds`` for the unique strategies)."""
-        if self.strategy == "cycle":
-            return position % self.seeds
-        if self.strategy == "shuffle":
-            return self._permutation[position]
-        return position
+        """The dump index for ``position`` (below ``seeds`` for the exclusive strategies)."""
+        return self._order[position]
 
     @cached_property
-    def _permutation(self) -> array[int]:
-        return shuffled(self.seeds, self.seed)
+    def _order(self) -> Order:
+        order = strategy_spec(self.strategy).order
+        if order is None:
+            raise ValueError(f"strategy {self.strategy!r} draws users at random: there are no positions")
+        return order(self.seeds, self.seed)
 
     def to_message(self) -> dict[str, Any]:
         return asdict(self)

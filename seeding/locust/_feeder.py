@@ -46,7 +46,8 @@ from pydantic import PrivateAttr
 from .._dump import open_dump
 from .._exceptions import DumpError, SeedingError, SeedsExhaustedError
 from .._result import SeedsResult, SeedUserResult
-from ._assignment import STRATEGIES, Assignment, NumberPool, Strategy
+from .._strategies import strategy_spec
+from ._assignment import Assignment, NumberPool, Strategy
 from ._master import MasterSide
 from ._messages import MESSAGES, Kind, drop, listener
 from ._preflight import capacity_problem, requirements_problem, validate_requirements
@@ -132,8 +133,7 @@ class SeedsFeeder(MasterSide, WorkerSide):
         events: Events | None = None,
         token: str | None = None,
     ) -> None:
-        if strategy not in STRATEGIES:
-            raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
+        strategy_spec(strategy)  # ValueError naming the known ones
         self._service = service_dump(dump, token=token)
         self.dump = Path(dump)
         self.strategy: Strategy = strategy
@@ -194,7 +194,7 @@ class SeedsFeeder(MasterSide, WorkerSide):
         assert number is not None  # unbounded
         position = assignment.position(number)
         pooled = False
-        if assignment.strategy == "random":
+        if assignment.drawn:
             index = self._random.randrange(assignment.seeds)
         else:
             if position is None:

@@ -24,12 +24,11 @@ import fcntl
 import os
 import random
 import secrets
-from array import array
 from pathlib import Path
 
 import orjson
 
-from .._strategies import STRATEGIES, Strategy, shuffled
+from .._strategies import STRATEGIES, Order, Strategy, strategy_spec
 from ._dumps import Dump
 from ._errors import ApiError
 
@@ -55,10 +54,8 @@ class Sequence:
         self.handed = bytearray(count)
         self.left = count
         self.shuffle_seed = 0
-        self._unique = 0  # below this every index is handed out
-        self._shuffled = 0  # position in the shuffled order, likewise
-        self._order: array[int] | None = None
-        self._cycle = 0
+        self._orders: dict[str, Order] = {}  # per strategy, under this sequence's shuffle seed
+        self._cursors: dict[str, int] = {}  # per strategy: next position (exclusive: all before it handed out)
         self._random = random.Random()
         self._fd = -1
         self.dirty = False
@@ -70,29 +67,24 @@ class Sequence:
         """The next index under ``strategy``; None when ``unique``/``shuffle`` have none left."""
         if self.count == 0:
             return None
-        if strategy == "cycle":
-            index, self._cycle = self._cycle, (self._cycle + 1) % self.count
-            return index
-        if strategy == "random":
+        spec = strategy_spec(strategy)
+        if spec.order is None:
             return self._random.randrange(self.count)
-        if not self.left:
+        if spec.exclusive and not self.left:
             return None
-        if strategy == "unique":
-            while self.handed[self._unique]:
-                self._unique += 1
-            index = self._unique
-        else:
-            order = self._shuffle_order()
-            while self.handed[order[self._shuffled]]:
-                self._shuffled += 1
-            index = order[self._shuffled]
+        order = self._orders.get(strategy)
+        if order is None:
+            order = self._orders[strategy] = spec.order(self.count, self.shuffle_seed)
+        position = self._cursors.get(strategy, 0)
+        if not spec.exclusive:
+            self._cursors[strategy] = (position + 1) % self.count  # a shared order wraps at count
+            return order[position]
+        while self.handed[order[position]]:  # handed out under another exclusive strategy
+            position += 1
+        self._cursors[strategy] = position
+        index = order[position]
         self._record(index)
         return index
-
-    def _shuffle_order(self) -> array[int]:
-        if self._order is None:
-            self._order = shuffled(self.count, self.shuffle_seed)
-        return self._order
 
     def _record(self, index: int) -> None:
         os.write(self._fd, b"%d\n" % index)  # before the answer: a killed service never repeats it
@@ -128,8 +120,8 @@ class Sequence:
         self.close()
         self.handed = bytearray(self.count)
         self.left = self.count
-        self._unique = self._shuffled = self._cycle = 0
-        self._order = None
+        self._orders.clear()
+        self._cursors.clear()
         self.shuffle_seed = secrets.randbelow(2**31)
         header = {"handouts": _VERSION, "fingerprint": self.fingerprint, "users": self.count}
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
