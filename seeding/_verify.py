@@ -205,7 +205,7 @@ async def _verify_user(
                 report.add(index, user, f"{kind} account {account.account_id} is not among the user's accounts")
                 continue
             cards_here = {card.id for card in found.cards}
-            for card_kind in CARD_FIELDS:
+            for card_kind in (*CARD_FIELDS, "opened_cards"):  # opened with the account, or issued by the plan
                 for card in getattr(account, card_kind):
                     report.checked["cards"] += 1
                     if card.card_id not in cards_here:

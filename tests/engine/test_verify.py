@@ -32,7 +32,8 @@ def test_live_stand_passes_and_a_restarted_one_is_stale(seed_dump, scenario_plan
         code, out, err = verify(capsys, dump, "--sample=0", *flags(stand, transport))
         assert code == 0, err
         assert out[-1].endswith(": 0 stale")
-        assert "checked 10 users, 20 accounts, 40 cards, 20 operations" in out[-1]
+        # 40 cards the plan issued and the 40 the accounts opened with (``opened_cards``)
+        assert "checked 10 users, 20 accounts, 80 cards, 20 operations" in out[-1]
 
     with StandProcess() as wiped:  # the same code, none of the data
         code, out, err = verify(capsys, dump, "--sample=4", "--seed=3", *flags(wiped, transport))
@@ -55,6 +56,7 @@ def test_accounts_cards_and_operations_are_checked_too(seed_dump, scenario_plan,
         debit, credit = users[6]["debit_card_accounts"][0], users[6]["credit_card_accounts"][0]
         debit["account_id"] = "00000000-0000-4000-8000-00000000000a"
         credit["virtual_cards"][0]["card_id"] = "00000000-0000-4000-8000-00000000000c"
+        credit["opened_cards"][0]["card_id"] = "00000000-0000-4000-8000-00000000000d"
         for kind in ("top_up_operations", "purchase_operations", "transfer_operations", "cash_withdrawal_operations"):
             credit[kind][0]["operation_id"] = "00000000-0000-4000-8000-00000000000e"
         doctored = write_dump(tmp_path / "doctored_seeds.json", {"scenario": "doctored"}, users)
@@ -68,9 +70,10 @@ def test_accounts_cards_and_operations_are_checked_too(seed_dump, scenario_plan,
     assert stale == [
         f"{user}debit_card_accounts account {fake}a is not among the user's accounts",
         f"{user}virtual_cards card {fake}c is not on account {credit['account_id']}",
-        stale[2],
+        f"{user}opened_cards card {fake}d is not on account {credit['account_id']}",
+        stale[3],
     ]
-    assert stale[2].startswith(user) and f"operation {fake}e is gone (GetOperation: NOT_FOUND)" in stale[2]
+    assert stale[3].startswith(user) and f"operation {fake}e is gone (GetOperation: NOT_FOUND)" in stale[3]
 
 
 def test_unreachable_gateway_and_bad_usage(tmp_path, capsys, free_port):
