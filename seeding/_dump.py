@@ -42,6 +42,7 @@ from typing import Any, Self, overload
 import orjson
 from pydantic import ValidationError
 
+from ._dump_index import INDEX_FROM_BYTES, IndexWriter, OpenIndex, index_path, log, open_index, warn_index_unused
 from ._exceptions import DumpError
 from ._result import SeedsResult, SeedUserResult
 
@@ -65,6 +66,7 @@ _USER_START_RE = re.compile(re.escape(_USER_START))
 _USERS_KEY_AT_END = re.compile(rb'"users"\s*:\s*\[$')
 _CHUNK = 1 << 20  # scan buffer, reused: RSS stays flat whatever the size (larger is no faster)
 _MAX_HEAD = 16 << 20  # a meta block larger than this is not one we wrote: parse the file whole
+_OFFSETS_BUFFER = 1 << 16  # a writer's offsets held before they go to the index file
 
 
 def dump_path(scenario: str, dumps_dir: str | Path = DEFAULT_DUMPS_DIR) -> Path:
@@ -78,9 +80,14 @@ class DumpWriter:
     Users go to a temporary file beside the target; ``commit()`` fsyncs it and renames it over the
     target. Leaving the ``with`` block on an exception (or a failing commit) removes the temporary
     file instead, and an existing dump at ``path`` stays as it was.
+
+    The users' offsets go to ``<path>.idx`` (``seeding._dump_index``), moved into place right after
+    the dump: with ``index=None`` (the default) for dumps of ``INDEX_FROM_BYTES`` or more, which
+    a scan would make slow to open, ``True`` always, ``False`` never. A failure to write the index
+    costs one warning, never the dump.
     """
 
-    def __init__(self, path: str | Path, meta: dict[str, Any]) -> None:
+    def __init__(self, path: str | Path, meta: dict[str, Any], *, index: bool | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # pid + random: two writers of one dump (processes or threads) never share a temporary file
@@ -89,8 +96,13 @@ class DumpWriter:
         fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         self._file = open(fd, "wb", buffering=1 << 20)  # noqa: SIM115 - closed in commit/abort
         self.count = 0
+        self._index_policy = index
+        self._index: IndexWriter | None = None
+        self._offsets: array[int] = array("q")  # not yet in the index file
+        head = b'{"meta":' + orjson.dumps(meta) + b',"users":['
+        self._pos = len(head)
         try:
-            self._file.write(b'{"meta":' + orjson.dumps(meta) + b',"users":[')
+            self._file.write(head)
         except BaseException:
             self.abort()
             raise
@@ -103,9 +115,53 @@ class DumpWriter:
             data = orjson.dumps({"user_id": user["user_id"], **user} if "user_id" in user else user)
         if not data.startswith(_USER_START) or b"\n" in data:
             raise ValueError(f"a dump user must be one line of JSON starting with {_USER_START!r}: {data[:40]!r}")
-        self._file.write(b"\n" if self.count == 0 else b",\n")
+        separator = b"\n" if self.count == 0 else b",\n"
+        self._file.write(separator)
         self._file.write(data)
         self.count += 1
+        if self._index_policy is not False:
+            self._offsets.append(self._pos + len(separator))
+            if len(self._offsets) >= _OFFSETS_BUFFER and self._wants_index():
+                self._to_index()
+        self._pos += len(separator) + len(data)
+
+    def _wants_index(self) -> bool:
+        return self._index_policy is True or (self._index_policy is None and self._pos >= INDEX_FROM_BYTES)
+
+    def _to_index(self) -> None:
+        """Move the offsets held so far into the index's temporary file (opened on first use)."""
+        try:
+            if self._index is None:
+                self._index = IndexWriter(self._tmp.with_name(self._tmp.name.removesuffix(".tmp") + ".idx.tmp"))
+            self._index.add(self._offsets)
+        except OSError as exc:
+            self._drop_index(exc)
+        del self._offsets[:]
+
+    def _drop_index(self, exc: OSError) -> None:
+        """The dump goes on without an index; it will open by scanning."""
+        log.warning("%s: cannot write its index (%s); the dump opens without one", self.path, exc.strerror or exc)
+        self._index_policy = False
+        if self._index is not None:
+            self._index.abort()
+            self._index = None
+
+    def _finish_index(self) -> Path | None:
+        """The index's finished temporary file, bound to the finished dump; None when there is none."""
+        if self.count and self._index_policy is not False and self._wants_index():
+            self._to_index()
+        if self._index is None:
+            return None
+        try:
+            fd = os.open(self._tmp, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                self._index.finish(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            self._drop_index(exc)
+            return None
+        return self._index.tmp
 
     def commit(self) -> Path:
         """Close the users list, flush to disk and move the file into place."""
@@ -114,10 +170,19 @@ class DumpWriter:
             self._file.flush()
             os.fsync(self._file.fileno())
             self._file.close()
+            index_tmp = self._finish_index()
+            index = index_path(self.path)
+            with contextlib.suppress(OSError):  # readers see the new dump without an index, never with the old one
+                index.unlink(missing_ok=True)
             os.replace(self._tmp, self.path)
         except BaseException:
             self.abort()
             raise
+        if index_tmp is not None:
+            try:
+                os.replace(index_tmp, index)
+            except OSError as exc:
+                self._drop_index(exc)
         _fsync_dir(self.path.parent)
         return self.path
 
@@ -131,6 +196,8 @@ class DumpWriter:
                 self._file.close()
         finally:
             self._tmp.unlink(missing_ok=True)
+            if self._index is not None:
+                self._index.abort()
 
     def __enter__(self) -> Self:
         return self
@@ -289,6 +356,7 @@ class _DumpFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.fd = -1
+        self._index_file: OpenIndex | None = None  # the offsets come from ``<dump>.idx``
         try:
             self.fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:
@@ -296,7 +364,7 @@ class _DumpFile:
         except OSError as exc:
             raise DumpError(f"{path}: cannot open the dump: {exc.strerror}") from None
         self.meta: dict[str, Any] | None = None
-        self.starts: array[int] = array("q")
+        self.starts: array[int] | memoryview = array("q")
         self.indexed = False
         self.users_end = 0
         try:
@@ -312,25 +380,42 @@ class _DumpFile:
         size = info.st_size
         if size == 0:
             raise DumpError(f"{self.path}: the dump is empty; the run that wrote it did not finish, seed again")
-        starts = _find_all(self.fd, size)
+        index = open_index(self.path, self.fd)
+        if index is not None:
+            self._index_file = index
+            try:
+                if self._layout(index.starts, size):
+                    return
+                reason = "the dump is not laid out as the index says"
+            except DumpError as exc:
+                reason = f"the dump disagrees with it: {exc}"
+            self._drop_index()  # the scan decides, and raises the dump's own error if it has one
+            self.meta, self.users_end = None, 0
+            self._layout(_find_all(self.fd, size), size)
+            warn_index_unused(index.path, self.path, reason)
+            return
+        self._layout(_find_all(self.fd, size), size)
+
+    def _layout(self, starts: array[int] | memoryview, size: int) -> bool:
+        """Check the file around ``starts`` (head, tail, last user, count); whether it can be read lazily."""
         head_end = starts[0] if starts else size
         if head_end > _MAX_HEAD:
-            return  # no user near the top: not a layout we index
+            return False  # no user near the top: not a layout we index
         head = os.pread(self.fd, head_end, 0).rstrip()
         tail_at = max(size - 4096, head_end)
         tail = os.pread(self.fd, size - tail_at, tail_at).rstrip()
         if not starts:
             if not (head.endswith(b"]}") and head[:-2].rstrip().endswith(b"[")):
-                return
+                return False
             head, tail = head[:-2].rstrip(), b"]}"  # a dump with no users: still one we can read
         if not _USERS_KEY_AT_END.search(head):
-            return  # "users" is not the last key before the first user: not a layout we index
+            return False  # "users" is not the last key before the first user: not a layout we index
         try:
             top = orjson.loads(head + b"]}")
         except orjson.JSONDecodeError:
-            return
+            return False
         if not isinstance(top, dict) or top.get("users") != []:
-            return
+            return False
         self.meta = _meta_of(top, self.path)
         if not tail.endswith(b"]}"):
             raise DumpError(
@@ -339,10 +424,11 @@ class _DumpFile:
             )
         self.users_end = tail_at + len(tail) - 2  # the closing ']'
         self.starts = starts
-        self.indexed = True
         if starts:
             self._check_last_user()
         _check_count(self.path, self.meta, len(starts))
+        self.indexed = True
+        return True
 
     def _check_last_user(self) -> None:
         """A file cut inside its last user can still end in ``]}``: parsing that user tells."""
@@ -360,12 +446,37 @@ class _DumpFile:
         start = self.starts[index]
         last = index + 1 == len(self.starts)
         end = self.users_end if last else self.starts[index + 1]
-        raw = os.pread(self.fd, end - start, start).rstrip()
+        raw = os.pread(self.fd, end - start, start).rstrip() if start < end <= self.users_end else b""
+        if not raw.startswith(_USER_START):
+            return self._misplaced(index)
         if last:
             return raw
         if not raw.endswith(b","):
             raise DumpError(f"{self.path}:{self.line_of(start)}: user #{index} is not followed by a comma")
         return raw[:-1].rstrip()
+
+    def _misplaced(self, index: int) -> bytes:
+        """User ``index`` is not where its offset says: a damaged index (scan instead) or a changed file."""
+        changed = DumpError(
+            f"{self.path}: user #{index} is not where it was when the dump was opened; "
+            "the file changed on disk since, open it again"
+        )
+        index_file = self._index_file
+        if index_file is None or not self.indexed:
+            raise changed
+        count = len(self.starts)
+        self._drop_index()
+        self.starts = _find_all(self.fd, os.fstat(self.fd).st_size)
+        if len(self.starts) != count:
+            raise changed
+        warn_index_unused(index_file.path, self.path, f"user #{index} is not where it says")
+        return self.user_bytes(index)
+
+    def _drop_index(self) -> None:
+        if self._index_file is not None:
+            self.starts = array("q")  # no view of the mapping left before it closes
+            self._index_file.close()
+            self._index_file = None
 
     def line_of(self, offset: int) -> int:
         """1-based line of a byte offset (error messages only: it reads up to the offset)."""
@@ -379,6 +490,7 @@ class _DumpFile:
         return lines
 
     def close(self) -> None:
+        self._drop_index()
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
@@ -490,9 +602,11 @@ def _reopen(path: str) -> LazyUsers:
     return users
 
 
-def write_dump(path: str | Path, meta: dict[str, Any], users: Iterable[bytes | dict[str, Any]]) -> Path:
-    """Write a whole dump atomically from an iterable of users (JSON bytes or dicts)."""
-    with DumpWriter(path, meta) as writer:
+def write_dump(
+    path: str | Path, meta: dict[str, Any], users: Iterable[bytes | dict[str, Any]], *, index: bool | None = None
+) -> Path:
+    """Write a whole dump atomically from an iterable of users (JSON bytes or dicts); ``index`` as ``DumpWriter``'s."""
+    with DumpWriter(path, meta, index=index) as writer:
         for user in users:
             writer.write(user)
     return writer.path
