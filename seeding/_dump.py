@@ -42,7 +42,16 @@ from typing import Any, Self, overload
 import orjson
 from pydantic import ValidationError
 
-from ._dump_index import INDEX_FROM_BYTES, IndexWriter, OpenIndex, index_path, log, open_index, warn_index_unused
+from ._dump_index import (
+    INDEX_FROM_BYTES,
+    IndexWriter,
+    OpenIndex,
+    fingerprint_of,
+    index_path,
+    log,
+    open_index,
+    warn_index_unused,
+)
 from ._exceptions import DumpError
 from ._result import SeedsResult, SeedUserResult
 
@@ -542,6 +551,10 @@ class LazyUsers(Sequence[SeedUserResult]):
     def meta(self) -> dict[str, Any] | None:
         """The dump's ``meta`` block, read when it was opened."""
         return self._dump.meta
+
+    def fingerprint(self) -> str:
+        """The identity of the file these users are read from (its size, first and last 64 KiB), in hex."""
+        return fingerprint_of(self._dump.fd).hex()
 
     def __len__(self) -> int:
         return self._count

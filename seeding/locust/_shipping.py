@@ -9,8 +9,6 @@ a private temporary dump that ``open_dump`` reads lazily like any other.
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,26 +16,18 @@ from typing import Any
 import orjson
 
 from .._dump import DumpWriter, open_dump, user_bytes
+from .._dump_index import dump_fingerprint
 from .._exceptions import DumpError
 from .._result import SeedsResult
 
 __all__ = ["CHUNK_BYTES", "SeedsReceiver", "fingerprint", "user_chunks"]
 
 CHUNK_BYTES = 1 << 20
-_EDGE = 64 << 10
 
 
 def fingerprint(path: str | Path) -> str | None:
-    """A cheap identity of a dump file; None when there is no file."""
-    try:
-        with open(path, "rb") as file:
-            size = os.fstat(file.fileno()).st_size
-            head = file.read(_EDGE)
-            file.seek(max(size - _EDGE, 0))
-            tail = file.read(_EDGE)
-    except OSError:
-        return None
-    return hashlib.sha256(b"%d\0" % size + head + b"\0" + tail).hexdigest()[:32]
+    """A cheap identity of a dump file (``seeding._dump_index``); None when there is no file."""
+    return dump_fingerprint(path)
 
 
 def user_chunks(seeds: SeedsResult, max_bytes: int = CHUNK_BYTES) -> Iterator[list[bytes]]:

@@ -11,7 +11,6 @@ scenario starts a new one.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,7 +24,6 @@ from ._errors import ApiError
 
 __all__ = ["Dump", "Dumps", "check_scenario"]
 
-_EDGE = 64 << 10
 _SUFFIX = "_seeds.json"
 
 
@@ -118,7 +116,7 @@ class Dumps:
         users = result.users
         if not isinstance(users, LazyUsers):  # a layout we cannot index (pretty-printed): not served
             raise ApiError(409, f"{path}: not a dump laid out as seeding writes it; seed it again")
-        dump = Dump(scenario, path, key, _fingerprint(path), users, users.meta or {})
+        dump = Dump(scenario, path, key, users.fingerprint(), users, users.meta or {})
         self._open[scenario] = dump
         return dump
 
@@ -130,15 +128,6 @@ class Dumps:
             return []
         found = (name.removesuffix(_SUFFIX) for name in names)
         return sorted(name for name in found if SCENARIO_NAME.fullmatch(name))
-
-
-def _fingerprint(path: Path) -> str:
-    with open(path, "rb") as file:
-        size = os.fstat(file.fileno()).st_size
-        head = file.read(_EDGE)
-        file.seek(max(size - _EDGE, 0))
-        tail = file.read(_EDGE)
-    return hashlib.sha256(b"%d\0" % size + head + b"\0" + tail).hexdigest()[:32]
 
 
 def _age(created: object, path: Path) -> float | None:
