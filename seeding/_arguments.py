@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 from ._build_options import MAX_CONCURRENCY, MAX_RETRIES
+from ._shard import MAX_PROCESSES, MAX_SHARDS, Shard, parse_shard
 from .gateway import MAX_TIMEOUT, TRANSPORTS, transport_spec
 
 if TYPE_CHECKING:
@@ -33,8 +34,11 @@ __all__ = [
     "port",
     "positive_float",
     "positive_int",
+    "process_count",
     "retries",
     "seed_number",
+    "shard_count",
+    "shard_flag",
     "timeout_seconds",
 ]
 
@@ -80,6 +84,19 @@ port = _bounded(int, "a port number 0-65535 (0: any free port)", lambda v: 0 <= 
 timeout_seconds = _bounded(float, f"more than 0 and at most {MAX_TIMEOUT:g} (seconds)", lambda v: 0 < v <= MAX_TIMEOUT)
 # Seeds travel in journals and dumps as JSON integers, which orjson keeps to 64 bits.
 seed_number = _bounded(int, "a whole number within ±9223372036854775807", lambda v: -(2**63) < v < 2**63)
+shard_count = _bounded(int, f"within 1-{MAX_SHARDS}", lambda v: 1 <= v <= MAX_SHARDS)
+process_count = _bounded(int, f"within 1-{MAX_PROCESSES}", lambda v: 1 <= v <= MAX_PROCESSES)
+
+
+def shard_flag(text: str) -> Shard:
+    """``--shard I/N``: shard I of N, 1-based."""
+    try:
+        return parse_shard(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+shard_flag.__name__ = "I/N"
 
 
 def _checked(check: Callable[[str], str], name: str) -> Callable[[str], str]:

@@ -6,6 +6,9 @@ create and cost and sends nothing; ``--report FILE.json`` leaves a machine-reada
 Exit codes: 0 every plan seeded; 1 seeding failed or was interrupted (the journal keeps what was
 done, ``--resume`` finishes it) or the gateway is unreachable; 2 bad usage, plan or settings
 (nothing was sent). Errors are one line on stderr, never a traceback.
+
+``--shard I/N`` seeds one shard of the plan (``_shard``), ``--processes N`` runs all ``N`` shards
+here and merges them (``_processes``), ``merge SCENARIO`` joins shards seeded elsewhere (``_merge``).
 """
 
 from __future__ import annotations
@@ -30,8 +33,11 @@ from ._arguments import (
     gateway_address,
     positive_float,
     positive_int,
+    process_count,
     retries,
     seed_number,
+    shard_count,
+    shard_flag,
 )
 from ._build_options import BuildOptions
 from ._exceptions import (
@@ -44,6 +50,7 @@ from ._exceptions import (
 )
 from ._progress import DEFAULT_PLAIN_INTERVAL
 from ._settings import Settings, load_settings
+from ._shard import Shard, resolve_shard
 from ._shutdown import Shutdown
 from .gateway import GatewayClient, Transport, connect
 
@@ -54,7 +61,13 @@ if TYPE_CHECKING:  # the rest loads when a run needs it: ``--help`` imports no p
 __all__ = ["main"]
 
 # Subcommands, each in its own module with its own ``main(argv) -> exit code``.
-SUBCOMMANDS = {"verify": "._verify", "list": "._listing", "export": "._export", "serve": ".service._cli"}
+SUBCOMMANDS = {
+    "verify": "._verify",
+    "list": "._listing",
+    "export": "._export",
+    "merge": "._merge",
+    "serve": ".service._cli",
+}
 
 
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
@@ -63,8 +76,8 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         prog=PROG,
         description="Seed the bank gateway from plans and write dumps/<scenario>_seeds.json for load tests. "
         f"`{PROG} verify DUMP` checks a dump against the gateway, `{PROG} list` shows plans and dumps, "
-        f"`{PROG} export DUMP --format csv|jsonl` writes a dump for other load tools, `{PROG} serve` runs "
-        "the service.",
+        f"`{PROG} export DUMP --format csv|jsonl` writes a dump for other load tools, `{PROG} merge SCENARIO` "
+        f"joins the shards of a plan seeded with --shard, `{PROG} serve` runs the service.",
     )
     parser.add_argument(
         "plans", nargs="+", type=Path, metavar="PLAN", help="plan files (YAML, or JSON), or names in plans/"
@@ -94,6 +107,29 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         action="store_true",
         help="run operations on one account concurrently (the real gateway then loses balance updates)",
     )
+    shards = parser.add_argument_group("shards (one plan over processes and machines)")
+    shards.add_argument(
+        "--shard",
+        type=shard_flag,
+        metavar="I/N",
+        help="seed only shard I of N (1-based) into dumps/<scenario>_seeds.shard-I-of-N.json; "
+        "`merge` joins them (default: SEEDING_SHARD, or JOB_COMPLETION_INDEX+1 of --shards)",
+    )
+    shards.add_argument(
+        "--shards",
+        type=shard_count,
+        default=defaults.shards,
+        metavar="N",
+        help="how many shards a Kubernetes Indexed Job's JOB_COMPLETION_INDEX (0-based) counts "
+        "(default: SEEDING_SHARDS)",
+    )
+    shards.add_argument(
+        "--processes",
+        type=process_count,
+        metavar="N",
+        help="seed the plan as N shards in N processes on this machine, then merge them (--concurrency is per process)",
+    )
+    shards.add_argument("--progress-jsonl", action="store_true", help=argparse.SUPPRESS)  # a --processes child
     journal = run.add_mutually_exclusive_group()
     journal.add_argument("--resume", action="store_true", help="finish an interrupted run from its journal")
     journal.add_argument("--restart", action="store_true", help="discard an interrupted run's journal")
@@ -157,6 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 plans = _load_plans(args.plans, users=args.users)
                 if args.resume and args.stand == "embedded":
                     raise SeedingError("--resume cannot be used with --stand embedded: its data ended with its process")
+                args.shard = _shard(args, settings, plans)
             except (PlanError, SeedingError) as exc:
                 code = _error(exc, EXIT_USAGE, report)
                 return code
@@ -167,7 +204,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 code = _dry_run(args, plans)
                 return code
             try:
-                code = asyncio.run(_seed_all(args, plans, shutdown))
+                if args.processes:
+                    from ._processes import seed_in_processes
+
+                    shutdown.grace = max(shutdown.grace, 10.0)  # the shard processes stop first, then we do
+                    code = asyncio.run(seed_in_processes(args, plans[0], shutdown))
+                else:
+                    code = asyncio.run(_seed_all(args, plans, shutdown))
             except KeyboardInterrupt:  # a signal between the run's end and the loop's
                 code = EXIT_FAILED
             except Exception as exc:  # a bug: still one line, and the journal (closed on the way out) keeps its users
@@ -183,6 +226,23 @@ def _error(message: object, code: int, report: dict[str, Any] | None = None) -> 
     if report is not None:
         report.setdefault("error", str(message))
     return code
+
+
+def _shard(args: argparse.Namespace, settings: Settings, plans: list[SeedsPlan]) -> Shard | None:
+    """The shard this run seeds (flag, setting, or Indexed Job), checked against ``--processes`` and the plans."""
+    try:
+        shard = resolve_shard(args.shard, args.shards, settings.seeding.shard)
+    except ValueError as exc:
+        raise SeedingError(str(exc)) from None
+    if args.processes is not None:
+        if shard is not None:
+            source = "--shard" if args.shard else "SEEDING_SHARD or JOB_COMPLETION_INDEX"
+            raise SeedingError(f"--processes runs every shard itself; it cannot be combined with {source} ({shard})")
+        if len(plans) != 1:
+            raise SeedingError(f"--processes seeds one plan at a time, got {len(plans)}")
+        if args.stand == "embedded":
+            raise SeedingError("--processes cannot be used with --stand embedded: each process would seed its own")
+    return shard
 
 
 def _check_report_path(path: Path | None) -> None:
@@ -215,6 +275,9 @@ def _dry_run(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
     options = BuildOptions(concurrency=args.concurrency, parallel_operations=args.parallel_operations)
     latency = args.latency_ms or ASSUMED_LATENCY_MS[args.transport]
     for plan in plans:
+        if args.shard is not None:  # the shard's share of the plan
+            share = len(args.shard.indices(plan.users.count))
+            plan = plan.with_users(share).model_copy(update={"scenario": plan.name})
         shown = preview(plan, options, latency)
         print("\n".join(shown.lines(args.transport)))
         args.report_data["plans"].append({"status": "dry-run", **shown.as_json()})
@@ -286,6 +349,7 @@ async def _seed_plans(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
                 resume=args.resume,
                 restart=args.restart,
                 target=recorded,
+                shard=args.shard,
             )
             for plan in plans
         ]
@@ -331,7 +395,10 @@ async def _seed_one(run: PlanRun, args: argparse.Namespace) -> int:
     entries: list[dict[str, Any]] = args.report_data["plans"]
     enabled = False if args.no_progress else None
     try:
-        async with Progress(run, enabled=enabled, plain_interval=args.progress_interval):
+        progress = Progress(
+            run, enabled=enabled, plain_interval=args.progress_interval, users=run.count, json_lines=args.progress_jsonl
+        )
+        async with progress:
             path = await run.execute()
     except JournalError as exc:
         entries.append(plan_report(run, "failed", error=str(exc)))
@@ -352,7 +419,7 @@ async def _seed_one(run: PlanRun, args: argparse.Namespace) -> int:
 def _report_missing(run: PlanRun, what: str) -> None:
     from ._run import format_ranges
 
-    count = run.plan.users.count
+    count = run.count
     missing = run.missing_count
     # The embedded stand's users ended with it: there is nothing to resume, only to run again.
     finish = "run again" if run.target == "embedded" else "finish with --resume"
@@ -364,7 +431,7 @@ def _report_missing(run: PlanRun, what: str) -> None:
 
 
 def _report_done(run: PlanRun, path: Path) -> None:
-    totals = run.plan.totals()
+    totals = run.totals()
     stats = run.builder.stats if run.builder else None
     counts = ", ".join(f"{n} {name}" for name, n in totals.items())
     rate = f"{stats.calls} calls, {stats.calls_per_second:.0f} calls/s, {stats.retries} retries" if stats else ""

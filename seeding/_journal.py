@@ -124,18 +124,19 @@ class Journal:
     def __contains__(self, index: object) -> bool:
         return index in self._done
 
-    def missing_ranges(self, count: int) -> Iterator[tuple[int, int]]:
-        """``(first, last)`` of each run of plan indices ``< count`` not done yet, in order.
+    def missing_ranges(self, indices: int | range) -> Iterator[tuple[int, int]]:
+        """``(first, last)`` of each run of plan indices (``range(count)``, or a shard's) not done yet, in order.
 
         Costs what the journal holds, not what the plan asks: fine for a 100-million-user plan.
         """
-        start = 0
-        for index in sorted(i for i in self._done if i < count):
+        span = range(indices) if isinstance(indices, int) else indices
+        start = span.start
+        for index in sorted(i for i in self._done if i in span):
             if index > start:
                 yield start, index - 1
             start = index + 1
-        if start < count:
-            yield start, count - 1
+        if start < span.stop:
+            yield start, span.stop - 1
 
     def append(self, index: int, user: bytes) -> None:
         """Record user ``index`` (its dump JSON) as complete, in one write.
@@ -173,9 +174,9 @@ class Journal:
         offset, length = self._done[index]
         return os.pread(self._fd, length, offset)
 
-    def users_in_order(self, count: int) -> Iterator[bytes]:
-        """Users ``0..count-1`` in plan order (all must be done), read back one at a time."""
-        for index in range(count):
+    def users_in_order(self, indices: int | range) -> Iterator[bytes]:
+        """Users ``0..count-1`` (or a shard's ``range``) in plan order (all must be done), read back one at a time."""
+        for index in range(indices) if isinstance(indices, int) else indices:
             yield self.user(index)
 
     def close(self) -> None:
@@ -286,6 +287,11 @@ def _open_error(path: Path, exc: OSError) -> JournalError:
 
 def _check_same_run(path: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
     """``--resume`` continues the same plan on the same gateway, or refuses naming both."""
+    if old.get("shard") != new.get("shard"):  # renamed by hand: its users are another shard's
+        raise JournalError(
+            f"{path}: holds shard {old.get('shard') or 'none (a whole plan)'}, this run seeds shard "
+            f"{new.get('shard') or 'none (the whole plan)'}; pass --restart to discard it"
+        )
     if old.get("plan_hash") != new.get("plan_hash"):
         raise JournalError(
             f"{path}: was made from another plan (hash {old.get('plan_hash')}, now "

@@ -256,9 +256,9 @@ class SeedsPlan(_PlanModel):
         body = orjson.dumps(self.model_dump(mode="json", exclude={"scenario"}), option=orjson.OPT_SORT_KEYS)
         return hashlib.sha256(body).hexdigest()[:16]
 
-    def totals(self) -> dict[str, int]:
-        """How many users, accounts, cards and operations the plan creates in all."""
-        users = self.users.count
+    def totals(self, users: int | None = None) -> dict[str, int]:
+        """How many users, accounts, cards and operations the plan creates in all (or for ``users`` of them)."""
+        users = self.users.count if users is None else users
         accounts = cards = operations = 0
         for _, _, plan in self.users.accounts():
             accounts += users * plan.count

@@ -5,6 +5,11 @@ it ends (Ctrl-C included). Off a terminal, where a redrawn line would be noise, 
 printed every ``interval`` seconds instead, so a long CI run is never silent until its summary.
 Both poll the builder's counters instead of being called from the hot path. A resumed run counts
 what the journal already held as done, but rates count only what this process did.
+
+A shard process run by ``--processes`` reports to its parent instead (``json_lines``): one JSON
+object per interval on stdout, ``{"progress": {"done", "already", "total", "calls", "retries"}}``
+(entities, ``already`` of them from the journal; this process's calls), and a last one when it
+ends; the parent shows one line for all.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import shutil
 import sys
 from types import TracebackType
 from typing import TYPE_CHECKING, Self, TextIO
+
+import orjson
 
 if TYPE_CHECKING:
     from ._run import PlanRun
@@ -37,14 +44,17 @@ class Progress:
         enabled: bool | None = None,
         plain_interval: float = DEFAULT_PLAIN_INTERVAL,
         stream: TextIO | None = None,
+        users: int | None = None,
+        json_lines: bool = False,
     ) -> None:
         self._run = run
-        self._stream = stream or sys.stderr
+        self._json = json_lines
+        self._stream = stream or (sys.stdout if json_lines else sys.stderr)
         per_user = run.plan.users.entities_per_user
         self._already = run.resumed_users * per_user
-        self._total = run.plan.users.count * per_user
-        live = enabled is not False and _is_terminal(self._stream)
-        self._plain = enabled is not False and not live
+        self._total = (run.plan.users.count if users is None else users) * per_user  # users: a shard's share
+        live = enabled is not False and not json_lines and _is_terminal(self._stream)
+        self._plain = (enabled is not False and not live) or json_lines
         self._interval = plain_interval if self._plain else interval
         from tqdm import tqdm  # only a terminal's live line needs it
 
@@ -74,6 +84,12 @@ class Progress:
         if builder is None:
             return
         stats = builder.stats
+        if self._json:
+            record = {"done": self._already + stats.done, "already": self._already, "total": self._total}
+            record.update(calls=stats.calls, retries=stats.retries)
+            self._stream.write(orjson.dumps({"progress": record}).decode() + "\n")
+            self._stream.flush()
+            return
         if self._plain:
             done = self._already + stats.done
             share = done / self._total if self._total else 1.0
@@ -98,6 +114,8 @@ class Progress:
     ) -> None:
         if self._task is not None:
             self._task.cancel()
+        if self._json:
+            self._refresh()  # the last counts, for the parent's summary
         self.close()
 
     def close(self) -> None:

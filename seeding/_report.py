@@ -116,13 +116,15 @@ def plan_report(run: PlanRun, status: str, *, dump: Path | None = None, error: s
         "status": status,
         "plan_hash": run.plan.hash,
         "seed": run.seed,
-        "counts": run.plan.totals(),
+        "counts": run.totals(),
         "duration_s": round(stats.elapsed, 3) if stats else 0.0,
         "calls": stats.calls if stats else 0,
         "retries": stats.retries if stats else 0,
         "resumed_users": run.resumed_users,
         "rpcs": log.as_json() if log is not None else {},
     }
+    if run.shard is not None:
+        entry["shard"] = str(run.shard)
     if dump is not None:
         entry["dump"] = str(dump)
     else:

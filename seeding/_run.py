@@ -4,6 +4,7 @@
 indices the journal does not hold yet, and, only when every user is there, writes the dump in plan
 order with its ``meta`` block and removes the journal. When it stops early (a failure, Ctrl-C,
 SIGTERM) ``missing`` says which plan indices are absent and the journal stays for ``--resume``.
+With a ``shard`` it seeds that shard's plan indices only, into the shard's own dump and journal.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ._exceptions import SeedingError
 from ._journal import Journal, journal_path
 from ._plan import DEFAULT_SCENARIO, SeedsPlan, load_plan
 from ._result import SeedsResult
+from ._shard import Shard, default_seed
 from .gateway import GatewayClient, Transport, connect
 
 __all__ = ["DEFAULT_SCENARIO", "PlanRun", "build_seeds", "format_indices", "format_ranges", "seeding_version"]
@@ -49,14 +51,21 @@ class PlanRun:
         resume: bool = False,
         restart: bool = False,
         target: str | None = None,
+        shard: Shard | None = None,
     ) -> None:
         self.plan = plan
         self.client = client
         self.scenario = plan.name
-        self.dump_path = dump_path(self.scenario, dumps_dir)
+        self.shard = shard
+        # The plan indices this run seeds: all of them, or its shard's.
+        self.indices = shard.indices(plan.users.count) if shard else range(plan.users.count)
+        whole = dump_path(self.scenario, dumps_dir)
+        self.dump_path = shard.dump_path(whole) if shard else whole
         self.journal_path = journal_path(self.dump_path)
         self.options = options or BuildOptions()
-        self.seed = seed if seed is not None else secrets.randbelow(2**31)
+        if seed is None:  # the shards of one plan must agree on it without talking to each other
+            seed = default_seed(plan.hash) if shard else secrets.randbelow(2**31)
+        self.seed = seed
         self.resume = resume
         self.restart = restart
         self.target = target or client.target  # what the dump's meta records as the target
@@ -76,6 +85,8 @@ class PlanRun:
                 "users": self.plan.users.count,
                 "started_at": _now(),
             }
+            if self.shard is not None:
+                header["shard"] = str(self.shard)
             self.journal = Journal.start(self.journal_path, header, resume=self.resume, restart=self.restart)
             for path in (self.dump_path, self.journal_path):  # ours to tidy now that we hold the lock
                 remove_stale_temporaries(path)
@@ -96,16 +107,24 @@ class PlanRun:
         ]
 
     @property
+    def count(self) -> int:
+        """How many users this run seeds: the plan's, or its shard's."""
+        return len(self.indices)
+
+    def totals(self) -> dict[str, int]:
+        """Users, accounts, cards and operations this run creates (its shard's share of the plan)."""
+        return self.plan.totals(self.count)
+
+    @property
     def missing_count(self) -> int:
-        """How many plan users are not safe in the journal yet."""
-        return self.plan.users.count - (self.journal.done_count if self.journal else 0)
+        """How many of this run's users are not safe in the journal yet."""
+        return self.count - (self.journal.done_count if self.journal else 0)
 
     def missing_ranges(self) -> Iterator[tuple[int, int]]:
-        """``(first, last)`` runs of the plan indices not safe in the journal yet."""
-        count = self.plan.users.count
+        """``(first, last)`` runs of this run's plan indices not safe in the journal yet."""
         if self.journal is None:
-            return iter([(0, count - 1)] if count else [])
-        return self.journal.missing_ranges(count)
+            return iter([(self.indices.start, self.indices.stop - 1)] if self.count else [])
+        return self.journal.missing_ranges(self.indices)
 
     @property
     def missing(self) -> list[int]:
@@ -120,9 +139,9 @@ class PlanRun:
         cannot be written; ``missing_ranges()`` is accurate after any exit.
         """
         journal = self.open()
-        count = self.plan.users.count
+        count = self.count
         self.builder = Builder(self.plan, self.client, replace(self.options, seed=self.seed))
-        todo = (index for index in range(count) if index not in journal)
+        todo = (index for index in self.indices if index not in journal)
         started = time.monotonic()
         try:
             await self.builder.run(todo, journal.append, count=self.missing_count)
@@ -154,7 +173,7 @@ class PlanRun:
         stop = threading.Event()
 
         def users() -> Iterator[bytes]:
-            for user in journal.users_in_order(self.plan.users.count):
+            for user in journal.users_in_order(self.indices):
                 if stop.is_set():
                     raise _Stopped
                 yield user
@@ -179,6 +198,7 @@ class PlanRun:
 
     def _meta(self, header: dict[str, Any], duration: float) -> dict[str, Any]:
         stats = self.builder.stats if self.builder else None
+        shard = {"shard": self.shard.meta(self.plan.users.count)} if self.shard else {}
         return {
             "scenario": self.scenario,
             "plan_hash": self.plan.hash,
@@ -189,7 +209,8 @@ class PlanRun:
             "created_at": _now(),
             "started_at": header.get("started_at"),
             "resumed_users": self.resumed_users,
-            "counts": self.plan.totals(),
+            "counts": self.totals(),
+            **shard,
             "duration_s": round(duration, 3),
             "calls": stats.calls if stats else 0,
             "retries": stats.retries if stats else 0,

@@ -15,16 +15,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, ValidationError, create_model
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, create_model
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ._build_options import DEFAULT_CONCURRENCY, DEFAULT_RETRIES, MAX_CONCURRENCY, MAX_RETRIES
 from ._exceptions import SeedingError
+from ._shard import MAX_SHARDS, parse_shard
 from .gateway import TRANSPORTS, Transport, transport_spec
 
 __all__ = ["Settings", "load_settings"]
+
+
+def _shard_text(text: str | None) -> str | None:
+    if text is not None and text.strip():
+        parse_shard(text)  # its ValueError is the one-line message
+        return text.strip()
+    return None
 
 
 class SeedingSettings(BaseModel):
@@ -33,6 +41,8 @@ class SeedingSettings(BaseModel):
     retries: int = Field(default=DEFAULT_RETRIES, ge=0, le=MAX_RETRIES)
     dumps_dir: str = "dumps"
     service_token: str | None = None  # SEEDING.SERVICE_TOKEN: the bearer token of `python -m seeding serve`
+    shard: Annotated[str | None, AfterValidator(_shard_text)] = None  # SEEDING_SHARD=I/N: seed shard I of N only
+    shards: int | None = Field(default=None, ge=1, le=MAX_SHARDS)  # with JOB_COMPLETION_INDEX: how many shards
 
 
 # One section per transport, named and shaped by its row in the table of transports

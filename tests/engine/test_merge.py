@@ -1,0 +1,190 @@
+"""``python -m seeding merge``: shards joined in plan order; every bad input refused naming it, nothing written.
+
+The shards here are written the way ``--shard I/N`` writes them (``DumpWriter``, a shard ``meta``),
+so each case can break exactly one thing; ``test_shards.py`` merges shards seeded for real.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+import pytest
+
+from seeding import open_dump
+from seeding._dump import write_dump
+from seeding._shard import Shard
+
+PROJECT = Path(__file__).resolve().parents[2]
+USERS, SHARDS = 10, 3
+
+
+def write_shard(directory: Path, index: int, count: int = SHARDS, **changes: object) -> Path:
+    """Shard ``index`` of a 10-user plan, users ``u<plan index>``; ``changes`` override its meta."""
+    shard = Shard(index, count)
+    span = shard.indices(USERS)
+    meta: dict[str, object] = {
+        "scenario": "s",
+        "plan_hash": "aaaa000011112222",
+        "transport": "grpc",
+        "target": "127.0.0.1:1",
+        "seed": 7,
+        "counts": {"users": len(span), "accounts": 2 * len(span), "cards": 0, "operations": 0},
+        "shard": shard.meta(USERS),
+        "calls": 3 * len(span),
+        **changes,
+    }
+    path = shard.dump_path(directory / "s_seeds.json")
+    users = ({"user_id": f"u{i}", "deposit_accounts": [{"account_id": f"a{i}"}]} for i in span)
+    return write_dump(path, meta, users)
+
+
+def merge(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "seeding", "merge", *args],
+        cwd=directory,
+        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def shards(tmp_path: Path) -> Path:
+    for index in range(1, SHARDS + 1):
+        write_shard(tmp_path, index)
+    return tmp_path
+
+
+def test_merge_joins_the_shards_in_plan_order(shards: Path) -> None:
+    done = merge(shards, "s", "--dumps-dir", str(shards))
+    assert done.returncode == 0, done.stderr
+    assert "merged 3 shards, 10 users" in done.stdout
+    merged = open_dump(shards / "s_seeds.json")
+    assert [user.user_id for user in merged.users] == [f"u{i}" for i in range(USERS)]
+    meta = merged.users.meta  # type: ignore[attr-defined]
+    assert meta["plan_hash"] == "aaaa000011112222" and meta["seed"] == 7 and "shard" not in meta
+    assert meta["counts"] == {"users": 10, "accounts": 20, "cards": 0, "operations": 0}
+    assert meta["calls"] == 30 and meta["merged_from"]["shards"] == 3
+    assert all(path.exists() for path in shards.glob("s_seeds.shard-*-of-3.json")), "the shards stay"
+
+
+def test_merge_reads_the_dumps_dir_setting(shards: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "seeding", "merge", "s"],
+        cwd=shards.parent,
+        env={**os.environ, "PYTHONPATH": str(PROJECT), "SEEDING_DUMPS_DIR": str(shards)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (shards / "s_seeds.json").exists()
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 30])
+
+
+def _corrupt_middle_user(path: Path) -> None:
+    lines = path.read_bytes().split(b"\n")
+    lines[2] = b'{"user_id":"u4","deposit_accounts":[{"account_id":}]},'  # shard 2's second user, no longer JSON
+    path.write_bytes(b"\n".join(lines))
+
+
+def _unwritable(directory: Path) -> None:
+    directory.chmod(0o555)
+
+
+Breakage = Callable[[Path], object]
+CASES: dict[str, tuple[Breakage, list[str], str]] = {
+    "missing shard": (lambda d: (d / "s_seeds.shard-2-of-3.json").unlink(), ["shard-2-of-3.json", "missing"], ""),
+    "shard of another plan": (
+        lambda d: write_shard(d, 3, plan_hash="bbbb000011112222"),
+        ["s_seeds.shard-3-of-3.json", "another run", "bbbb000011112222"],
+        "",
+    ),
+    "shard of another seed": (lambda d: write_shard(d, 1, seed=8), ["shard-1-of-3.json", "seed 8"], ""),
+    "shard of another plan size": (
+        lambda d: write_shard(d, 2, shard={**Shard(2, 3).meta(USERS), "users": 11}),
+        ["shard-2-of-3.json", "11 users"],
+        "",
+    ),
+    "N mismatch": (lambda d: write_shard(d, 1, count=2), ["shard-1-of-2.json", "two splits"], ""),
+    "duplicate index": (
+        lambda d: write_shard(d, 2, shard={**Shard(2, 3).meta(USERS), "start": 2}),
+        ["shard-2-of-3.json", "there twice"],
+        "",
+    ),
+    "shard under another's name": (
+        lambda d: (d / "s_seeds.shard-1-of-3.json").write_bytes((d / "s_seeds.shard-2-of-3.json").read_bytes()),
+        ["shard-1-of-3.json", "holds shard 2/3"],
+        "",
+    ),
+    "damaged (truncated) shard": (
+        lambda d: _truncate(d / "s_seeds.shard-3-of-3.json"),
+        ["shard 3/3 is damaged", "shard-3-of-3.json"],
+        "",
+    ),
+    "corrupt user inside a shard": (
+        lambda d: _corrupt_middle_user(d / "s_seeds.shard-2-of-3.json"),
+        ["shard-2-of-3.json", "user #1 (plan index 4) is corrupt"],
+        "",
+    ),
+    "unfinished shard (journal left)": (
+        lambda d: (d / "s_seeds.shard-2-of-3.journal").write_text('{"journal":1}\n'),
+        ["s_seeds.shard-2-of-3.journal", "unfinished", "--shard 2/3 --resume"],
+        "",
+    ),
+    "an unsharded dump under a shard's name": (
+        lambda d: write_dump(d / "s_seeds.shard-3-of-3.json", {"scenario": "s"}, [{"user_id": "x"}]),
+        ["shard-3-of-3.json", "records no shard"],
+        "",
+    ),
+    "no shards at all": (
+        lambda d: [path.unlink() for path in d.glob("s_seeds.shard-*")],
+        ["no shards of s"],
+        "",
+    ),
+    "no such dumps dir": (lambda d: None, ["nowhere", "no such dumps directory"], "nowhere"),
+    "a path for the scenario": (lambda d: None, ["scenario name"], "../s"),
+    "output not writable": (_unwritable, ["cannot write the merged dump"], ""),
+    "output is a directory": (lambda d: (d / "s_seeds.json").mkdir(), ["s_seeds.json: is a directory"], ""),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_merges_are_refused_naming_the_shard(shards: Path, case: str) -> None:
+    breakage, says, other = CASES[case]
+    if case == "output not writable" and os.geteuid() == 0:
+        pytest.skip("root writes anywhere")
+    breakage(shards)
+    args = ["s", "--dumps-dir", str(shards / other if other == "nowhere" else shards)]
+    if other == "../s":
+        args[0] = other
+    try:
+        done = merge(shards, *args)
+    finally:
+        shards.chmod(0o755)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    for part in says:
+        assert part in lines[0]
+    assert not (shards / "s_seeds.json").is_file(), "nothing is written when the shards are refused"
+    assert not list(shards.glob(".s_seeds.json.*")), "no temporary file left"
+
+
+def test_a_corrupt_user_never_reaches_a_merged_dump_even_past_the_first_shard(shards: Path) -> None:
+    _corrupt_middle_user(shards / "s_seeds.shard-3-of-3.json")
+    done = merge(shards, "s", "--dumps-dir", str(shards))
+    assert done.returncode == 2 and "shard-3-of-3.json" in done.stderr
+    assert not (shards / "s_seeds.json").exists()
+    meta_line = (shards / "s_seeds.shard-1-of-3.json").read_bytes().split(b"\n", 1)[0]
+    assert orjson.loads(meta_line.removesuffix(b',"users":[') + b"}")["meta"]["seed"] == 7  # shards untouched
