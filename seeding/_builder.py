@@ -4,9 +4,11 @@ One bounded pool of in-flight calls serves the whole run (``concurrency``); a us
 in parallel once the user exists, and an account's cards and operations once the account exists.
 Operations on one account run one after another by default, because the real gateway loses
 balance updates when two land on one account at once (``parallel_operations`` lifts this). Every
-call goes through the shared retry policy. What to create is read from the plan's tables
-(``SeedUsersPlan.accounts()``, ``SeedAccountsPlan.cards()/operations()``): one code path for every
-account kind, card type and operation type.
+call goes through the shared retry policy, and through the client's lean path
+(``seeding.gateway.lean_calls``): the builder keeps ids, so it has no use for validated models.
+What to create is read from the plan's tables (``SeedUsersPlan.accounts()``,
+``SeedAccountsPlan.cards()/operations()``): one code path for every account kind, card type and
+operation type.
 
 Each completed user is handed to ``on_user(index, json_bytes)`` in the dump's format at once, so a
 run keeps nothing in memory but the users in flight.
@@ -21,7 +23,7 @@ import itertools
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tenacity import RetryCallState
 
@@ -31,7 +33,10 @@ from ._fake_data import FakeData, OperationData
 from ._plan import SeedAccountsPlan, SeedsPlan
 from ._result import account_entry, user_json
 from ._retry import retry_policy
-from .gateway import Account, AccountType, CardType, GatewayClient
+from .gateway import Account, AccountType, CardType, GatewayClient, lean_calls
+
+if TYPE_CHECKING:
+    from .gateway import AccountRef
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -114,6 +119,7 @@ class Builder:
         self._fake = FakeData(plan, self.options.seed)
         self._slots = _Slots(self.options.concurrency)
         self._retrying = retry_policy(self.options.retries, on_retry=self._count_retry)
+        self._gateway = lean_calls(client)
 
     async def run(
         self, indices: Iterable[int], on_user: Callable[[int, bytes], None], *, count: int | None = None
@@ -157,7 +163,7 @@ class Builder:
     async def _user(self, index: int) -> bytes:
         data = self._fake.user(index)
         user = await self._call(
-            lambda: self.client.create_user(
+            lambda: self._gateway.create_user(
                 email=data.fresh_email(),  # fresh on every attempt: the first may have succeeded
                 last_name=data.last_name,
                 first_name=data.first_name,
@@ -182,7 +188,7 @@ class Builder:
     async def _account(
         self, user_id: str, kind: AccountType, plan: SeedAccountsPlan, operations: list[OperationData]
     ) -> dict[str, Any]:
-        account = await self._call(lambda: self.client.open_account(user_id, kind), chain=self._after_open(plan))
+        account = await self._call(lambda: self._gateway.open_account(user_id, kind), chain=self._after_open(plan))
         self.stats.done += 1
         round_robin = self.plan.operations.card == "round_robin"
         card_chain = self._chained(len(operations)) if round_robin else 0  # operations wait for the cards
@@ -206,7 +212,7 @@ class Builder:
             account.id, issued, zip((op.field for op in operations), operation_ids, strict=True), opened=opened
         )
 
-    def _first_card(self, account: Account) -> str:
+    def _first_card(self, account: Account | AccountRef) -> str:
         if account.cards:
             return account.cards[0].id
         raise SeedingError(
@@ -215,16 +221,18 @@ class Builder:
         )
 
     async def _card(self, user_id: str, account_id: str, card_type: CardType, chain: int) -> str:
-        card = await self._call(lambda: self.client.issue_card(user_id, account_id, card_type), chain=chain)
+        card = await self._call(lambda: self._gateway.issue_card(user_id, account_id, card_type), chain=chain)
         self.stats.done += 1
         return card.id
 
-    async def _operations(self, account: Account, card_ids: list[str], operations: list[OperationData]) -> list[str]:
+    async def _operations(
+        self, account: Account | AccountRef, card_ids: list[str], operations: list[OperationData]
+    ) -> list[str]:
         """Make ``operations`` on ``account``, one at a time unless parallel operations are allowed."""
 
         async def make(number: int, op: OperationData) -> str:
             operation = await self._call(
-                lambda: self.client.make_operation(
+                lambda: self._gateway.make_operation(
                     op.type,
                     account_id=account.id,
                     card_id=card_ids[number % len(card_ids)],

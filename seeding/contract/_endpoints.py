@@ -1,4 +1,4 @@
-"""The gateway's operations, named once: each RPC with its service and its HTTP route.
+"""The gateway's operations, named once: each RPC with its service, its HTTP route and its answer's field.
 
 Both clients and the embedded stand read this table, so an RPC name or a route is spelled in one
 place. Paths carry ``{name}`` placeholders for path parameters, as FastAPI writes them.
@@ -22,6 +22,7 @@ class Endpoint:
     service: str  # "accounts": proto package <PROTO_PACKAGE>.gateway.<service>
     http_method: str  # "POST"
     http_path: str  # "/api/v1/accounts/open-debit-card-account"
+    response: str  # the response's one field, the same word in JSON: "account" ({"account": {...}})
 
     @property
     def grpc_service(self) -> str:
@@ -65,24 +66,34 @@ def operation_rpc(operation_type: OperationType) -> str:
 def _endpoints() -> dict[str, Endpoint]:
     p = HTTP_PREFIX
     items = [
-        Endpoint("GetUser", "users", "GET", f"{p}/users/{{user_id}}"),
-        Endpoint("CreateUser", "users", "POST", f"{p}/users"),
-        Endpoint("GetAccounts", "accounts", "GET", f"{p}/accounts"),
+        Endpoint("GetUser", "users", "GET", f"{p}/users/{{user_id}}", "user"),
+        Endpoint("CreateUser", "users", "POST", f"{p}/users", "user"),
+        Endpoint("GetAccounts", "accounts", "GET", f"{p}/accounts", "accounts"),
         *(
-            Endpoint(open_account_rpc(t), "accounts", "POST", f"{p}/accounts/open-{_kebab(t.value)}-account")
+            Endpoint(open_account_rpc(t), "accounts", "POST", f"{p}/accounts/open-{_kebab(t.value)}-account", "account")
             for t in AccountType
         ),
-        *(Endpoint(card_rpc(t), "cards", "POST", f"{p}/cards/issue-{_kebab(t.value)}-card") for t in CardType),
-        Endpoint("GetOperation", "operations", "GET", f"{p}/operations/{{operation_id}}"),
-        Endpoint("GetOperations", "operations", "GET", f"{p}/operations"),
-        Endpoint("GetOperationReceipt", "operations", "GET", f"{p}/operations/operation-receipt/{{operation_id}}"),
-        Endpoint("GetOperationsSummary", "operations", "GET", f"{p}/operations/operations-summary"),
+        *(Endpoint(card_rpc(t), "cards", "POST", f"{p}/cards/issue-{_kebab(t.value)}-card", "card") for t in CardType),
+        Endpoint("GetOperation", "operations", "GET", f"{p}/operations/{{operation_id}}", "operation"),
+        Endpoint("GetOperations", "operations", "GET", f"{p}/operations", "operations"),
+        Endpoint(
+            "GetOperationReceipt",
+            "operations",
+            "GET",
+            f"{p}/operations/operation-receipt/{{operation_id}}",
+            "receipt",
+        ),
+        Endpoint("GetOperationsSummary", "operations", "GET", f"{p}/operations/operations-summary", "summary"),
         *(
-            Endpoint(operation_rpc(t), "operations", "POST", f"{p}/operations/make-{_kebab(t.value)}-operation")
+            Endpoint(
+                operation_rpc(t), "operations", "POST", f"{p}/operations/make-{_kebab(t.value)}-operation", "operation"
+            )
             for t in OperationType
         ),
-        Endpoint("GetTariffDocument", "documents", "GET", f"{p}/documents/tariff-document/{{account_id}}"),
-        Endpoint("GetContractDocument", "documents", "GET", f"{p}/documents/contract-document/{{account_id}}"),
+        Endpoint("GetTariffDocument", "documents", "GET", f"{p}/documents/tariff-document/{{account_id}}", "tariff"),
+        Endpoint(
+            "GetContractDocument", "documents", "GET", f"{p}/documents/contract-document/{{account_id}}", "contract"
+        ),
     ]
     return {e.rpc: e for e in items}
 

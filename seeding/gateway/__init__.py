@@ -4,6 +4,7 @@
     └── ContractClient (``_contract_client``)  each method as one named RPC, written once
         ├── GrpcGatewayClient (``_grpc_client``)   grpc.aio, one channel reused
         └── HttpGatewayClient (``_http_client``)   httpx API on the aiohttp transport
+    LeanCalls (``_contract_client``)  the builder's four calls on one of ours, answered with ids
 
 ``connect(transport, target)`` picks one from the table of transports (``_transports``), which
 also says each one's default address, command-line flag, settings and stand side. The clients are
@@ -36,6 +37,7 @@ from ._client import DEFAULT_TIMEOUT, MAX_TIMEOUT, PREFLIGHT_TIMEOUT, GatewayCli
 from ._transports import TRANSPORTS, Transport, TransportSpec, transport_spec
 
 if TYPE_CHECKING:
+    from ._contract_client import AccountRef, CardRef, LeanCalls, Ref
     from ._grpc_client import GrpcGatewayClient
     from ._http_client import HttpGatewayClient
 
@@ -46,10 +48,12 @@ __all__ = [
     "PREFLIGHT_TIMEOUT",
     "TRANSPORTS",
     "Account",
+    "AccountRef",
     "AccountStatus",
     "AccountType",
     "Card",
     "CardPaymentSystem",
+    "CardRef",
     "CardStatus",
     "CardType",
     "Document",
@@ -57,16 +61,19 @@ __all__ = [
     "GatewayClient",
     "GrpcGatewayClient",
     "HttpGatewayClient",
+    "LeanCalls",
     "Operation",
     "OperationStatus",
     "OperationType",
     "OperationsSummary",
+    "Ref",
     "Transport",
     "TransportSpec",
     "User",
     "connect",
     "grpc_target",
     "http_url",
+    "lean_calls",
     "transport_spec",
 ]
 
@@ -81,11 +88,30 @@ def connect(transport: Transport, target: str, *, timeout: float = DEFAULT_TIMEO
     return spec.client_class()(spec.check(target), timeout=timeout)
 
 
+def lean_calls(client: GatewayClient) -> GatewayClient | LeanCalls:
+    """What a builder calls to create data: one of our clients' lean path, or any other client as it is.
+
+    Our clients' lean path answers with ``Ref`` / ``AccountRef`` (the ids, an account's type and
+    cards), not validated models; a client of another class (a user's own, a wrapper around ours)
+    is called through its public methods, whose models have the same attributes.
+    """
+    from ._contract_client import ContractClient
+
+    return client.lean if isinstance(client, ContractClient) else client
+
+
 _CLIENTS = {spec.client.rpartition(":")[2]: spec for spec in TRANSPORTS.values()}
+
+
+_LEAN = ("AccountRef", "CardRef", "LeanCalls", "Ref")
 
 
 def __getattr__(name: str) -> Any:
     """The transports' client classes, imported on first use (grpc and aiohttp are heavy)."""
     if name in _CLIENTS:
         return _CLIENTS[name].client_class()
+    if name in _LEAN:
+        from . import _contract_client
+
+        return getattr(_contract_client, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

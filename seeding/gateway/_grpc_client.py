@@ -4,7 +4,8 @@ Nothing here is written per RPC: the endpoint table names the RPC and its servic
 descriptor (``seeding.contract``) provides the request and response classes, and the channel
 makes the call on the method's full name, as a generated stub would, without importing one.
 Responses are read field by field as our models declare them, so enum numbers go through
-the contract's enum mapping and its gRPC date formats (``seeding.contract``).
+the contract's enum mapping and its gRPC date formats (``seeding.contract``); the builder's lean
+path reads the ids (and an account's type and cards) straight off the protobuf message.
 """
 
 from __future__ import annotations
@@ -21,9 +22,19 @@ from google.protobuf.message_factory import GetMessageClass
 from pydantic import BaseModel
 
 from .._exceptions import GatewayError, GatewayUnreachableError, error_for_grpc_status
-from ..contract import ENDPOINTS, GRPC_DATE, GRPC_DATETIME, Endpoint, from_proto, proto_service, to_proto
+from ..contract import (
+    ENDPOINTS,
+    GRPC_DATE,
+    GRPC_DATETIME,
+    AccountType,
+    CardType,
+    Endpoint,
+    from_proto,
+    proto_service,
+    to_proto,
+)
 from ._client import DEFAULT_TIMEOUT
-from ._contract_client import ContractClient
+from ._contract_client import AccountRef, CardRef, ContractClient
 from ._transports import Transport
 
 __all__ = ["GrpcGatewayClient"]
@@ -123,6 +134,14 @@ class GrpcGatewayClient(ContractClient):
         if isinstance(value, Message):
             return _message_data(value, model)
         return [_message_data(item, model) for item in value]
+
+    def _read_id(self, response: Any, key: str) -> str:
+        return getattr(response, key).id
+
+    def _read_account(self, response: Any, key: str) -> AccountRef:
+        account = getattr(response, key)
+        cards = tuple(CardRef(card.id, from_proto(CardType, card.type)) for card in account.cards)
+        return AccountRef(account.id, from_proto(AccountType, account.type), cards)
 
 
 async def _connected(channel: grpc.aio.Channel) -> bool:

@@ -27,9 +27,9 @@ from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
 
 from .._exceptions import GatewayError, GatewayUnreachableError, TransientGatewayError, error_for_http_status
-from ..contract import ENDPOINTS, Endpoint
+from ..contract import ENDPOINTS, AccountType, CardType, Endpoint
 from ._client import DEFAULT_TIMEOUT
-from ._contract_client import ContractClient
+from ._contract_client import AccountRef, CardRef, ContractClient
 from ._transports import Transport
 
 __all__ = ["DEFAULT_MAX_CONNECTIONS", "HttpGatewayClient"]
@@ -139,6 +139,21 @@ class HttpGatewayClient(ContractClient):
 
     def _decode(self, response: Any, key: str, model: type[BaseModel]) -> Any:
         return response[key]
+
+    def _read_id(self, response: Any, key: str) -> str:
+        return _text(response[key]["id"])
+
+    def _read_account(self, response: Any, key: str) -> AccountRef:
+        account = response[key]
+        cards = tuple(CardRef(_text(card["id"]), CardType(card["type"])) for card in account["cards"])
+        return AccountRef(_text(account["id"]), AccountType(account["type"]), cards)
+
+
+def _text(value: Any) -> str:
+    """An id as the lean path takes it: a JSON string, nothing else (the model path checks the same)."""
+    if type(value) is not str:
+        raise TypeError(f"expected a string id, got {type(value).__name__} {value!r}")
+    return value
 
 
 def _fill_path(template: str, fields: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
