@@ -14,8 +14,10 @@ JSON body; both camelCase.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections.abc import Mapping
+from http.cookiejar import CookieJar
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -37,7 +39,9 @@ __all__ = ["DEFAULT_MAX_CONNECTIONS", "HttpGatewayClient"]
 DEFAULT_MAX_CONNECTIONS = 100  # aiohttp's own default; calls beyond it wait for a free connection
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
-_JSON_HEADERS = {"content-type": "application/json", "accept": "application/json"}
+_JSON_HEADERS = httpx.Headers({"content-type": "application/json", "accept": "application/json"})
+_NO_TIMEOUTS = {"timeout": httpx.Timeout(None).as_dict()}  # ``_call`` bounds the whole call instead
+_camel = functools.cache(to_camel)
 # GetAccounts of an unknown user answers 200 [] and touches nothing: a cheap "are you there?".
 _PROBE = ENDPOINTS["GetAccounts"]
 _PROBE_PARAMS = {"userId": "00000000-0000-0000-0000-000000000000"}
@@ -68,7 +72,9 @@ class HttpGatewayClient(ContractClient):
             transport=AiohttpTransport(limits=limits),
             timeout=httpx.Timeout(None),
             headers=_JSON_HEADERS,
+            cookies=_NoCookies(),
         )
+        self._urls: dict[str, httpx.URL] = {}  # each route without a path parameter, parsed once
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -93,17 +99,33 @@ class HttpGatewayClient(ContractClient):
     def _method_name(self, endpoint: Endpoint) -> str:
         return endpoint.http_route
 
-    async def _call(self, endpoint: Endpoint, fields: Mapping[str, Any]) -> Any:
+    def _url(self, endpoint: Endpoint, fields: Mapping[str, Any]) -> tuple[httpx.URL, Mapping[str, Any]]:
+        """The absolute URL of the call and the fields left for the query or body."""
+        url = self._urls.get(endpoint.rpc)
+        if url is not None:
+            return url, fields
         path, rest = _fill_path(endpoint.http_path, fields)
+        url = httpx.URL(self.target + path)
+        if path == endpoint.http_path:
+            self._urls[endpoint.rpc] = url
+        return url, rest
+
+    async def _call(self, endpoint: Endpoint, fields: Mapping[str, Any]) -> Any:
+        url, rest = self._url(endpoint, fields)
         params = body = None
-        camel = {to_camel(k): v for k, v in rest.items()}
+        camel = {_camel(k): v for k, v in rest.items()}
         if endpoint.http_method == "GET":
             params = camel
         else:
             body = orjson.dumps(camel)
+        # Built whole and sent: the client's merging of base URL, headers and cookies is per-call work
+        # that gives the same request every time.
+        request = httpx.Request(
+            endpoint.http_method, url, params=params, content=body, headers=_JSON_HEADERS, extensions=_NO_TIMEOUTS
+        )
         try:
             async with asyncio.timeout(self.timeout):
-                response = await self._http.request(endpoint.http_method, path, params=params, content=body)
+                response = await self._http.send(request)
         except (httpx.TransportError, aiohttp.ClientError) as exc:
             raise self._transport_error(endpoint, exc) from exc
         except TimeoutError:
@@ -156,15 +178,27 @@ def _text(value: Any) -> str:
     return value
 
 
+class _NoCookies(CookieJar):
+    """The gateway keeps no session: nothing to remember from its answers (httpx would, per call)."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+
 def _fill_path(template: str, fields: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     """Put the field into the route's placeholder; every such route takes exactly one field."""
-    names = _PLACEHOLDER.findall(template)
+    names = _placeholders(template)
     if not names:
         return template, dict(fields)
     if len(names) != 1 or len(fields) != 1:
         raise AssertionError(f"route {template} has {names}, request has {list(fields)}")
     (value,) = fields.values()
     return template.replace(f"{{{names[0]}}}", quote(str(value), safe="")), {}
+
+
+@functools.cache
+def _placeholders(template: str) -> list[str]:
+    return _PLACEHOLDER.findall(template)
 
 
 def _detail(response: httpx.Response) -> str:
