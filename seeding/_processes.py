@@ -31,6 +31,7 @@ from ._arguments import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG
 from ._builder import BuildStats
 from ._child_process import PROJECT_ROOT
 from ._dump import dump_path, read_meta
+from ._dump_index import index_path
 from ._exceptions import DumpError, SeedingError
 from ._journal import journal_path
 from ._merge import merge_shards
@@ -203,8 +204,9 @@ async def _seed(args: argparse.Namespace, plan: SeedsPlan) -> int:
         message = f"{plan.name}: every shard finished but the merge failed: {detail}; the shards stay: `{PROG} merge`"
         entry.update(status="failed", error=message)
         return _error(message, EXIT_FAILED, args.report_data)
-    for item in merged.shards:
-        item.path.unlink(missing_ok=True)  # merged: the whole dump is what readers open
+    for item in merged.shards:  # merged: the whole dump is what readers open
+        item.path.unlink(missing_ok=True)
+        index_path(item.path).unlink(missing_ok=True)
     entry.update(status="seeded", dump=str(merged.path))
     counts = ", ".join(f"{n} {name}" for name, n in plan.totals().items())
     resumed = finished_users + combined.total("already") // max(plan.users.entities_per_user, 1)

@@ -92,12 +92,15 @@ def regenerate_dump(
     timeout: float | None = None,
     extra_args: Sequence[str] = (),
     users: int | None = None,
+    processes: int | None = None,
 ) -> Path:
     """Call from an ``events.init`` listener: make sure ``plan``'s dump is fresh; returns its path.
 
     Transport, target and dumps directory default as in ``python -m seeding`` (settings, then
     localhost), except that an HTTP target defaults to Locust's ``--host`` when it is an http(s)
-    URL. ``users`` seeds that many users instead of the plan's count (a run's ``--users``). When
+    URL. ``users`` seeds that many users instead of the plan's count (a run's ``--users``);
+    ``processes`` splits a large plan over that many local processes (``python -m seeding --processes``,
+    one shard each, merged into the one dump). When
     seeding fails, logs the seeder's one-line error and exits the Locust process with status 1
     (workers follow their master).
     """
@@ -111,6 +114,10 @@ def regenerate_dump(
         if users is not None:
             plan = plan.with_users(users)
             extra_args = [*extra_args, f"--users={users}"]
+        if processes is not None:
+            if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
+                raise SeedingError(f"regenerate_dump: processes must be a whole number 1 or more, not {processes!r}")
+            extra_args = [*extra_args, f"--processes={processes}"]
     except (PlanError, SeedingError) as exc:
         _fail(f"{exc}")
     transport = transport or settings.seeding.transport

@@ -84,6 +84,28 @@ def test_processes_regenerate_once_and_hand_out_each_seeded_user_once(
     assert not old_ids & {user_id for _, _, user_id in rows}
 
 
+def test_the_master_regenerates_a_dump_over_two_processes(stand_process, run_locust, data_dir, scenario_plan, tmp_path):
+    dump = tmp_path / "dumps" / "scenario-11-2_seeds.json"
+    (tmp_path / "records").mkdir()
+    done = run_locust(
+        ["-f", str(data_dir / "recording_locustfile.py"), *RUN, "-u", "3", "--host", stand_process.http_url],
+        env={
+            "SEEDS_DUMP": dump,
+            "SEEDS_RECORDS": tmp_path / "records",
+            "SEEDS_PLAN": scenario_plan,
+            "SEEDS_TARGET": stand_process.http_url,
+            "SEEDS_PROCESSES": "2",
+        },
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert any("2 processes" in line for line in seeding_lines(done.stderr)), seeding_lines(done.stderr)
+    assert len(open_dump(dump).users) == 10
+    assert not list(dump.parent.glob("*.shard-*")), "the shards were merged and removed"
+    rows, seeds = records(tmp_path / "records"), open_dump(dump)
+    assert len(rows) == 3 and len({index for _, index, _ in rows}) == 3, rows
+    assert all(user_id == seeds.users[index].user_id for _, index, user_id in rows)
+
+
 def test_workers_without_the_dump_get_it_from_the_master_course_style(
     stand_process, seed_dump, run_locust, start_locust, data_dir, scenario_plan, free_port, tmp_path
 ):

@@ -3,7 +3,8 @@
 Configured by environment variables: SEEDS_DUMP (the dump), SEEDS_RECORDS (a directory: one file
 per process, one line ``pid index user_id`` per virtual user), SEEDS_STRATEGY, SEEDS_SEED,
 SEEDS_REQUIRES, SEEDS_COURSE_STYLE (use ``environment.seeds.get_next_user()`` as the course's
-locustfiles do) and, to exercise regeneration, SEEDS_PLAN with SEEDS_TARGET (the stand's HTTP URL).
+locustfiles do) and, to exercise regeneration, SEEDS_PLAN with SEEDS_TARGET (the stand's HTTP URL)
+and SEEDS_PROCESSES (seed it in that many processes).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def _regenerate(environment, **_kwargs):
             transport="http",
             target=os.environ["SEEDS_TARGET"],
             dumps_dir=Path(os.environ["SEEDS_DUMP"]).parent,
+            processes=int(os.environ["SEEDS_PROCESSES"]) if "SEEDS_PROCESSES" in os.environ else None,
         )
 
 
