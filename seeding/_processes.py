@@ -66,6 +66,7 @@ class _ShardProcess:
             stderr=asyncio.subprocess.PIPE,
             env=env,
             start_new_session=True,  # a terminal's Ctrl-C reaches the parent, which passes it on once
+            preexec_fn=_stop_with_parent,
         )
         self._readers = [asyncio.create_task(self._read_stdout()), asyncio.create_task(self._read_stderr())]
 
@@ -312,6 +313,27 @@ async def _stop(children: list[_ShardProcess]) -> list[int]:
         if pending:
             await asyncio.wait(pending, timeout=2.0)
     return [child.returncode if child.returncode is not None else EXIT_FAILED for child in children]
+
+
+def _load_prctl() -> Any:
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl  # Linux; elsewhere there is none
+    return None
+
+
+_PRCTL = _load_prctl()  # looked up now: between fork and exec nothing may import or lock
+
+
+def _stop_with_parent() -> None:
+    """In the child before exec (Linux): a SIGINT when the parent dies, however (a second Ctrl-C, SIGKILL).
+
+    The children run in their own sessions, so nothing else would stop them; SIGINT lets each keep
+    its journal. Only a C call happens here, which is safe whatever other threads the parent runs.
+    """
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGINT)  # PR_SET_PDEATHSIG
 
 
 def _error(message: str, code: int, report: dict[str, Any]) -> int:

@@ -185,8 +185,7 @@ async def test_processes_stop_together_on_ctrl_c_and_resume_together(tmp_path: P
         assert "interrupted" in run.stderr and "--processes 2 --resume" in run.stderr
         kept = {index: user for journal in journals for index, user in journal_users(journal).items()}
         assert kept and all(journal.exists() for journal in journals)
-        await asyncio.sleep(0.2)
-        assert not _running_children(run.proc.pid), "a shard process outlived the interrupted run"
+        assert not _seeding_processes_in(tmp_path), "a shard process outlived the interrupted run"
 
         again = await Cli.run(*args, "--processes=2", cwd=tmp_path)
         assert again.proc.returncode == 2 and "pass --resume" in again.stderr  # nothing started
@@ -198,21 +197,6 @@ async def test_processes_stop_together_on_ctrl_c_and_resume_together(tmp_path: P
         for index, user_id in kept.items():
             assert ids[index] == user_id
         assert set(ids) <= set(stand.bank.users)
-
-
-def _running_children(pid: int) -> list[int]:
-    """Processes whose parent was ``pid`` and that still run (from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat.rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.append(int(entry.name))
-    return found
 
 
 async def test_the_shard_of_an_indexed_job_comes_from_the_environment(tmp_path: Path) -> None:
@@ -236,3 +220,39 @@ async def test_the_shard_of_an_indexed_job_comes_from_the_environment(tmp_path: 
     dump = open_dump(tmp_path / "s_seeds.shard-2-of-2.json")
     assert len(dump.users) == 3  # [2, 5) of 5
     assert dump.users.meta["shard"] == {"index": 2, "count": 2, "users": 5, "start": 2, "stop": 5}  # type: ignore[attr-defined]
+
+
+def _seeding_processes_in(dumps_dir: Path) -> list[int]:
+    """Live processes whose command line seeds into ``dumps_dir`` (the shard children of a run)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().split(b"\0")
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if f"--dumps-dir={dumps_dir}".encode() in command and state != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+async def test_shard_processes_stop_when_their_parent_is_killed(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text(PLAN.format(count=30))
+    async with Stand(latency_ms=20) as stand:
+        args = ["p.yaml", *gateway_flags(stand, "grpc"), f"--dumps-dir={tmp_path}", "--concurrency=2"]
+        run = await Cli.start(*args, "--processes=2", cwd=tmp_path)
+        journals = [tmp_path / f"s_seeds.shard-{i}-of-2.journal" for i in (1, 2)]
+        for journal in journals:
+            await wait_for_users(journal, 1, run)
+        run.proc.kill()  # SIGKILL: the parent cannot pass anything on; the children are told by the kernel
+        await run.finish()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 15
+        while _seeding_processes_in(tmp_path):
+            assert loop.time() < deadline, "shard processes outlived their killed parent"
+            await asyncio.sleep(0.1)
+        resumed = await Cli.run(*args, "--processes=2", "--resume", cwd=tmp_path)
+        assert resumed.proc.returncode == 0, resumed.stderr
+        ids = [user.user_id for user in open_dump(tmp_path / "s_seeds.json").users]
+        assert len(ids) == 30 and len(set(ids)) == 30
