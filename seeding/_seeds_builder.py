@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from ._dump import dump_path, open_dump
+from ._dump_index import index_path
 from ._exceptions import PlanError, SeedingError
 from ._plan import SeedsPlan
 from ._result import SeedsResult
@@ -52,6 +53,7 @@ class SeedsBuilder:
         path = self.seed(plan, f"plan-{plan.hash[:16]}", dumps_dir=self._dumps_dir() / _BUILDS_DIR)
         result = open_dump(path, lazy=False)  # in memory, as the course's result was: the file can go
         path.unlink()
+        index_path(path).unlink(missing_ok=True)
         return result
 
     def seed(self, plan: SeedsPlan, scenario: str, *, dumps_dir: str | Path | None = None) -> Path:

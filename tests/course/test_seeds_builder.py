@@ -25,7 +25,9 @@ from seeding import (
     build_http_seeds_builder,
     load_seeds_result,
     save_seeds_result,
+    write_dump,
 )
+from seeding._dump_index import index_path
 from seeding.stand import StandProcess
 
 pytestmark = pytest.mark.timeout(90)
@@ -123,3 +125,18 @@ def test_bad_input_is_one_line_and_writes_nothing(project: Path, case, call, err
     assert words in message and message.count("\n") == message.count("a\nb"), message
     assert not (project / "dumps").exists() or not list((project / "dumps").rglob("*.json"))
     assert not (Path(tempfile.gettempdir()).parent / "escaped.json").exists(), "a plan file written outside"
+
+
+def test_build_leaves_neither_the_dump_nor_its_index_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A big plan's build dump gets an index: both go once the result is in memory."""
+    made: list[Path] = []
+    users5 = [{"user_id": f"user-{i}"} for i in range(5)]
+
+    def seed(self: SeedsBuilder, plan: SeedsPlan, scenario: str, *, dumps_dir: Path | None = None) -> Path:
+        made.append(write_dump(Path(dumps_dir or tmp_path) / f"{scenario}_seeds.json", {}, users5, index=True))
+        return made[-1]
+
+    monkeypatch.setattr(SeedsBuilder, "seed", seed)
+    result = SeedsBuilder("grpc", dumps_dir=tmp_path).build(PLAN)
+    assert [u.user_id for u in result.users] == [u["user_id"] for u in users5]
+    assert made and not made[0].exists() and not index_path(made[0]).exists()
