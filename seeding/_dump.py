@@ -8,12 +8,14 @@ readers ignore ``meta``)::
     {"user_id":"…",…}
     ]}
 
-One user per line lets a reader find users without parsing them. ``open_dump`` scans the file once
-for the byte sequence ``{"user_id":`` (it cannot occur inside a JSON string, where quotes are
-escaped, and only users have that key) and keeps an array of offsets; ``users[i]`` then reads and
-parses that one user. Cost grows with the users a process touches, not with the dump. The same
-scan indexes the course's own single-line dumps (``{"users":[{"user_id":…},…]}``). Files that are
-laid out otherwise (pretty-printed, other key order) are parsed whole.
+One user per line lets a reader find users without parsing them. ``open_dump`` needs the offset
+of each user; ``users[i]`` then reads and parses that one user, so cost grows with the users a
+process touches, not with the dump. The offsets come from the dump's index, ``<dump>.idx``, which
+the writer leaves beside dumps of 8 MiB or more (``seeding._dump_index``: mapped, so opening a
+million-user dump reads a few pages). Without a usable index, ``open_dump`` scans the file once for
+the byte sequence ``{"user_id":`` (it cannot occur inside a JSON string, where quotes are escaped,
+and only users have that key). The same scan indexes the course's own single-line dumps. Files
+that are laid out otherwise (pretty-printed, other key order) are parsed whole.
 
 What a lazy open checks, so a damaged file never passes for a shorter one: the head parses as
 JSON with ``users`` as its last key, the file ends with ``]}``, the last user parses (a file cut

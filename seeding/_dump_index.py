@@ -18,7 +18,9 @@ with its index (``cp``, CI artifacts, ``kubectl cp``) keeps it valid, and any ot
 same file appended to or rewritten, is refused. Opening also checks a few offsets, and every
 ``users[i]`` checks that the user it reads starts where the index says; a mismatch falls back to
 a scan. The writer (``DumpWriter``) streams offsets into a temporary file and moves it into place
-right after the dump, so readers see a new dump without an index, never a new dump with an old one.
+right after the dump (the old index removed first), so readers see a new dump without an index,
+never with an old one. An index is replaced, never rewritten in place, so a mapped index never
+changes under a reader.
 """
 
 from __future__ import annotations
