@@ -2,7 +2,8 @@
 
 Plans (``plans/*.yaml|yml|json``): name, users, calls. Dumps (``dumps/*_seeds.json``): scenario,
 users, age, transport and target, and whether the plan of that name still matches the dump (a
-changed plan means the next ``regenerate_dump`` re-seeds). Unfinished runs (journals) are listed
+changed plan means the next ``regenerate_dump`` re-seeds). Shards (``--shard I/N``) are listed
+by plan with the ones still missing before ``merge``. Unfinished runs (journals, shards' too) are listed
 too, since they block a new run of their plan until ``--resume`` or ``--restart``. A plan or dump
 that cannot be read is listed with its one-line error instead of stopping the listing.
 
@@ -12,6 +13,7 @@ Exit codes: 0 listed (even when nothing was found); 2 bad usage.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -24,6 +26,7 @@ from ._cli import PROG
 from ._dump import open_dump, read_meta
 from ._exceptions import DumpError, PlanError
 from ._plan import PLANS_DIR, SeedsPlan, load_plan
+from ._shard import Shard, parse_shard
 
 __all__ = ["main"]
 
@@ -50,7 +53,12 @@ def main(argv: Sequence[str]) -> int:
     by_name = {plan.name: plan for _, plan in plans if isinstance(plan, SeedsPlan)}
     for path in dumps:
         print(f"  {_dump_line(path, by_name)}")
-    journals = sorted(args.dumps_dir.glob("*_seeds.journal")) if args.dumps_dir.is_dir() else []
+    shards = _shard_lines(args.dumps_dir) if args.dumps_dir.is_dir() else []
+    if shards:
+        print(f"shards in {args.dumps_dir}/ (join them with `{PROG} merge SCENARIO`):")
+        for line in shards:
+            print(f"  {line}")
+    journals = sorted(args.dumps_dir.glob("*_seeds*.journal")) if args.dumps_dir.is_dir() else []
     if journals:
         print("unfinished runs (finish with --resume, or discard with --restart):")
         for path in journals:
@@ -103,6 +111,22 @@ def _dump_line(path: Path, plans: dict[str, SeedsPlan]) -> str:
     return f"{scenario}  {users:,} users  made {age}  on {where}  {matches}  {path}"
 
 
+def _shard_lines(directory: Path) -> list[str]:
+    """Per scenario and split: the shards there and the ones missing (``s  2 of 3 shards, missing 3/3``)."""
+    found: dict[tuple[str, int], list[int]] = {}
+    for path in directory.glob("*_seeds.shard-*-of-*.json"):
+        shard = Shard.of_file(path)
+        if shard is not None:
+            scenario = path.name[: path.name.index("_seeds.shard-")]
+            found.setdefault((scenario, shard.count), []).append(shard.index)
+    lines = []
+    for (scenario, count), indices in sorted(found.items()):
+        missing = [f"{index}/{count}" for index in range(1, count + 1) if index not in indices]
+        state = f"missing {', '.join(missing[:10])}{', …' if len(missing) > 10 else ''}" if missing else "all there"
+        lines.append(f"{scenario}  {len(indices)} of {count} shards, {state}")
+    return lines
+
+
 def _journal_line(path: Path) -> str:
     try:
         with path.open("rb") as journal:
@@ -114,7 +138,13 @@ def _journal_line(path: Path) -> str:
         return f"{path}: no header"
     users = header.get("users", "?")
     started = _age(header.get("started_at"))
-    return f"{header.get('scenario', path.name)}  {done} of {users} users  started {started}  {path}"
+    name = header.get("scenario", path.name)
+    with contextlib.suppress(ValueError, TypeError):
+        if header.get("shard"):
+            shard = parse_shard(str(header["shard"]))
+            name = f"{name} shard {shard}"
+            users = len(shard.indices(int(users)))
+    return f"{name}  {done} of {users} users  started {started}  {path}"
 
 
 def _age(stamp: object) -> str:

@@ -186,3 +186,15 @@ def test_a_corrupt_user_never_reaches_a_merged_dump_even_past_the_first_shard(sh
     assert not (shards / "s_seeds.json").exists()
     meta_line = (shards / "s_seeds.shard-1-of-3.json").read_bytes().split(b"\n", 1)[0]
     assert orjson.loads(meta_line.removesuffix(b',"users":[') + b"}")["meta"]["seed"] == 7  # shards untouched
+
+
+def test_list_shows_the_shards_and_the_missing_ones(shards: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from seeding._listing import main as list_main
+
+    (shards / "s_seeds.shard-2-of-3.json").unlink()
+    header = {"journal": 1, "scenario": "s", "users": 10, "shard": "2/3", "started_at": "2026-01-01T00:00:00+00:00"}
+    (shards / "s_seeds.shard-2-of-3.journal").write_bytes(orjson.dumps(header) + b"\n")
+    assert list_main(["--dumps-dir", str(shards), "--plans-dir", str(shards / "no-plans")]) == 0
+    out = capsys.readouterr().out
+    assert "s  2 of 3 shards, missing 2/3" in out
+    assert "s shard 2/3  0 of 3 users" in out  # the shard's share of the plan's 10: [3, 6)
