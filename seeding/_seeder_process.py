@@ -8,6 +8,7 @@ caller only needs the dump's path and, on failure, the seeder's one-line error.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -19,6 +20,10 @@ from ._plan import SeedsPlan
 from .gateway import transport_spec
 
 __all__ = ["SeederOutcome", "seed_in_subprocess"]
+
+# A caller's process may run as one shard of something (an Indexed Job's pod, a CI matrix job): the
+# plan it seeds here is whole (``extra_args`` may still say ``--processes N``), never one shard of it.
+_SHARD_VARIABLES = {"SEEDING_SHARD", "SEEDING.SHARD", "SEEDING_SHARDS", "SEEDING.SHARDS", "JOB_COMPLETION_INDEX"}
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ def seed_in_subprocess(
             *([f"--seed={seed}"] if seed is not None else []),
             *extra_args,
         ]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+        env = {name: value for name, value in os.environ.items() if name.upper() not in _SHARD_VARIABLES}
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False, env=env)
     errors = [line for line in done.stderr.splitlines() if line.strip()]
     return SeederOutcome(done.returncode, done.stdout.strip(), errors[-1] if errors else "no error output")

@@ -256,3 +256,20 @@ async def test_shard_processes_stop_when_their_parent_is_killed(tmp_path: Path) 
         assert resumed.proc.returncode == 0, resumed.stderr
         ids = [user.user_id for user in open_dump(tmp_path / "s_seeds.json").users]
         assert len(ids) == 30 and len(set(ids)) == 30
+
+
+def test_a_seeder_subprocess_seeds_the_whole_plan_whatever_shard_its_caller_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from seeding._seeder_process import seed_in_subprocess
+
+    (tmp_path / "p.yaml").write_text(PLAN.format(count=4))
+    monkeypatch.setenv("SEEDING_SHARD", "1/2")  # this process is shard 1/2 of something else
+    monkeypatch.setenv("JOB_COMPLETION_INDEX", "1")
+    monkeypatch.setenv("SEEDING_SHARDS", "2")
+    monkeypatch.setenv("PYTHONPATH", str(PROJECT))
+    done = seed_in_subprocess(
+        tmp_path / "p.yaml", "s", dumps_dir=tmp_path, journal="--restart", extra_args=["--stand=embedded"]
+    )
+    assert done.ok, done.error
+    assert len(open_dump(tmp_path / "s_seeds.json").users) == 4
