@@ -1,7 +1,7 @@
 """Bad ``--shard``, ``--shards``, ``--processes`` and shard settings: one line, exit 2, nothing sent.
 
 The gateway address is a port nothing listens on: a run that got as far as its pre-flight would
-exit 1, so exit 2 proves it was refused before any call.
+exit 1, so exit 2 proves it was refused before any call. The table runs ``main`` in this process.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from seeding._cli import main
 
 PROJECT = Path(__file__).resolve().parents[2]
 PLAN = "scenario: s\nusers:\n  count: 4\n  debit_card_accounts: {count: 1}\n"
@@ -58,33 +60,54 @@ CASES: dict[str, tuple[list[str], dict[str, str], list[str]]] = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_bad_shard_options_are_one_line_and_exit_2(tmp_path: Path, free_port: int, case: str) -> None:
+def test_bad_shard_options_are_one_line_and_exit_2(
+    tmp_path: Path,
+    free_port: int,
+    case: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     args, env, says = CASES[case]
     (tmp_path / "p.yaml").write_text(PLAN)
     (tmp_path / "q.yaml").write_text(PLAN.replace("scenario: s", "scenario: q"))
     if "unfinished" in case or "another plan" in case:
         (tmp_path / "s_seeds.shard-2-of-2.journal").write_text('{"journal":1,"plan_hash":"0000","seed":1}\n')
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("SEEDING", "JOB_COMPLETION"))}
+    monkeypatch.chdir(tmp_path)  # no .env of ours
+    for name in [name for name in os.environ if name.upper().startswith(("SEEDING", "JOB_COMPLETION"))]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    argv = [
+        "p.yaml",
+        *sorted(args, key=lambda arg: arg.startswith("-")),  # plans first
+        f"--grpc-target=127.0.0.1:{free_port}",
+        f"--dumps-dir={tmp_path}",
+        "--no-progress",
+    ]
+    try:
+        code = main(argv)  # in this process: the table stays fast (argparse's refusals exit)
+    except SystemExit as exc:
+        code = exc.code
+    stderr = capsys.readouterr().err
+    assert code == 2, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("python -m seeding: error: "), stderr
+    for part in says:
+        assert part in lines[0], lines[0]
+    assert not list(tmp_path.glob("*.json")), "nothing was seeded"
+
+
+def test_the_command_line_refuses_a_bad_shard_the_same_way(tmp_path: Path) -> None:
+    """One case through ``python -m seeding`` itself: the exit status and the line are the process's."""
+    (tmp_path / "p.yaml").write_text(PLAN)
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "seeding",
-            "p.yaml",
-            *sorted(args, key=lambda arg: arg.startswith("-")),  # plans first
-            f"--grpc-target=127.0.0.1:{free_port}",
-            f"--dumps-dir={tmp_path}",
-            "--no-progress",
-        ],
+        [sys.executable, "-m", "seeding", "p.yaml", "--shard=4/3", f"--dumps-dir={tmp_path}"],
         cwd=tmp_path,
-        env={**environ, "PYTHONPATH": str(PROJECT), **env},
+        env={**os.environ, "PYTHONPATH": str(PROJECT)},
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert done.returncode == 2, done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
-    for part in says:
-        assert part in lines[0], lines[0]
-    assert not list(tmp_path.glob("*.json")), "nothing was seeded"
+    assert done.returncode == 2
+    assert done.stderr.startswith("python -m seeding: error: argument --shard: shard 4/3")
+    assert done.stderr.count("\n") == 1
