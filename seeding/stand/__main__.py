@@ -4,6 +4,8 @@ Prints exactly one line to stdout once every port listens, naming the real addre
 
     seeding stand ready: http=http://127.0.0.1:8003 grpc=127.0.0.1:9003
 
+``--max-in-flight N`` makes it a capacity-bound gateway: N calls served at once, the rest queued.
+
 Exit status: 0 after a clean stop, 1 if it cannot start (a port in use), 2 for bad flags.
 """
 
@@ -25,7 +27,7 @@ COMMAND_LINE_DEFAULTS = StandOptions(http_port=8003, grpc_port=9003)  # the real
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line: addresses, fault injection and the missing-receipt delay."""
+    """The command line: addresses, fault injection, capacity and the missing-receipt delay."""
     parser = OneLineParser(
         prog="python -m seeding.stand",
         description="In-memory bank gateway serving the gateway contract over HTTP and gRPC.",

@@ -1,8 +1,9 @@
-"""Fault injection: a delay on every call and a seeded share of transient failures.
+"""Fault injection: a delay on every call, a seeded share of transient failures, a bounded capacity.
 
 The seeder's retry and timeout logic needs a gateway that is slow and flaky on demand, and
 reproducibly so: the decisions come from ``random.Random(seed)``, drawn when a call arrives, so
-the same seed and the same sequence of calls give the same faults.
+the same seed and the same sequence of calls give the same faults. Its concurrency needs a gateway
+whose capacity is bounded: ``max_in_flight`` workers serve the calls, the rest wait in line.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ class Faults:
 
     The delay of a call is uniform in ``[latency_ms, latency_ms + jitter_ms]``. A failed call is
     delayed too, then raises ``InjectedFaultError`` *before* the bank sees it, so it changes
-    nothing. The counters are there for tests: ``calls`` and ``injected`` per RPC name, and the
-    number of calls in flight (now and at the peak).
+    nothing. With ``max_in_flight`` set, at most that many calls are served at once (delay and
+    handler both run while a call holds one of these workers); the others queue in arrival order,
+    as behind a gateway with that many workers. The counters are there for tests: ``calls`` and
+    ``injected`` per RPC name, the calls being served (now and at the peak) and those queued.
     """
 
     def __init__(
@@ -38,6 +41,7 @@ class Faults:
         jitter_ms: float = 0.0,
         fail_rate: float = 0.0,
         seed: int | None = None,
+        max_in_flight: int | None = None,
     ) -> None:
         if latency_ms < 0:
             raise ValueError(f"latency_ms must be >= 0, got {latency_ms}")
@@ -45,20 +49,30 @@ class Faults:
             raise ValueError(f"jitter_ms must be >= 0, got {jitter_ms}")
         if not 0.0 <= fail_rate <= 1.0:
             raise ValueError(f"fail_rate must be within [0, 1], got {fail_rate}")
+        if max_in_flight is not None and max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be at least 1 (or None: no limit), got {max_in_flight}")
         self.latency_ms = latency_ms
         self.jitter_ms = jitter_ms
         self.fail_rate = fail_rate
         self._rng = random.Random(seed)
         self.calls: Counter[str] = Counter()
         self.injected: Counter[str] = Counter()
+        self.max_in_flight = max_in_flight
+        self._workers = asyncio.Semaphore(max_in_flight) if max_in_flight else None  # FIFO: fair to arrivals
         self.in_flight = 0
         self.peak_in_flight = 0
+        self.queued = 0
+        self.peak_queued = 0
 
     @classmethod
     def from_options(cls, options: StandOptions) -> Faults:
         """The faults a stand's options ask for."""
         return cls(
-            latency_ms=options.latency_ms, jitter_ms=options.jitter_ms, fail_rate=options.fail_rate, seed=options.seed
+            latency_ms=options.latency_ms,
+            jitter_ms=options.jitter_ms,
+            fail_rate=options.fail_rate,
+            seed=options.seed,
+            max_in_flight=options.max_in_flight,
         )
 
     @property
@@ -67,15 +81,23 @@ class Faults:
 
     @contextlib.asynccontextmanager
     async def call(self, rpc: str) -> AsyncIterator[None]:
-        """Around one call: count it, wait its delay, raise ``InjectedFaultError`` if picked to fail."""
+        """Around one call: count it, take a worker, wait its delay, raise ``InjectedFaultError`` if picked to fail."""
         self.calls[rpc] += 1
+        fail = self._rng.random() < self.fail_rate  # drawn on arrival, before any await
+        delay_ms = self.latency_ms
+        if self.jitter_ms:
+            delay_ms += self._rng.uniform(0.0, self.jitter_ms)
+        workers = self._workers
+        if workers is not None:
+            self.queued += 1
+            self.peak_queued = max(self.peak_queued, self.queued)
+            try:
+                await workers.acquire()
+            finally:
+                self.queued -= 1
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
-            fail = self._rng.random() < self.fail_rate  # drawn on arrival, before any await
-            delay_ms = self.latency_ms
-            if self.jitter_ms:
-                delay_ms += self._rng.uniform(0.0, self.jitter_ms)
             if delay_ms:
                 await asyncio.sleep(delay_ms / 1000.0)
             if fail:
@@ -84,3 +106,5 @@ class Faults:
             yield
         finally:
             self.in_flight -= 1
+            if workers is not None:
+                workers.release()

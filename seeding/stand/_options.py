@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-from .._arguments import fraction, non_negative_float, port
+from .._arguments import fraction, non_negative_float, port, positive_int
 
 if TYPE_CHECKING:
     from seeding.gateway import Transport
@@ -47,6 +47,12 @@ class StandOptions:
     latency_ms: float = _option(0.0, non_negative_float, "delay added to every call")
     jitter_ms: float = _option(0.0, non_negative_float, "extra random delay, 0..jitter")
     fail_rate: float = _option(0.0, fraction, "share of calls answered 503 / UNAVAILABLE, unapplied")
+    max_in_flight: int | None = _option(
+        None,
+        positive_int,
+        "serve at most this many calls at once and queue the rest, as a gateway with that many "
+        "workers (default: no limit)",
+    )
     seed: int | None = _option(None, int, "seed for faults and card data (reproducible)")
     missing_receipt_delay_s: float = _option(
         0.0, non_negative_float, "how long a missing receipt takes to fail (real gateway: ~2.5 s HTTP, ~5 s gRPC)"

@@ -37,8 +37,10 @@ class Stand:
     Configured by a ``StandOptions`` and/or its fields as keywords (``Stand(latency_ms=20)``): port 0
     picks a free port, the real ones are known after ``start()``; the fault fields configure
     ``stand.faults`` (see ``Faults``); ``missing_receipt_delay_s`` is how long a receipt that does
-    not exist takes to fail (the real gateway: ~2.5 s over HTTP, ~5 s over gRPC; here 0 by default).
-    ``stand.bank`` is the state, for tests.
+    not exist takes to fail (the real gateway: ~2.5 s over HTTP, ~5 s over gRPC; here 0 by default);
+    ``max_in_flight`` bounds the calls served at once over both transports together, queueing the
+    rest, as a gateway with that many workers does (None: no bound). ``stand.bank`` is the state,
+    for tests.
     """
 
     def __init__(self, options: StandOptions | None = None, **fields: Any) -> None:
