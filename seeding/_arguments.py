@@ -74,7 +74,14 @@ def _bounded(kind: type[N], accepts: str, ok: Callable[[N], bool]) -> Callable[[
 
 
 positive_int = _bounded(int, "at least 1", lambda v: v >= 1)
-concurrency = _bounded(int, f"within 1-{MAX_CONCURRENCY}", lambda v: 1 <= v <= MAX_CONCURRENCY)
+_fixed_concurrency = _bounded(int, f"within 1-{MAX_CONCURRENCY}", lambda v: 1 <= v <= MAX_CONCURRENCY)
+
+
+def concurrency(text: str) -> int | None:
+    """``--concurrency``: a number of calls in flight, or ``auto`` (None: the adaptive default)."""
+    return None if text.strip().lower() == "auto" else _fixed_concurrency(text)
+
+
 retries = _bounded(int, f"within 0-{MAX_RETRIES}", lambda v: 0 <= v <= MAX_RETRIES)
 non_negative_int = _bounded(int, "0 or more", lambda v: v >= 0)
 positive_float = _bounded(float, "more than 0", lambda v: v > 0)

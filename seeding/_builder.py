@@ -28,8 +28,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from tenacity import RetryCallState
 
 from ._build_options import DEFAULT_CONCURRENCY, DEFAULT_RETRIES, BuildOptions
-from ._exceptions import BuildError, GatewayError, SeedingError
+from ._exceptions import BuildError, GatewayError, SeedingError, TransientGatewayError
 from ._fake_data import FakeData, OperationData
+from ._limits import ConcurrencyLimit, FixedLimit, limit_for
 from ._plan import SeedAccountsPlan, SeedsPlan
 from ._result import account_entry, user_json
 from ._retry import retry_policy
@@ -58,6 +59,7 @@ class BuildStats:
     calls: int = 0
     retries: int = 0
     failures: int = 0  # calls that failed for good
+    peak_in_flight: int = 0  # the most calls in flight at once (where an adaptive limit took the run)
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
 
@@ -71,23 +73,42 @@ class BuildStats:
 
 
 class _Slots:
-    """The pool of in-flight calls, served by priority rather than arrival.
+    """The pool of in-flight calls, served by priority rather than arrival, sized by a ``ConcurrencyLimit``.
 
     A call waiting with more sequential calls still behind it (a user about to open accounts, the
     first of an account's chained operations) goes before a leaf (a card issue): the run ends when
-    its longest chain ends, so chains should not queue behind leaves. Ties go by arrival.
+    its longest chain ends, so chains should not queue behind leaves. Ties go by arrival. Each call
+    that ends tells the limit how long it took (``release(started)``); an adaptive limit may then
+    let more calls in, or fewer. Users are admitted the same way (``admit``/``user_done``): at most
+    as many users in progress as calls may be in flight, so a small limit does not start every
+    user at once.
     """
 
-    def __init__(self, size: int) -> None:
-        self._free = size
+    def __init__(self, limit: int | ConcurrencyLimit) -> None:
+        self._limit = FixedLimit(limit) if isinstance(limit, int) else limit
+        self.in_flight = 0
+        self.peak_in_flight = 0
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._arrivals = itertools.count()
+        self._users = 0
+        self._admitting: list[asyncio.Future[None]] = []
 
-    async def acquire(self, chain: int) -> None:
-        """Take a slot; ``chain`` is how many calls must still follow this one, one after another."""
-        if self._free and not self._waiting:
-            self._free -= 1
-            return
+    @property
+    def limit(self) -> int:
+        return self._limit.limit
+
+    @property
+    def maximum(self) -> int:
+        return self._limit.maximum
+
+    async def acquire(self, chain: int) -> float:
+        """Take a slot; ``chain`` is how many calls must still follow this one, one after another.
+
+        Returns when the call started, for ``release``.
+        """
+        if self.in_flight < self._limit.limit and not self._waiting:
+            self._take()
+            return time.monotonic()
         granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiting, (-chain, next(self._arrivals), granted))
         try:
@@ -96,14 +117,46 @@ class _Slots:
             if granted.done() and not granted.cancelled():
                 self.release()  # granted just as we were cancelled: pass the slot on
             raise
+        return time.monotonic()
 
-    def release(self) -> None:
-        while self._waiting:
+    def release(self, started: float | None = None, *, failed: bool = False) -> None:
+        """Give the slot back; with ``started``, the call's round trip (and whether it failed transiently) counts."""
+        self.in_flight -= 1
+        if started is not None:
+            now = time.monotonic()
+            if self._limit.sample(now, now - started, failed=failed, in_flight=self.in_flight):
+                self._wake_users()
+        self._grant()
+
+    def _take(self) -> None:
+        self.in_flight += 1
+        if self.in_flight > self.peak_in_flight:
+            self.peak_in_flight = self.in_flight
+
+    def _grant(self) -> None:
+        while self._waiting and self.in_flight < self._limit.limit:
             _, _, granted = heapq.heappop(self._waiting)
             if not granted.done():
+                self._take()
                 granted.set_result(None)
-                return
-        self._free += 1
+
+    async def admit(self) -> None:
+        """Wait until another user may start (fewer in progress than the limit)."""
+        while self._users >= self._limit.limit:
+            admitted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._admitting.append(admitted)
+            await admitted
+        self._users += 1
+
+    def user_done(self) -> None:
+        self._users -= 1
+        self._wake_users()
+
+    def _wake_users(self) -> None:
+        admitting, self._admitting = self._admitting, []
+        for admitted in admitting:
+            if not admitted.done():
+                admitted.set_result(None)
 
 
 class Builder:
@@ -113,11 +166,9 @@ class Builder:
         self.plan = plan
         self.client = client
         self.options = options or BuildOptions()
-        if self.options.concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
         self.stats = BuildStats()
         self._fake = FakeData(plan, self.options.seed)
-        self._slots = _Slots(self.options.concurrency)
+        self._slots = _Slots(limit_for(self.options.concurrency))
         self._retrying = retry_policy(self.options.retries, on_retry=self._count_retry)
         self._gateway = lean_calls(client)
 
@@ -139,26 +190,38 @@ class Builder:
         queue = iter(indices)
 
         async def worker() -> None:
-            for index in queue:  # workers share one iterator: each index is taken once
+            while True:
+                await self._slots.admit()
                 try:
-                    user = await self._user(index)
-                except (GatewayError, SeedingError) as exc:
-                    raise BuildError(index, exc) from exc
-                except BaseExceptionGroup as group:  # a failure below the user: an account, card or operation
-                    cause = _first_failure(group)
-                    if isinstance(cause, SeedingError):
-                        raise BuildError(index, cause) from cause
-                    raise cause from None
+                    index = next(queue, None)  # workers share one iterator: each index is taken once
+                    if index is None:
+                        return
+                    user = await self._checked_user(index)
+                finally:
+                    self._slots.user_done()
                 on_user(index, user)
 
         try:
             async with asyncio.TaskGroup() as group:
-                for _ in range(min(self.options.concurrency, count)):
+                for _ in range(min(self._slots.maximum, count)):
                     group.create_task(worker())
         except BaseExceptionGroup as failed:
             raise _first_failure(failed) from None
         finally:
             self.stats.finished = time.monotonic()
+            self.stats.peak_in_flight = self._slots.peak_in_flight
+
+    async def _checked_user(self, index: int) -> bytes:
+        """``_user(index)``, any failure in its tree raised as the ``BuildError`` of that user."""
+        try:
+            return await self._user(index)
+        except (GatewayError, SeedingError) as exc:
+            raise BuildError(index, exc) from exc
+        except BaseExceptionGroup as group:  # a failure below the user: an account, card or operation
+            cause = _first_failure(group)
+            if isinstance(cause, SeedingError):
+                raise BuildError(index, cause) from cause
+            raise cause from None
 
     async def _user(self, index: int) -> bytes:
         data = self._fake.user(index)
@@ -284,12 +347,18 @@ class Builder:
         """
 
         async def attempt() -> T:
-            await self._slots.acquire(chain)
+            started = await self._slots.acquire(chain)
             try:
                 self.stats.calls += 1
-                return await call()
-            finally:
+                result = await call()
+            except TransientGatewayError:
+                self._slots.release(started, failed=True)
+                raise
+            except BaseException:
                 self._slots.release()
+                raise
+            self._slots.release(started)
+            return result
 
         try:
             return await attempt()

@@ -90,8 +90,13 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         help="start the in-memory stand in this process and seed it (no real gateway needed)",
     )
     run = parser.add_argument_group("run")
+    adaptive = "auto: adapts to the gateway, more while latency stays flat, fewer when it rises or calls fail"
     run.add_argument(
-        "--concurrency", type=concurrency, default=defaults.concurrency, help="calls in flight (default %(default)s)"
+        "--concurrency",
+        type=concurrency,
+        default=defaults.concurrency,
+        metavar="N|auto",
+        help=f"calls in flight; N fixes them (default {defaults.concurrency or adaptive})",
     )
     run.add_argument(
         "--retries",
@@ -434,7 +439,12 @@ def _report_done(run: PlanRun, path: Path) -> None:
     totals = run.totals()
     stats = run.builder.stats if run.builder else None
     counts = ", ".join(f"{n} {name}" for name, n in totals.items())
-    rate = f"{stats.calls} calls, {stats.calls_per_second:.0f} calls/s, {stats.retries} retries" if stats else ""
+    rate = (
+        f"{stats.calls} calls, {stats.calls_per_second:.0f} calls/s, up to {stats.peak_in_flight} in flight, "
+        f"{stats.retries} retries"
+        if stats
+        else ""
+    )
     elapsed = f"{stats.elapsed:.2f} s" if stats else "?"
     resumed = f", {run.resumed_users} users from the journal" if run.resumed_users else ""
     where = f"{run.client.transport} at {run.client.target}"

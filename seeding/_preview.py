@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ._build_options import ADAPTIVE_INITIAL, ADAPTIVE_MAX
 from ._builder import Builder, BuildOptions
 from ._plan import SeedsPlan
 
@@ -29,13 +30,24 @@ class Preview:
     opened_cards: int  # cards the card accounts open with: no call of their own
     calls: int
     longest_chain: int
-    concurrency: int
+    concurrency: int | None  # None: adaptive
     latency_ms: float
 
     @property
     def seconds_at_least(self) -> float:
-        """The run cannot be shorter than its longest chain, nor than its calls spread over the pool."""
-        rounds = max(self.longest_chain, math.ceil(self.calls / self.concurrency)) if self.calls else 0
+        """The run cannot be shorter than its longest chain, nor than its calls spread over the pool.
+
+        An adaptive run is reckoned at the concurrency it starts with (``adaptive_seconds_at_least``
+        at the most it may reach).
+        """
+        return self._seconds(self.concurrency or ADAPTIVE_INITIAL)
+
+    @property
+    def adaptive_seconds_at_least(self) -> float | None:
+        return None if self.concurrency else self._seconds(ADAPTIVE_MAX)
+
+    def _seconds(self, concurrency: int) -> float:
+        rounds = max(self.longest_chain, math.ceil(self.calls / concurrency)) if self.calls else 0
         return rounds * self.latency_ms / 1000
 
     def lines(self, transport: str) -> list[str]:
@@ -49,10 +61,16 @@ class Preview:
             lines.append(f"  (+ {self.opened_cards:,} cards the card accounts open with, in the same calls)")
         chain = f"the longest chain is {self.longest_chain} calls one after another"
         lines.append(f"  {self.calls:,} calls in all; {chain}")
+        concurrency = self.concurrency or ADAPTIVE_INITIAL
         lines.append(
-            f"  at {self.latency_ms:g} ms per call over {transport} with concurrency {self.concurrency}: "
+            f"  at {self.latency_ms:g} ms per call over {transport} with concurrency {concurrency}: "
             f"at least {_duration(self.seconds_at_least)}"
         )
+        if (adaptive := self.adaptive_seconds_at_least) is not None:
+            lines.append(
+                f"  (adaptive concurrency, the default: starts at {ADAPTIVE_INITIAL} and rises while latency stays "
+                f"flat, up to {ADAPTIVE_MAX}: at least {_duration(adaptive)}; --concurrency N fixes it)"
+            )
         return lines
 
     def as_json(self) -> dict[str, Any]:
@@ -62,9 +80,12 @@ class Preview:
             "opened_cards": self.opened_cards,
             "calls": self.calls,
             "longest_chain": self.longest_chain,
-            "concurrency": self.concurrency,
+            "concurrency": self.concurrency if self.concurrency else "adaptive",
             "latency_ms": self.latency_ms,
             "seconds_at_least": round(self.seconds_at_least, 3),
+            **(
+                {} if self.concurrency else {"adaptive_seconds_at_least": round(self.adaptive_seconds_at_least or 0, 3)}
+            ),
         }
 
 

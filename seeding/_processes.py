@@ -290,7 +290,7 @@ def _command(args: argparse.Namespace, plan_file: Path, shard: Shard, seed: int)
         f"--transport={args.transport}",
         f"{transport_spec(args.transport).flag}={args.address}",
         f"--timeout={args.timeout}",
-        f"--concurrency={args.concurrency}",
+        f"--concurrency={args.concurrency or 'auto'}",
         f"--retries={args.retries}",
         f"--dumps-dir={Path(args.dumps_dir).absolute()}",
         "--progress-jsonl",

@@ -17,7 +17,7 @@ import os
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field, ValidationError, create_model
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, ValidationError, create_model
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ._build_options import DEFAULT_CONCURRENCY, DEFAULT_RETRIES, MAX_CONCURRENCY, MAX_RETRIES
@@ -26,6 +26,11 @@ from ._shard import MAX_SHARDS, parse_shard
 from .gateway import TRANSPORTS, Transport, transport_spec
 
 __all__ = ["Settings", "load_settings"]
+
+
+def _auto_concurrency(value: Any) -> Any:
+    """``SEEDING.CONCURRENCY=auto`` (or empty): the adaptive default, as when unset."""
+    return None if isinstance(value, str) and value.strip().lower() in ("auto", "") else value
 
 
 def _shard_text(text: str | None) -> str | None:
@@ -37,7 +42,10 @@ def _shard_text(text: str | None) -> str | None:
 
 class SeedingSettings(BaseModel):
     transport: Transport = "grpc"
-    concurrency: int = Field(default=DEFAULT_CONCURRENCY, ge=1, le=MAX_CONCURRENCY)
+    # None (unset, or "auto"): adaptive, see seeding._limits; a number fixes the calls in flight.
+    concurrency: Annotated[int | None, BeforeValidator(_auto_concurrency)] = Field(
+        default=DEFAULT_CONCURRENCY, ge=1, le=MAX_CONCURRENCY
+    )
     retries: int = Field(default=DEFAULT_RETRIES, ge=0, le=MAX_RETRIES)
     dumps_dir: str = "dumps"
     service_token: str | None = None  # SEEDING.SERVICE_TOKEN: the bearer token of `python -m seeding serve`

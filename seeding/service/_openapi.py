@@ -80,7 +80,12 @@ def openapi() -> dict[str, Any]:
                         "transport": {"enum": list(TRANSPORTS)},
                         "target": {"type": "string", "description": "host:port for gRPC, a URL for HTTP"},
                         "seed": {"type": "integer"},
-                        "concurrency": {"type": "integer", "minimum": 1, "maximum": MAX_CONCURRENCY},
+                        "concurrency": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": MAX_CONCURRENCY,
+                            "description": "calls in flight, fixed; omitted: the service's setting (default adaptive)",
+                        },
                     },
                 },
                 "Run": {"type": "object", "required": list(PUBLIC_FIELDS), "properties": run_fields},

@@ -90,7 +90,7 @@ class RunRecord:
     target: str
     plan: dict[str, Any]
     seed: int
-    concurrency: int
+    concurrency: int | None  # None: adaptive
     planned: int
     missing: int
     state: str = "queued"

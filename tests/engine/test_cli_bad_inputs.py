@@ -60,6 +60,8 @@ ROWS = [
     Row("concurrency-billion", ["{plan}", "--concurrency", "1000000000"], 2, "--concurrency: must be within 1-10000"),
     Row("retries-billion", ["{plan}", "--retries", "1000000000"], 2, "--retries: must be within 0-1000"),
     Row("concurrency-text", ["{plan}", "--concurrency", "x"], 2, "'x' is not a whole number"),
+    Row("concurrency-auto-typo", ["{plan}", "--concurrency", "autox"], 2, "--concurrency: 'autox' is not a whole"),
+    Row("concurrency-empty", ["{plan}", "--concurrency", ""], 2, "--concurrency: '' is not a whole number"),
     Row("retries-negative", ["{plan}", "--retries", "-1"], 2, "--retries: must be within 0-1000"),
     Row("transport-unknown", ["{plan}", "--transport", "smtp"], 2, "invalid choice: 'smtp'"),
     Row("resume-and-restart", ["{plan}", "--resume", "--restart"], 2, "not allowed with argument"),
@@ -94,6 +96,7 @@ ROWS = [
     Row("env-timeout-inf", ["{plan}"], 2, "finite number", {".env": "GATEWAY_HTTP_CLIENT.TIMEOUT=inf\n"}),
     Row("env-transport", ["{plan}"], 2, "SEEDING.TRANSPORT", {".env": "SEEDING.TRANSPORT=smtp\n"}),
     Row("env-concurrency", ["{plan}"], 2, "SEEDING.CONCURRENCY", {".env": "SEEDING.CONCURRENCY=0\n"}),
+    Row("env-concurrency-word", ["{plan}"], 2, "SEEDING.CONCURRENCY", {".env": "SEEDING.CONCURRENCY=fast\n"}),
     Row("env-retries", ["{plan}"], 2, "SEEDING.RETRIES", {".env": "SEEDING.RETRIES=99999999\n"}),
     # plans
     Row("plan-missing", ["{tmp}/nope.yaml"], 2, "nope.yaml: no such plan file"),
