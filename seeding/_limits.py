@@ -29,6 +29,9 @@ __all__ = ["AdaptiveLimit", "ConcurrencyLimit", "FixedLimit", "limit_for"]
 # answers bunched up by a busy client do not pass for a faster gateway.
 WINDOW_ROUND_TRIPS = 4
 MIN_WINDOW_S = 0.05
+# The first window ends sooner, once the first calls have come back and some of the next ones.
+FIRST_WINDOW_ROUND_TRIPS = 2
+MIN_FIRST_WINDOW_S = 0.01
 
 
 class ConcurrencyLimit(Protocol):
@@ -110,8 +113,11 @@ class AdaptiveLimit:
             self._shortest = min(self._shortest, round_trip)
         elapsed = now - self._window_start
         shortest = min(self._min_rtt, self._shortest)
-        if elapsed < max(WINDOW_ROUND_TRIPS * shortest, MIN_WINDOW_S):
-            return False
+        if self._rates:
+            if elapsed < max(WINDOW_ROUND_TRIPS * shortest, MIN_WINDOW_S):
+                return False
+        elif elapsed < max(FIRST_WINDOW_ROUND_TRIPS * shortest, MIN_FIRST_WINDOW_S):
+            return False  # the first window is shorter: a short run should not spend long at the start
         return self._close_window(now, elapsed)
 
     def _close_window(self, now: float, elapsed: float) -> bool:
