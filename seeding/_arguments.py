@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 from ._build_options import MAX_CONCURRENCY, MAX_RETRIES
 from ._shard import MAX_PROCESSES, MAX_SHARDS, Shard, parse_shard
-from .gateway import MAX_TIMEOUT, TRANSPORTS, transport_spec
+from .gateway import DEFAULT_TRANSPORT, MAX_TIMEOUT, TRANSPORTS, transport_spec
 
 if TYPE_CHECKING:
     from ._settings import Settings
@@ -119,16 +119,21 @@ def _checked(check: Callable[[str], str], name: str) -> Callable[[str], str]:
     return convert
 
 
-def add_gateway_arguments(parser: argparse.ArgumentParser, settings: Settings) -> argparse._ArgumentGroup:
-    """``--transport``, ``--http-url``, ``--grpc-target``, ``--timeout``, defaulting to the settings."""
+def add_gateway_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """``--transport``, ``--http-url``, ``--grpc-target``, ``--timeout``; unset, they are None.
+
+    Their defaults are the settings', applied after parsing (``gateway_address``), so ``--help``
+    reads no settings: pydantic-settings alone costs more start-up than the rest of ``--help``.
+    """
     group = parser.add_argument_group("gateway")
-    group.add_argument("--transport", choices=list(TRANSPORTS), default=settings.seeding.transport)
+    group.add_argument(
+        "--transport", choices=list(TRANSPORTS), help=f"default: SEEDING.TRANSPORT, else {DEFAULT_TRANSPORT}"
+    )
     for spec in TRANSPORTS.values():
         group.add_argument(
             spec.flag,
             type=_checked(spec.check, spec.describe),
-            default=settings.target(spec.name),
-            help="default %(default)s",
+            help=f"default: the {spec.settings.upper()}.* settings, else {spec.default_target}",
         )
     group.add_argument(
         "--timeout",
@@ -139,8 +144,10 @@ def add_gateway_arguments(parser: argparse.ArgumentParser, settings: Settings) -
 
 
 def gateway_address(args: argparse.Namespace, settings: Settings) -> tuple[str, float]:
-    """The address and per-call timeout for the transport the flags chose."""
-    return address_flag(args, args.transport), args.timeout or settings.timeout(args.transport)
+    """The address and per-call timeout for the transport the flags chose (``args.transport``, settled):
+    the flags', else the settings'."""
+    transport = args.transport
+    return address_flag(args, transport) or settings.target(transport), args.timeout or settings.timeout(transport)
 
 
 def address_flag(args: argparse.Namespace, transport: str) -> str | None:

@@ -39,7 +39,7 @@ from ._arguments import (
     shard_count,
     shard_flag,
 )
-from ._build_options import BuildOptions
+from ._build_options import DEFAULT_RETRIES, BuildOptions
 from ._exceptions import (
     BuildError,
     GatewayError,
@@ -49,7 +49,6 @@ from ._exceptions import (
     SeedingError,
 )
 from ._progress import DEFAULT_PLAIN_INTERVAL
-from ._settings import Settings, load_settings
 from ._shard import Shard, resolve_shard
 from ._shutdown import Shutdown
 from .gateway import GatewayClient, Transport, connect
@@ -57,6 +56,7 @@ from .gateway import GatewayClient, Transport, connect
 if TYPE_CHECKING:  # the rest loads when a run needs it: ``--help`` imports no plan, dump or builder
     from ._plan import SeedsPlan
     from ._run import PlanRun
+    from ._settings import Settings
 
 __all__ = ["main"]
 
@@ -70,8 +70,11 @@ SUBCOMMANDS = {
 }
 
 
-def build_parser(settings: Settings) -> argparse.ArgumentParser:
-    defaults = settings.seeding
+def build_parser() -> argparse.ArgumentParser:
+    """The options; those the settings also set are None unless given (``_apply_settings`` fills them).
+
+    So ``--help`` reads no settings, and says where each default comes from instead.
+    """
     parser = OneLineParser(
         prog=PROG,
         description="Seed the bank gateway from plans and write dumps/<scenario>_seeds.json for load tests. "
@@ -83,7 +86,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         "plans", nargs="+", type=Path, metavar="PLAN", help="plan files (YAML, or JSON), or names in plans/"
     )
     parser.add_argument("--version", action=_Version, help="show the version and exit")
-    target = add_gateway_arguments(parser, settings)
+    target = add_gateway_arguments(parser)
     target.add_argument(
         "--stand",
         choices=["embedded"],
@@ -94,17 +97,16 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     run.add_argument(
         "--concurrency",
         type=concurrency,
-        default=defaults.concurrency,
+        default=argparse.SUPPRESS,  # unset: the settings' (where None, "auto", is a value of its own)
         metavar="N|auto",
-        help=f"calls in flight; N fixes them (default {defaults.concurrency or adaptive})",
+        help=f"calls in flight; N fixes them (default {adaptive}; SEEDING.CONCURRENCY sets another)",
     )
     run.add_argument(
         "--retries",
         type=retries,
-        default=defaults.retries,
-        help="further attempts after a transient failure (default %(default)s)",
+        help=f"further attempts after a transient failure (default: SEEDING.RETRIES, else {DEFAULT_RETRIES})",
     )
-    run.add_argument("--dumps-dir", type=Path, default=Path(defaults.dumps_dir), help="default %(default)s")
+    run.add_argument("--dumps-dir", type=Path, help="default: SEEDING.DUMPS_DIR, else dumps")
     run.add_argument("--seed", type=seed_number, help="reproducible names, phones and amounts (emails stay unique)")
     run.add_argument("--users", type=positive_int, help="seed this many users instead of the plan's count")
     run.add_argument(
@@ -123,7 +125,6 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     shards.add_argument(
         "--shards",
         type=shard_count,
-        default=defaults.shards,
         metavar="N",
         help="how many shards a Kubernetes Indexed Job's JOB_COMPLETION_INDEX (0-based) counts "
         "(default: SEEDING_SHARDS)",
@@ -186,8 +187,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with Shutdown(PROG, exit_code=EXIT_FAILED) as shutdown:
             try:
+                args = build_parser().parse_args(argv)  # --help ends here, before any setting is read
+                from ._settings import load_settings  # pydantic-settings: more start-up than all the rest
+
                 settings = load_settings()
-                args = build_parser(settings).parse_args(argv)
+                _apply_settings(args, settings)
                 args.address, args.timeout = gateway_address(args, settings)
                 args.report_data = report
                 try:
@@ -224,6 +228,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if args is not None and args.report is not None:
             _write_report(args, report, code)
+
+
+def _apply_settings(args: argparse.Namespace, settings: Settings) -> None:
+    """Options left unset take the settings' values (the gateway's address: ``gateway_address``)."""
+    defaults = settings.seeding
+    if args.transport is None:
+        args.transport = defaults.transport
+    if not hasattr(args, "concurrency"):
+        args.concurrency = defaults.concurrency
+    if args.retries is None:
+        args.retries = defaults.retries
+    if args.dumps_dir is None:
+        args.dumps_dir = Path(defaults.dumps_dir)
+    if args.shards is None:
+        args.shards = defaults.shards
 
 
 def _error(message: object, code: int, report: dict[str, Any] | None = None) -> int:

@@ -23,7 +23,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from ._build_options import DEFAULT_CONCURRENCY, DEFAULT_RETRIES, MAX_CONCURRENCY, MAX_RETRIES
 from ._exceptions import SeedingError
 from ._shard import MAX_SHARDS, parse_shard
-from .gateway import TRANSPORTS, Transport, transport_spec
+from .gateway import DEFAULT_TRANSPORT, TRANSPORTS, Transport, transport_spec
 
 __all__ = ["Settings", "load_settings"]
 
@@ -41,7 +41,7 @@ def _shard_text(text: str | None) -> str | None:
 
 
 class SeedingSettings(BaseModel):
-    transport: Transport = "grpc"
+    transport: Transport = DEFAULT_TRANSPORT
     # None (unset, or "auto"): adaptive, see seeding._limits; a number fixes the calls in flight.
     concurrency: Annotated[int | None, BeforeValidator(_auto_concurrency)] = Field(
         default=DEFAULT_CONCURRENCY, ge=1, le=MAX_CONCURRENCY
@@ -59,7 +59,7 @@ _TRANSPORTS = TRANSPORTS.values()
 _ClientSections: type[BaseSettings] = create_model(  # type: ignore[call-overload]
     "_ClientSections",
     __base__=BaseSettings,
-    **{spec.settings: (spec.settings_model, Field(default_factory=spec.settings_model)) for spec in _TRANSPORTS},
+    **{spec.settings: (spec.settings_class(), Field(default_factory=spec.settings_class())) for spec in _TRANSPORTS},
 )
 
 

@@ -48,7 +48,7 @@ DEFAULT_SAMPLE = 20
 _CONCURRENCY = 16
 
 
-def build_parser(settings: Settings) -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog=NAME,
         description="Check on the gateway that a sample of a dump's users, accounts, cards and operations "
@@ -62,9 +62,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         help="users to check, drawn at random (0: all); default %(default)s",
     )
     parser.add_argument("--seed", type=seed_number, help="draw the same sample again (the seed used is printed)")
-    add_gateway_arguments(parser, settings)
-    # Unset flags fall back to the dump's own transport and target (its meta), then to the settings.
-    parser.set_defaults(transport=None, http_url=None, grpc_target=None)
+    add_gateway_arguments(parser)  # unset flags fall back to the dump's transport and target (meta), then the settings
     return parser
 
 
@@ -85,8 +83,8 @@ def main(argv: Sequence[str]) -> int:
     """Entry point of ``python -m seeding verify``; returns the exit code."""
     with Shutdown(NAME, exit_code=EXIT_FAILED) as shutdown:
         try:
+            args = build_parser().parse_args(list(argv))
             settings = load_settings()
-            args = build_parser(settings).parse_args(list(argv))
             seeds = open_dump(args.dump)
             meta = read_meta(args.dump) or {}
             transport, address, timeout = _gateway(args, settings, meta)

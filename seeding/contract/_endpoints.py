@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._models import AccountType, CardType, OperationType
+from ._enums import AccountType, CardType, OperationType
 
 __all__ = ["ENDPOINTS", "HTTP_PREFIX", "PROTO_PACKAGE", "Endpoint", "card_rpc", "open_account_rpc", "operation_rpc"]
 

@@ -12,7 +12,7 @@ from typing import TypeVar
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
 from ._endpoints import PROTO_PACKAGE
-from ._models import (
+from ._enums import (
     AccountStatus,
     AccountType,
     CardPaymentSystem,

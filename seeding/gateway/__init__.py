@@ -17,32 +17,28 @@ from typing import TYPE_CHECKING, Any
 
 from ..contract import (
     ENDPOINTS,
-    Account,
     AccountStatus,
     AccountType,
-    Card,
     CardPaymentSystem,
     CardStatus,
     CardType,
-    Document,
     Endpoint,
-    Operation,
-    OperationsSummary,
     OperationStatus,
     OperationType,
-    User,
 )
 from ._address import grpc_target, http_url
 from ._client import DEFAULT_TIMEOUT, MAX_TIMEOUT, PREFLIGHT_TIMEOUT, GatewayClient
-from ._transports import TRANSPORTS, Transport, TransportSpec, transport_spec
+from ._transports import DEFAULT_TRANSPORT, TRANSPORTS, Transport, TransportSpec, transport_spec
 
 if TYPE_CHECKING:
+    from ..contract import Account, Card, Document, Operation, OperationsSummary, User
     from ._contract_client import AccountRef, CardRef, LeanCalls, Ref
     from ._grpc_client import GrpcGatewayClient
     from ._http_client import HttpGatewayClient
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "DEFAULT_TRANSPORT",
     "ENDPOINTS",
     "MAX_TIMEOUT",
     "PREFLIGHT_TIMEOUT",
@@ -104,6 +100,7 @@ _CLIENTS = {spec.client.rpartition(":")[2]: spec for spec in TRANSPORTS.values()
 
 
 _LEAN = ("AccountRef", "CardRef", "LeanCalls", "Ref")
+_MODELS = ("Account", "Card", "Document", "Operation", "OperationsSummary", "User")  # pydantic: on first use
 
 
 def __getattr__(name: str) -> Any:
@@ -114,4 +111,8 @@ def __getattr__(name: str) -> Any:
         from . import _contract_client
 
         return getattr(_contract_client, name)
+    if name in _MODELS:
+        from .. import contract
+
+        return getattr(contract, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

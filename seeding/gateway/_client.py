@@ -12,21 +12,11 @@ import abc
 from types import TracebackType
 from typing import TYPE_CHECKING, ClassVar, Self
 
-from ..contract import (
-    Account,
-    AccountType,
-    Card,
-    CardType,
-    Document,
-    Operation,
-    OperationsSummary,
-    OperationStatus,
-    OperationType,
-    User,
-)
+from ..contract import AccountType, CardType, OperationStatus, OperationType
 
 if TYPE_CHECKING:
     from .._report import CallLog
+    from ..contract import Account, Card, Document, Operation, OperationsSummary, User
     from ._transports import Transport
 
 __all__ = ["DEFAULT_TIMEOUT", "MAX_TIMEOUT", "PREFLIGHT_TIMEOUT", "GatewayClient"]

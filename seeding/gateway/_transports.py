@@ -11,50 +11,19 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Literal
-
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._address import grpc_target, http_url
-from ._client import DEFAULT_TIMEOUT, MAX_TIMEOUT
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from ._client import GatewayClient
 
-__all__ = ["TRANSPORTS", "Transport", "TransportSpec", "transport_spec"]
+__all__ = ["DEFAULT_TRANSPORT", "TRANSPORTS", "Transport", "TransportSpec", "transport_spec"]
 
 Transport = Literal["grpc", "http"]
-
-# Seconds per call: finite (``inf`` overflows httpx and expires every gRPC deadline at once) and sane.
-Timeout = Annotated[float, Field(gt=0, le=MAX_TIMEOUT, allow_inf_nan=False)]
-
-
-class HttpClientSettings(BaseModel):
-    """``GATEWAY_HTTP_CLIENT.URL`` / ``.TIMEOUT``: the course's names."""
-
-    url: Annotated[str, AfterValidator(http_url)] = "http://localhost:8003"
-    timeout: Timeout = DEFAULT_TIMEOUT
-
-    @property
-    def target(self) -> str:
-        return self.url
-
-
-class GrpcClientSettings(BaseModel):
-    """``GATEWAY_GRPC_CLIENT.HOST`` / ``.PORT`` / ``.TIMEOUT``: the course's names."""
-
-    host: str = "localhost"
-    port: int = Field(default=9003, ge=1, le=65535)
-    timeout: Timeout = DEFAULT_TIMEOUT
-
-    @model_validator(mode="after")
-    def _target_resolves(self) -> GrpcClientSettings:
-        grpc_target(self.target)  # an empty or malformed HOST is bad usage now, not a hung channel later
-        return self
-
-    @property
-    def target(self) -> str:
-        return f"{self.host}:{self.port}"
+DEFAULT_TRANSPORT: Transport = "grpc"  # when neither --transport nor SEEDING.TRANSPORT says
 
 
 def _hostport(host: str, port: int) -> str:
@@ -70,7 +39,7 @@ class TransportSpec:
     check: Callable[[str], str]  # the address, checked (ValueError names what is accepted)
     flag: str  # the command line's option for the address: "--grpc-target"
     settings: str  # the Settings section of its client: "gateway_grpc_client"
-    settings_model: type[BaseModel]  # that section's model (with .target and .timeout)
+    settings_model: str  # "module:Class" of that section's model (.target, .timeout), imported on first use
     address: Callable[[str, int], str]  # how a server listening on (host, port) is addressed
     locust_host: Callable[[str], str | None]  # Locust's --host as an address of this transport, if it is one
 
@@ -81,6 +50,11 @@ class TransportSpec:
 
     def client_class(self) -> type[GatewayClient]:
         module, _, name = self.client.partition(":")
+        return getattr(importlib.import_module(module, __package__), name)
+
+    def settings_class(self) -> type[BaseModel]:
+        """The model of this transport's settings section (pydantic: ``--help`` never builds it)."""
+        module, _, name = self.settings_model.partition(":")
         return getattr(importlib.import_module(module, __package__), name)
 
     def client_settings(self, settings: Any) -> Any:
@@ -107,7 +81,7 @@ TRANSPORTS: dict[str, TransportSpec] = {
         check=grpc_target,
         flag="--grpc-target",
         settings="gateway_grpc_client",
-        settings_model=GrpcClientSettings,
+        settings_model="._client_settings:GrpcClientSettings",
         address=_hostport,
         locust_host=_grpc_host,
     ),
@@ -119,7 +93,7 @@ TRANSPORTS: dict[str, TransportSpec] = {
         check=http_url,
         flag="--http-url",
         settings="gateway_http_client",
-        settings_model=HttpClientSettings,
+        settings_model="._client_settings:HttpClientSettings",
         address=lambda host, port: f"http://{_hostport(host, port)}",
         locust_host=_http_host,
     ),
