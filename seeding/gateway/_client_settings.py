@@ -6,14 +6,16 @@ Apart from the table (``_transports``) because these are pydantic models: the ta
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, create_model, model_validator
 
 from ._address import grpc_target, http_url
 from ._client import DEFAULT_TIMEOUT, MAX_TIMEOUT
 
-__all__ = ["GrpcClientSettings", "HttpClientSettings"]
+__all__ = ["GrpcClientSettings", "HttpClientSettings", "TargetSettings", "target_settings"]
 
 # Seconds per call: finite (``inf`` overflows httpx and expires every gRPC deadline at once) and sane.
 Timeout = Annotated[float, Field(gt=0, le=MAX_TIMEOUT, allow_inf_nan=False)]
@@ -45,3 +47,20 @@ class GrpcClientSettings(BaseModel):
     @property
     def target(self) -> str:
         return f"{self.host}:{self.port}"
+
+
+class TargetSettings(BaseModel):
+    """A section of a transport without names of its own: ``<SECTION>.TARGET`` and ``.TIMEOUT``."""
+
+    target: str
+    timeout: Timeout = DEFAULT_TIMEOUT
+
+
+@cache
+def target_settings(name: str, default_target: str, check: Callable[[str], str]) -> type[TargetSettings]:
+    """The section of a transport whose row names no model: its target, checked as its row checks it."""
+    return create_model(  # type: ignore[no-any-return, call-overload]
+        name,
+        __base__=TargetSettings,
+        target=(Annotated[str, AfterValidator(check)], default_target),
+    )

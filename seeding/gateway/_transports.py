@@ -1,7 +1,8 @@
 """One table of transports: everything outside the two clients that differs between gRPC and HTTP.
 
-A new transport is a client module, a row here (with its settings model), and the stand's side of
-it (a server module and its port field in ``stand/_options.py``); every place that used to choose
+A new transport is a client module, a row here, and the stand's side of it (a server module and
+its port field in ``stand/_options.py``); its settings section is ``<SECTION>.TARGET`` / ``.TIMEOUT``
+unless the row names a model of its own (the course's names for gRPC and HTTP); every place that used to choose
 with ``if transport == "grpc"`` (connecting, the settings' sections, command-line flags, the
 stand's addresses, the seeder's child process, Locust's ``--host``) reads its row instead.
 """
@@ -39,7 +40,7 @@ class TransportSpec:
     check: Callable[[str], str]  # the address, checked (ValueError names what is accepted)
     flag: str  # the command line's option for the address: "--grpc-target"
     settings: str  # the Settings section of its client: "gateway_grpc_client"
-    settings_model: str  # "module:Class" of that section's model (.target, .timeout), imported on first use
+    settings_model: str | None  # "module:Class" of that section's model (.target, .timeout); None: TARGET, TIMEOUT
     address: Callable[[str, int], str]  # how a server listening on (host, port) is addressed
     locust_host: Callable[[str], str | None]  # Locust's --host as an address of this transport, if it is one
 
@@ -54,6 +55,10 @@ class TransportSpec:
 
     def settings_class(self) -> type[BaseModel]:
         """The model of this transport's settings section (pydantic: ``--help`` never builds it)."""
+        if self.settings_model is None:
+            from ._client_settings import target_settings
+
+            return target_settings(f"{self.name.title()}ClientSettings", self.default_target, self.check)
         module, _, name = self.settings_model.partition(":")
         return getattr(importlib.import_module(module, __package__), name)
 
