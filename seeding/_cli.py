@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import _collector
 from ._arguments import (
     EXIT_FAILED,
     EXIT_OK,
@@ -180,6 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         import importlib
 
         module = importlib.import_module(SUBCOMMANDS[argv[0]], __package__)
+        _collector.start_up_done()
         return module.main(argv[1:])
     args: argparse.Namespace | None = None
     report: dict[str, Any] = {"plans": []}
@@ -352,6 +354,8 @@ async def _seed_plans(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
     """Every plan's journal is taken before the first call; then one pre-flight call; then the plans in order."""
     from ._report import CallLog
     from ._run import PlanRun
+
+    _collector.start_up_done()
 
     options = BuildOptions(
         concurrency=args.concurrency,

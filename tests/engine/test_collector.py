@@ -1,0 +1,41 @@
+"""The collector is tuned only in a process the command claimed; a program calling ``main()`` keeps its own."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from seeding import _collector
+from seeding._cli import main
+
+PLAN = Path(__file__).resolve().parents[2] / "plans" / "scenario-11-2.yaml"
+
+
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+    _collector._claimed = False
+
+
+def test_main_called_in_process_leaves_the_collector_alone(unfrozen: None, tmp_path: Path) -> None:
+    code = main([str(PLAN), "--stand", "embedded", "--users", "1", "--dumps-dir", str(tmp_path)])
+    assert code == 0 and (tmp_path / "scenario-11-2_seeds.json").is_file()
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+
+
+def test_a_claimed_process_freezes_start_up_then_collects_the_work(unfrozen: None) -> None:
+    _collector.claim()
+    start_up = [object() for _ in range(100)]
+    _collector.start_up_done()
+    frozen = gc.get_freeze_count()
+    assert frozen >= 100 and gc.isenabled()
+    work = [[] for _ in range(100)]
+    assert gc.get_freeze_count() == frozen  # the work's objects stay the collector's
+    _collector.before_exit()
+    assert gc.get_freeze_count() >= frozen + 100
+    del start_up, work
