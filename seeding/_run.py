@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import secrets
 import threading
 import time
@@ -256,8 +257,9 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+@functools.cache
 def seeding_version() -> str:
-    """The installed package's version (``unknown`` when run from a bare checkout)."""
+    """The installed package's version (``unknown`` when run from a bare checkout); read once, it takes ms."""
     try:
         return version("seeding")
     except PackageNotFoundError:
