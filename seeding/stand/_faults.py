@@ -12,8 +12,8 @@ import asyncio
 import contextlib
 import random
 from collections import Counter
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from ._errors import InjectedFaultError
 
@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from ._options import StandOptions
 
 __all__ = ["Faults"]
+
+R = TypeVar("R")
+T = TypeVar("T")
 
 
 class Faults:
@@ -79,9 +82,28 @@ class Faults:
     def total_injected(self) -> int:
         return self.injected.total()
 
+    async def run(self, rpc: str, handler: Callable[[R], Awaitable[T]], request: R) -> T:
+        """``await handler(request)`` as one call: what ``async with self.call(rpc)`` around it does, cheaper.
+
+        The servers' path: a generator-based context manager costs more per call than the rest of this.
+        """
+        await self._admit(rpc)
+        try:
+            return await handler(request)
+        finally:
+            self._release()
+
     @contextlib.asynccontextmanager
     async def call(self, rpc: str) -> AsyncIterator[None]:
         """Around one call: count it, take a worker, wait its delay, raise ``InjectedFaultError`` if picked to fail."""
+        await self._admit(rpc)
+        try:
+            yield
+        finally:
+            self._release()
+
+    async def _admit(self, rpc: str) -> None:
+        """A call's start: counted, a worker taken and its delay waited; picked to fail, it raises (worker freed)."""
         self.calls[rpc] += 1
         fail = self._rng.random() < self.fail_rate  # drawn on arrival, before any await
         delay_ms = self.latency_ms
@@ -103,8 +125,11 @@ class Faults:
             if fail:
                 self.injected[rpc] += 1
                 raise InjectedFaultError(f"{rpc}: service temporarily unavailable (injected fault)")
-            yield
-        finally:
-            self.in_flight -= 1
-            if workers is not None:
-                workers.release()
+        except BaseException:
+            self._release()
+            raise
+
+    def _release(self) -> None:
+        self.in_flight -= 1
+        if self._workers is not None:
+            self._workers.release()

@@ -8,15 +8,16 @@ side's ``DD-MM-YYYY`` and ``DD-MM-YYYY HH:MM:SS``. Status codes follow the contr
 
 from __future__ import annotations
 
+import functools
 import logging
+import operator
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from itertools import groupby
-from typing import Any
+from typing import Any, get_args, get_origin, get_type_hints
 
 import grpc
-from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import DecodeError, Message
 
 from seeding.contract import (
@@ -35,7 +36,7 @@ from seeding.contract import (
     to_proto,
 )
 
-from ._bank import Bank, DocumentKind
+from ._bank import AccountRow, Bank, CardRow, DocumentKind, DocumentRow, OperationRow, SummaryRow, UserRow
 from ._dispatch import MAX_REQUEST_BYTES, handlers_by_rpc
 from ._errors import (
     InvalidInputError,
@@ -66,49 +67,91 @@ SERVER_OPTIONS: Sequence[tuple[str, Any]] = (
 _MAX_DETAILS_BYTES = 1024
 
 
-def _message(name: str) -> type[Message]:
+def _message_class(name: str) -> type[Message]:
     return message_class(f"{PROTO_PACKAGE}.{name}")
 
 
-_User = _message("users.User")
-_Card = _message("cards.Card")
-_AccountView = _message("gateway.accounts.AccountView")
-_Operation = _message("operations.Operation")
-_OperationsSummary = _message("operations.OperationsSummary")
-_Receipt = _message("documents.receipts.Receipt")
-_DOCUMENT_MESSAGES: dict[DocumentKind, type[Message]] = {
-    DocumentKind.TARIFF: _message("documents.tariffs.Tariff"),
-    DocumentKind.CONTRACT: _message("documents.contracts.Contract"),
-}
-
 # ---------------------------------------------------------------- message shapes
 
-
-def _message(row: Any, message: type[Message]) -> Message:
-    """A bank row as its contract message: the contract model's fields, in the gRPC side's formats."""
-    fields = message.DESCRIPTOR.fields_by_name
-    return message(**{name: _proto_value(getattr(row, name), fields[name]) for name in row.model.model_fields})
+_STATUSES: dict[int, OperationStatus] = {
+    number: from_proto(OperationStatus, number) for number in map(to_proto, OperationStatus)
+}
 
 
-def _proto_value(value: Any, field: FieldDescriptor) -> Any:
-    if isinstance(value, StrEnum):
-        return to_proto(value)
-    if isinstance(value, datetime):  # before date: a datetime is a date
-        return value.strftime(GRPC_DATETIME)
-    if isinstance(value, date):
-        return value.strftime(GRPC_DATE)
-    if isinstance(value, list):
-        return [_proto_value(item, field) for item in value]
-    if hasattr(value, "model"):  # a nested row (an account's cards)
-        return _message(value, message_class(field.message_type.full_name))
-    return value
+@functools.lru_cache(maxsize=16)  # a card's expiry date: the same for every card issued that day
+def _grpc_date(day: date) -> str:
+    return day.strftime(GRPC_DATE)
+
+
+def _grpc_datetime(moment: datetime) -> str:
+    return moment.strftime(GRPC_DATETIME)
+
+
+class _Shape:
+    """How a bank row becomes its contract message, worked out once per row type.
+
+    The fields are the contract model's; those that need the gRPC side's format (enums as
+    numbers, ``DD-MM-YYYY`` dates, nested rows) get a converter picked from the row's type hints,
+    so a call only reads the row's attributes and converts those few.
+    """
+
+    def __init__(self, row_type: type, message: type[Message]) -> None:
+        self.message = message
+        self.names = tuple(row_type.model.model_fields)  # type: ignore[attr-defined]
+        self._values = operator.attrgetter(*self.names)
+        hints = get_type_hints(row_type, localns={})  # not the class's own names: its slot `type` shadows the builtin
+        self._converters = [
+            (i, convert) for i, name in enumerate(self.names) if (convert := _converter(hints[name])) is not None
+        ]
+
+    def __call__(self, row: Any) -> Message:
+        values = list(self._values(row))
+        for i, convert in self._converters:
+            values[i] = convert(values[i])
+        return self.message(**dict(zip(self.names, values, strict=True)))
+
+
+def _converter(hint: Any) -> Callable[[Any], Any] | None:
+    """What turns a row's value of type ``hint`` into its message field's value (None: as it is)."""
+    if isinstance(hint, type) and issubclass(hint, StrEnum):
+        # One table per enum: members of two enums with the same spelling ("ACTIVE") are equal keys.
+        return {member: to_proto(member) for member in hint}.__getitem__
+    if hint is datetime:  # before date: a datetime is a date
+        return _grpc_datetime
+    if hint is date:
+        return _grpc_date
+    if get_origin(hint) is list:  # nested rows (an account's cards), shaped before the outer row
+        shape = _SHAPES[get_args(hint)[0]]
+        return lambda rows: [shape(row) for row in rows]
+    return None
+
+
+_SHAPES: dict[type, _Shape] = {}  # nested rows first: their shape is in here when the outer one asks
+for _row, _name in (
+    (UserRow, "users.User"),
+    (CardRow, "cards.Card"),
+    (AccountRow, "gateway.accounts.AccountView"),
+    (OperationRow, "operations.Operation"),
+    (SummaryRow, "operations.OperationsSummary"),
+    (DocumentRow, "documents.receipts.Receipt"),
+):
+    _SHAPES[_row] = _Shape(_row, _message_class(_name))
+_DOCUMENT_SHAPES: dict[DocumentKind, _Shape] = {
+    DocumentKind.TARIFF: _Shape(DocumentRow, _message_class("documents.tariffs.Tariff")),
+    DocumentKind.CONTRACT: _Shape(DocumentRow, _message_class("documents.contracts.Contract")),
+}
+
+
+def _message(row: Any) -> Message:
+    """A bank row as its contract message, in the gRPC side's formats."""
+    return _SHAPES[type(row)](row)
 
 
 def _status(number: int) -> OperationStatus:
     """A request's status: UNSPECIFIED (0) is stored as sent, unknown numbers are refused."""
     try:
-        return from_proto(OperationStatus, number)
-    except ValueError:
+        return _STATUSES[number]
+    except KeyError:
         raise InvalidInputError(f"status: unknown OperationStatus {number}") from None
 
 
@@ -122,7 +165,7 @@ class _Handlers:
         self.bank = bank
 
     async def get_user(self, request: Any) -> Fields:
-        return {"user": _message(self.bank.get_user(request.id), _User)}
+        return {"user": _message(self.bank.get_user(request.id))}
 
     async def create_user(self, request: Any) -> Fields:
         user = self.bank.create_user(
@@ -132,16 +175,16 @@ class _Handlers:
             middle_name=request.middle_name,
             phone_number=request.phone_number,
         )
-        return {"user": _message(user, _User)}
+        return {"user": _message(user)}
 
     async def get_accounts(self, request: Any) -> Fields:
-        return {"accounts": [_message(a, _AccountView) for a in self.bank.get_accounts(request.user_id)]}
+        return {"accounts": [_message(a) for a in self.bank.get_accounts(request.user_id)]}
 
     async def open_account(self, account_type: AccountType, request: Any) -> Fields:
-        return {"account": _message(self.bank.open_account(request.user_id, account_type), _AccountView)}
+        return {"account": _message(self.bank.open_account(request.user_id, account_type))}
 
     async def issue_card(self, card_type: CardType, request: Any) -> Fields:
-        return {"card": _message(self.bank.issue_card(request.user_id, request.account_id, card_type), _Card)}
+        return {"card": _message(self.bank.issue_card(request.user_id, request.account_id, card_type))}
 
     async def make_operation(self, operation_type: OperationType, request: Any) -> Fields:
         operation = self.bank.make_operation(
@@ -152,25 +195,25 @@ class _Handlers:
             account_id=request.account_id,
             category=request.category if operation_type is OperationType.PURCHASE else "",
         )
-        return {"operation": _message(operation, _Operation)}
+        return {"operation": _message(operation)}
 
     async def get_operation(self, request: Any) -> Fields:
-        return {"operation": _message(self.bank.get_operation(request.id), _Operation)}
+        return {"operation": _message(self.bank.get_operation(request.id))}
 
     async def get_operations(self, request: Any) -> Fields:
-        return {"operations": [_message(o, _Operation) for o in self.bank.get_operations(request.account_id)]}
+        return {"operations": [_message(o) for o in self.bank.get_operations(request.account_id)]}
 
     async def get_operations_summary(self, request: Any) -> Fields:
         summary = self.bank.get_operations_summary(request.account_id)
-        return {"summary": _message(summary, _OperationsSummary)}
+        return {"summary": _message(summary)}
 
     async def get_receipt(self, request: Any) -> Fields:
         receipt = await self.bank.wait_for_receipt(request.operation_id)
-        return {"receipt": _message(receipt, _Receipt)}
+        return {"receipt": _message(receipt)}
 
     async def get_document(self, kind: DocumentKind, request: Any) -> Fields:
         document = self.bank.get_document(kind, request.account_id)
-        return {kind.value: _message(document, _DOCUMENT_MESSAGES[kind])}
+        return {kind.value: _DOCUMENT_SHAPES[kind](document)}
 
 
 # ---------------------------------------------------------------- servicers and the server
@@ -207,9 +250,7 @@ def _serve(
             log.warning("stand: %s: %s", rpc, request.details)
             await context.abort(grpc.StatusCode.UNKNOWN, _bounded(request.details))
         try:
-            async with faults.call(rpc):
-                fields = await handler(request)
-            return response(**fields)
+            return response(**await faults.run(rpc, handler, request))
         except StandError as exc:
             code, details = _code(exc), str(exc)
         except Exception as exc:  # never a crash: answer as an unhandled servicer error would

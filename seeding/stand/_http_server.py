@@ -326,9 +326,7 @@ def _serve(rpc: str, handler: Handler, faults: Faults) -> WebHandler:
 
     async def serve(request: web.Request) -> web.StreamResponse:
         try:
-            async with faults.call(rpc):
-                payload = await handler(request)
-            return _json(200, payload)
+            return _json(200, await faults.run(rpc, handler, request))
         except _Unprocessable as exc:
             return _json(422, {"detail": exc.errors})
         except _GatewayBug:

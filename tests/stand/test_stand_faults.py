@@ -3,6 +3,7 @@ change, and the same seed gives the same faults."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -13,6 +14,7 @@ import pytest
 from contracts.services.gateway.users import rpc_create_user_pb2, rpc_get_user_pb2, users_gateway_service_pb2_grpc
 from seeding.gateway import AccountType, OperationStatus, OperationType
 from seeding.stand import Faults, Stand
+from seeding.stand._errors import InjectedFaultError
 
 USER = {"lastName": "L", "firstName": "F", "middleName": "M", "phoneNumber": "1"}
 
@@ -136,3 +138,36 @@ async def test_missing_receipt_delay_is_applied() -> None:
             async with http.get(f"/api/v1/operations/operation-receipt/{operation.id}") as response:
                 assert response.status == 500
             assert time.perf_counter() - started >= 0.3
+
+
+async def test_call_and_run_admit_count_and_fail_alike() -> None:
+    """``Faults.run`` (the servers' cheaper path) and the ``Faults.call`` context manager are one call each."""
+
+    async def handler(request: str) -> str:
+        return request.upper()
+
+    via_call, via_run = Faults(fail_rate=0.5, seed=4, max_in_flight=2), Faults(fail_rate=0.5, seed=4, max_in_flight=2)
+    outcomes: dict[str, list[str]] = {"call": [], "run": []}
+    for _ in range(40):
+        try:
+            async with via_call.call("GetUser"):
+                outcomes["call"].append(await handler("ok"))
+        except InjectedFaultError:
+            outcomes["call"].append("fault")
+        try:
+            outcomes["run"].append(await via_run.run("GetUser", handler, "ok"))
+        except InjectedFaultError:
+            outcomes["run"].append("fault")
+    assert outcomes["call"] == outcomes["run"] and {"OK", "fault"} <= set(outcomes["run"])
+    for faults in (via_call, via_run):
+        assert faults.calls == {"GetUser": 40} and faults.injected["GetUser"] == outcomes["run"].count("fault")
+        assert faults.in_flight == 0 and faults.queued == 0 and faults.peak_in_flight == 1
+
+    async def slow(request: str) -> str:
+        await asyncio.sleep(0.01)
+        return request
+
+    faults = Faults(max_in_flight=2)
+    async with asyncio.timeout(5):  # a worker not given back would leave a call queued for ever
+        assert await asyncio.gather(*(faults.run("GetUser", slow, "ok") for _ in range(3))) == ["ok"] * 3
+    assert faults.peak_in_flight == 2 and faults.peak_queued >= 1 and faults.in_flight == faults.queued == 0
