@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import functools
 import logging
-import operator
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from itertools import groupby
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import Any, get_args, get_origin
 
 import grpc
 from google.protobuf.message import DecodeError, Message
@@ -46,6 +45,7 @@ from ._errors import (
 )
 from ._faults import Faults
 from ._listening import STOP_GRACE_S, hostport, probe_port
+from ._shapes import Converter, Shape
 
 __all__ = ["SERVER_OPTIONS", "GrpcServer", "build_server"]
 
@@ -87,31 +87,7 @@ def _grpc_datetime(moment: datetime) -> str:
     return moment.strftime(GRPC_DATETIME)
 
 
-class _Shape:
-    """How a bank row becomes its contract message, worked out once per row type.
-
-    The fields are the contract model's; those that need the gRPC side's format (enums as
-    numbers, ``DD-MM-YYYY`` dates, nested rows) get a converter picked from the row's type hints,
-    so a call only reads the row's attributes and converts those few.
-    """
-
-    def __init__(self, row_type: type, message: type[Message]) -> None:
-        self.message = message
-        self.names = tuple(row_type.model.model_fields)  # type: ignore[attr-defined]
-        self._values = operator.attrgetter(*self.names)
-        hints = get_type_hints(row_type, localns={})  # not the class's own names: its slot `type` shadows the builtin
-        self._converters = [
-            (i, convert) for i, name in enumerate(self.names) if (convert := _converter(hints[name])) is not None
-        ]
-
-    def __call__(self, row: Any) -> Message:
-        values = list(self._values(row))
-        for i, convert in self._converters:
-            values[i] = convert(values[i])
-        return self.message(**dict(zip(self.names, values, strict=True)))
-
-
-def _converter(hint: Any) -> Callable[[Any], Any] | None:
+def _converter(hint: Any) -> Converter | None:
     """What turns a row's value of type ``hint`` into its message field's value (None: as it is)."""
     if isinstance(hint, type) and issubclass(hint, StrEnum):
         # One table per enum: members of two enums with the same spelling ("ACTIVE") are equal keys.
@@ -126,7 +102,13 @@ def _converter(hint: Any) -> Callable[[Any], Any] | None:
     return None
 
 
-_SHAPES: dict[type, _Shape] = {}  # nested rows first: their shape is in here when the outer one asks
+def _shape(row_type: type, message: str) -> Shape[Message]:
+    """``row_type`` as protobuf message ``message``: the same field names, values in the gRPC side's formats."""
+    message_type = _message_class(message)
+    return Shape(row_type, key=lambda name, _: name, converter=_converter, build=lambda fields: message_type(**fields))
+
+
+_SHAPES: dict[type, Shape[Message]] = {}  # nested rows first: their shape is in here when the outer one asks
 for _row, _name in (
     (UserRow, "users.User"),
     (CardRow, "cards.Card"),
@@ -135,10 +117,10 @@ for _row, _name in (
     (SummaryRow, "operations.OperationsSummary"),
     (DocumentRow, "documents.receipts.Receipt"),
 ):
-    _SHAPES[_row] = _Shape(_row, _message_class(_name))
-_DOCUMENT_SHAPES: dict[DocumentKind, _Shape] = {
-    DocumentKind.TARIFF: _Shape(DocumentRow, _message_class("documents.tariffs.Tariff")),
-    DocumentKind.CONTRACT: _Shape(DocumentRow, _message_class("documents.contracts.Contract")),
+    _SHAPES[_row] = _shape(_row, _name)
+_DOCUMENT_SHAPES: dict[DocumentKind, Shape[Message]] = {
+    DocumentKind.TARIFF: _shape(DocumentRow, "documents.tariffs.Tariff"),
+    DocumentKind.CONTRACT: _shape(DocumentRow, "documents.contracts.Contract"),
 }
 
 

@@ -12,23 +12,31 @@ from __future__ import annotations
 import json
 import logging
 import math
+import operator
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
 import orjson
 from aiohttp import web
 from pydantic import AfterValidator, BaseModel, ConfigDict, TypeAdapter, ValidationError
 from pydantic.alias_generators import to_camel
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
 from seeding.contract import ENDPOINTS, AccountType, CardType, OperationStatus, OperationType
 
 from ._bank import (
+    AccountRow,
     Bank,
+    CardRow,
     DocumentKind,
+    DocumentRow,
+    OperationRow,
+    SummaryRow,
+    UserRow,
     email_problem,
 )
 from ._dispatch import MAX_REQUEST_BYTES, handlers_by_rpc
@@ -40,6 +48,7 @@ from ._errors import (
 )
 from ._faults import Faults
 from ._listening import STOP_GRACE_S, bind_failure
+from ._shapes import Converter, Shape
 
 __all__ = ["REQUEST_LOG", "HttpServer", "build_app"]
 
@@ -198,34 +207,51 @@ def _json_as_fastapi_reads_it(raw: bytes) -> Any:
 # ---------------------------------------------------------------- response shapes (camelCase)
 
 
-def _payload(row: Any) -> Payload:
-    """A bank row as the gateway's JSON: the contract model's fields under their camelCase aliases."""
-    return {field.alias or name: _json_value(getattr(row, name)) for name, field in row.model.model_fields.items()}
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, StrEnum):
-        return value.value
-    if isinstance(value, datetime):  # before date: a datetime is a date
-        return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
-    if isinstance(value, date):
-        return value.isoformat()  # YYYY-MM-DD
-    if isinstance(value, float):
-        return _number(value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    if isinstance(value, list):
-        return [_json_value(item) for item in value]
-    if hasattr(value, "model"):  # a nested row (an account's cards)
-        return _payload(value)
-    return value
-
-
 def _number(value: float) -> float:
     """A float for JSON; NaN / inf (stored over gRPC) fail as FastAPI's strict JSON does: a 500."""
     if not math.isfinite(value):
         raise _GatewayBug(f"out of range float value {value!r} is not JSON compliant")
     return value
+
+
+def _json_datetime(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def _json_text(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
+
+
+def _converter(hint: Any) -> Converter | None:
+    """What turns a row's value of type ``hint`` into its JSON value (None: as it is)."""
+    if isinstance(hint, type) and issubclass(hint, StrEnum):
+        return operator.attrgetter("value")
+    if hint is datetime:  # before date: a datetime is a date
+        return _json_datetime
+    if hint is date:
+        return date.isoformat  # YYYY-MM-DD
+    if hint is float:
+        return _number
+    if hint is bytes:
+        return _json_text
+    if get_origin(hint) is list:  # nested rows (an account's cards), shaped before the outer row
+        shape = _SHAPES[get_args(hint)[0]]
+        return lambda rows: [shape(row) for row in rows]
+    return None
+
+
+def _camel_case(name: str, field: FieldInfo) -> str:
+    return field.alias or name
+
+
+_SHAPES: dict[type, Shape[Payload]] = {}  # nested rows first: their shape is in here when the outer one asks
+for _row in (UserRow, CardRow, AccountRow, OperationRow, SummaryRow, DocumentRow):
+    _SHAPES[_row] = Shape(_row, key=_camel_case, converter=_converter, build=lambda payload: payload)
+
+
+def _payload(row: Any) -> Payload:
+    """A bank row as the gateway's JSON: the contract model's fields under their camelCase aliases."""
+    return _SHAPES[type(row)](row)
 
 
 # ---------------------------------------------------------------- handlers, one per kind of call
