@@ -25,18 +25,17 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tenacity import RetryCallState
-
 from ._build_options import DEFAULT_CONCURRENCY, DEFAULT_RETRIES, BuildOptions
 from ._exceptions import BuildError, GatewayError, SeedingError, TransientGatewayError
 from ._fake_data import FakeData, OperationData
 from ._limits import ConcurrencyLimit, FixedLimit, limit_for
 from ._plan import SeedAccountsPlan, SeedsPlan
-from ._result import account_entry, user_json
-from ._retry import retry_policy
+from ._user_entry import account_entry, user_json
 from .gateway import Account, AccountType, CardType, GatewayClient, lean_calls
 
 if TYPE_CHECKING:
+    from tenacity import AsyncRetrying, RetryCallState
+
     from .gateway import AccountRef
 
 __all__ = [
@@ -169,7 +168,6 @@ class Builder:
         self.stats = BuildStats()
         self._fake = FakeData(plan, self.options.seed)
         self._slots = _Slots(limit_for(self.options.concurrency))
-        self._retrying = retry_policy(self.options.retries, on_retry=self._count_retry)
         self._gateway = lean_calls(client)
 
     async def run(
@@ -377,6 +375,13 @@ class Builder:
         except GatewayError:
             self.stats.failures += 1
             raise
+
+    @functools.cached_property
+    def _retrying(self) -> AsyncRetrying:
+        """The run's retry policy, built when a first attempt fails: tenacity is not imported before."""
+        from ._retry import retry_policy
+
+        return retry_policy(self.options.retries, on_retry=self._count_retry)
 
     def _count_retry(self, state: RetryCallState) -> None:
         self.stats.retries += 1

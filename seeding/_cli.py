@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import os
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -218,6 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if args.processes:
                     from ._processes import seed_in_processes
 
+                    _collector.start_up_done()
                     shutdown.grace = max(shutdown.grace, 10.0)  # the shard processes stop first, then we do
                     code = asyncio.run(seed_in_processes(args, plans[0], shutdown))
                 else:
@@ -351,12 +352,11 @@ async def _seed_all(args: argparse.Namespace, plans: list[SeedsPlan], shutdown: 
 
 
 async def _seed_plans(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
-    """Every plan's journal is taken before the first call; then one pre-flight call; then the plans in order."""
-    from ._report import CallLog
-    from ._run import PlanRun
+    """Every plan's journal is taken before the first call; then one pre-flight call; then the plans in order.
 
-    _collector.start_up_done()
-
+    The pre-flight call goes out before the engine is imported and is awaited once the journals are
+    taken: over gRPC its round trip runs on grpc-core's threads while this one imports (~25 ms).
+    """
     options = BuildOptions(
         concurrency=args.concurrency,
         retries=args.retries,
@@ -367,6 +367,12 @@ async def _seed_plans(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
         address, recorded = await stack.enter_async_context(_gateway_target(args))
         args.report_data["target"] = address if recorded == address else f"{recorded} ({address})"
         client = await stack.enter_async_context(_closing(connect(args.transport, address, timeout=args.timeout)))
+        preflight = await stack.enter_async_context(_started(client.preflight(args.timeout)))
+
+        from ._report import CallLog
+        from ._run import PlanRun
+
+        _collector.start_up_done()
         runs = [
             PlanRun(
                 plan,
@@ -390,7 +396,7 @@ async def _seed_plans(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
             for warning in run.warnings:
                 print(f"{PROG}: warning: {warning}", file=sys.stderr)
         try:
-            await client.preflight(args.timeout)
+            await preflight
         except GatewayUnreachableError as exc:
             return _error(
                 f"cannot reach the gateway over {args.transport} at {address}: {exc.detail}",
@@ -403,6 +409,20 @@ async def _seed_plans(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
             if code != EXIT_OK:
                 return code
     return EXIT_OK
+
+
+@contextlib.asynccontextmanager
+async def _started(work: Coroutine[Any, Any, None]) -> AsyncIterator[asyncio.Task[None]]:
+    """``work`` running as a task from now on (it has had its first step); cancelled if left unawaited."""
+    task = asyncio.ensure_future(work)
+    await asyncio.sleep(0)
+    try:
+        yield task
+    finally:
+        if not task.done():
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):  # its outcome was not wanted
+            await task
 
 
 @contextlib.asynccontextmanager

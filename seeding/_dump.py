@@ -39,7 +39,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, overload
+from typing import TYPE_CHECKING, Any, Self, overload
 
 import orjson
 from pydantic import ValidationError
@@ -55,7 +55,9 @@ from ._dump_index import (
     warn_index_unused,
 )
 from ._exceptions import DumpError
-from ._result import SeedsResult, SeedUserResult
+
+if TYPE_CHECKING:  # the result models load when a dump is read: writing one needs none of them
+    from ._result import SeedsResult, SeedUserResult
 
 __all__ = [
     "DEFAULT_DUMPS_DIR",
@@ -303,6 +305,8 @@ def open_dump(path: str | Path, *, lazy: bool = True) -> SeedsResult:
     validates every user now. Raises ``DumpError`` naming the file (and line) when it is missing,
     truncated or corrupt.
     """
+    from ._result import SeedsResult
+
     path = Path(path)
     dump = _DumpFile(path)
     if not dump.indexed:
@@ -331,6 +335,8 @@ def _parse_whole(path: Path) -> SeedsResult:
     data = _read_whole(path)
     if not isinstance(data, dict) or not isinstance(data.get("users"), list):
         raise DumpError(f'{path}: not a seeds dump: expected a JSON object with a "users" list')
+    from ._result import SeedsResult
+
     try:
         result = SeedsResult.model_validate(data)
     except ValidationError as exc:
@@ -443,6 +449,8 @@ class _DumpFile:
 
     def _check_last_user(self) -> None:
         """A file cut inside its last user can still end in ``]}``: parsing that user tells."""
+        from ._result import SeedUserResult
+
         last = len(self.starts) - 1
         try:
             SeedUserResult.model_validate_json(self.user_bytes(last))
@@ -533,7 +541,7 @@ def _find_all(fd: int, size: int) -> array[int]:
     return found
 
 
-class LazyUsers(Sequence[SeedUserResult]):
+class LazyUsers(Sequence["SeedUserResult"]):
     """The users of a dump file, each parsed when reached (and not kept: parsing one is ~20 µs).
 
     Immutable, so copies share it; pickling reopens the file by path (a file descriptor means
@@ -541,8 +549,11 @@ class LazyUsers(Sequence[SeedUserResult]):
     """
 
     def __init__(self, dump: _DumpFile) -> None:
+        from ._result import SeedUserResult
+
         self._dump = dump
         self._count = len(dump.starts)
+        self._model = SeedUserResult
 
     @property
     def path(self) -> Path:
@@ -585,7 +596,7 @@ class LazyUsers(Sequence[SeedUserResult]):
     def _parse(self, index: int) -> SeedUserResult:
         raw = self._dump.user_bytes(index)
         try:
-            return SeedUserResult.model_validate_json(raw)
+            return self._model.model_validate_json(raw)
         except ValidationError as exc:
             line = self._dump.line_of(self._dump.starts[index])
             first = exc.errors()[0]

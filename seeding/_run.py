@@ -20,16 +20,18 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._builder import Builder, BuildOptions
 from ._dump import DEFAULT_DUMPS_DIR, dump_path, open_dump, remove_stale_temporaries, write_dump
 from ._exceptions import SeedingError
 from ._journal import Journal, journal_path
 from ._plan import DEFAULT_SCENARIO, SeedsPlan, load_plan
-from ._result import SeedsResult
 from ._shard import Shard, default_seed
 from .gateway import GatewayClient, Transport, connect
+
+if TYPE_CHECKING:
+    from ._result import SeedsResult
 
 __all__ = ["DEFAULT_SCENARIO", "PlanRun", "build_seeds", "format_indices", "format_ranges", "seeding_version"]
 

@@ -11,6 +11,7 @@ path reads the ids (and an account's type and cards) straight off the protobuf m
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
@@ -71,24 +72,39 @@ class GrpcGatewayClient(ContractClient):
             await channel.close()
 
     async def check_reachable(self, timeout: float = 3.0, *, answer_within: float | None = None) -> None:
+        # The probe goes out at once and grpc-core sends it the moment the channel connects: its round
+        # trip runs on grpc-core's threads, so a caller that blocks the loop meanwhile (start-up's
+        # imports) does not add it to its own time. Whether the connection came is told apart first.
+        channel = self._open_channel()
+        probe = None if answer_within is None else asyncio.ensure_future(self._no_answer(answer_within, timeout))
         try:
-            async with asyncio.timeout(timeout):
-                connected = await _connected(self._open_channel())
-            why = "" if connected else "the connection failed"
-        except TimeoutError:
-            why = f"no connection within {timeout:g} s"
-        if not why and answer_within is not None:
-            why = await self._no_answer(answer_within)
+            try:
+                async with asyncio.timeout(timeout):
+                    connected = await _connected(channel)
+                why = "" if connected else "the connection failed"
+            except TimeoutError:
+                why = f"no connection within {timeout:g} s"
+            if not why and probe is not None:
+                why = await probe
+        finally:
+            if probe is not None and not probe.done():
+                probe.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await probe
         if why:
             raise GatewayUnreachableError(
                 method="connect", target=self.target, status="UNAVAILABLE", detail=f"cannot connect: {why}"
             )
 
-    async def _no_answer(self, within: float) -> str:
-        """Why a real call got no answer in ``within`` seconds, or "" when one came (any status)."""
+    async def _no_answer(self, within: float, connect_within: float = 0.0) -> str:
+        """Why a real call got no answer in ``within`` seconds once connected, or "" when one came (any status).
+
+        The call waits for the connection (``connect_within`` s more at most): whether that came is
+        ``_connected``'s to say.
+        """
         call, request_class = self._rpc(_PROBE)
         try:
-            await call(request_class(**_PROBE_FIELDS), timeout=within)
+            await call(request_class(**_PROBE_FIELDS), timeout=within + connect_within, wait_for_ready=True)
         except grpc.aio.AioRpcError as exc:
             if exc.code() is grpc.StatusCode.DEADLINE_EXCEEDED:
                 return f"connected, but no answer within {within:g} s"
