@@ -3,7 +3,8 @@
 Side by side in one run, whole processes (``python -m seeding PLAN --grpc-target …``, start-up
 included), each against a stand in its own process (``python -m seeding.stand``), scenario 11.2
 for ``--users`` users (15 calls each). Configurations are run in turn within each repeat, so a
-busy spell on the machine falls on all of them alike; the figures are medians.
+busy spell on the machine falls on all of them alike; the figures are medians. The checkout's
+bytecode is compiled first, as an install leaves it (``client_cpu.compile_bytecode``).
 
 Latency-bound gateway (the stand with ``--latency-ms``, default 20, no capacity limit):
 ``--concurrency 1``, the default, ``--concurrency 100 / 200 / 400``, and a raw grpc.aio stub loop
@@ -31,7 +32,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from client_cpu import IN_FLIGHT, RAW
+from client_cpu import IN_FLIGHT, RAW, compile_bytecode
 
 from seeding.stand import StandProcess
 
@@ -117,6 +118,7 @@ def main() -> None:
         f"scenario 11.2 × {args.users} users ({calls:,} calls) over {args.transport}, whole processes, "
         f"medians of {args.repeats} runs; {os.cpu_count()} CPUs (shared: note what else runs)"
     )
+    print(compile_bytecode())
     ok = True
 
     if args.skip != "latency":
