@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from itertools import groupby
-from typing import Any, get_args, get_origin
+from typing import Any
 
 import grpc
 from google.protobuf.message import DecodeError, Message
@@ -96,16 +96,19 @@ def _converter(hint: Any) -> Converter | None:
         return _grpc_datetime
     if hint is date:
         return _grpc_date
-    if get_origin(hint) is list:  # nested rows (an account's cards), shaped before the outer row
-        shape = _SHAPES[get_args(hint)[0]]
-        return lambda rows: [shape(row) for row in rows]
     return None
 
 
 def _shape(row_type: type, message: str) -> Shape[Message]:
     """``row_type`` as protobuf message ``message``: the same field names, values in the gRPC side's formats."""
     message_type = _message_class(message)
-    return Shape(row_type, key=lambda name, _: name, converter=_converter, build=lambda fields: message_type(**fields))
+    return Shape(
+        row_type,
+        key=lambda name, _: name,
+        converter=_converter,
+        build=lambda fields: message_type(**fields),
+        nested=_SHAPES,
+    )
 
 
 _SHAPES: dict[type, Shape[Message]] = {}  # nested rows first: their shape is in here when the outer one asks

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
 from aiohttp import web
@@ -234,9 +234,6 @@ def _converter(hint: Any) -> Converter | None:
         return _number
     if hint is bytes:
         return _json_text
-    if get_origin(hint) is list:  # nested rows (an account's cards), shaped before the outer row
-        shape = _SHAPES[get_args(hint)[0]]
-        return lambda rows: [shape(row) for row in rows]
     return None
 
 
@@ -246,7 +243,7 @@ def _camel_case(name: str, field: FieldInfo) -> str:
 
 _SHAPES: dict[type, Shape[Payload]] = {}  # nested rows first: their shape is in here when the outer one asks
 for _row in (UserRow, CardRow, AccountRow, OperationRow, SummaryRow, DocumentRow):
-    _SHAPES[_row] = Shape(_row, key=_camel_case, converter=_converter, build=lambda payload: payload)
+    _SHAPES[_row] = Shape(_row, key=_camel_case, converter=_converter, build=lambda payload: payload, nested=_SHAPES)
 
 
 def _payload(row: Any) -> Payload:

@@ -2,7 +2,8 @@
 
 A row's fields are its contract model's (``row.model``). Each server says which key a field goes
 under (the field name for protobuf, the camelCase alias for JSON), how a value of each type is
-written (``converter(hint)``, from the row's type hints), and what to build from the result.
+written (``converter(hint)``, from the row's type hints), and what to build from the result; a
+field holding rows (an account's cards) takes their shape from the server's ``nested`` table.
 A call then only reads the row's attributes (``operator.attrgetter``) and converts the few that
 need it: per-call dispatch on each value's type cost more than the rest of a call (issue 12).
 """
@@ -10,8 +11,8 @@ need it: per-call dispatch on each value's type cost more than the rest of a cal
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
-from typing import Any, Generic, TypeVar, get_type_hints
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar, get_args, get_origin, get_type_hints
 
 __all__ = ["Converter", "Shape"]
 
@@ -29,6 +30,7 @@ class Shape(Generic[T]):
         key: Callable[[str, Any], str],
         converter: Callable[[Any], Converter | None],
         build: Callable[[dict[str, Any]], T],
+        nested: Mapping[type, Shape[T]],
     ) -> None:
         fields = row_type.model.model_fields  # type: ignore[attr-defined]
         names = tuple(fields)
@@ -36,7 +38,9 @@ class Shape(Generic[T]):
         self._values = operator.attrgetter(*names)  # several names: a tuple
         hints = get_type_hints(row_type, localns={})  # not the class's own names: its slot `type` shadows the builtin
         self._converters = [
-            (i, convert) for i, name in enumerate(names) if (convert := converter(hints[name])) is not None
+            (i, convert)
+            for i, name in enumerate(names)
+            if (convert := _rows(hints[name], nested) or converter(hints[name])) is not None
         ]
         self._build = build
 
@@ -45,3 +49,11 @@ class Shape(Generic[T]):
         for i, convert in self._converters:
             values[i] = convert(values[i])
         return self._build(dict(zip(self._keys, values, strict=True)))
+
+
+def _rows(hint: Any, nested: Mapping[type, Shape[T]]) -> Converter | None:
+    """A list of rows, each in its own shape (which must be worked out before the outer row's)."""
+    if get_origin(hint) is not list or get_args(hint)[0] not in nested:
+        return None
+    shape = nested[get_args(hint)[0]]
+    return lambda rows: [shape(row) for row in rows]
