@@ -31,12 +31,12 @@ from ._fake_data import FakeData, OperationData
 from ._limits import ConcurrencyLimit, FixedLimit, limit_for
 from ._plan import SeedAccountsPlan, SeedsPlan
 from ._user_entry import account_entry, user_json
-from .gateway import Account, AccountType, CardType, GatewayClient, lean_calls
+from .gateway import AccountType, CardType, GatewayClient, lean_calls
 
 if TYPE_CHECKING:
     from tenacity import AsyncRetrying, RetryCallState
 
-    from .gateway import AccountRef
+    from .gateway import Account, AccountRef
 
 __all__ = [
     "DEFAULT_CONCURRENCY",

@@ -7,7 +7,10 @@ builder's own ordering (longest chain first) is lost in the gateway's queue.
 
 ``AdaptiveLimit`` keeps in flight a few times what the gateway is seen to absorb: ``gain`` × the
 best rate of answers lately × the shortest round trip lately, the bandwidth-delay product of TCP
-BBR (a model-based cousin of TCP Vegas and Netflix's concurrency-limits). While round trips stay
+BBR (a model-based cousin of TCP Vegas and Netflix's concurrency-limits). It gets there as TCP's
+slow start and BBR's start-up do: at first every answer that comes back as fast as the first ones
+lets one more call in (twice as many calls each round trip while round trips stay flat), until a
+window's rate of answers stops growing or a call fails. While round trips stay
 flat, more calls in flight bring more answers per second and the limit grows with them (it can
 grow by ``gain`` each window); once the gateway is saturated the rate stops growing, round trips rise
 instead, and the limit stays put; transient failures make it forget the best rate it saw and
@@ -32,6 +35,11 @@ MIN_WINDOW_S = 0.05
 # The first window ends sooner, once the first calls have come back and some of the next ones.
 FIRST_WINDOW_ROUND_TRIPS = 2
 MIN_FIRST_WINDOW_S = 0.01
+# Start-up: an answer within STARTUP_FLAT × the shortest round trip so far lets one more call in;
+# it ends with the first window whose rate of answers is not STARTUP_GROWTH × the best before it
+# (BBR's "full pipe": more calls in flight no longer bring more answers), or with a failure.
+STARTUP_FLAT = 2.0
+STARTUP_GROWTH = 1.25
 
 
 class ConcurrencyLimit(Protocol):
@@ -64,6 +72,12 @@ class FixedLimit:
 
 class AdaptiveLimit:
     """In flight: ``gain`` × best recent answers per second × shortest round trip, within bounds.
+
+    Start-up: while the rate of answers keeps growing by a quarter a window and nothing fails,
+    each answer whose round trip is within ``STARTUP_FLAT`` × the shortest so far raises the limit
+    by one: it doubles each round trip on a gateway whose latency stays flat, and stops rising at
+    one whose calls queue (their round trips grow). At each window's end during start-up the limit
+    is the larger of that and the target below; after it, the target.
 
     Calls are judged in windows of a few round trips: each window's rate of answered calls enters
     a running maximum over the last ``rate_windows`` windows. The shortest round trip is the
@@ -100,37 +114,51 @@ class AdaptiveLimit:
         self._failed = False
         self._shortest = math.inf
         self._probe: _Probe | None = None
+        self._starting = True
 
     def sample(self, now: float, round_trip: float, *, failed: bool = False, in_flight: int = 0) -> bool:
         if self._window_start is None:
             self._window_start = self._min_rtt_seen = now - round_trip
         if self._probe is not None:
             return self._probing(now, round_trip, failed, in_flight)
+        grew = False
         if failed:
-            self._failed = True
+            self._failed, self._starting = True, False
         else:
             self._answered += 1
             self._shortest = min(self._shortest, round_trip)
+            if self._starting:
+                grew = self._slow_start(round_trip)
         elapsed = now - self._window_start
         shortest = min(self._min_rtt, self._shortest)
         if self._rates:
             if elapsed < max(WINDOW_ROUND_TRIPS * shortest, MIN_WINDOW_S):
-                return False
+                return grew
         elif elapsed < max(FIRST_WINDOW_ROUND_TRIPS * shortest, MIN_FIRST_WINDOW_S):
-            return False  # the first window is shorter: a short run should not spend long at the start
-        return self._close_window(now, elapsed)
+            return grew  # the first window is shorter: a short run should not spend long at the start
+        return self._close_window(now, elapsed) or grew
+
+    def _slow_start(self, round_trip: float) -> bool:
+        """One more call in flight for an answer as fast as the first ones; True if the limit rose."""
+        if round_trip > STARTUP_FLAT * min(self._min_rtt, self._shortest) or self.limit >= self.maximum:
+            return False
+        self.limit += 1
+        return True
 
     def _close_window(self, now: float, elapsed: float) -> bool:
         if self._failed:
             self._rates.clear()
-        self._rates.append(self._answered / elapsed)
+        rate = self._answered / elapsed
+        if self._starting and self._rates and rate < STARTUP_GROWTH * max(self._rates):
+            self._starting = False  # the pipe is full
+        self._rates.append(rate)
         if self._shortest <= self._min_rtt:
             self._min_rtt, self._min_rtt_seen = self._shortest, now
         self._window_start, self._answered, self._failed, self._shortest = now, 0, False, math.inf
         if now - self._min_rtt_seen > self._probe_every:
             self._probe = _Probe()
             return self._set(self.minimum)
-        return self._set(self._target())
+        return self._set(max(self.limit, self._target()) if self._starting else self._target())
 
     def _probing(self, now: float, round_trip: float, failed: bool, in_flight: int) -> bool:
         probe = self._probe

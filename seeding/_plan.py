@@ -313,7 +313,7 @@ def parse_plan(text: str, *, source: str | Path | None = None) -> SeedsPlan:
         data_scenario = None
     source = Path(source or "<plan>")
     is_json = source.suffix.lower() == ".json"
-    data, root = _parse_json(text, source) if is_json else _parse_yaml(text, source)
+    data = _parse_json(text, source) if is_json else _parse_yaml(text, source)
     if data is None:
         raise PlanError(f"{source}: the plan is empty")
     if not isinstance(data, dict):
@@ -323,22 +323,23 @@ def parse_plan(text: str, *, source: str | Path | None = None) -> SeedsPlan:
     try:
         return SeedsPlan.model_validate(data)
     except ValidationError as exc:
+        # The YAML's nodes (for line numbers) are composed only for a plan that needs them.
+        root = None if is_json else yaml.compose(text, Loader=yaml.SafeLoader)
         raise PlanError(_describe(exc, source, root)) from None
 
 
-def _parse_json(text: str, source: Path) -> tuple[Any, None]:
+def _parse_json(text: str, source: Path) -> Any:
     try:
-        return orjson.loads(text), None
+        return orjson.loads(text)
     except RecursionError:
         raise PlanError(f"{source}: invalid JSON: nested too deep") from None
     except orjson.JSONDecodeError as exc:
         raise PlanError(f"{source}:{exc.lineno}: invalid JSON: {exc.msg}") from None
 
 
-def _parse_yaml(text: str, source: Path) -> tuple[Any, yaml.Node | None]:
+def _parse_yaml(text: str, source: Path) -> Any:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)
+        return yaml.load(text, Loader=yaml.SafeLoader)
     except RecursionError:  # "[" * 100_000: PyYAML's composer recurses per level
         raise PlanError(f"{source}: invalid YAML: nested too deep") from None
     except yaml.YAMLError as exc:
@@ -346,7 +347,6 @@ def _parse_yaml(text: str, source: Path) -> tuple[Any, yaml.Node | None]:
         where = f"{source}:{mark.line + 1}" if mark is not None else str(source)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise PlanError(f"{where}: invalid YAML: {problem}") from None
-    return data, root
 
 
 def _describe(exc: ValidationError, source: Path, root: yaml.Node | None) -> str:

@@ -21,29 +21,27 @@ import math
 import time
 from collections.abc import Mapping
 from functools import cached_property
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from .. import contract
 from .._exceptions import GatewayError, PermanentGatewayError, TransientGatewayError
 from ..contract import (
     ENDPOINTS,
-    Account,
     AccountType,
-    Card,
     CardType,
-    Document,
     Endpoint,
-    Operation,
-    OperationsSummary,
     OperationStatus,
     OperationType,
-    User,
     card_rpc,
     open_account_rpc,
     operation_rpc,
 )
 from ._client import GatewayClient
+
+if TYPE_CHECKING:  # the response models load with the first call that returns one: the builder's never do
+    from ..contract import Account, Card, Document, Operation, OperationsSummary, User
 
 __all__ = ["AccountRef", "CardRef", "ContractClient", "LeanCalls", "Ref"]
 
@@ -169,7 +167,7 @@ class ContractClient(GatewayClient):
 
     # users
     async def get_user(self, user_id: str) -> User:
-        return await self._one("GetUser", {"id": user_id}, User)
+        return await self._one("GetUser", {"id": user_id}, contract.User)
 
     async def create_user(
         self,
@@ -181,31 +179,31 @@ class ContractClient(GatewayClient):
         phone_number: str = "",
     ) -> User:
         fields = _user_fields(email, last_name, first_name, middle_name, phone_number)
-        return await self._one("CreateUser", fields, User)
+        return await self._one("CreateUser", fields, contract.User)
 
     # accounts
     async def get_accounts(self, user_id: str) -> list[Account]:
-        return await self._many("GetAccounts", {"user_id": user_id}, Account)
+        return await self._many("GetAccounts", {"user_id": user_id}, contract.Account)
 
     async def open_account(self, user_id: str, account_type: AccountType) -> Account:
-        return await self._one(open_account_rpc(account_type), {"user_id": user_id}, Account)
+        return await self._one(open_account_rpc(account_type), {"user_id": user_id}, contract.Account)
 
     # cards
     async def issue_card(self, user_id: str, account_id: str, card_type: CardType) -> Card:
-        return await self._one(card_rpc(card_type), {"user_id": user_id, "account_id": account_id}, Card)
+        return await self._one(card_rpc(card_type), {"user_id": user_id, "account_id": account_id}, contract.Card)
 
     # operations
     async def get_operation(self, operation_id: str) -> Operation:
-        return await self._one("GetOperation", {"id": operation_id}, Operation)
+        return await self._one("GetOperation", {"id": operation_id}, contract.Operation)
 
     async def get_operations(self, account_id: str) -> list[Operation]:
-        return await self._many("GetOperations", {"account_id": account_id}, Operation)
+        return await self._many("GetOperations", {"account_id": account_id}, contract.Operation)
 
     async def get_operation_receipt(self, operation_id: str) -> Document:
-        return await self._one("GetOperationReceipt", {"operation_id": operation_id}, Document)
+        return await self._one("GetOperationReceipt", {"operation_id": operation_id}, contract.Document)
 
     async def get_operations_summary(self, account_id: str) -> OperationsSummary:
-        return await self._one("GetOperationsSummary", {"account_id": account_id}, OperationsSummary)
+        return await self._one("GetOperationsSummary", {"account_id": account_id}, contract.OperationsSummary)
 
     async def make_operation(
         self,
@@ -218,14 +216,14 @@ class ContractClient(GatewayClient):
         category: str | None = None,
     ) -> Operation:
         rpc, fields = _operation_request(operation_type, account_id, card_id, amount, status, category)
-        return await self._one(rpc, fields, Operation)
+        return await self._one(rpc, fields, contract.Operation)
 
     # documents
     async def get_tariff_document(self, account_id: str) -> Document:
-        return await self._one("GetTariffDocument", {"account_id": account_id}, Document)
+        return await self._one("GetTariffDocument", {"account_id": account_id}, contract.Document)
 
     async def get_contract_document(self, account_id: str) -> Document:
-        return await self._one("GetContractDocument", {"account_id": account_id}, Document)
+        return await self._one("GetContractDocument", {"account_id": account_id}, contract.Document)
 
 
 class LeanCalls:

@@ -2,7 +2,8 @@
 
 Each case runs the command line's ``main`` in a fresh interpreter and lists the modules it loaded:
 ``--help`` needs the parser and settings only (``bench/client_cpu.py`` prints what it costs); a run
-needs the builder and one transport, never the other transport, the embedded stand or Locust glue.
+needs the builder and one transport, never the other transport, the response models, the embedded
+stand or Locust glue.
 """
 
 from __future__ import annotations
@@ -84,4 +85,6 @@ def test_a_run_loads_its_transport_only(transport: str, other: tuple[str, ...], 
     assert (tmp_path / "dumps" / "one_seeds.json").exists()
     assert top_level(modules).isdisjoint((*other, "locust")), sorted(top_level(modules) & {*other, "locust"})
     assert not modules & {"seeding.stand", "seeding.locust", "seeding.service"}
+    # The builder reads ids off the answers: the validated response models are the public API's and verify's.
+    assert "seeding.contract._models" not in modules
     assert {"seeding._builder", "seeding._dump", "faker"} <= modules  # what a run does use

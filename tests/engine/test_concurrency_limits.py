@@ -18,7 +18,7 @@ import pytest
 from seeding import parse_plan
 from seeding._build_options import ADAPTIVE_GAIN, ADAPTIVE_INITIAL, ADAPTIVE_MAX, ADAPTIVE_MIN
 from seeding._builder import Builder, BuildOptions
-from seeding._limits import AdaptiveLimit, FixedLimit, limit_for
+from seeding._limits import STARTUP_FLAT, AdaptiveLimit, FixedLimit, limit_for
 from seeding._settings import SeedingSettings
 from seeding.gateway import AccountType, OperationType, connect
 from seeding.stand import Stand
@@ -30,20 +30,20 @@ PLAN_11_2 = parse_plan((PROJECT / "plans" / "scenario-11-2.yaml").read_text())
 def drive(limit: AdaptiveLimit, *, rtt: float, workers: float = math.inf, rounds: int = 300, fail_every: int = 0):
     """Feed ``limit`` what a gateway with ``workers`` workers and ``rtt`` per call answers; the limits seen.
 
-    Each round, ``limit`` calls are sent together; calls beyond the workers queue, so the round
-    trip grows with them (limit / workers × rtt), and they all come back at its end. Every
-    ``fail_every``-th call fails.
+    Each round, ``limit`` calls are sent together; the gateway serves ``workers`` of them at a time
+    and queues the rest in order, so the k-th call comes back after (k // workers + 1) × rtt, and
+    the round ends with the last. Every ``fail_every``-th call fails.
     """
     seen: list[int] = []
     count = 0
     for _ in range(rounds):
         in_flight = limit.limit
-        round_trip = rtt * max(1.0, in_flight / workers)
-        for left in range(in_flight - 1, -1, -1):
+        round_trips = [rtt * (k // workers + 1) if workers != math.inf else rtt for k in range(in_flight)]
+        for k, round_trip in enumerate(round_trips):
             count += 1
             failed = bool(fail_every) and count % fail_every == 0
-            limit.sample(drive.now + round_trip, round_trip, failed=failed, in_flight=left)
-        drive.now += round_trip
+            limit.sample(drive.now + round_trip, round_trip, failed=failed, in_flight=in_flight - k - 1)
+        drive.now += round_trips[-1]
         seen.append(limit.limit)
     return seen
 
@@ -53,9 +53,26 @@ drive.now = 0.0  # the model's clock, shared by every call so a limit can be dri
 
 def test_latency_bound_gateway_the_limit_rises_to_the_maximum() -> None:
     seen = drive(AdaptiveLimit(), rtt=0.02)
-    assert seen[0] == ADAPTIVE_INITIAL
-    assert seen[-1] == ADAPTIVE_MAX
-    assert seen.index(ADAPTIVE_MAX) < 40  # within a few windows, not by creeping up
+    # Start-up: twice as many calls each round trip (and the window's target where it says more).
+    assert seen[0] == 2 * ADAPTIVE_INITIAL and seen[1] >= 4 * ADAPTIVE_INITIAL and seen[2] == ADAPTIVE_MAX
+    assert set(seen[3:]) == {ADAPTIVE_MAX}  # and it stays there
+
+
+@pytest.mark.parametrize("workers", [2, 8])
+def test_start_up_does_not_double_into_a_queue(workers: int) -> None:
+    # The first answers come back in rtt, the queued ones later: only those within STARTUP_FLAT × the
+    # shortest raise the limit, and the first window that brings no more answers ends start-up.
+    seen = drive(AdaptiveLimit(), rtt=0.02, workers=workers, rounds=10)
+    assert seen[0] <= ADAPTIVE_INITIAL + STARTUP_FLAT * workers
+    assert max(seen[1:]) <= ADAPTIVE_GAIN * workers + 1
+
+
+def test_a_failure_ends_start_up() -> None:
+    limit = AdaptiveLimit()
+    limit.sample(0.02, 0.02, failed=True, in_flight=49)
+    for k in range(49):
+        limit.sample(0.02, 0.02, in_flight=48 - k)
+    assert limit.limit == ADAPTIVE_INITIAL  # answers as fast as the first ones, but no more calls
 
 
 @pytest.mark.parametrize("workers", [2, 8, 30])
