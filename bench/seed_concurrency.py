@@ -12,7 +12,8 @@ making the same calls with 200 in flight (``client_cpu.RAW``). Ratios against ``
 target: the default ≥ 40×. In the same rounds, two processes that only import libraries: those a
 gRPC run loads (pydantic, pydantic-settings, PyYAML, Faker, grpc, protobuf, orjson) and those the
 raw loop loads (grpc and its generated stubs). Their difference is start-up no client built on
-these libraries avoids; added to the raw loop's wall, it bounds what the default can reach.
+these libraries avoids; the raw loop's wall plus it is where such a client lands when all its own
+work costs what the raw loop's does, and the bench says how far the default is from that.
 
 Capacity-bound gateway (the stand with ``--max-in-flight``, default 8, and the same latency): the
 default against fixed concurrencies; target: the default within 1.1× of the best fixed one.
@@ -153,11 +154,12 @@ def main() -> None:
         print(f"  default: {speedup:.1f}× one call at a time ({verdict(speedup >= 40)} ≥ 40×)")
         if on_grpc:
             run_ms, raw_ms = results[RUN_IMPORTS][0] * 1e3, results[RAW_IMPORTS][0] * 1e3
-            bound = results[RAW_LOOP][0] + (run_ms - raw_ms) / 1e3
+            floor = results[RAW_LOOP][0] + (run_ms - raw_ms) / 1e3
+            default = results[DEFAULT][0]
             print(
                 f"  processes that only import: a run's libraries {run_ms:.0f} ms, the raw loop's {raw_ms:.0f} ms; "
-                f"the raw loop + {run_ms - raw_ms:.0f} ms = {bound:.2f} s, {serial / bound:.1f}× "
-                "(the most a client on these libraries reaches here)"
+                f"the raw loop + {run_ms - raw_ms:.0f} ms = {floor:.2f} s, {serial / floor:.1f}×: a client on these "
+                f"libraries whose own work costs what the raw loop's does (the default: {default - floor:+.2f} s)"
             )
 
     if args.skip != "capacity":
