@@ -5,7 +5,9 @@ still looks fine; a load test then fails on 404s that have nothing to do with lo
 seeded random sample of the dump's users: each user (GetUser), its accounts and their cards (one
 GetAccounts: every account id must be the user's, every card on its account) and one operation per
 account (GetOperation, on the right account). Each stale entry is one line naming the user's
-index and id.
+index and id. Reads that fail transiently (UNAVAILABLE, 503, a timeout) are retried with the
+run's policy (``seeding._retry``, ``--retries``): a gateway that drops a call now and then is not
+a stale dump.
 
 Exit codes: 0 every sampled entry exists; 1 stale entries found, or the gateway is unreachable or
 failing; 2 bad usage or an unreadable dump.
@@ -17,10 +19,10 @@ import argparse
 import asyncio
 import random
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ._arguments import (
     EXIT_FAILED,
@@ -31,17 +33,22 @@ from ._arguments import (
     add_gateway_arguments,
     address_flag,
     non_negative_int,
+    retries,
     seed_number,
 )
+from ._build_options import DEFAULT_RETRIES
 from ._dump import open_dump, read_meta
 from ._exceptions import DumpError, GatewayUnreachableError, PermanentGatewayError, SeedingError
 from ._plan import ACCOUNT_FIELDS, CARD_FIELDS, OPERATION_FIELDS
 from ._result import SeedOperationResult, SeedsResult, SeedUserResult
+from ._retry import retry_policy
 from ._settings import Settings, load_settings
 from ._shutdown import Shutdown
 from .gateway import TRANSPORTS, GatewayClient, Transport, connect, transport_spec
 
 __all__ = ["main"]
+
+T = TypeVar("T")
 
 NAME = f"{PROG} verify"
 DEFAULT_SAMPLE = 20
@@ -62,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="users to check, drawn at random (0: all); default %(default)s",
     )
     parser.add_argument("--seed", type=seed_number, help="draw the same sample again (the seed used is printed)")
+    parser.add_argument(
+        "--retries",
+        type=retries,
+        help=f"further attempts of a read after a transient failure (default: SEEDING.RETRIES, else {DEFAULT_RETRIES})",
+    )
     add_gateway_arguments(parser)  # unset flags fall back to the dump's transport and target (meta), then the settings
     return parser
 
@@ -74,6 +86,7 @@ class _Report:
         default_factory=lambda: dict.fromkeys(("users", "accounts", "cards", "operations"), 0)
     )
     stale: dict[int, list[str]] = field(default_factory=dict)
+    retries: int = 0
 
     def add(self, index: int, user: SeedUserResult, what: str) -> None:
         self.stale.setdefault(index, []).append(f"stale: user #{index} ({user.user_id}): {what}")
@@ -98,8 +111,9 @@ def main(argv: Sequence[str]) -> int:
         count = len(seeds.users)
         size = count if args.sample == 0 else min(args.sample, count)
         sample = sorted(random.Random(seed).sample(range(count), size))
+        again = args.retries if args.retries is not None else settings.seeding.retries
         try:
-            report = asyncio.run(_verify(seeds, sample, transport, address, timeout, seed, shutdown))
+            report = asyncio.run(_verify(seeds, sample, transport, address, timeout, seed, again, shutdown))
         except GatewayUnreachableError as exc:
             print(
                 f"{NAME}: error: cannot reach the gateway over {transport} at {address}: {exc.detail}", file=sys.stderr
@@ -115,6 +129,8 @@ def main(argv: Sequence[str]) -> int:
     for line in lines:
         print(line)
     checked = ", ".join(f"{n} {kind}" for kind, n in report.checked.items())
+    if report.retries:
+        checked += f" ({report.retries} reads retried)"
     made_on = meta.get("target")
     note = f"; the dump was made on {made_on}" if made_on and made_on != address else ""
     print(
@@ -154,26 +170,48 @@ async def _verify(
     address: str,
     timeout: float,
     seed: int,
+    retries: int,
     shutdown: Shutdown,
 ) -> _Report:
     shutdown.attach()
     try:
-        return await _check_sample(seeds, sample, transport, address, timeout, seed)
+        return await _check_sample(seeds, sample, transport, address, timeout, seed, retries)
     finally:
         shutdown.finishing(EXIT_FAILED)  # the report is printed after the loop ends: this only bounds a hang
 
 
 async def _check_sample(
-    seeds: SeedsResult, sample: list[int], transport: Transport, address: str, timeout: float, seed: int
+    seeds: SeedsResult,
+    sample: list[int],
+    transport: Transport,
+    address: str,
+    timeout: float,
+    seed: int,
+    retries: int,
 ) -> _Report:
     report = _Report()
     limit = asyncio.Semaphore(_CONCURRENCY)
+
+    def count_retry(_: object) -> None:
+        report.retries += 1
+
+    policy = retry_policy(retries, on_retry=count_retry)
+
+    async def read(call: Callable[[], Awaitable[T]]) -> T:
+        """One read, again after a transient failure (reads change nothing: retrying is safe)."""
+
+        async def attempt() -> T:  # a coroutine function, as tenacity's async policy expects
+            return await call()
+
+        return await policy.copy()(attempt)
+
     async with connect(transport, address, timeout=timeout) as client:
         await client.preflight(timeout)
 
         async def one(index: int) -> None:
             async with limit:
-                await _verify_user(client, index, seeds.users[index], report, random.Random(f"{seed}:{index}"))
+                rng = random.Random(f"{seed}:{index}")
+                await _verify_user(client, read, index, seeds.users[index], report, rng)
 
         try:
             async with asyncio.TaskGroup() as group:  # the first failure cancels the rest
@@ -184,17 +222,20 @@ async def _check_sample(
     return report
 
 
+Read = Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]
+
+
 async def _verify_user(
-    client: GatewayClient, index: int, user: SeedUserResult, report: _Report, rng: random.Random
+    client: GatewayClient, read: Read, index: int, user: SeedUserResult, report: _Report, rng: random.Random
 ) -> None:
     """Check one seeded user; a user that is gone is one stale entry, its accounts are not listed too."""
     report.checked["users"] += 1
     try:
-        await client.get_user(user.user_id)
+        await read(lambda: client.get_user(user.user_id))
     except PermanentGatewayError as exc:
         report.add(index, user, f"the user is gone ({exc.method}: {exc.status})")
         return
-    live = {account.id: account for account in await client.get_accounts(user.user_id)}
+    live = {account.id: account for account in await read(lambda: client.get_accounts(user.user_id))}
     for kind in ACCOUNT_FIELDS:
         for account in getattr(user, kind):
             report.checked["accounts"] += 1
@@ -210,11 +251,13 @@ async def _verify_user(
                         report.add(index, user, f"{card_kind} card {card.card_id} is not on account {found.id}")
             operations = [(op_kind, op) for op_kind in OPERATION_FIELDS for op in getattr(account, op_kind)]
             if operations:
-                await _verify_operation(client, index, user, account.account_id, *rng.choice(operations), report)
+                kind, operation = rng.choice(operations)
+                await _verify_operation(client, read, index, user, account.account_id, kind, operation, report)
 
 
 async def _verify_operation(
     client: GatewayClient,
+    read: Read,
     index: int,
     user: SeedUserResult,
     account_id: str,
@@ -225,7 +268,7 @@ async def _verify_operation(
     report.checked["operations"] += 1
     operation_id = operation.operation_id
     try:
-        found = await client.get_operation(operation_id)
+        found = await read(lambda: client.get_operation(operation_id))
     except PermanentGatewayError as exc:
         report.add(index, user, f"{kind} operation {operation_id} is gone ({exc.method}: {exc.status})")
         return

@@ -88,3 +88,32 @@ def test_unreachable_gateway_and_bad_usage(tmp_path, capsys, free_port):
     assert code == 2 and "no such dump" in err and err.count("\n") == 1
     code, _, err = verify(capsys, dump, "--sample=many")
     assert code == 2 and "--sample" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("transport", ["grpc", "http"])
+def test_transient_failures_are_retried_not_reported(
+    seed_dump, scenario_plan, tmp_path, capsys, monkeypatch, transport
+):
+    # A gateway failing one call in five: the reads are retried with the run's policy, and only a
+    # verify told not to retry fails, with one line naming the read.
+    with StandProcess(fail_rate=0.2, seed=1) as stand:
+        dump = seed_dump(scenario_plan, stand, tmp_path, transport)
+        code, out, err = verify(capsys, dump, "--sample=0", *flags(stand, transport))
+        assert code == 0, err
+        assert out[-1].endswith(": 0 stale") and "reads retried)" in out[-1]
+        assert "checked 10 users, 20 accounts, 80 cards, 20 operations" in out[-1]
+
+        code, out, err = verify(capsys, dump, "--sample=0", "--retries=0", *flags(stand, transport))
+        assert code == 1 and not [line for line in out if line.startswith("stale:")]
+        assert err.startswith("python -m seeding verify: error: ") and err.count("\n") == 1
+        assert "temporarily unavailable" in err or "503" in err
+
+        monkeypatch.setenv("SEEDING_RETRIES", "0")  # the settings' count when no flag says otherwise
+        assert verify(capsys, dump, "--sample=0", *flags(stand, transport))[0] == 1
+
+
+@pytest.mark.parametrize("value", ["-1", "1001", "x", ""])
+def test_bad_retries_are_usage_errors(tmp_path, capsys, value):
+    dump = write_dump(tmp_path / "s_seeds.json", {}, [{"user_id": "u"}])
+    code, _, err = verify(capsys, dump, f"--retries={value}")
+    assert code == 2 and "--retries" in err and err.count("\n") == 1
