@@ -111,9 +111,10 @@ def main(argv: Sequence[str]) -> int:
         count = len(seeds.users)
         size = count if args.sample == 0 else min(args.sample, count)
         sample = sorted(random.Random(seed).sample(range(count), size))
-        again = args.retries if args.retries is not None else settings.seeding.retries
+        retry_count = args.retries if args.retries is not None else settings.seeding.retries
+        check = _Check(seeds, sample, seed, transport, address, timeout, retry_count)
         try:
-            report = asyncio.run(_verify(seeds, sample, transport, address, timeout, seed, again, shutdown))
+            report = asyncio.run(_verify(check, shutdown))
         except GatewayUnreachableError as exc:
             print(
                 f"{NAME}: error: cannot reach the gateway over {transport} at {address}: {exc.detail}", file=sys.stderr
@@ -163,39 +164,35 @@ def _gateway(args: argparse.Namespace, settings: Settings, meta: dict[str, Any])
     return transport, address, args.timeout or settings.timeout(transport)
 
 
-async def _verify(
-    seeds: SeedsResult,
-    sample: list[int],
-    transport: Transport,
-    address: str,
-    timeout: float,
-    seed: int,
-    retries: int,
-    shutdown: Shutdown,
-) -> _Report:
+@dataclass(frozen=True)
+class _Check:
+    """What one ``verify`` checks, where, and how patiently."""
+
+    seeds: SeedsResult
+    sample: list[int]  # indices of the users to check
+    seed: int  # each user's operation to check is drawn from it
+    transport: Transport
+    address: str
+    timeout: float
+    retries: int
+
+
+async def _verify(check: _Check, shutdown: Shutdown) -> _Report:
     shutdown.attach()
     try:
-        return await _check_sample(seeds, sample, transport, address, timeout, seed, retries)
+        return await _check_sample(check)
     finally:
         shutdown.finishing(EXIT_FAILED)  # the report is printed after the loop ends: this only bounds a hang
 
 
-async def _check_sample(
-    seeds: SeedsResult,
-    sample: list[int],
-    transport: Transport,
-    address: str,
-    timeout: float,
-    seed: int,
-    retries: int,
-) -> _Report:
+async def _check_sample(check: _Check) -> _Report:
     report = _Report()
     limit = asyncio.Semaphore(_CONCURRENCY)
 
     def count_retry(_: object) -> None:
         report.retries += 1
 
-    policy = retry_policy(retries, on_retry=count_retry)
+    policy = retry_policy(check.retries, on_retry=count_retry)
 
     async def read(call: Callable[[], Awaitable[T]]) -> T:
         """One read, again after a transient failure (reads change nothing: retrying is safe)."""
@@ -205,17 +202,17 @@ async def _check_sample(
 
         return await policy.copy()(attempt)
 
-    async with connect(transport, address, timeout=timeout) as client:
-        await client.preflight(timeout)
+    async with connect(check.transport, check.address, timeout=check.timeout) as client:
+        await client.preflight(check.timeout)
 
         async def one(index: int) -> None:
             async with limit:
-                rng = random.Random(f"{seed}:{index}")
-                await _verify_user(client, read, index, seeds.users[index], report, rng)
+                rng = random.Random(f"{check.seed}:{index}")
+                await _verify_user(client, read, index, check.seeds.users[index], report, rng)
 
         try:
             async with asyncio.TaskGroup() as group:  # the first failure cancels the rest
-                for index in sample:
+                for index in check.sample:
                     group.create_task(one(index))
         except BaseExceptionGroup as failures:
             raise failures.exceptions[0] from None
