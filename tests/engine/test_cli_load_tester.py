@@ -116,7 +116,9 @@ def test_report_of_failed_and_refused_runs(tmp_path: Path) -> None:
 
 
 def test_plain_progress_off_a_terminal(tmp_path: Path) -> None:
-    with StandProcess(latency_ms=30) as slow:
+    # 45 calls, 4 at a time, 60 ms each: at least 12 × 60 ms = 0.72 s, so at least 3 lines at 0.2 s
+    # however fast the machine (at 30 ms a fast run ended after one line).
+    with StandProcess(latency_ms=60) as slow:
         args = [PLAN_11_2, "--grpc-target", slow.grpc_target, "--dumps-dir", tmp_path, "--concurrency", "4"]
         plain = cli(*args, "--progress-interval", "0.2", "--users", "3", cwd=tmp_path)
         quiet = cli(*args, "--progress-interval", "0.2", "--users", "3", "--no-progress", "--restart", cwd=tmp_path)
