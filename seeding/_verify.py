@@ -49,6 +49,7 @@ from .gateway import TRANSPORTS, GatewayClient, Transport, connect, transport_sp
 __all__ = ["main"]
 
 T = TypeVar("T")
+Read = Callable[..., Awaitable[Any]]  # ``read(client.get_user, user_id)``: one read, retried if it fails transiently
 
 NAME = f"{PROG} verify"
 DEFAULT_SAMPLE = 20
@@ -194,13 +195,9 @@ async def _check_sample(check: _Check) -> _Report:
 
     policy = retry_policy(check.retries, on_retry=count_retry)
 
-    async def read(call: Callable[[], Awaitable[T]]) -> T:
-        """One read, again after a transient failure (reads change nothing: retrying is safe)."""
-
-        async def attempt() -> T:  # a coroutine function, as tenacity's async policy expects
-            return await call()
-
-        return await policy.copy()(attempt)
+    async def read(method: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """``await method(*args)``, again after a transient failure (reads change nothing: retrying is safe)."""
+        return await policy.copy()(method, *args)
 
     async with connect(check.transport, check.address, timeout=check.timeout) as client:
         await client.preflight(check.timeout)
@@ -219,20 +216,17 @@ async def _check_sample(check: _Check) -> _Report:
     return report
 
 
-Read = Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]
-
-
 async def _verify_user(
     client: GatewayClient, read: Read, index: int, user: SeedUserResult, report: _Report, rng: random.Random
 ) -> None:
     """Check one seeded user; a user that is gone is one stale entry, its accounts are not listed too."""
     report.checked["users"] += 1
     try:
-        await read(lambda: client.get_user(user.user_id))
+        await read(client.get_user, user.user_id)
     except PermanentGatewayError as exc:
         report.add(index, user, f"the user is gone ({exc.method}: {exc.status})")
         return
-    live = {account.id: account for account in await read(lambda: client.get_accounts(user.user_id))}
+    live = {account.id: account for account in await read(client.get_accounts, user.user_id)}
     for kind in ACCOUNT_FIELDS:
         for account in getattr(user, kind):
             report.checked["accounts"] += 1
@@ -265,7 +259,7 @@ async def _verify_operation(
     report.checked["operations"] += 1
     operation_id = operation.operation_id
     try:
-        found = await read(lambda: client.get_operation(operation_id))
+        found = await read(client.get_operation, operation_id)
     except PermanentGatewayError as exc:
         report.add(index, user, f"{kind} operation {operation_id} is gone ({exc.method}: {exc.status})")
         return
