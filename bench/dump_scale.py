@@ -114,7 +114,7 @@ CHILDREN = {
     "cards = []\n",
     # The builder's path: users appended to the run journal as they complete, then streamed into the dump.
     "journal": "import sys\nsys.path.insert(0, sys.argv[2])\nimport dump_scale, seeding\n"
-    "from pathlib import Path\nfrom seeding._journal import Journal\n"
+    "from pathlib import Path\nfrom seeding.engine._journal import Journal\n"
     "n = int(sys.argv[3])\n"
     "journal = Journal.start(Path(sys.argv[1] + '.journal'), {'plan_hash': 'bench', 'users': n})\n"
     "for i, line in enumerate(dump_scale.user_lines(n)):\n    journal.append(i, line)\n"

@@ -30,9 +30,28 @@ from ._exceptions import (
 )
 
 if TYPE_CHECKING:
-    from ._builder import Builder, BuildOptions, BuildStats
-    from ._dump import DumpWriter, dump_path, load_seeds_result, open_dump, read_meta, save_seeds_result, write_dump
-    from ._plan import (
+    from .course._builders import SeedsBuilder, build_grpc_seeds_builder, build_http_seeds_builder
+    from .course._scenario import SeedsScenario
+    from .dumps._files import (
+        DumpWriter,
+        dump_path,
+        load_seeds_result,
+        open_dump,
+        read_meta,
+        save_seeds_result,
+        write_dump,
+    )
+    from .dumps._result import (
+        SeedAccountResult,
+        SeedCardResult,
+        SeedOpenedCardResult,
+        SeedOperationResult,
+        SeedsResult,
+        SeedUserResult,
+    )
+    from .engine._builder import Builder, BuildOptions, BuildStats
+    from .engine._run import PlanRun, build_seeds
+    from .plan._models import (
         AmountRange,
         OperationOptions,
         SeedAccountsPlan,
@@ -43,17 +62,6 @@ if TYPE_CHECKING:
         load_plan,
         parse_plan,
     )
-    from ._result import (
-        SeedAccountResult,
-        SeedCardResult,
-        SeedOpenedCardResult,
-        SeedOperationResult,
-        SeedsResult,
-        SeedUserResult,
-    )
-    from ._run import PlanRun, build_seeds
-    from ._scenario import SeedsScenario
-    from ._seeds_builder import SeedsBuilder, build_grpc_seeds_builder, build_http_seeds_builder
 
 __all__ = [
     "AmountRange",
@@ -108,7 +116,7 @@ __all__ = [
 _LAZY = {
     **dict.fromkeys(
         ("DumpWriter", "dump_path", "load_seeds_result", "open_dump", "read_meta", "save_seeds_result", "write_dump"),
-        "._dump",
+        ".dumps._files",
     ),
     **dict.fromkeys(
         (
@@ -122,7 +130,7 @@ _LAZY = {
             "load_plan",
             "parse_plan",
         ),
-        "._plan",
+        ".plan._models",
     ),
     **dict.fromkeys(
         (
@@ -133,17 +141,17 @@ _LAZY = {
             "SeedsResult",
             "SeedUserResult",
         ),
-        "._result",
+        ".dumps._result",
     ),
-    "Builder": "._builder",
-    "BuildOptions": "._builder",
-    "BuildStats": "._builder",
-    "PlanRun": "._run",
-    "build_seeds": "._run",
-    "SeedsBuilder": "._seeds_builder",
-    "build_grpc_seeds_builder": "._seeds_builder",
-    "build_http_seeds_builder": "._seeds_builder",
-    "SeedsScenario": "._scenario",
+    "Builder": ".engine._builder",
+    "BuildOptions": ".engine._builder",
+    "BuildStats": ".engine._builder",
+    "PlanRun": ".engine._run",
+    "build_seeds": ".engine._run",
+    "SeedsBuilder": ".course._builders",
+    "build_grpc_seeds_builder": ".course._builders",
+    "build_http_seeds_builder": ".course._builders",
+    "SeedsScenario": ".course._scenario",
 }
 
 

@@ -20,9 +20,9 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, ValidationError, create_model
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from ._build_options import DEFAULT_CONCURRENCY, DEFAULT_RETRIES, MAX_CONCURRENCY, MAX_RETRIES
 from ._exceptions import SeedingError
-from ._shard import MAX_SHARDS, parse_shard
+from .engine._options import DEFAULT_CONCURRENCY, DEFAULT_RETRIES, MAX_CONCURRENCY, MAX_RETRIES
+from .engine._shards import MAX_SHARDS, parse_shard
 from .gateway import DEFAULT_TRANSPORT, TRANSPORTS, Transport, transport_spec
 
 __all__ = ["Settings", "load_settings"]
@@ -42,7 +42,7 @@ def _shard_text(text: str | None) -> str | None:
 
 class SeedingSettings(BaseModel):
     transport: Transport = DEFAULT_TRANSPORT
-    # None (unset, or "auto"): adaptive, see seeding._limits; a number fixes the calls in flight.
+    # None (unset, or "auto"): adaptive, see seeding.engine._limits; a number fixes the calls in flight.
     concurrency: Annotated[int | None, BeforeValidator(_auto_concurrency)] = Field(
         default=DEFAULT_CONCURRENCY, ge=1, le=MAX_CONCURRENCY
     )

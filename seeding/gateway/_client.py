@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar, Self
 from ..contract import AccountType, CardType, OperationStatus, OperationType
 
 if TYPE_CHECKING:
-    from .._report import CallLog
+    from ..cli._report import CallLog
     from ..contract import Account, Card, Document, Operation, OperationsSummary, User
     from ._transports import Transport
 

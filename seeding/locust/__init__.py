@@ -35,7 +35,7 @@ if "locust" in sys.modules:  # inside a Locust process: learn its environment wh
 if TYPE_CHECKING:
     from locust import User
 
-    from .._result import SeedUserResult
+    from ..dumps._result import SeedUserResult
     from ._course import in_locust_worker, served_seeds
     from ._feeder import FeederSeeds, SeedClaim, SeedsFeeder
 

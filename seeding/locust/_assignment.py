@@ -16,7 +16,7 @@ The strategy then turns a position into a dump index:
     cycle     position modulo the dump's size (users share seeded users once it wraps)
     random    no position: any seeded user, drawn per virtual user
 
-(Which is which is the table of strategies, ``seeding/_strategies.py``: exclusive or not, and its
+(Which is which is the table of strategies, ``seeding/dumps/_strategies.py``: exclusive or not, and its
 order; nothing here names a strategy.)
 """
 
@@ -30,7 +30,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictInt, TypeAdapter
 
-from .._strategies import STRATEGIES, Order, Strategy, strategy_spec
+from ..dumps._strategies import STRATEGIES, Order, Strategy, strategy_spec
 
 __all__ = ["STRATEGIES", "Assignment", "NumberPool", "Strategy", "plan_assignments"]
 

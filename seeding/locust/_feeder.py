@@ -43,10 +43,10 @@ from locust.event import Events
 from locust.runners import STATE_INIT, MasterRunner, Runner, WorkerRunner
 from pydantic import PrivateAttr
 
-from .._dump import open_dump
 from .._exceptions import DumpError, SeedingError, SeedsExhaustedError
-from .._result import SeedsResult, SeedUserResult
-from .._strategies import strategy_spec
+from ..dumps._files import open_dump
+from ..dumps._result import SeedsResult, SeedUserResult
+from ..dumps._strategies import strategy_spec
 from ._assignment import Assignment, NumberPool, Strategy
 from ._master import MasterSide
 from ._messages import MESSAGES, Kind, drop, listener

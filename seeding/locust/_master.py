@@ -15,8 +15,8 @@ import gevent
 from locust.env import Environment
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner
 
-from .._dump import read_meta
-from .._result import SeedsResult
+from ..dumps._files import read_meta
+from ..dumps._result import SeedsResult
 from ._assignment import Assignment, plan_assignments
 from ._messages import Claim, Hello, Need, Release
 from ._shipping import fingerprint, user_chunks

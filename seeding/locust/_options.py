@@ -25,9 +25,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from .._dump import dump_path
 from .._exceptions import PlanError, SeedingError
-from .._plan import find_plan, load_plan
+from ..dumps._files import dump_path
+from ..plan._models import find_plan, load_plan
 from ._assignment import STRATEGIES
 
 __all__ = ["SeedsUsers", "add_arguments", "configured_feeder", "max_age", "seeds_users"]

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .._plan import ACCOUNT_FIELDS, CARD_FIELDS, OPERATION_FIELDS, did_you_mean
-from .._result import SeedsResult
-from .._strategies import Strategy, exclusive
+from ..dumps._result import SeedsResult
+from ..dumps._strategies import Strategy, exclusive
+from ..plan._models import ACCOUNT_FIELDS, CARD_FIELDS, OPERATION_FIELDS, did_you_mean
 
 __all__ = ["capacity_problem", "requirements_problem", "validate_requirements"]
 

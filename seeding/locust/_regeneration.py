@@ -18,11 +18,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .._dump import dump_path, read_meta
 from .._exceptions import DumpError, PlanError, SeedingError
-from .._plan import SeedsPlan, load_plan
-from .._seeder_process import seed_in_subprocess
+from ..course._seed_subprocess import seed_in_subprocess
+from ..dumps._files import dump_path, read_meta
 from ..gateway import transport_spec
+from ..plan._models import SeedsPlan, load_plan
 
 __all__ = ["regenerate_dump", "regeneration_reason"]
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import requests
 
 from .._exceptions import SeedingError, SeedsExhaustedError
-from .._result import SeedsResult, SeedUserResult
+from ..dumps._result import SeedsResult, SeedUserResult
 from ._preflight import capacity_problem, requirements_problem
 
 __all__ = ["ServiceDump", "service_dump"]

@@ -15,10 +15,10 @@ from typing import Any
 
 import orjson
 
-from .._dump import DumpWriter, open_dump, user_bytes
-from .._dump_index import dump_fingerprint
 from .._exceptions import DumpError
-from .._result import SeedsResult
+from ..dumps._files import DumpWriter, open_dump, user_bytes
+from ..dumps._index import dump_fingerprint
+from ..dumps._result import SeedsResult
 
 __all__ = ["CHUNK_BYTES", "SeedsReceiver", "fingerprint", "user_chunks"]
 
@@ -26,7 +26,7 @@ CHUNK_BYTES = 1 << 20
 
 
 def fingerprint(path: str | Path) -> str | None:
-    """A cheap identity of a dump file (``seeding._dump_index``); None when there is no file."""
+    """A cheap identity of a dump file (``seeding.dumps._index``); None when there is no file."""
     return dump_fingerprint(path)
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import gevent
 from gevent.event import AsyncResult
 
-from .._dump import open_dump
 from .._exceptions import DumpError, SeedingError
+from ..dumps._files import open_dump
 from ._assignment import Assignment
 from ._messages import Assign, Chunk, Grant
 from ._shipping import SeedsReceiver, fingerprint

@@ -10,6 +10,6 @@ Inside: ``_app`` (routes, the guard), ``_runs`` (runs as ``PlanRun``s, their rec
 from __future__ import annotations
 
 from ._app import Service
-from ._process import ServiceProcess
+from ._subprocess import ServiceProcess
 
 __all__ = ["Service", "ServiceProcess"]

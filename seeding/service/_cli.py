@@ -16,10 +16,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .._arguments import EXIT_OK, EXIT_USAGE, OneLineParser, port
-from .._arguments import PROG as SEEDING_PROG
 from .._exceptions import SeedingError
 from .._settings import Settings, load_settings
+from ..cli._arguments import EXIT_OK, EXIT_USAGE, OneLineParser, port
+from ..cli._arguments import PROG as SEEDING_PROG
 from ._app import Service
 
 __all__ = ["main"]

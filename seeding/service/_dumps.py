@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .._dump import LazyUsers, dump_path, open_dump
 from .._exceptions import DumpError
-from .._plan import SCENARIO_NAME
+from ..dumps._files import LazyUsers, dump_path, open_dump
+from ..plan._models import SCENARIO_NAME
 from ._errors import ApiError
 
 __all__ = ["Dump", "Dumps", "check_scenario"]

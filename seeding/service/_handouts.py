@@ -28,7 +28,7 @@ from pathlib import Path
 
 import orjson
 
-from .._strategies import STRATEGIES, Order, Strategy, strategy_spec
+from ..dumps._strategies import STRATEGIES, Order, Strategy, strategy_spec
 from ._dumps import Dump
 from ._errors import ApiError
 

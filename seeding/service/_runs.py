@@ -30,12 +30,12 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .._builder import BuildOptions
 from .._exceptions import GatewayUnreachableError, JournalError, PlanError, SeedingError
-from .._plan import SeedsPlan, load_plan, parse_plan
-from .._run import PlanRun
 from .._settings import Settings
+from ..engine._builder import BuildOptions
+from ..engine._run import PlanRun
 from ..gateway import Transport, connect, transport_spec
+from ..plan._models import SeedsPlan, load_plan, parse_plan
 from ._dumps import check_scenario, inside
 from ._errors import ApiError
 from ._metrics import CountingClient, Metrics

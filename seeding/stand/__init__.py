@@ -14,7 +14,7 @@ from ._bank import Bank
 from ._errors import StandStartError
 from ._faults import Faults
 from ._options import StandOptions
-from ._process import StandProcess
 from ._stand import Stand
+from ._subprocess import StandProcess
 
 __all__ = ["Bank", "Faults", "Stand", "StandOptions", "StandProcess", "StandStartError"]

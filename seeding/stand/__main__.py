@@ -19,8 +19,8 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from .._arguments import OneLineParser
-from .._collector import freeze_survivors
+from ..cli._arguments import OneLineParser
+from ..cli._collector import freeze_survivors
 from ._errors import StandStartError
 from ._options import StandOptions, ready_line
 from ._stand import Stand

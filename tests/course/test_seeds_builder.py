@@ -27,7 +27,7 @@ from seeding import (
     save_seeds_result,
     write_dump,
 )
-from seeding._dump_index import index_path
+from seeding.dumps._index import index_path
 from seeding.stand import StandProcess
 
 pytestmark = pytest.mark.timeout(90)

@@ -129,7 +129,7 @@ def test_the_k6_and_jmeter_examples_read_fields_their_export_writes(example: str
     import re
     import xml.etree.ElementTree as ElementTree
 
-    from seeding._export import field_names
+    from seeding.cli._export import field_names
 
     text = (PROJECT / "examples" / example).read_text()
     commands = (PROJECT / "examples" / example).with_name("README.md").read_text()

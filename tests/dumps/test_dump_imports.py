@@ -16,7 +16,7 @@ HEAVY = ("grpc", "aiohttp", "faker", "httpx", "tenacity")
 CHILD = """
 import json, resource, sys
 import seeding
-from seeding._dump import LazyUsers
+from seeding.dumps._files import LazyUsers
 
 
 def peak_mb():

@@ -13,10 +13,10 @@ from typing import Any
 import orjson
 import pytest
 
-import seeding._dump
+import seeding.dumps._files
 from seeding import DumpWriter, open_dump, read_meta, save_seeds_result, write_dump
-from seeding._dump import remove_stale_temporaries
-from seeding._dump_index import INDEX_FROM_BYTES, IndexWriter, index_path
+from seeding.dumps._files import remove_stale_temporaries
+from seeding.dumps._index import INDEX_FROM_BYTES, IndexWriter, index_path
 
 COUNT = 40
 
@@ -32,13 +32,13 @@ def indexed(tmp_path: Path, make_users: Callable[..., list[dict[str, Any]]]) -> 
 def scans(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many times a dump was scanned whole (one entry per scan)."""
     calls: list[int] = []
-    real = seeding._dump._find_all
+    real = seeding.dumps._files._find_all
 
     def counting(fd: int, size: int) -> Any:
         calls.append(size)
         return real(fd, size)
 
-    monkeypatch.setattr(seeding._dump, "_find_all", counting)
+    monkeypatch.setattr(seeding.dumps._files, "_find_all", counting)
     return calls
 
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from seeding import SeedsResult, open_dump, write_dump
-from seeding._dump import LazyUsers
+from seeding.dumps._files import LazyUsers
 
 _ID = st.text(min_size=1, max_size=12)  # any text: quotes, backslashes, braces, non-ASCII
 _ACCOUNT_KINDS = ("deposit_accounts", "savings_accounts", "debit_card_accounts", "credit_card_accounts")

@@ -9,10 +9,10 @@ import orjson
 import pytest
 
 from seeding import BuildError, NotFoundError, SeedsPlan, SeedUserResult, TransientGatewayError, parse_plan
-from seeding._builder import Builder, BuildOptions
-from seeding._fake_data import FakeData
-from seeding._report import CallLog
+from seeding.cli._report import CallLog
+from seeding.engine._builder import Builder, BuildOptions
 from seeding.gateway import GatewayClient, Transport, connect
+from seeding.plan._fake_data import FakeData
 from seeding.stand import Stand, StandProcess
 
 EVERY_KIND = parse_plan(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from seeding._builder import _Slots
+from seeding.engine._builder import _Slots
 
 
 async def test_waiters_are_served_longest_chain_first_then_by_arrival() -> None:

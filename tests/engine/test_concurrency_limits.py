@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from seeding import parse_plan
-from seeding._build_options import ADAPTIVE_GAIN, ADAPTIVE_INITIAL, ADAPTIVE_MAX, ADAPTIVE_MIN
-from seeding._builder import Builder, BuildOptions
-from seeding._limits import STARTUP_FLAT, AdaptiveLimit, FixedLimit, limit_for
 from seeding._settings import SeedingSettings
+from seeding.engine._builder import Builder, BuildOptions
+from seeding.engine._limits import STARTUP_FLAT, AdaptiveLimit, FixedLimit, limit_for
+from seeding.engine._options import ADAPTIVE_GAIN, ADAPTIVE_INITIAL, ADAPTIVE_MAX, ADAPTIVE_MIN
 from seeding.gateway import AccountType, OperationType, connect
 from seeding.stand import Stand
 

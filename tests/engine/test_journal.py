@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from seeding import JournalError
-from seeding._journal import Journal, journal_path
+from seeding.engine._journal import Journal, journal_path
 
 
 def user(index: int) -> bytes:
@@ -117,7 +117,7 @@ def test_a_live_journal_is_refused_naming_its_process(tmp_path: Path) -> None:
 def test_the_lock_is_held_across_processes(tmp_path: Path) -> None:
     path = tmp_path / "j"
     code = (
-        "import sys, time; from pathlib import Path; from seeding._journal import Journal; "
+        "import sys, time; from pathlib import Path; from seeding.engine._journal import Journal; "
         "j = Journal.start(Path(sys.argv[1]), {'plan_hash': 'h', 'users': 2}); print('locked', flush=True); "
         "time.sleep(30)"
     )

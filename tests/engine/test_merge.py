@@ -16,9 +16,9 @@ import orjson
 import pytest
 
 from seeding import open_dump
-from seeding._dump import write_dump
-from seeding._merge import main as merge_main
-from seeding._shard import Shard
+from seeding.dumps._files import write_dump
+from seeding.engine._merge import main as merge_main
+from seeding.engine._shards import Shard
 
 PROJECT = Path(__file__).resolve().parents[2]
 USERS, SHARDS = 10, 3
@@ -189,7 +189,7 @@ def test_a_corrupt_user_never_reaches_a_merged_dump_even_past_the_first_shard(sh
 
 
 def test_list_shows_the_shards_and_the_missing_ones(shards: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from seeding._listing import main as list_main
+    from seeding.cli._listing import main as list_main
 
     (shards / "s_seeds.shard-2-of-3.json").unlink()
     header = {"journal": 1, "scenario": "s", "users": 10, "shard": "2/3", "started_at": "2026-01-01T00:00:00+00:00"}

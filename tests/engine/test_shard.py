@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from seeding._shard import Shard, default_seed, parse_shard, resolve_shard
+from seeding.engine._shards import Shard, default_seed, parse_shard, resolve_shard
 
 
 @pytest.mark.parametrize("users", [0, 1, 2, 7, 10, 1000, 1_000_003])

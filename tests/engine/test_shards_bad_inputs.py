@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from seeding._cli import main
+from seeding.cli._main import main
 
 PROJECT = Path(__file__).resolve().parents[2]
 PLAN = "scenario: s\nusers:\n  count: 4\n  debit_card_accounts: {count: 1}\n"

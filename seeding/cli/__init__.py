@@ -1,0 +1,1 @@
+"""The command line: ``python -m seeding`` and its subcommands, parsing, progress and reports."""

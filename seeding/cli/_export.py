@@ -1,0 +1,175 @@
+"""``python -m seeding export DUMP --format csv|jsonl``: a dump as flat rows for k6, JMeter, Gatling.
+
+Those tools read one record per line with flat fields (k6 ``SharedArray`` over JSON lines or
+papaparse, JMeter's CSV Data Set Config, Gatling's ``csv()`` feeder), not the nested dump. Each
+user becomes one row of ids: ``index``, ``user_id``, and per account kind its first account
+(``credit_card_account_id``), that account's first card of any type and of each type
+(``…_card_id``, ``…_physical_card_id``, ``…_virtual_card_id``: the cards it opened with first, then
+issued ones) and its first operation of each kind (``…_purchase_operation_id``). By default the
+fields are those the dump's first user has (a plan shapes every user alike); ``--fields`` picks and
+orders them. CSV has a header row; JSON lines have the same keys on every line.
+
+Exit codes: 0 written; 2 bad usage, an unknown field or an unreadable dump.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import orjson
+
+from .._exceptions import DumpError
+from ..dumps._files import dump_path, open_dump
+from ..dumps._result import SeedAccountResult, SeedUserResult
+from ..plan._models import ACCOUNT_FIELDS, CARD_FIELDS, OPERATION_FIELDS
+from ._arguments import EXIT_OK, EXIT_USAGE, OneLineParser
+from ._main import PROG
+
+__all__ = ["FORMATS", "field_names", "flatten", "main"]
+
+NAME = f"{PROG} export"
+FORMATS = ("csv", "jsonl")
+
+
+def _singular(accounts: str) -> str:
+    return accounts.removesuffix("s")  # "debit_card_accounts" → "debit_card_account"
+
+
+def field_names() -> list[str]:
+    """Every field an export can have, in their default order."""
+    names = ["index", "user_id"]
+    for accounts in ACCOUNT_FIELDS:
+        prefix = _singular(accounts)
+        names += [f"{prefix}_id", f"{prefix}_card_id"]
+        names += [f"{prefix}_{_singular(cards)}_id" for cards in CARD_FIELDS]
+        names += [f"{prefix}_{_singular(operations)}_id" for operations in OPERATION_FIELDS]
+    return names
+
+
+def flatten(index: int, user: SeedUserResult) -> dict[str, str]:
+    """The user's ids as flat fields; only those the user has (an absent account or card has no field)."""
+    row = {"index": str(index), "user_id": user.user_id}
+    for accounts in ACCOUNT_FIELDS:
+        found: list[SeedAccountResult] = getattr(user, accounts)
+        if not found:
+            continue
+        account, prefix = found[0], _singular(accounts)
+        row[f"{prefix}_id"] = account.account_id
+        for card_type, cards in (("", None), *((kind.value, name) for name, kind in CARD_FIELDS.items())):
+            try:
+                card = account.first_card(card_type or None)
+            except LookupError:
+                continue
+            row[f"{prefix}_{_singular(cards) if cards else 'card'}_id"] = card.card_id
+        for operations in OPERATION_FIELDS:
+            done = getattr(account, operations)
+            if done:
+                row[f"{prefix}_{_singular(operations)}_id"] = done[0].operation_id
+    return row
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog=NAME,
+        description="Write a dump as CSV (with a header) or JSON lines: one user per row, flat ids, "
+        "for k6, JMeter and Gatling.",
+    )
+    parser.add_argument("dump", metavar="DUMP", help="a dump file, or a scenario name in --dumps-dir")
+    parser.add_argument("--format", choices=FORMATS, required=True, help="csv or jsonl")
+    parser.add_argument(
+        "--fields",
+        help="comma-separated fields, in this order (default: all the dump's users have); "
+        "`--fields list` prints the possible ones",
+    )
+    parser.add_argument("--output", "-o", type=Path, help="write here instead of stdout")
+    parser.add_argument("--dumps-dir", type=Path, default=Path("dumps"), help="where scenario names are looked up")
+    return parser
+
+
+def main(argv: Sequence[str]) -> int:
+    """Entry point of ``python -m seeding export``; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    if args.fields == "list":
+        print("\n".join(field_names()))
+        return EXIT_OK
+    path = _resolve(args.dump, args.dumps_dir)
+    try:
+        seeds = open_dump(path)
+        first = flatten(0, seeds.users[0]) if len(seeds.users) else {"index": "", "user_id": ""}
+        fields = _fields(args.fields, first)
+    except (DumpError, ValueError) as exc:
+        return _error(str(exc))
+    try:
+        if args.output is None:
+            _write(sys.stdout, args.format, fields, _rows(seeds.users))
+        else:
+            temporary = args.output.with_name(f".{args.output.name}.tmp")
+            try:
+                with temporary.open("w", encoding="utf-8", newline="") as out:
+                    _write(out, args.format, fields, _rows(seeds.users))
+                temporary.replace(args.output)
+            finally:
+                temporary.unlink(missing_ok=True)
+    except DumpError as exc:
+        return _error(str(exc))
+    except OSError as exc:
+        return _error(f"{exc.filename or args.output}: {exc.strerror or exc}")
+    if args.output is not None:
+        print(f"{path}: {len(seeds.users)} users, {len(fields)} fields → {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _resolve(dump: str, dumps_dir: Path) -> Path:
+    path = Path(dump)
+    if path.exists() or path.suffix or len(path.parts) != 1:
+        return path
+    return dump_path(dump, dumps_dir)
+
+
+def _fields(requested: str | None, first: dict[str, str]) -> list[str]:
+    if requested is None:
+        return list(first)
+    fields = [name.strip() for name in requested.split(",") if name.strip()]
+    if not fields:
+        raise ValueError("--fields: no field named")
+    known = field_names()
+    for name in fields:
+        if name not in known:
+            import difflib
+
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else " (`--fields list` shows them)"
+            raise ValueError(f"--fields: unknown field {name!r}{hint}")
+    if len(set(fields)) != len(fields):
+        raise ValueError("--fields: a field is named twice")
+    return fields
+
+
+def _rows(users: Sequence[SeedUserResult]) -> Iterator[dict[str, str]]:
+    for index, user in enumerate(users):
+        yield flatten(index, user)
+
+
+def _write(out: io.TextIOBase | object, form: str, fields: list[str], rows: Iterator[dict[str, str]]) -> None:
+    write = out.write  # type: ignore[attr-defined]
+    if form == "csv":
+        writer = csv.writer(out, lineterminator="\n")  # type: ignore[arg-type]
+        writer.writerow(fields)
+        for row in rows:
+            writer.writerow([row.get(name, "") for name in fields])
+        return
+    for row in rows:
+        record: dict[str, str | int] = {name: row.get(name, "") for name in fields}
+        if "index" in record:
+            record["index"] = int(row["index"])
+        write(orjson.dumps(record).decode() + "\n")
+
+
+def _error(message: str) -> int:
+    print(f"{NAME}: error: {message}", file=sys.stderr)
+    return EXIT_USAGE

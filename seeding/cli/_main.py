@@ -1,0 +1,495 @@
+"""``python -m seeding PLAN [PLAN ...]``: seed plans into dumps; ``verify``, ``list`` and ``export`` subcommands.
+
+A PLAN is a file, or a bare name for ``plans/<name>.yaml``. ``--dry-run`` shows what the plans would
+create and cost and sends nothing; ``--report FILE.json`` leaves a machine-readable summary for CI.
+
+Exit codes: 0 every plan seeded; 1 seeding failed or was interrupted (the journal keeps what was
+done, ``--resume`` finishes it) or the gateway is unreachable; 2 bad usage, plan or settings
+(nothing was sent). Errors are one line on stderr, never a traceback.
+
+``--shard I/N`` seeds one shard of the plan (``_shard``), ``--processes N`` runs all ``N`` shards
+here and merges them (``_processes``), ``merge SCENARIO`` joins shards seeded elsewhere (``_merge``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import os
+import sys
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._exceptions import (
+    BuildError,
+    GatewayError,
+    GatewayUnreachableError,
+    JournalError,
+    PlanError,
+    SeedingError,
+)
+from ..engine._options import DEFAULT_RETRIES, BuildOptions
+from ..engine._shards import Shard, resolve_shard
+from ..gateway import GatewayClient, Transport, connect
+from . import _collector
+from ._arguments import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    PROG,
+    OneLineParser,
+    add_gateway_arguments,
+    concurrency,
+    gateway_address,
+    positive_float,
+    positive_int,
+    process_count,
+    retries,
+    seed_number,
+    shard_count,
+    shard_flag,
+)
+from ._progress import DEFAULT_PLAIN_INTERVAL
+from ._shutdown import Shutdown
+
+if TYPE_CHECKING:  # the rest loads when a run needs it: ``--help`` imports no plan, dump or builder
+    from .._settings import Settings
+    from ..engine._run import PlanRun
+    from ..plan._models import SeedsPlan
+
+__all__ = ["main"]
+
+# Subcommands, each in its own module with its own ``main(argv) -> exit code``.
+SUBCOMMANDS = {
+    "verify": "._verify",
+    "list": "._listing",
+    "export": "._export",
+    "merge": "..engine._merge",
+    "serve": "..service._cli",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The options; those the settings also set are None unless given (``_apply_settings`` fills them).
+
+    So ``--help`` reads no settings, and says where each default comes from instead.
+    """
+    parser = OneLineParser(
+        prog=PROG,
+        description="Seed the bank gateway from plans and write dumps/<scenario>_seeds.json for load tests. "
+        f"`{PROG} verify DUMP` checks a dump against the gateway, `{PROG} list` shows plans and dumps, "
+        f"`{PROG} export DUMP --format csv|jsonl` writes a dump for other load tools, `{PROG} merge SCENARIO` "
+        f"joins the shards of a plan seeded with --shard, `{PROG} serve` runs the service.",
+    )
+    parser.add_argument(
+        "plans", nargs="+", type=Path, metavar="PLAN", help="plan files (YAML, or JSON), or names in plans/"
+    )
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
+    target = add_gateway_arguments(parser)
+    target.add_argument(
+        "--stand",
+        choices=["embedded"],
+        help="start the in-memory stand in this process and seed it (no real gateway needed)",
+    )
+    run = parser.add_argument_group("run")
+    adaptive = "auto: adapts to the gateway, more while latency stays flat, fewer when it rises or calls fail"
+    run.add_argument(
+        "--concurrency",
+        type=concurrency,
+        default=argparse.SUPPRESS,  # unset: the settings' (where None, "auto", is a value of its own)
+        metavar="N|auto",
+        help=f"calls in flight; N fixes them (default {adaptive}; SEEDING.CONCURRENCY sets another)",
+    )
+    run.add_argument(
+        "--retries",
+        type=retries,
+        help=f"further attempts after a transient failure (default: SEEDING.RETRIES, else {DEFAULT_RETRIES})",
+    )
+    run.add_argument("--dumps-dir", type=Path, help="default: SEEDING.DUMPS_DIR, else dumps")
+    run.add_argument("--seed", type=seed_number, help="reproducible names, phones and amounts (emails stay unique)")
+    run.add_argument("--users", type=positive_int, help="seed this many users instead of the plan's count")
+    run.add_argument(
+        "--parallel-operations",
+        action="store_true",
+        help="run operations on one account concurrently (the real gateway then loses balance updates)",
+    )
+    shards = parser.add_argument_group("shards (one plan over processes and machines)")
+    shards.add_argument(
+        "--shard",
+        type=shard_flag,
+        metavar="I/N",
+        help="seed only shard I of N (1-based) into dumps/<scenario>_seeds.shard-I-of-N.json; "
+        "`merge` joins them (default: SEEDING_SHARD, or JOB_COMPLETION_INDEX+1 of --shards)",
+    )
+    shards.add_argument(
+        "--shards",
+        type=shard_count,
+        metavar="N",
+        help="how many shards a Kubernetes Indexed Job's JOB_COMPLETION_INDEX (0-based) counts "
+        "(default: SEEDING_SHARDS)",
+    )
+    shards.add_argument(
+        "--processes",
+        type=process_count,
+        metavar="N",
+        help="seed the plan as N shards in N processes on this machine, then merge them (--concurrency is per process)",
+    )
+    shards.add_argument("--progress-jsonl", action="store_true", help=argparse.SUPPRESS)  # a --processes child
+    journal = run.add_mutually_exclusive_group()
+    journal.add_argument("--resume", action="store_true", help="finish an interrupted run from its journal")
+    journal.add_argument("--restart", action="store_true", help="discard an interrupted run's journal")
+    output = parser.add_argument_group("output")
+    output.add_argument(
+        "--dry-run", action="store_true", help="print what the plans would create and cost; send nothing"
+    )
+    output.add_argument(
+        "--latency-ms",
+        type=positive_float,
+        help="latency per call that --dry-run assumes (default: 20 over grpc, 200 over http)",
+    )
+    output.add_argument("--report", type=Path, metavar="FILE.json", help="write a machine-readable summary there")
+    output.add_argument("--no-progress", action="store_true", help="no progress at all")
+    output.add_argument(
+        "--progress-interval",
+        type=positive_float,
+        default=DEFAULT_PLAIN_INTERVAL,
+        metavar="S",
+        help="off a terminal, a plain progress line every S seconds (default %(default)g)",
+    )
+    return parser
+
+
+class _Version(argparse.Action):
+    """argparse's ``version`` action, asking the installed package only when ``--version`` is given."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        from ..engine._run import seeding_version
+
+        print(f"seeding {seeding_version()}")  # on stdout, as argparse's own version action
+        parser.exit()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m seeding``; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] and argv[0] in SUBCOMMANDS:
+        module = importlib.import_module(SUBCOMMANDS[argv[0]], __package__)
+        _collector.start_up_done()
+        return module.main(argv[1:])
+    args: argparse.Namespace | None = None
+    report: dict[str, Any] = {"plans": []}
+    code = EXIT_FAILED
+    try:
+        with Shutdown(PROG, exit_code=EXIT_FAILED) as shutdown:
+            try:
+                args = build_parser().parse_args(argv)  # --help ends here, before any setting is read
+                from .._settings import load_settings  # pydantic-settings: more start-up than all the rest
+
+                settings = load_settings()
+                _apply_settings(args, settings)
+                args.address, args.timeout = gateway_address(args, settings)
+                args.report_data = report
+                try:
+                    _check_report_path(args.report)
+                except SeedingError:
+                    args.report = None  # no report of a report that cannot be written
+                    raise
+                plans = _load_plans(args.plans, users=args.users)
+                if args.resume and args.stand == "embedded":
+                    raise SeedingError("--resume cannot be used with --stand embedded: its data ended with its process")
+                args.shard = _shard(args, settings, plans)
+            except (PlanError, SeedingError) as exc:
+                code = _error(exc, EXIT_USAGE, report)
+                return code
+            except KeyboardInterrupt:
+                code = _error("interrupted before anything was sent", EXIT_FAILED, report)
+                return code
+            if args.dry_run:
+                code = _dry_run(args, plans)
+                return code
+            try:
+                if args.processes:
+                    from ..engine._parallel import seed_in_processes
+
+                    _collector.start_up_done()
+                    shutdown.grace = max(shutdown.grace, 10.0)  # the shard processes stop first, then we do
+                    code = asyncio.run(seed_in_processes(args, plans[0], shutdown))
+                else:
+                    code = asyncio.run(_seed_all(args, plans, shutdown))
+            except KeyboardInterrupt:  # a signal between the run's end and the loop's
+                code = EXIT_FAILED
+            except Exception as exc:  # a bug: still one line, and the journal (closed on the way out) keeps its users
+                code = _error(f"unexpected {type(exc).__name__}: {exc} (please report it)", EXIT_FAILED, report)
+            return code
+    finally:
+        if args is not None and args.report is not None:
+            _write_report(args, report, code)
+
+
+def _apply_settings(args: argparse.Namespace, settings: Settings) -> None:
+    """Options left unset take the settings' values (the gateway's address: ``gateway_address``)."""
+    defaults = settings.seeding
+    if args.transport is None:
+        args.transport = defaults.transport
+    if not hasattr(args, "concurrency"):
+        args.concurrency = defaults.concurrency
+    if args.retries is None:
+        args.retries = defaults.retries
+    if args.dumps_dir is None:
+        args.dumps_dir = Path(defaults.dumps_dir)
+    if args.shards is None:
+        args.shards = defaults.shards
+
+
+def _error(message: object, code: int, report: dict[str, Any] | None = None) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    if report is not None:
+        report.setdefault("error", str(message))
+    return code
+
+
+def _shard(args: argparse.Namespace, settings: Settings, plans: list[SeedsPlan]) -> Shard | None:
+    """The shard this run seeds (flag, setting, or Indexed Job), checked against ``--processes`` and the plans."""
+    try:
+        shard = resolve_shard(args.shard, args.shards, settings.seeding.shard)
+    except ValueError as exc:
+        raise SeedingError(str(exc)) from None
+    if args.processes is not None:
+        if shard is not None:
+            source = "--shard" if args.shard else "SEEDING_SHARD or JOB_COMPLETION_INDEX"
+            raise SeedingError(f"--processes runs every shard itself; it cannot be combined with {source} ({shard})")
+        if len(plans) != 1:
+            raise SeedingError(f"--processes seeds one plan at a time, got {len(plans)}")
+        if args.stand == "embedded":
+            raise SeedingError("--processes cannot be used with --stand embedded: each process would seed its own")
+    return shard
+
+
+def _check_report_path(path: Path | None) -> None:
+    """A report that could not be written is found out before anything is sent, not after the run."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise SeedingError(f"--report {path}: is a directory; name a file such as {path / 'report.json'}")
+    parent = path.parent
+    if not parent.is_dir():
+        raise SeedingError(f"--report {path}: no such directory {parent}")
+    if not os.access(parent, os.W_OK):
+        raise SeedingError(f"--report {path}: cannot write into {parent}")
+
+
+def _write_report(args: argparse.Namespace, report: dict[str, Any], code: int) -> None:
+    from ._report import run_report, write_report
+
+    try:
+        target = report.get("target", args.address)
+        write_report(args.report, run_report(report, code=code, transport=args.transport, target=target))
+    except OSError as exc:
+        print(f"{PROG}: warning: {args.report}: cannot write the report: {exc.strerror or exc}", file=sys.stderr)
+
+
+def _dry_run(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
+    """Print each plan's preview; nothing is sent and no journal is taken."""
+    from ..engine._preview import ASSUMED_LATENCY_MS, preview
+
+    options = BuildOptions(concurrency=args.concurrency, parallel_operations=args.parallel_operations)
+    latency = args.latency_ms or ASSUMED_LATENCY_MS[args.transport]
+    for plan in plans:
+        if args.shard is not None:  # the shard's share of the plan
+            share = len(args.shard.indices(plan.users.count))
+            plan = plan.with_users(share).model_copy(update={"scenario": plan.name})
+        shown = preview(plan, options, latency)
+        print("\n".join(shown.lines(args.transport)))
+        args.report_data["plans"].append({"status": "dry-run", **shown.as_json()})
+    return EXIT_OK
+
+
+def _load_plans(paths: list[Path], *, users: int | None = None) -> list[SeedsPlan]:
+    from ..plan._models import find_plan, load_plan
+
+    plans = [load_plan(find_plan(path)) for path in paths]
+    if users is not None:
+        plans = [plan.with_users(users) for plan in plans]
+    seen: dict[str, Path] = {}
+    for path, plan in zip(paths, plans, strict=True):
+        scenario = plan.name
+        if scenario in seen:
+            raise PlanError(f"{path}: scenario {scenario!r} is also {seen[scenario]}'s; both would write one dump")
+        seen[scenario] = path
+    return plans
+
+
+@contextlib.asynccontextmanager
+async def _gateway_target(args: argparse.Namespace) -> AsyncIterator[tuple[str, str]]:
+    """(address to connect to, target to record in dumps): the embedded stand's, or the flags'."""
+    transport: Transport = args.transport
+    if args.stand == "embedded":
+        from ..stand import Stand
+
+        async with Stand() as stand:
+            yield stand.target(transport), "embedded"
+    else:
+        yield args.address, args.address
+
+
+async def _seed_all(args: argparse.Namespace, plans: list[SeedsPlan], shutdown: Shutdown) -> int:
+    shutdown.attach()
+    code = EXIT_FAILED
+    try:
+        code = await _seed_plans(args, plans)
+    except asyncio.CancelledError:  # stopped before the first plan began
+        code = _error("interrupted; nothing was seeded", EXIT_FAILED, args.report_data)
+    finally:
+        shutdown.finishing(code)  # cleanup (the gRPC channel, the stand) gets a few seconds, no more
+    return code
+
+
+async def _seed_plans(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
+    """Every plan's journal is taken before the first call; then one pre-flight call; then the plans in order.
+
+    The pre-flight call goes out before the engine is imported and is awaited once the journals are
+    taken: the engine (Faker, the builder, the journal, the dump) is imported on a worker thread
+    meanwhile, so the loop sends the call and takes its answer while the imports run (~25 ms less).
+    """
+    options = BuildOptions(
+        concurrency=args.concurrency,
+        retries=args.retries,
+        timeout=args.timeout,
+        parallel_operations=args.parallel_operations,
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        address, recorded = await stack.enter_async_context(_gateway_target(args))
+        args.report_data["target"] = address if recorded == address else f"{recorded} ({address})"
+        client = await stack.enter_async_context(_closing(connect(args.transport, address, timeout=args.timeout)))
+        preflight = await stack.enter_async_context(_started(client.preflight(args.timeout)))
+        await asyncio.to_thread(importlib.import_module, f"{__package__}._report")
+        from ..engine._run import PlanRun
+        from ._report import CallLog
+
+        _collector.start_up_done()
+        runs = [
+            PlanRun(
+                plan,
+                client,
+                dumps_dir=args.dumps_dir,
+                options=options,
+                seed=args.seed,
+                resume=args.resume,
+                restart=args.restart,
+                target=recorded,
+                shard=args.shard,
+            )
+            for plan in plans
+        ]
+        for run in runs:
+            stack.callback(run.close)
+            try:
+                run.open()
+            except JournalError as exc:  # nothing was sent: bad usage, whichever plan it is
+                return _error(exc, EXIT_USAGE, args.report_data)
+            for warning in run.warnings:
+                print(f"{PROG}: warning: {warning}", file=sys.stderr)
+        try:
+            await preflight
+        except GatewayUnreachableError as exc:
+            return _error(
+                f"cannot reach the gateway over {args.transport} at {address}: {exc.detail}",
+                EXIT_FAILED,
+                args.report_data,
+            )
+        for run in runs:
+            client.call_log = CallLog()
+            code = await _seed_one(run, args)
+            if code != EXIT_OK:
+                return code
+    return EXIT_OK
+
+
+@contextlib.asynccontextmanager
+async def _started(work: Coroutine[Any, Any, None]) -> AsyncIterator[asyncio.Task[None]]:
+    """``work`` running as a task from the loop's next turn; cancelled if left unawaited."""
+    task = asyncio.ensure_future(work)
+    try:
+        yield task
+    finally:
+        if not task.done():
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):  # its outcome was not wanted
+            await task
+
+
+@contextlib.asynccontextmanager
+async def _closing(client: GatewayClient) -> AsyncIterator[GatewayClient]:
+    """The client, closed on the way out within a bound: a channel that never connected can hang its close."""
+    try:
+        yield client
+    finally:
+        with contextlib.suppress(TimeoutError, Exception):
+            async with asyncio.timeout(2.0):
+                await client.aclose()
+
+
+async def _seed_one(run: PlanRun, args: argparse.Namespace) -> int:
+    from ._progress import Progress
+    from ._report import plan_report
+
+    entries: list[dict[str, Any]] = args.report_data["plans"]
+    enabled = False if args.no_progress else None
+    try:
+        progress = Progress(
+            run, enabled=enabled, plain_interval=args.progress_interval, users=run.count, json_lines=args.progress_jsonl
+        )
+        async with progress:
+            path = await run.execute()
+    except JournalError as exc:
+        entries.append(plan_report(run, "failed", error=str(exc)))
+        return _error(exc, EXIT_USAGE)
+    except asyncio.CancelledError:
+        entries.append(plan_report(run, "interrupted"))
+        _report_missing(run, "interrupted")
+        return EXIT_FAILED
+    except (BuildError, GatewayError, SeedingError) as exc:
+        entries.append(plan_report(run, "failed", error=str(exc)))
+        _report_missing(run, f"failed: {exc}")
+        return EXIT_FAILED
+    entries.append(plan_report(run, "seeded", dump=path))
+    _report_done(run, path)
+    return EXIT_OK
+
+
+def _report_missing(run: PlanRun, what: str) -> None:
+    from ..engine._run import format_ranges
+
+    count = run.count
+    missing = run.missing_count
+    # The embedded stand's users ended with it: there is nothing to resume, only to run again.
+    finish = "run again" if run.target == "embedded" else "finish with --resume"
+    print(
+        f"{PROG}: {run.scenario}: {what}; {count - missing} of {count} users are safe in {run.journal_path}, "
+        f"missing plan indices: {format_ranges(run.missing_ranges()) or 'none'}; no dump written; {finish}",
+        file=sys.stderr,
+    )
+
+
+def _report_done(run: PlanRun, path: Path) -> None:
+    totals = run.totals()
+    stats = run.builder.stats if run.builder else None
+    counts = ", ".join(f"{n} {name}" for name, n in totals.items())
+    rate = (
+        f"{stats.calls} calls, {stats.calls_per_second:.0f} calls/s, up to {stats.peak_in_flight} in flight, "
+        f"{stats.retries} retries"
+        if stats
+        else ""
+    )
+    elapsed = f"{stats.elapsed:.2f} s" if stats else "?"
+    resumed = f", {run.resumed_users} users from the journal" if run.resumed_users else ""
+    where = f"{run.client.transport} at {run.client.target}"
+    if run.target == "embedded":
+        where = f"{run.client.transport} at the embedded stand ({run.client.target})"
+    print(f"{run.scenario}: {counts} in {elapsed} over {where} ({rate}{resumed}) → {path}")

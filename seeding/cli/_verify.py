@@ -1,0 +1,267 @@
+"""``python -m seeding verify DUMP``: do a dump's users, accounts and operations still exist on the gateway?
+
+A stand's data can be wiped (a restarted embedded stand, a reset database) while yesterday's dump
+still looks fine; a load test then fails on 404s that have nothing to do with load. This checks a
+seeded random sample of the dump's users: each user (GetUser), its accounts and their cards (one
+GetAccounts: every account id must be the user's, every card on its account) and one operation per
+account (GetOperation, on the right account). Each stale entry is one line naming the user's
+index and id. Reads that fail transiently (UNAVAILABLE, 503, a timeout) are retried with the
+run's policy (``seeding.engine._retry``, ``--retries``): a gateway that drops a call now and then is not
+a stale dump.
+
+Exit codes: 0 every sampled entry exists; 1 stale entries found, or the gateway is unreachable or
+failing; 2 bad usage or an unreadable dump.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .._exceptions import DumpError, GatewayUnreachableError, PermanentGatewayError, SeedingError
+from .._settings import Settings, load_settings
+from ..dumps._files import open_dump, read_meta
+from ..dumps._result import SeedOperationResult, SeedsResult, SeedUserResult
+from ..engine._options import DEFAULT_RETRIES
+from ..engine._retry import retry_policy
+from ..gateway import TRANSPORTS, GatewayClient, Transport, connect, transport_spec
+from ..plan._models import ACCOUNT_FIELDS, CARD_FIELDS, OPERATION_FIELDS
+from ._arguments import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    PROG,
+    OneLineParser,
+    add_gateway_arguments,
+    address_flag,
+    non_negative_int,
+    retries,
+    seed_number,
+)
+from ._shutdown import Shutdown
+
+__all__ = ["main"]
+
+T = TypeVar("T")
+Read = Callable[..., Awaitable[Any]]  # ``read(client.get_user, user_id)``: one read, retried if it fails transiently
+
+NAME = f"{PROG} verify"
+DEFAULT_SAMPLE = 20
+_CONCURRENCY = 16
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog=NAME,
+        description="Check on the gateway that a sample of a dump's users, accounts, cards and operations "
+        "still exist. Exit 1 when any is stale.",
+    )
+    parser.add_argument("dump", type=Path, metavar="DUMP", help="a dump file (dumps/<scenario>_seeds.json)")
+    parser.add_argument(
+        "--sample",
+        type=non_negative_int,
+        default=DEFAULT_SAMPLE,
+        help="users to check, drawn at random (0: all); default %(default)s",
+    )
+    parser.add_argument("--seed", type=seed_number, help="draw the same sample again (the seed used is printed)")
+    parser.add_argument(
+        "--retries",
+        type=retries,
+        help=f"further attempts of a read after a transient failure (default: SEEDING.RETRIES, else {DEFAULT_RETRIES})",
+    )
+    add_gateway_arguments(parser)  # unset flags fall back to the dump's transport and target (meta), then the settings
+    return parser
+
+
+@dataclass
+class _Report:
+    """What was checked and what was found stale, in the sample's order."""
+
+    checked: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(("users", "accounts", "cards", "operations"), 0)
+    )
+    stale: dict[int, list[str]] = field(default_factory=dict)
+    retries: int = 0
+
+    def add(self, index: int, user: SeedUserResult, what: str) -> None:
+        self.stale.setdefault(index, []).append(f"stale: user #{index} ({user.user_id}): {what}")
+
+
+def main(argv: Sequence[str]) -> int:
+    """Entry point of ``python -m seeding verify``; returns the exit code."""
+    with Shutdown(NAME, exit_code=EXIT_FAILED) as shutdown:
+        try:
+            args = build_parser().parse_args(list(argv))
+            settings = load_settings()
+            seeds = open_dump(args.dump)
+            meta = read_meta(args.dump) or {}
+            transport, address, timeout = _gateway(args, settings, meta)
+        except (DumpError, SeedingError) as exc:
+            print(f"{NAME}: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            print(f"{NAME}: error: interrupted", file=sys.stderr)
+            return EXIT_FAILED
+        seed = args.seed if args.seed is not None else random.randrange(2**31)
+        count = len(seeds.users)
+        size = count if args.sample == 0 else min(args.sample, count)
+        sample = sorted(random.Random(seed).sample(range(count), size))
+        retry_count = args.retries if args.retries is not None else settings.seeding.retries
+        check = _Check(seeds, sample, seed, transport, address, timeout, retry_count)
+        try:
+            report = asyncio.run(_verify(check, shutdown))
+        except GatewayUnreachableError as exc:
+            print(
+                f"{NAME}: error: cannot reach the gateway over {transport} at {address}: {exc.detail}", file=sys.stderr
+            )
+            return EXIT_FAILED
+        except SeedingError as exc:  # transient failures: the gateway is up but not answering properly
+            print(f"{NAME}: error: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            print(f"{NAME}: error: interrupted", file=sys.stderr)
+            return EXIT_FAILED
+    lines = [line for index in sample for line in report.stale.get(index, [])]
+    for line in lines:
+        print(line)
+    checked = ", ".join(f"{n} {kind}" for kind, n in report.checked.items())
+    if report.retries:
+        checked += f" ({report.retries} reads retried)"
+    made_on = meta.get("target")
+    note = f"; the dump was made on {made_on}" if made_on and made_on != address else ""
+    print(
+        f"{args.dump}: sampled {size} of {count} users (seed {seed}); checked {checked} "
+        f"over {transport} at {address}: {len(lines)} stale{note}"
+    )
+    return EXIT_FAILED if lines else EXIT_OK
+
+
+def _gateway(args: argparse.Namespace, settings: Settings, meta: dict[str, Any]) -> tuple[Transport, str, float]:
+    """Transport, address and timeout: the flags', else the ones the dump was made on, else the settings'.
+
+    A dump made on the embedded stand names no gateway that still exists: the settings' is used.
+    """
+    made_over, made_on = meta.get("transport"), meta.get("target")
+    recorded = made_over in TRANSPORTS and isinstance(made_on, str) and made_on != "embedded"
+    transport: Transport = args.transport or (made_over if recorded else settings.seeding.transport)
+    flag = address_flag(args, transport)
+    if flag:
+        address = flag
+    elif recorded and made_over == transport:
+        try:
+            address = transport_spec(transport).check(made_on)
+        except ValueError as exc:
+            raise SeedingError(
+                f"{args.dump}: its meta.target is unusable ({exc}); pass the gateway's address"
+            ) from None
+    else:
+        address = settings.target(transport)
+    return transport, address, args.timeout or settings.timeout(transport)
+
+
+@dataclass(frozen=True)
+class _Check:
+    """What one ``verify`` checks, where, and how patiently."""
+
+    seeds: SeedsResult
+    sample: list[int]  # indices of the users to check
+    seed: int  # each user's operation to check is drawn from it
+    transport: Transport
+    address: str
+    timeout: float
+    retries: int
+
+
+async def _verify(check: _Check, shutdown: Shutdown) -> _Report:
+    shutdown.attach()
+    try:
+        return await _check_sample(check)
+    finally:
+        shutdown.finishing(EXIT_FAILED)  # the report is printed after the loop ends: this only bounds a hang
+
+
+async def _check_sample(check: _Check) -> _Report:
+    report = _Report()
+    limit = asyncio.Semaphore(_CONCURRENCY)
+
+    def count_retry(_: object) -> None:
+        report.retries += 1
+
+    policy = retry_policy(check.retries, on_retry=count_retry)
+
+    async def read(method: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """``await method(*args)``, again after a transient failure (reads change nothing: retrying is safe)."""
+        return await policy.copy()(method, *args)
+
+    async with connect(check.transport, check.address, timeout=check.timeout) as client:
+        await client.preflight(check.timeout)
+
+        async def one(index: int) -> None:
+            async with limit:
+                rng = random.Random(f"{check.seed}:{index}")
+                await _verify_user(client, read, index, check.seeds.users[index], report, rng)
+
+        try:
+            async with asyncio.TaskGroup() as group:  # the first failure cancels the rest
+                for index in check.sample:
+                    group.create_task(one(index))
+        except BaseExceptionGroup as failures:
+            raise failures.exceptions[0] from None
+    return report
+
+
+async def _verify_user(
+    client: GatewayClient, read: Read, index: int, user: SeedUserResult, report: _Report, rng: random.Random
+) -> None:
+    """Check one seeded user; a user that is gone is one stale entry, its accounts are not listed too."""
+    report.checked["users"] += 1
+    try:
+        await read(client.get_user, user.user_id)
+    except PermanentGatewayError as exc:
+        report.add(index, user, f"the user is gone ({exc.method}: {exc.status})")
+        return
+    live = {account.id: account for account in await read(client.get_accounts, user.user_id)}
+    for kind in ACCOUNT_FIELDS:
+        for account in getattr(user, kind):
+            report.checked["accounts"] += 1
+            found = live.get(account.account_id)
+            if found is None:
+                report.add(index, user, f"{kind} account {account.account_id} is not among the user's accounts")
+                continue
+            cards_here = {card.id for card in found.cards}
+            for card_kind in (*CARD_FIELDS, "opened_cards"):  # opened with the account, or issued by the plan
+                for card in getattr(account, card_kind):
+                    report.checked["cards"] += 1
+                    if card.card_id not in cards_here:
+                        report.add(index, user, f"{card_kind} card {card.card_id} is not on account {found.id}")
+            operations = [(op_kind, op) for op_kind in OPERATION_FIELDS for op in getattr(account, op_kind)]
+            if operations:
+                kind, operation = rng.choice(operations)
+                await _verify_operation(client, read, index, user, account.account_id, kind, operation, report)
+
+
+async def _verify_operation(
+    client: GatewayClient,
+    read: Read,
+    index: int,
+    user: SeedUserResult,
+    account_id: str,
+    kind: str,
+    operation: SeedOperationResult,
+    report: _Report,
+) -> None:
+    report.checked["operations"] += 1
+    operation_id = operation.operation_id
+    try:
+        found = await read(client.get_operation, operation_id)
+    except PermanentGatewayError as exc:
+        report.add(index, user, f"{kind} operation {operation_id} is gone ({exc.method}: {exc.status})")
+        return
+    if found.account_id != account_id:
+        report.add(index, user, f"{kind} operation {operation_id} is on account {found.account_id}, not {account_id}")

@@ -1,0 +1,1 @@
+"""The course's compatibility layer: ``SeedsScenario``, the builder factories, seeding in a child process."""

@@ -1,0 +1,1 @@
+"""The engine: runs a plan against a gateway, concurrently, journaled, in shards and processes, into a dump."""

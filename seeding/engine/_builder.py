@@ -1,0 +1,409 @@
+"""The builder: runs a plan against a gateway client, concurrently, parents before children.
+
+One bounded pool of in-flight calls serves the whole run (``concurrency``); a user's accounts open
+in parallel once the user exists, and an account's cards and operations once the account exists.
+Operations on one account run one after another by default, because the real gateway loses
+balance updates when two land on one account at once (``parallel_operations`` lifts this). Every
+call goes through the shared retry policy, and through the client's lean path
+(``seeding.gateway.lean_calls``): the builder keeps ids, so it has no use for validated models.
+What to create is read from the plan's tables (``SeedUsersPlan.accounts()``,
+``SeedAccountsPlan.cards()/operations()``): one code path for every account kind, card type and
+operation type.
+
+Each completed user is handed to ``on_user(index, json_bytes)`` in the dump's format at once, so a
+run keeps nothing in memory but the users in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import heapq
+import itertools
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .._exceptions import BuildError, GatewayError, SeedingError, TransientGatewayError
+from ..dumps._user_entry import account_entry, user_json
+from ..gateway import AccountType, CardType, GatewayClient, lean_calls
+from ..plan._fake_data import FakeData, OperationData
+from ..plan._models import SeedAccountsPlan, SeedsPlan
+from ._limits import ConcurrencyLimit, FixedLimit, limit_for
+from ._options import DEFAULT_CONCURRENCY, DEFAULT_RETRIES, BuildOptions
+
+if TYPE_CHECKING:
+    from tenacity import AsyncRetrying, RetryCallState
+
+    from ..gateway import Account, AccountRef
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_RETRIES",
+    "BuildOptions",
+    "BuildStats",
+    "Builder",
+]
+
+T = TypeVar("T")
+
+
+@dataclass
+class BuildStats:
+    """Live counters of a run, read by the progress display."""
+
+    planned: int = 0  # entities (users + accounts + cards + operations) to create
+    done: int = 0
+    calls: int = 0
+    retries: int = 0
+    failures: int = 0  # calls that failed for good
+    peak_in_flight: int = 0  # the most calls in flight at once (where an adaptive limit took the run)
+    started: float = field(default_factory=time.monotonic)
+    finished: float | None = None
+
+    @property
+    def elapsed(self) -> float:
+        return (self.finished or time.monotonic()) - self.started
+
+    @property
+    def calls_per_second(self) -> float:
+        return self.calls / self.elapsed if self.elapsed > 0 else 0.0
+
+
+class _Slots:
+    """The pool of in-flight calls, served by priority rather than arrival, sized by a ``ConcurrencyLimit``.
+
+    A call waiting with more sequential calls still behind it (a user about to open accounts, the
+    first of an account's chained operations) goes before a leaf (a card issue): the run ends when
+    its longest chain ends, so chains should not queue behind leaves. Ties go by arrival. Each call
+    that ends tells the limit how long it took (``release(started)``); an adaptive limit may then
+    let more calls in, or fewer. Users are admitted the same way (``admit``/``user_done``): at most
+    as many users in progress as calls may be in flight, so a small limit does not start every
+    user at once.
+    """
+
+    def __init__(self, limit: int | ConcurrencyLimit) -> None:
+        self._limit = FixedLimit(limit) if isinstance(limit, int) else limit
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._arrivals = itertools.count()
+        self._users = 0
+        self._admitting: list[asyncio.Future[None]] = []
+
+    @property
+    def limit(self) -> int:
+        return self._limit.limit
+
+    @property
+    def maximum(self) -> int:
+        return self._limit.maximum
+
+    async def acquire(self, chain: int) -> float:
+        """Take a slot; ``chain`` is how many calls must still follow this one, one after another.
+
+        Returns when the call started, for ``release``.
+        """
+        if self.in_flight < self._limit.limit and not self._waiting:
+            self._take()
+            return time.monotonic()
+        granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (-chain, next(self._arrivals), granted))
+        try:
+            await granted
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled():
+                self.release()  # granted just as we were cancelled: pass the slot on
+            raise
+        return time.monotonic()
+
+    def release(self, started: float | None = None, *, failed: bool = False) -> None:
+        """Give the slot back; with ``started``, the call's round trip (and whether it failed transiently) counts."""
+        self.in_flight -= 1
+        if started is not None:
+            now = time.monotonic()
+            if self._limit.sample(now, now - started, failed=failed, in_flight=self.in_flight):
+                self._wake_users()
+        self._grant()
+
+    def _take(self) -> None:
+        self.in_flight += 1
+        if self.in_flight > self.peak_in_flight:
+            self.peak_in_flight = self.in_flight
+
+    def _grant(self) -> None:
+        while self._waiting and self.in_flight < self._limit.limit:
+            _, _, granted = heapq.heappop(self._waiting)
+            if not granted.done():
+                self._take()
+                granted.set_result(None)
+
+    async def admit(self) -> None:
+        """Wait until another user may start (fewer in progress than the limit)."""
+        while self._users >= self._limit.limit:
+            admitted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._admitting.append(admitted)
+            await admitted
+        self._users += 1
+
+    def user_done(self) -> None:
+        self._users -= 1
+        self._wake_users()
+
+    def _wake_users(self) -> None:
+        admitting, self._admitting = self._admitting, []
+        for admitted in admitting:
+            if not admitted.done():
+                admitted.set_result(None)
+
+
+class Builder:
+    """Builds plan users through one client; ``run()`` may be called for any set of plan indices."""
+
+    def __init__(self, plan: SeedsPlan, client: GatewayClient, options: BuildOptions | None = None) -> None:
+        self.plan = plan
+        self.client = client
+        self.options = options or BuildOptions()
+        self.stats = BuildStats()
+        self._fake = FakeData(plan, self.options.seed)
+        self._slots = _Slots(limit_for(self.options.concurrency))
+        self._gateway = lean_calls(client)
+
+    async def run(
+        self, indices: Iterable[int], on_user: Callable[[int, bytes], None], *, count: int | None = None
+    ) -> None:
+        """Build the users at ``indices``; each finished one goes to ``on_user`` straight away.
+
+        ``indices`` is consumed lazily when ``count`` (how many it yields) is given, so a huge plan
+        costs no list of its indices. Raises ``BuildError`` for the first user that fails for good,
+        wherever in its tree (the user, an account, a card, an operation); users in flight are then
+        cancelled (they are not reported, and a resumed run builds them again). An error of
+        ``on_user`` (the journal's disk is full) is raised as it is.
+        """
+        if count is None:
+            indices = list(indices)
+            count = len(indices)
+        self.stats.planned += count * self.plan.users.entities_per_user
+        queue = iter(indices)
+
+        async def worker() -> None:
+            while True:
+                await self._slots.admit()
+                try:
+                    index = next(queue, None)  # workers share one iterator: each index is taken once
+                    if index is None:
+                        return
+                    user = await self._checked_user(index)
+                finally:
+                    self._slots.user_done()
+                on_user(index, user)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(min(self._slots.maximum, count)):
+                    group.create_task(worker())
+        except BaseExceptionGroup as failed:
+            raise _first_failure(failed) from None
+        finally:
+            self.stats.finished = time.monotonic()
+            self.stats.peak_in_flight = self._slots.peak_in_flight
+
+    async def _checked_user(self, index: int) -> bytes:
+        """``_user(index)``, any failure in its tree raised as the ``BuildError`` of that user."""
+        try:
+            return await self._user(index)
+        except (GatewayError, SeedingError) as exc:
+            raise BuildError(index, exc) from exc
+        except BaseExceptionGroup as group:  # a failure below the user: an account, card or operation
+            cause = _first_failure(group)
+            if isinstance(cause, SeedingError):
+                raise BuildError(index, cause) from cause
+            raise cause from None
+
+    async def _user(self, index: int) -> bytes:
+        data = self._fake.user(index)
+        user = await self._call(
+            lambda: self._gateway.create_user(
+                email=data.fresh_email(),  # fresh on every attempt: the first may have succeeded
+                last_name=data.last_name,
+                first_name=data.first_name,
+                middle_name=data.middle_name,
+                phone_number=data.phone_number,
+            ),
+            chain=self._after_user,
+        )
+        self.stats.done += 1
+        async with asyncio.TaskGroup() as group:
+            accounts = {
+                name: [
+                    group.create_task(
+                        self._account(user.id, kind, plan, self._fake.operations(index, name, number, plan))
+                    )
+                    for number in range(plan.count)
+                ]
+                for name, kind, plan in self.plan.users.accounts()
+            }
+        return user_json(user.id, {name: [t.result() for t in tasks] for name, tasks in accounts.items()})
+
+    async def _account(
+        self, user_id: str, kind: AccountType, plan: SeedAccountsPlan, operations: list[OperationData]
+    ) -> dict[str, Any]:
+        account = await self._call(lambda: self._gateway.open_account(user_id, kind), chain=self._after_open(plan))
+        self.stats.done += 1
+        round_robin = self.plan.operations.card == "round_robin"
+        card_chain = self._chained(len(operations)) if round_robin else 0  # operations wait for the cards
+        async with asyncio.TaskGroup() as group:
+            cards = {
+                name: [
+                    group.create_task(self._card(user_id, account.id, ctype, card_chain)) for _ in range(cplan.count)
+                ]
+                for name, ctype, cplan in plan.cards()
+            }
+            if operations and not round_robin:
+                ops = group.create_task(self._operations(account, [self._first_card(account)], operations))
+        issued = {name: [t.result() for t in tasks] for name, tasks in cards.items()}
+        if operations and round_robin:
+            card_ids = [card.id for card in account.cards] + [c for ids in issued.values() for c in ids]
+            operation_ids = await self._operations(account, card_ids, operations)
+        else:
+            operation_ids = ops.result() if operations else []
+        opened = [(card.id, card.type) for card in account.cards]
+        return account_entry(
+            account.id, issued, zip((op.field for op in operations), operation_ids, strict=True), opened=opened
+        )
+
+    def _first_card(self, account: Account | AccountRef) -> str:
+        if account.cards:
+            return account.cards[0].id
+        raise SeedingError(
+            f"{self.client.target}: {account.type.value} account {account.id} opened without cards; "
+            "cannot make operations on it (set operations.card: round_robin to use issued cards)"
+        )
+
+    async def _card(self, user_id: str, account_id: str, card_type: CardType, chain: int) -> str:
+        card = await self._call(lambda: self._gateway.issue_card(user_id, account_id, card_type), chain=chain)
+        self.stats.done += 1
+        return card.id
+
+    async def _operations(
+        self, account: Account | AccountRef, card_ids: list[str], operations: list[OperationData]
+    ) -> list[str]:
+        """Make ``operations`` on ``account``, one at a time unless parallel operations are allowed."""
+
+        async def make(number: int, op: OperationData) -> str:
+            operation = await self._call(
+                lambda: self._gateway.make_operation(
+                    op.type,
+                    account_id=account.id,
+                    card_id=card_ids[number % len(card_ids)],
+                    amount=op.amount,
+                    status=op.status,
+                    category=op.category,
+                ),
+                chain=0 if self.options.parallel_operations else len(operations) - 1 - number,
+            )
+            self.stats.done += 1
+            return operation.id
+
+        if not card_ids:
+            raise SeedingError(f"{account.type.value} account {account.id} has no card for its operations")
+        if self.options.parallel_operations:
+            return list(await asyncio.gather(*(make(n, op) for n, op in enumerate(operations))))
+        return [await make(n, op) for n, op in enumerate(operations)]
+
+    def _chained(self, operations: int) -> int:
+        """How many of an account's operations run one after another."""
+        return min(operations, 1) if self.options.parallel_operations else operations
+
+    def _after_open(self, plan: SeedAccountsPlan) -> int:
+        """The longest run of calls that must follow an account's opening, one after another."""
+        operations = plan.operations_per_account
+        if not operations:
+            return min(plan.cards_per_account, 1)
+        waits_for_cards = self.plan.operations.card == "round_robin" and plan.cards_per_account > 0
+        return self._chained(operations) + waits_for_cards
+
+    @property
+    def longest_chain(self) -> int:
+        """Calls one user needs one after another: its creation and the longest run that must follow."""
+        return 1 + self._after_user
+
+    @functools.cached_property
+    def _after_user(self) -> int:
+        """The longest run of calls that must follow a user's creation."""
+        return max((1 + self._after_open(plan) for _, _, plan in self.plan.users.accounts() if plan.count), default=0)
+
+    async def _call(self, call: Callable[[], Awaitable[T]], chain: int = 0) -> T:
+        """One gateway call: a slot from the shared pool per attempt, retried on transient errors.
+
+        ``chain`` is the number of calls that must follow this one in sequence (its priority). The
+        first attempt is a plain await: almost every call succeeds at once, and tenacity's machinery
+        costs as much as the call. A failure enters the retry policy as its first attempt, so the
+        policy (which errors, how many attempts, how long between) and the counters are the same.
+        Each attempt is bounded by the transport's own deadline (``timeout``), not by a timer here.
+        """
+
+        async def attempt() -> T:
+            started = await self._slots.acquire(chain)
+            try:
+                self.stats.calls += 1
+                result = await call()
+            except TransientGatewayError:
+                self._slots.release(started, failed=True)
+                raise
+            except BaseException:
+                self._slots.release()
+                raise
+            self._slots.release(started)
+            return result
+
+        try:
+            return await attempt()
+        except GatewayError as first:
+            failed: GatewayError | None = first
+
+        async def again() -> T:
+            nonlocal failed
+            if failed is not None:  # the first attempt, already made: its outcome, once
+                error, failed = failed, None
+                raise error
+            return await attempt()
+
+        try:
+            return await self._retrying.copy()(again)
+        except GatewayError:
+            self.stats.failures += 1
+            raise
+
+    @functools.cached_property
+    def _retrying(self) -> AsyncRetrying:
+        """The run's retry policy, built when a first attempt fails: tenacity is not imported before."""
+        from ._retry import retry_policy
+
+        return retry_policy(self.options.retries, on_retry=self._count_retry)
+
+    def _count_retry(self, state: RetryCallState) -> None:
+        self.stats.retries += 1
+
+
+def _first_failure(group: BaseExceptionGroup) -> BaseException:
+    """The error to report for a failed task group: a ``BuildError`` first, then any seeding error, then the rest.
+
+    The other leaves are cancellations and later failures that the first one caused.
+    """
+    leaves: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        else:
+            leaves.append(exc)
+
+    walk(group)
+    for kind in (BuildError, SeedingError, Exception):
+        for leaf in leaves:
+            if isinstance(leaf, kind):
+                return leaf
+    return leaves[0]

@@ -1,0 +1,384 @@
+"""The run journal: every completed user is on disk the moment it completes, and one run owns it.
+
+``dumps/<scenario>_seeds.journal`` is JSON lines: a header (plan hash, transport, target, seed, the
+run's pid, ...) and then ``{"index":i,"user":{...}}`` per completed user, appended with one
+``write`` each, so a crash, Ctrl-C or SIGKILL keeps every user written before it. ``--resume``
+reads it back, seeds only the missing plan indices, and the dump is assembled from it in plan
+order; it is removed once the dump is written.
+
+What keeps it from mixing, duplicating or losing data:
+
+- One writer: the run holds an exclusive ``flock`` on the file for as long as it runs, so a second
+  run, ``--resume`` or ``--restart`` of a live journal is refused, naming the live process. A
+  journal is created whole (header written, lock taken) under a temporary name and linked into
+  place, so nobody ever sees it empty or unlocked.
+- Same gateway, same plan: ``--resume`` compares the plan hash and the transport and target with
+  the header, and refuses naming both sides.
+- Local damage stays local: a line that is not a user record as we write them (a damaged sector, a
+  hand edit) costs that one user, who is seeded again (with a warning); a torn last line (killed
+  mid-write) is cut off; a failed append is rolled back so the next one starts on a clean line.
+- A journal that holds no user (or only users of an embedded stand, gone with its process) is no
+  unfinished run: the next run simply takes it over.
+- Opened with ``O_NOFOLLOW``: a symlink at the journal's path is refused, never written through.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import re
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .._exceptions import JournalError
+
+__all__ = ["Journal", "journal_path"]
+
+_VERSION = 1
+_USER_KEY = b',"user":'
+# A user record exactly as ``append`` writes it; anything else on a line is damage.
+_RECORD = re.compile(rb'\{"index":(\d{1,18}),"user":(\{"user_id":"[^"\\]+".*\})\}\n', re.DOTALL)
+_OPEN_FLAGS = os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def journal_path(dump: Path) -> Path:
+    """The journal beside a dump: ``x_seeds.json`` → ``x_seeds.journal``."""
+    return dump.with_suffix(".journal")
+
+
+class Journal:
+    """Append-only record of one run's completed users, readable after any kind of stop.
+
+    Holds the journal's lock from ``start`` until ``close``/``remove``.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        fd: int,
+        header: dict[str, Any],
+        done: dict[int, tuple[int, int]],
+        size: int,
+        *,
+        damaged: list[int] | None = None,
+    ) -> None:
+        self.path = path
+        self.header = header
+        self._fd = fd
+        self._done = done  # plan index → (offset, length) of the user's JSON in the file
+        self._size = size
+        self._broken: OSError | None = None
+        self.damaged_lines = damaged or []  # 1-based line numbers skipped when reading
+
+    @classmethod
+    def start(cls, path: Path, header: dict[str, Any], *, resume: bool = False, restart: bool = False) -> Journal:
+        """Open and lock the journal for a run of the plan ``header["plan_hash"]``.
+
+        An existing journal holding users is an unfinished run: continued with ``resume``,
+        discarded with ``restart``, and otherwise a ``JournalError`` (never silently thrown away).
+        A journal another live process holds is always a ``JournalError``. Nothing is sent before
+        this returns, so every refusal here is bad usage.
+        """
+        fd, created = _lock(path, header)
+        if created:
+            return cls(path, fd, header, {}, os.fstat(fd).st_size)
+        try:
+            old_header, done, size, damaged = _read(path, fd)
+            # No user in it, or users of an embedded stand that ended with its process: nothing to
+            # lose, nothing that could be resumed.
+            if not done or restart or old_header.get("target") == "embedded":
+                fresh = _replace(path, fd, header)
+                return cls(path, fresh, header, {}, os.fstat(fresh).st_size)
+            if not resume:
+                raise JournalError(
+                    f"{path}: an unfinished run left {len(done)} of {old_header.get('users', '?')} users here; "
+                    "pass --resume to finish it, or --restart to discard it"
+                )
+            _check_same_run(path, old_header, header)
+            journal = cls(path, fd, old_header, done, size, damaged=damaged)
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
+            journal._record({"pid": os.getpid(), "resumed": True})
+        except OSError as exc:
+            journal.close()
+            raise JournalError(str(exc)) from None
+        return journal
+
+    @property
+    def done(self) -> frozenset[int]:
+        """Plan indices of the users already complete."""
+        return frozenset(self._done)
+
+    @property
+    def done_count(self) -> int:
+        return len(self._done)
+
+    def __contains__(self, index: object) -> bool:
+        return index in self._done
+
+    def missing_ranges(self, indices: int | range) -> Iterator[tuple[int, int]]:
+        """``(first, last)`` of each run of plan indices (``range(count)``, or a shard's) not done yet, in order.
+
+        Costs what the journal holds, not what the plan asks: fine for a 100-million-user plan.
+        """
+        span = range(indices) if isinstance(indices, int) else indices
+        start = span.start
+        for index in sorted(i for i in self._done if i in span):
+            if index > start:
+                yield start, index - 1
+            start = index + 1
+        if start < span.stop:
+            yield start, span.stop - 1
+
+    def append(self, index: int, user: bytes) -> None:
+        """Record user ``index`` (its dump JSON) as complete, in one write.
+
+        A failed write (a full disk, a file size limit) is cut back off the file, so the journal
+        never holds half a user; the journal then refuses further appends with the same error.
+        """
+        if self._broken is not None:
+            raise self._broken
+        prefix = b'{"index":%d' % index + _USER_KEY
+        line = prefix + user + b"}\n"
+        self._write(line)
+        self._done.setdefault(index, (self._size - len(line) + len(prefix), len(user)))
+
+    def _record(self, fields: dict[str, Any]) -> None:
+        self._write(orjson.dumps(fields) + b"\n")
+
+    def _write(self, line: bytes) -> None:
+        written = 0
+        try:
+            while written < len(line):  # a short write (the disk filling up) is retried: the next one says why
+                wrote = os.pwrite(self._fd, line[written:], self._size + written)
+                if wrote <= 0:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                written += wrote
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._size)
+            self._broken = OSError(exc.errno, f"{self.path}: cannot write the journal: {exc.strerror}")
+            raise self._broken from None
+        self._size += written
+
+    def user(self, index: int) -> bytes:
+        """User ``index``'s JSON as recorded."""
+        offset, length = self._done[index]
+        return os.pread(self._fd, length, offset)
+
+    def users_in_order(self, indices: int | range) -> Iterator[bytes]:
+        """Users ``0..count-1`` (or a shard's ``range``) in plan order (all must be done), read back one at a time."""
+        for index in range(indices) if isinstance(indices, int) else indices:
+            yield self.user(index)
+
+    def close(self) -> None:
+        """Release the lock (the file stays for ``--resume``)."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def remove(self) -> None:
+        """Delete the journal: the dump it fed is written."""
+        if self._fd >= 0:
+            self.path.unlink(missing_ok=True)  # still locked: no other run can take it meanwhile
+        self.close()
+
+    def __del__(self) -> None:
+        if hasattr(self, "_fd"):
+            self.close()
+
+
+def _lock(path: Path, header: dict[str, Any]) -> tuple[int, bool]:
+    """The journal's descriptor with our exclusive lock on it, and whether we just created it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise JournalError(f"{path.parent}: the dumps directory is a file, or inside one") from None
+    except OSError as exc:
+        raise JournalError(f"{path.parent}: cannot make the dumps directory: {exc.strerror or exc}") from None
+    for _ in range(100):  # each retry means another process created or replaced it meanwhile
+        try:
+            fd = os.open(path, _OPEN_FLAGS)
+        except FileNotFoundError:
+            fd = _create_locked(path, header, replace=False)
+            if fd >= 0:
+                return fd, True
+            continue
+        except OSError as exc:
+            raise _open_error(path, exc) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = _last_pid(fd)
+            os.close(fd)
+            who = f"pid {pid}" if pid else "another process"
+            raise JournalError(
+                f"{path}: another run ({who}) is writing this journal right now; "
+                "wait for it to end or stop it, then --resume"
+            ) from None
+        if _same_file(path, fd):
+            return fd, False
+        os.close(fd)  # replaced or removed between our open and our lock: look again
+    raise JournalError(f"{path}: the journal keeps being replaced by another process")
+
+
+def _create_locked(path: Path, header: dict[str, Any], *, replace: bool) -> int:
+    """Write a new journal under a temporary name, lock it, then move it to ``path``.
+
+    Returns -1 when (not replacing) another process created ``path`` first.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        fd = os.open(tmp, _OPEN_FLAGS | os.O_CREAT | os.O_EXCL, 0o644)
+    except OSError as exc:
+        raise _open_error(path, exc) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        line = orjson.dumps({"journal": _VERSION, **header, "pid": os.getpid()}) + b"\n"
+        written = 0
+        while written < len(line):
+            written += os.write(fd, line[written:])
+        if replace:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                os.close(fd)
+                return -1
+            finally:
+                tmp.unlink(missing_ok=True)
+    except OSError as exc:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise JournalError(f"{path}: cannot write the journal: {exc.strerror or exc}") from None
+    return fd
+
+
+def _replace(path: Path, old_fd: int, header: dict[str, Any]) -> int:
+    """A fresh journal in place of the one we hold locked; its lock passes to the new file."""
+    fd = _create_locked(path, header, replace=True)
+    os.close(old_fd)
+    return fd
+
+
+def _same_file(path: Path, fd: int) -> bool:
+    try:
+        on_disk = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (on_disk.st_dev, on_disk.st_ino) == (held.st_dev, held.st_ino)
+
+
+def _open_error(path: Path, exc: OSError) -> JournalError:
+    if exc.errno == errno.ELOOP:
+        return JournalError(f"{path}: is a symbolic link; a journal is never written through one (remove it)")
+    return JournalError(f"{path}: cannot open the journal: {exc.strerror or exc}")
+
+
+def _check_same_run(path: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
+    """``--resume`` continues the same plan on the same gateway, or refuses naming both."""
+    if old.get("shard") != new.get("shard"):  # renamed by hand: its users are another shard's
+        raise JournalError(
+            f"{path}: holds shard {old.get('shard') or 'none (a whole plan)'}, this run seeds shard "
+            f"{new.get('shard') or 'none (the whole plan)'}; pass --restart to discard it"
+        )
+    if old.get("plan_hash") != new.get("plan_hash"):
+        raise JournalError(
+            f"{path}: was made from another plan (hash {old.get('plan_hash')}, now "
+            f"{new.get('plan_hash')}); pass --restart to discard it"
+        )
+    before = (old.get("transport"), old.get("target"))
+    now = (new.get("transport"), new.get("target"))
+    if None not in before and None not in now and before != now:
+        raise JournalError(
+            f"{path}: the interrupted run seeded {before[0]} {before[1]}, this one targets {now[0]} {now[1]}; "
+            "resume against the same gateway (its users would be mixed with another's), or pass --restart"
+        )
+
+
+def _read(path: Path, fd: int) -> tuple[dict[str, Any], dict[int, tuple[int, int]], int, list[int]]:
+    """Header, completed users, clean size and damaged line numbers of a journal we hold.
+
+    Streams line by line (memory stays flat). A torn last line (killed mid-write) is cut off so
+    appends start cleanly; a damaged line elsewhere is skipped and reported.
+    """
+    done: dict[int, tuple[int, int]] = {}
+    damaged: list[int] = []
+    header: dict[str, Any] | None = None
+    offset = 0
+    users = None
+    with open(os.dup(fd), "rb") as file:
+        for number, line in enumerate(file, start=1):
+            if not line.endswith(b"\n"):
+                os.ftruncate(fd, offset)
+                break
+            if header is None:
+                header = _header(path, line)
+                users = header.get("users")
+            elif (record := _RECORD.fullmatch(line)) is not None and _parses(record.group(2)):
+                index = int(record.group(1))
+                if not isinstance(users, int) or index < users:
+                    done.setdefault(index, (offset + record.start(2), len(record.group(2))))
+                else:
+                    damaged.append(number)
+            elif not _is_run_record(line):
+                damaged.append(number)
+            offset += len(line)
+    if header is None:
+        raise JournalError(f"{path}: empty journal; pass --restart to discard it")
+    return header, done, offset, damaged
+
+
+def _header(path: Path, line: bytes) -> dict[str, Any]:
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        record = None
+    if (
+        not isinstance(record, dict)
+        or record.get("journal") != _VERSION
+        or not all(isinstance(record.get(key, 0), int) for key in ("seed", "users"))
+    ):
+        raise JournalError(f"{path}:1: not a seeding journal; pass --restart to discard it")
+    return record
+
+
+def _parses(user: bytes) -> bool:
+    try:
+        return isinstance(orjson.loads(user), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
+def _is_run_record(line: bytes) -> bool:
+    """A ``{"pid":…}`` line a resumed run writes (who holds the journal now)."""
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(record, dict) and isinstance(record.get("pid"), int) and "index" not in record
+
+
+def _last_pid(fd: int) -> int | None:
+    """The pid of the run that last took the journal (its header, or a later resume's record)."""
+    pid = None
+    with contextlib.suppress(OSError), open(os.dup(fd), "rb") as file:
+        file.seek(0)
+        for line in file:
+            if line.startswith(b'{"index":'):
+                continue
+            with contextlib.suppress(orjson.JSONDecodeError):
+                record = orjson.loads(line)
+                if isinstance(record, dict) and isinstance(record.get("pid"), int):
+                    pid = record["pid"]
+    return pid

@@ -1,0 +1,275 @@
+"""``python -m seeding merge SCENARIO``: join the shards of one plan into ``dumps/<scenario>_seeds.json``.
+
+The shards (``<scenario>_seeds.shard-I-of-N.json``, from ``--shard I/N``) are checked before a byte
+is written: all ``N`` present and finished (no journal left beside one), each the shard its name
+says, every one of the same plan (hash) and seed, each holding exactly its part of the fixed split
+(so no plan index is missing or there twice), each readable. Then their users are copied in plan
+order, shard after shard and one user at a time (memory stays flat for a million users), into a
+dump written atomically: it appears complete or not at all. The shard files are left as they are.
+
+Its ``meta`` is an unsharded run's (plan, hash, seed, counts, target), so readers and Locust's
+regeneration treat the merged dump like any other, plus ``merged_from`` naming the shards.
+
+Exit codes: 0 merged; 1 the merged dump could not be written (the shards are untouched: merge
+again); 2 bad usage, or a shard missing, unfinished, foreign or damaged (named).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import sys
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .._exceptions import DumpError, SeedingError
+from ..cli._arguments import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG, OneLineParser
+from ..dumps._files import DumpWriter, dump_path, open_dump, read_meta, remove_stale_temporaries, user_bytes
+from ._journal import journal_path
+from ._shards import Shard, shard_of_meta
+
+__all__ = ["MergeError", "Merged", "ShardFile", "find_shards", "main", "merge_shards"]
+
+NAME = f"{PROG} merge"
+
+
+class MergeError(SeedingError):
+    """The shards cannot be merged (missing, unfinished, foreign, damaged): nothing was written."""
+
+
+@dataclass(frozen=True)
+class ShardFile:
+    """One finished shard dump, checked: which shard, its meta, how many users."""
+
+    path: Path
+    shard: Shard
+    meta: dict[str, Any]
+    users: int
+
+
+@dataclass(frozen=True)
+class Merged:
+    """What ``merge_shards`` wrote."""
+
+    path: Path
+    users: int
+    shards: list[ShardFile]
+    meta: dict[str, Any]
+
+
+def find_shards(scenario: str, dumps_dir: str | Path, count: int | None = None) -> list[ShardFile]:
+    """The ``count`` (default: as the files say) finished shards of ``scenario``, checked, in shard order.
+
+    Raises ``MergeError`` naming the first shard that is missing, unfinished, foreign or damaged.
+    """
+    directory = Path(dumps_dir)
+    if not directory.is_dir():
+        raise MergeError(f"{directory}: no such dumps directory")
+    whole = dump_path(scenario, directory)
+    pattern = f"{glob.escape(whole.stem)}.shard-*-of-*"
+    found = sorted(directory.glob(f"{pattern}.json")) + sorted(directory.glob(f"{pattern}.journal"))
+    named = {path: shard for path in found if (shard := Shard.of_file(path.with_suffix(".json"))) is not None}
+    if count is None:
+        counts = sorted({shard.count for shard in named.values()})
+        if not counts:
+            raise MergeError(
+                f"{directory}: no shards of {scenario} ({whole.stem}.shard-I-of-N.json); "
+                f"seed them with `{PROG} PLAN --shard I/N`"
+            )
+        if len(counts) > 1:
+            first, other = (next(p for p, s in named.items() if s.count == n) for n in counts[:2])
+            raise MergeError(
+                f"{directory}: shards of two splits of {scenario}: {first.name} is one of {counts[0]}, "
+                f"{other.name} one of {counts[1]}; remove the split you do not want"
+            )
+        count = counts[0]
+    shards = [_check_file(Shard(index, count), whole) for index in range(1, count + 1)]
+    _check_same_run(shards)
+    _check_split(shards)
+    return shards
+
+
+def _check_file(shard: Shard, whole: Path) -> ShardFile:
+    path = shard.dump_path(whole)
+    journal = journal_path(path)
+    if journal.exists():
+        raise MergeError(
+            f"{journal}: shard {shard} is unfinished (its journal is still there); "
+            f"finish it with `{PROG} PLAN --shard {shard} --resume`"
+        )
+    if not path.exists():
+        raise MergeError(f"{path}: shard {shard} is missing; seed it with `{PROG} PLAN --shard {shard}`")
+    try:
+        meta = read_meta(path)
+        users = len(open_dump(path).users)
+    except DumpError as exc:
+        raise MergeError(f"shard {shard} is damaged: {exc}") from None
+    held = shard_of_meta(meta)
+    if meta is None or held is None:
+        raise MergeError(f"{path}: not a shard dump (its meta records no shard); seed shard {shard} again")
+    if held != shard:
+        raise MergeError(
+            f"{path}: holds shard {held} by its meta, not {shard} as its name says; "
+            f"its users would be merged twice or not at all: seed shard {shard} again"
+        )
+    return ShardFile(path, shard, meta, users)
+
+
+def _check_same_run(shards: list[ShardFile]) -> None:
+    """One plan, one seed: a shard that differs from the others (the most, else shard 1) is foreign."""
+
+    def key(item: ShardFile) -> tuple[Any, Any, Any]:
+        return item.meta.get("plan_hash"), item.meta.get("seed"), item.meta["shard"].get("users")
+
+    votes = Counter(key(item) for item in shards)
+    expected = max(votes, key=lambda k: (votes[k], k == key(shards[0])))
+    for item in shards:
+        plan_hash, seed, users = key(item)
+        if (plan_hash, seed, users) != expected:
+            raise MergeError(
+                f"{item.path}: a shard of another run (plan hash {plan_hash}, seed {seed}, {users} users; the "
+                f"others: plan hash {expected[0]}, seed {expected[1]}, {expected[2]} users); "
+                f"remove it or seed shard {item.shard} of this plan again"
+            )
+
+
+def _check_split(shards: list[ShardFile]) -> None:
+    """Each shard holds exactly its part of the fixed split: every plan index once, in order."""
+    for item in shards:
+        record = item.meta["shard"]
+        users = record.get("users")
+        if not isinstance(users, int) or users < 0:
+            raise MergeError(f"{item.path}: its meta.shard records no plan size; seed shard {item.shard} again")
+        span = item.shard.indices(users)
+        held = (record.get("start"), record.get("stop"))
+        if held != (span.start, span.stop):
+            raise MergeError(
+                f"{item.path}: holds plan indices [{held[0]}, {held[1]}), shard {item.shard} of {users} users is "
+                f"[{span.start}, {span.stop}): indices would be missing or there twice; seed it again"
+            )
+        if item.users != len(span):
+            raise MergeError(
+                f"{item.path}: holds {item.users} users, shard {item.shard} of {users} is {len(span)}; seed it again"
+            )
+
+
+def merge_shards(
+    scenario: str, dumps_dir: str | Path, *, count: int | None = None, expect: dict[str, Any] | None = None
+) -> Merged:
+    """Check the shards of ``scenario`` and write their merged dump; returns what was written.
+
+    ``expect`` (``plan_hash``, ``seed``) refuses shards of any other run, as ``--processes`` does.
+    Raises ``MergeError`` (nothing written) or ``OSError`` (the dump could not be written).
+    """
+    shards = find_shards(scenario, dumps_dir, count)
+    for key, value in (expect or {}).items():
+        if shards[0].meta.get(key) != value:
+            raise MergeError(f"{shards[0].path}: a shard of another run ({key} {shards[0].meta.get(key)}, not {value})")
+    target = dump_path(scenario, dumps_dir)
+    if target.is_dir():
+        raise MergeError(f"{target}: is a directory; the merged dump cannot be written there")
+    if not os.access(target.parent, os.W_OK):
+        raise MergeError(f"{target.parent}: cannot write the merged dump there (permission denied)")
+    remove_stale_temporaries(target)
+    meta = _merged_meta(shards)
+    with DumpWriter(target, meta) as writer:
+        for user in _users(shards):
+            writer.write(user)
+    return Merged(target, writer.count, shards, meta)
+
+
+def _users(shards: list[ShardFile]) -> Iterator[bytes]:
+    """Every user of every shard in plan order, one at a time, each checked to parse."""
+    for item in shards:
+        users = open_dump(item.path).users  # one shard open at a time
+        start = item.meta["shard"]["start"]
+        for position in range(len(users)):
+            try:
+                raw = user_bytes(users, position)
+                if not isinstance(orjson.loads(raw), dict):
+                    raise orjson.JSONDecodeError("not an object", "", 0)
+            except (DumpError, orjson.JSONDecodeError):
+                raise MergeError(
+                    f"{item.path}: user #{position} (plan index {start + position}) is corrupt; "
+                    f"seed shard {item.shard} again"
+                ) from None
+            yield raw
+        del users
+
+
+def _merged_meta(shards: list[ShardFile]) -> dict[str, Any]:
+    first = shards[0].meta
+    counts: Counter[str] = Counter()
+    for item in shards:
+        counts.update({k: v for k, v in (item.meta.get("counts") or {}).items() if isinstance(v, int)})
+    targets = list(dict.fromkeys(str(item.meta.get("target")) for item in shards))
+    started = [str(item.meta["started_at"]) for item in shards if item.meta.get("started_at")]
+    kept = ("scenario", "plan_hash", "plan", "transport", "seed", "seeding_version")
+    meta = {key: first[key] for key in kept if key in first}
+    meta.update(
+        {
+            "target": targets[0] if len(targets) == 1 else targets,  # shards may seed through several gateway nodes
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "started_at": min(started) if started else None,
+            "resumed_users": sum(int(item.meta.get("resumed_users") or 0) for item in shards),
+            "counts": dict(counts),
+            "duration_s": max(float(item.meta.get("duration_s") or 0) for item in shards),
+            "calls": sum(int(item.meta.get("calls") or 0) for item in shards),
+            "retries": sum(int(item.meta.get("retries") or 0) for item in shards),
+            "merged_from": {"shards": len(shards), "files": [item.path.name for item in shards]},
+        }
+    )
+    return meta
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog=NAME,
+        description="Join the shards of one plan (dumps/<scenario>_seeds.shard-I-of-N.json, seeded with "
+        "--shard I/N) into dumps/<scenario>_seeds.json, in plan order. The shards stay.",
+    )
+    parser.add_argument("scenario", metavar="SCENARIO", help="the plan's scenario (its dump's name)")
+    parser.add_argument("--dumps-dir", type=Path, help="where the shards are and the dump goes (default: dumps)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m seeding merge``; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        dumps_dir = args.dumps_dir
+        if dumps_dir is None:
+            from .._settings import load_settings
+
+            dumps_dir = Path(load_settings().seeding.dumps_dir)
+        scenario = args.scenario
+        if not scenario or "/" in scenario or scenario in (".", ".."):
+            raise MergeError(f"{scenario!r}: give the plan's scenario name (its dump's name without _seeds.json)")
+        merged = merge_shards(scenario, dumps_dir)
+    except SeedingError as exc:
+        print(f"{NAME}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        where = exc.filename or args.scenario
+        print(
+            f"{NAME}: error: {where}: cannot write the merged dump: {exc.strerror or exc}; "
+            "the shards are untouched, merge again",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print(f"{NAME}: error: interrupted; no merged dump written, the shards are untouched", file=sys.stderr)
+        return EXIT_FAILED
+    meta = merged.meta
+    print(
+        f"{scenario}: merged {len(merged.shards)} shards, {merged.users} users (plan {meta.get('plan_hash')}, "
+        f"seed {meta.get('seed')}) → {merged.path}"
+    )
+    return EXIT_OK

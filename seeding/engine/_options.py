@@ -1,0 +1,45 @@
+"""How a build runs (concurrency, retries, timeout, seed): a small value, light enough for settings.
+
+Settings and the command line default to these without importing the engine (Faker, tenacity).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "ADAPTIVE_GAIN",
+    "ADAPTIVE_INITIAL",
+    "ADAPTIVE_MAX",
+    "ADAPTIVE_MIN",
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_RETRIES",
+    "MAX_CONCURRENCY",
+    "MAX_RETRIES",
+    "BuildOptions",
+]
+
+# None: adaptive (``seeding.engine._limits.AdaptiveLimit``), measured on a latency-bound and on a
+# capacity-bound stand (bench/seed_concurrency.py); ``--concurrency N`` fixes N instead.
+DEFAULT_CONCURRENCY: int | None = None
+# The adaptive limit starts where the real gateway was measured clean (50 in flight on either
+# transport), keeps ADAPTIVE_GAIN × the gateway's bandwidth-delay product in flight, and stays
+# within these bounds: 400 is past the point where a client on two cores is bound by its own CPU.
+ADAPTIVE_INITIAL = 50
+ADAPTIVE_MIN = 4
+ADAPTIVE_MAX = 400
+ADAPTIVE_GAIN = 4.0  # headroom: a busy client leaves gaps that a short queue at the gateway fills
+DEFAULT_RETRIES = 8
+# Beyond these a value is a typo: 10**9 calls in flight would start a task per plan user up front,
+# and a billion retries would never let a run against a dead gateway end.
+MAX_CONCURRENCY = 10_000
+MAX_RETRIES = 1_000
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    concurrency: int | None = DEFAULT_CONCURRENCY  # gateway calls in flight at most for the run; None: adaptive
+    retries: int = DEFAULT_RETRIES  # further attempts of a call after a transient failure
+    timeout: float = 10.0  # seconds per attempt
+    seed: int = 0  # makes names, phones and amounts reproducible
+    parallel_operations: bool = False  # allow several operations on one account at once

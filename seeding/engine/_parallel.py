@@ -1,0 +1,342 @@
+"""``python -m seeding PLAN --processes N``: the plan's ``N`` shards in ``N`` processes here, then one merge.
+
+One process is bound by one core; ``N`` shard processes (``python -m seeding PLAN --shard I/N``,
+each with its own journal, dump and ``--concurrency``) use ``N``. The parent starts them, shows
+one progress line for all (each child reports its counters as JSON lines on stdout, see
+``_progress``), merges the shards into ``dumps/<scenario>_seeds.json`` when all have finished,
+removes the shard files, and prints one summary.
+
+Ctrl-C (or SIGTERM) reaches the parent only (the children run in their own sessions): it passes
+one SIGINT to each child, which stops cleanly and keeps its journal; ``--processes N --resume``
+then resumes the unfinished shards and reuses the finished ones. Without a ``--seed`` the shards
+use ``default_seed(plan_hash)``, so a resumed run agrees with the first one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .._exceptions import DumpError, SeedingError
+from .._server_subprocess import PROJECT_ROOT
+from ..cli._arguments import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG
+from ..cli._progress import Progress
+from ..cli._shutdown import Shutdown
+from ..dumps._files import dump_path, read_meta
+from ..dumps._index import index_path
+from ..gateway import transport_spec
+from ..plan._models import SeedsPlan
+from ._builder import BuildStats
+from ._journal import journal_path
+from ._merge import merge_shards
+from ._shards import Shard, default_seed, shard_of_meta
+
+__all__ = ["seed_in_processes"]
+
+_STOP_WAIT = 8.0  # seconds the children get to stop after the SIGINT we pass them
+
+
+class _ShardProcess:
+    """One ``python -m seeding PLAN --shard I/N`` child: its counters, its last words, its exit status."""
+
+    def __init__(self, shard: Shard, command: list[str]) -> None:
+        self.shard = shard
+        self.command = command
+        self.progress: dict[str, int] = {}
+        self.errors: list[str] = []
+        self._proc: asyncio.subprocess.Process | None = None
+        self._readers: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+        self._proc = await asyncio.create_subprocess_exec(
+            *self.command,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+            start_new_session=True,  # a terminal's Ctrl-C reaches the parent, which passes it on once
+            preexec_fn=_stop_with_parent,
+        )
+        self._readers = [asyncio.create_task(self._read_stdout()), asyncio.create_task(self._read_stderr())]
+
+    async def _read_stdout(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        async for line in self._proc.stdout:
+            if line.startswith(b'{"progress":'):
+                with contextlib.suppress(orjson.JSONDecodeError, TypeError):
+                    self.progress = orjson.loads(line)["progress"]
+
+    async def _read_stderr(self) -> None:
+        assert self._proc is not None and self._proc.stderr is not None
+        async for line in self._proc.stderr:
+            text = line.decode(errors="replace").rstrip()
+            if text:
+                self.errors.append(text.removeprefix(f"{PROG}: "))
+
+    async def wait(self) -> int:
+        assert self._proc is not None
+        code = await self._proc.wait()
+        await asyncio.gather(*self._readers, return_exceptions=True)
+        return code
+
+    @property
+    def started(self) -> bool:
+        return self._proc is not None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._proc.returncode if self._proc is not None else None
+
+    def interrupt(self) -> None:
+        """One SIGINT, as a Ctrl-C: the child stops cleanly and keeps its journal."""
+        if self._proc is not None and self._proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.send_signal(signal.SIGINT)
+
+    def kill(self) -> None:
+        if self._proc is not None and self._proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.kill()
+
+
+class _Combined:
+    """What ``Progress`` reads, summed over the children: one line for the whole run."""
+
+    def __init__(self, plan: SeedsPlan, children: list[_ShardProcess], finished_users: int) -> None:
+        self.plan = plan
+        self.scenario = plan.name
+        self.resumed_users = 0  # counted in ``stats.done`` instead: the children report it as they start
+        self.children = children
+        self.finished = finished_users * plan.users.entities_per_user  # shards done before this run
+        self.started = time.monotonic()
+        self.builder = self
+
+    def total(self, key: str) -> int:
+        return sum(int(child.progress.get(key, 0)) for child in self.children)
+
+    @property
+    def stats(self) -> BuildStats:
+        return BuildStats(
+            done=self.finished + self.total("done"),
+            calls=self.total("calls"),
+            retries=self.total("retries"),
+            started=self.started,
+        )
+
+
+async def seed_in_processes(args: argparse.Namespace, plan: SeedsPlan, shutdown: Shutdown) -> int:
+    """Seed ``plan`` as ``args.processes`` shards in as many processes, merge them; the exit code."""
+    shutdown.attach()
+    code = EXIT_FAILED
+    try:
+        code = await _seed(args, plan)
+    finally:
+        shutdown.finishing(code)
+    return code
+
+
+async def _seed(args: argparse.Namespace, plan: SeedsPlan) -> int:
+    count = args.processes
+    seed = args.seed if args.seed is not None else default_seed(plan.hash)
+    whole = dump_path(plan.name, args.dumps_dir)
+    args.report_data["target"] = args.address
+    entry: dict[str, Any] = {
+        "scenario": plan.name,
+        "plan_hash": plan.hash,
+        "seed": seed,
+        "processes": count,
+        "counts": plan.totals(),
+    }
+    args.report_data["plans"].append(entry)
+    try:
+        todo, finished_users = _shards_to_run(args, plan, seed, whole)
+    except SeedingError as exc:
+        entry.update(status="failed", error=str(exc))
+        return _error(str(exc), EXIT_USAGE, args.report_data)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="seeding-processes-") as scratch:
+        plan_file = Path(scratch) / "plan.json"  # --users applied, the scenario inside: the shards' hash is ours
+        plan_file.write_text(plan.model_copy(update={"scenario": plan.name}).model_dump_json(), encoding="utf-8")
+        children = [_ShardProcess(shard, _command(args, plan_file, shard, seed)) for shard in todo]
+        combined = _Combined(plan, children, finished_users)
+        enabled = False if args.no_progress else None
+        interrupted = False
+        async with Progress(combined, enabled=enabled, plain_interval=args.progress_interval):  # type: ignore[arg-type]
+            try:
+                for child in children:
+                    await child.start()
+                codes = await asyncio.gather(*(child.wait() for child in children))
+            except asyncio.CancelledError:
+                interrupted = True
+                codes = await _stop(children)
+    stats = combined.stats
+    elapsed = time.monotonic() - started
+    entry.update(duration_s=round(elapsed, 3), calls=stats.calls, retries=stats.retries)
+    for child in children:
+        for line in child.errors:
+            print(f"{PROG}: shard {child.shard}: {line}", file=sys.stderr)
+    failed = [child for child, code in zip(children, codes, strict=True) if code != 0]
+    if interrupted or failed:
+        what = "interrupted" if interrupted else f"{len(failed)} of {count} shards failed"
+        message = (
+            f"{plan.name}: {what}; every shard's journal keeps what it did; no dump written; "
+            f"finish with --processes {count} --resume"
+        )
+        entry.update(status="interrupted" if interrupted else "failed", error=message)
+        usage = not interrupted and all(code == EXIT_USAGE for code in codes if code != 0)
+        return _error(message, EXIT_USAGE if usage else EXIT_FAILED, args.report_data)
+    try:
+        merged = await asyncio.to_thread(
+            merge_shards, plan.name, args.dumps_dir, count=count, expect={"plan_hash": plan.hash, "seed": seed}
+        )
+    except (SeedingError, OSError) as exc:
+        detail = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.filename else str(exc)
+        message = f"{plan.name}: every shard finished but the merge failed: {detail}; the shards stay: `{PROG} merge`"
+        entry.update(status="failed", error=message)
+        return _error(message, EXIT_FAILED, args.report_data)
+    for item in merged.shards:  # merged: the whole dump is what readers open
+        item.path.unlink(missing_ok=True)
+        index_path(item.path).unlink(missing_ok=True)
+    entry.update(status="seeded", dump=str(merged.path))
+    counts = ", ".join(f"{n} {name}" for name, n in plan.totals().items())
+    resumed = finished_users + combined.total("already") // max(plan.users.entities_per_user, 1)
+    rate = stats.calls / elapsed if elapsed > 0 else 0.0
+    print(
+        f"{plan.name}: {counts} in {elapsed:.2f} s over {args.transport} at {args.address} "
+        f"({count} processes, {stats.calls} calls, {rate:.0f} calls/s, {stats.retries} retries"
+        f"{f', {resumed} users from journals' if resumed else ''}) → {merged.path}"
+    )
+    return EXIT_OK
+
+
+def _shards_to_run(args: argparse.Namespace, plan: SeedsPlan, seed: int, whole: Path) -> tuple[list[Shard], int]:
+    """The shards to start, and how many users the finished ones (kept by ``--resume``) hold.
+
+    Refuses, before anything is sent, what a child would refuse only after its siblings began: an
+    unfinished shard without ``--resume``/``--restart``, or one of another plan or seed.
+    """
+    todo: list[Shard] = []
+    finished = 0
+    for index in range(1, args.processes + 1):
+        shard = Shard(index, args.processes)
+        path = shard.dump_path(whole)
+        journal = journal_path(path)
+        if journal.exists():
+            if not (args.resume or args.restart):
+                raise SeedingError(
+                    f"{journal}: an unfinished run of shard {shard} is here; "
+                    "pass --resume to finish it, or --restart to discard it"
+                )
+            if args.resume:
+                _check_journal(journal, plan, seed, shard)
+        elif args.resume and _finished(path, plan, seed, shard):
+            finished += len(shard.indices(plan.users.count))
+            continue
+        todo.append(shard)
+    return todo, finished
+
+
+def _check_journal(journal: Path, plan: SeedsPlan, seed: int, shard: Shard) -> None:
+    try:
+        with journal.open("rb") as file:
+            header = orjson.loads(file.readline())
+    except (OSError, orjson.JSONDecodeError):
+        return  # the child reports what is wrong with it, naming it
+    if not isinstance(header, dict):
+        return
+    if header.get("plan_hash") != plan.hash:
+        raise SeedingError(
+            f"{journal}: shard {shard} was started from another plan (hash {header.get('plan_hash')}, now "
+            f"{plan.hash}); pass --restart to discard it"
+        )
+    if header.get("seed") != seed:
+        raise SeedingError(
+            f"{journal}: shard {shard} was started with seed {header.get('seed')}, not {seed}; "
+            f"pass --seed {header.get('seed')} to finish it, or --restart"
+        )
+
+
+def _finished(path: Path, plan: SeedsPlan, seed: int, shard: Shard) -> bool:
+    """A shard dump of this plan, seed and split, from an earlier run of the same command."""
+    try:
+        meta = read_meta(path)
+    except (DumpError, OSError):
+        return False
+    if not meta or shard_of_meta(meta) != shard:
+        return False
+    return meta.get("plan_hash") == plan.hash and meta.get("seed") == seed
+
+
+def _command(args: argparse.Namespace, plan_file: Path, shard: Shard, seed: int) -> list[str]:
+    journal = ["--resume"] if args.resume else ["--restart"] if args.restart else []
+    return [
+        sys.executable,
+        "-m",
+        "seeding",
+        str(plan_file),
+        f"--shard={shard}",
+        f"--seed={seed}",
+        f"--transport={args.transport}",
+        f"{transport_spec(args.transport).flag}={args.address}",
+        f"--timeout={args.timeout}",
+        f"--concurrency={args.concurrency or 'auto'}",
+        f"--retries={args.retries}",
+        f"--dumps-dir={Path(args.dumps_dir).absolute()}",
+        "--progress-jsonl",
+        "--progress-interval=0.5",
+        *(["--parallel-operations"] if args.parallel_operations else []),
+        *journal,
+    ]
+
+
+async def _stop(children: list[_ShardProcess]) -> list[int]:
+    """Pass a SIGINT to each child, wait for them to stop (SIGKILL after a while); their exit statuses."""
+    started = [child for child in children if child.started]
+    for child in started:
+        child.interrupt()
+    if started:
+        waits = [asyncio.ensure_future(child.wait()) for child in started]
+        _, pending = await asyncio.wait(waits, timeout=_STOP_WAIT)
+        for child in started:
+            child.kill()
+        if pending:
+            await asyncio.wait(pending, timeout=2.0)
+    return [child.returncode if child.returncode is not None else EXIT_FAILED for child in children]
+
+
+def _load_prctl() -> Any:
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl  # Linux; elsewhere there is none
+    return None
+
+
+_PRCTL = _load_prctl()  # looked up now: between fork and exec nothing may import or lock
+
+
+def _stop_with_parent() -> None:
+    """In the child before exec (Linux): a SIGINT when the parent dies, however (a second Ctrl-C, SIGKILL).
+
+    The children run in their own sessions, so nothing else would stop them; SIGINT lets each keep
+    its journal. Only a C call happens here, which is safe whatever other threads the parent runs.
+    """
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGINT)  # PR_SET_PDEATHSIG
+
+
+def _error(message: str, code: int, report: dict[str, Any]) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    report.setdefault("error", message)
+    return code

@@ -1,0 +1,405 @@
+"""Seeding plans: how many users, which accounts per user, which cards and operations per account.
+
+The model names, nesting and ``count`` fields are the course's (``SeedsPlan(users=SeedUsersPlan(
+count=…, debit_card_accounts=SeedAccountsPlan(count=…, physical_cards=SeedCardsPlan(count=…),
+top_up_operations=SeedOperationsPlan(count=…)))))``), so plans written in Python keep working.
+Plans are also read from YAML or JSON files (``load_plan``), where a bare number is short for
+``{count: N}``. Every invalid plan becomes a one-line ``PlanError`` naming the file, the line where
+known, and the field.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+import orjson
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .._exceptions import PlanError
+from ..contract import AccountType, CardType, OperationStatus, OperationType
+
+__all__ = [
+    "ACCOUNT_FIELDS",
+    "CARD_FIELDS",
+    "DEFAULT_SCENARIO",
+    "OPERATION_FIELDS",
+    "AmountRange",
+    "OperationOptions",
+    "SeedAccountsPlan",
+    "SeedCardsPlan",
+    "SeedOperationsPlan",
+    "SeedUsersPlan",
+    "SeedsPlan",
+    "did_you_mean",
+    "find_plan",
+    "load_plan",
+    "parse_plan",
+]
+
+# The data that drives the builder: plan field → what it creates, in the order the dump lists them.
+ACCOUNT_FIELDS: dict[str, AccountType] = {
+    "deposit_accounts": AccountType.DEPOSIT,
+    "savings_accounts": AccountType.SAVINGS,
+    "debit_card_accounts": AccountType.DEBIT_CARD,
+    "credit_card_accounts": AccountType.CREDIT_CARD,
+}
+CARD_FIELDS: dict[str, CardType] = {
+    "physical_cards": CardType.PHYSICAL,
+    "virtual_cards": CardType.VIRTUAL,
+}
+OPERATION_FIELDS: dict[str, OperationType] = {
+    "top_up_operations": OperationType.TOP_UP,
+    "purchase_operations": OperationType.PURCHASE,
+    "transfer_operations": OperationType.TRANSFER,
+    "cash_withdrawal_operations": OperationType.CASH_WITHDRAWAL,
+    "fee_operations": OperationType.FEE,
+    "cashback_operations": OperationType.CASHBACK,
+    "bill_payment_operations": OperationType.BILL_PAYMENT,
+}
+
+DEFAULT_PURCHASE_CATEGORIES = (
+    "supermarkets",
+    "restaurants",
+    "taxi",
+    "pharmacy",
+    "clothing",
+    "electronics",
+    "gas_stations",
+    "entertainment",
+)
+
+_SCENARIO = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # matched whole: "evil\n" is not a file name
+SCENARIO_NAME = _SCENARIO  # the same rule for names that arrive outside a plan (the service's routes)
+# A plan beyond this is a typo (users: 1000000000): seeding it would take days and the dump terabytes.
+MAX_ENTITIES = 100_000_000
+# Amounts go over gRPC as 32-bit floats and sum into balances: finite and far from overflow.
+MAX_AMOUNT = 1_000_000_000.0
+Amount = Annotated[float, Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False)]
+_SUB_FIELD = re.compile(r"^([a-z_]+(?:\.[a-z_]+)*): (.*)$")
+
+
+class _PlanModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _CountedPlan(_PlanModel):
+    """A plan node with a ``count``; a bare number in a file means ``{count: N}``."""
+
+    count: NonNegativeInt = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _number_is_count(cls, data: Any) -> Any:
+        if isinstance(data, int) and not isinstance(data, bool):
+            return {"count": data}
+        return data
+
+
+class AmountRange(_PlanModel):
+    """Operation amounts are drawn uniformly from ``[min, max]``, rounded to kopecks."""
+
+    min: Amount = 100.0
+    max: Amount = 5000.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class SeedCardsPlan(_CountedPlan):
+    """How many cards of one type to issue on each account (beyond the two a card account opens with)."""
+
+
+class SeedOperationsPlan(_CountedPlan):
+    """How many operations of one type to make on each account; may override the plan's defaults."""
+
+    status: OperationStatus | None = None
+    amount: AmountRange | None = None
+
+
+class SeedAccountsPlan(_CountedPlan):
+    """How many accounts of one kind to open per user, and what to create on each."""
+
+    physical_cards: SeedCardsPlan = Field(default_factory=SeedCardsPlan)
+    virtual_cards: SeedCardsPlan = Field(default_factory=SeedCardsPlan)
+    top_up_operations: SeedOperationsPlan = Field(default_factory=SeedOperationsPlan)
+    purchase_operations: SeedOperationsPlan = Field(default_factory=SeedOperationsPlan)
+    transfer_operations: SeedOperationsPlan = Field(default_factory=SeedOperationsPlan)
+    cash_withdrawal_operations: SeedOperationsPlan = Field(default_factory=SeedOperationsPlan)
+    fee_operations: SeedOperationsPlan = Field(default_factory=SeedOperationsPlan)
+    cashback_operations: SeedOperationsPlan = Field(default_factory=SeedOperationsPlan)
+    bill_payment_operations: SeedOperationsPlan = Field(default_factory=SeedOperationsPlan)
+
+    def cards(self) -> list[tuple[str, CardType, SeedCardsPlan]]:
+        """``(field, card type, plan)`` for every card kind, in dump order."""
+        return [(name, kind, getattr(self, name)) for name, kind in CARD_FIELDS.items()]
+
+    def operations(self) -> list[tuple[str, OperationType, SeedOperationsPlan]]:
+        """``(field, operation type, plan)`` for every operation kind, in dump order."""
+        return [(name, kind, getattr(self, name)) for name, kind in OPERATION_FIELDS.items()]
+
+    @property
+    def cards_per_account(self) -> int:
+        return sum(plan.count for _, _, plan in self.cards())
+
+    @property
+    def operations_per_account(self) -> int:
+        return sum(plan.count for _, _, plan in self.operations())
+
+
+class SeedUsersPlan(_CountedPlan):
+    """How many users to create, and which accounts each gets."""
+
+    deposit_accounts: SeedAccountsPlan = Field(default_factory=SeedAccountsPlan)
+    savings_accounts: SeedAccountsPlan = Field(default_factory=SeedAccountsPlan)
+    debit_card_accounts: SeedAccountsPlan = Field(default_factory=SeedAccountsPlan)
+    credit_card_accounts: SeedAccountsPlan = Field(default_factory=SeedAccountsPlan)
+
+    def accounts(self) -> list[tuple[str, AccountType, SeedAccountsPlan]]:
+        """``(field, account type, plan)`` for every account kind, in dump order."""
+        return [(name, kind, getattr(self, name)) for name, kind in ACCOUNT_FIELDS.items()]
+
+    @property
+    def entities_per_user(self) -> int:
+        """Gateway entities one user stands for: itself, its accounts, their cards and operations."""
+        return 1 + sum(
+            plan.count * (1 + plan.cards_per_account + plan.operations_per_account) for _, _, plan in self.accounts()
+        )
+
+    @model_validator(mode="after")
+    def _cards_only_on_card_accounts(self) -> Self:
+        for name, kind, plan in self.accounts():
+            if kind.has_cards:
+                continue
+            asked = [f for f, _, p in [*plan.cards(), *plan.operations()] if p.count]
+            if asked:
+                # "<field>.<sub-field>: ..." lets error reports point at the offending key.
+                raise ValueError(
+                    f"{name}.{asked[0]}: {kind.value.lower()} accounts have no cards (the gateway refuses "
+                    "to issue any), so they can have neither cards nor operations"
+                )
+        return self
+
+
+class OperationOptions(_PlanModel):
+    """Defaults for every operation of the plan."""
+
+    status: OperationStatus = OperationStatus.COMPLETED
+    amount: AmountRange = Field(default_factory=AmountRange)
+    purchase_categories: list[str] = Field(default_factory=lambda: list(DEFAULT_PURCHASE_CATEGORIES), min_length=1)
+    # Which card operations go through: the account's first card (as the course does), or all of
+    # the account's cards in turn (the two it opened with, then the issued ones).
+    card: Literal["first", "round_robin"] = "first"
+
+
+DEFAULT_SCENARIO = "seeds"  # the dump name of a plan given neither a scenario nor a file name
+
+
+class SeedsPlan(_PlanModel):
+    """A whole plan; ``scenario`` names the dump (default: the plan file's stem)."""
+
+    scenario: str | None = None
+    users: SeedUsersPlan = Field(default_factory=SeedUsersPlan)
+    operations: OperationOptions = Field(default_factory=OperationOptions)
+
+    @field_validator("scenario")
+    @classmethod
+    def _scenario_is_a_file_name(cls, scenario: str | None) -> str | None:
+        if scenario is not None and not _SCENARIO.fullmatch(scenario):
+            raise ValueError(f"{scenario!r} is not a plain file name (letters, digits, '.', '_', '-')")
+        return scenario
+
+    @model_validator(mode="after")
+    def _within_reach(self) -> Self:
+        total = sum(self.totals().values())
+        if total > MAX_ENTITIES:
+            raise ValueError(
+                f"users: the plan creates {total:,} entities in all (users, accounts, cards and operations); "
+                f"at most {MAX_ENTITIES:,} are seeded in one plan"
+            )
+        return self
+
+    @property
+    def name(self) -> str:
+        """The dump's name: ``scenario``, else one derived from the plan's hash (never a shared "seeds")."""
+        return self.scenario or f"plan-{self.hash[:8]}"
+
+    def with_users(self, count: int) -> SeedsPlan:
+        """This plan with ``count`` users (``--users``, a Locust run's size); validated like any plan."""
+        data = self.model_dump(mode="json")
+        data["users"]["count"] = count
+        try:
+            return SeedsPlan.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise PlanError(f"{self.name}: with {count} users: {first['msg'].removeprefix('Value error, ')}") from None
+
+    @property
+    def hash(self) -> str:
+        """A short digest of what the plan creates: same plan, same hash, whatever its file looked like."""
+        body = orjson.dumps(self.model_dump(mode="json", exclude={"scenario"}), option=orjson.OPT_SORT_KEYS)
+        return hashlib.sha256(body).hexdigest()[:16]
+
+    def totals(self, users: int | None = None) -> dict[str, int]:
+        """How many users, accounts, cards and operations the plan creates in all (or for ``users`` of them)."""
+        users = self.users.count if users is None else users
+        accounts = cards = operations = 0
+        for _, _, plan in self.users.accounts():
+            accounts += users * plan.count
+            cards += users * plan.count * plan.cards_per_account
+            operations += users * plan.count * plan.operations_per_account
+        return {"users": users, "accounts": accounts, "cards": cards, "operations": operations}
+
+
+PLANS_DIR = Path("plans")
+_PLAN_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def find_plan(name: str | Path, plans_dir: str | Path = PLANS_DIR) -> Path:
+    """A plan file by path, or by bare name: ``get-operations`` is ``plans/get-operations.yaml``.
+
+    An existing file always wins; a bare name (no directory, no suffix) is looked up in
+    ``plans_dir`` as ``.yaml``, ``.yml``, then ``.json``. Anything else comes back as it was, for
+    ``load_plan`` to report.
+    """
+    path = Path(name)
+    if path.exists() or path.suffix or len(path.parts) != 1:
+        return path
+    for suffix in _PLAN_SUFFIXES:
+        candidate = Path(plans_dir) / f"{path.name}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return path
+
+
+def load_plan(path: str | Path) -> SeedsPlan:
+    """Read and validate a plan file (YAML, or JSON by its ``.json`` suffix).
+
+    The scenario defaults to the file's stem. Raises ``PlanError`` with one line naming the file.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        bare = not path.suffix and len(path.parts) == 1
+        hint = f" (nor {PLANS_DIR / path.name}.yaml)" if bare else ""
+        raise PlanError(f"{path}: no such plan file{hint}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanError(f"{path}: cannot read the plan: {exc}") from None
+    return parse_plan(text, source=path)
+
+
+def parse_plan(text: str, *, source: str | Path | None = None) -> SeedsPlan:
+    """Validate plan text; ``source`` (a file path) names it in errors and gives the default scenario."""
+    if source is not None:
+        data_scenario: str | None = Path(source).stem
+    else:
+        data_scenario = None
+    source = Path(source or "<plan>")
+    is_json = source.suffix.lower() == ".json"
+    data = _parse_json(text, source) if is_json else _parse_yaml(text, source)
+    if data is None:
+        raise PlanError(f"{source}: the plan is empty")
+    if not isinstance(data, dict):
+        raise PlanError(f"{source}: a plan is a mapping with 'users' at the top, not a {type(data).__name__}")
+    if data_scenario is not None:
+        data.setdefault("scenario", data_scenario)
+    try:
+        return SeedsPlan.model_validate(data)
+    except ValidationError as exc:
+        # The YAML's nodes (for line numbers) are composed only for a plan that needs them.
+        root = None if is_json else yaml.compose(text, Loader=yaml.SafeLoader)
+        raise PlanError(_describe(exc, source, root)) from None
+
+
+def _parse_json(text: str, source: Path) -> Any:
+    try:
+        return orjson.loads(text)
+    except RecursionError:
+        raise PlanError(f"{source}: invalid JSON: nested too deep") from None
+    except orjson.JSONDecodeError as exc:
+        raise PlanError(f"{source}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+
+
+def _parse_yaml(text: str, source: Path) -> Any:
+    try:
+        return yaml.load(text, Loader=yaml.SafeLoader)
+    except RecursionError:  # "[" * 100_000: PyYAML's composer recurses per level
+        raise PlanError(f"{source}: invalid YAML: nested too deep") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else str(source)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise PlanError(f"{where}: invalid YAML: {problem}") from None
+
+
+def _describe(exc: ValidationError, source: Path, root: yaml.Node | None) -> str:
+    """One line for all of a ValidationError: ``file:line: field.path: what is wrong``."""
+    parts = []
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        field = ".".join(loc) or "(plan)"
+        if error["type"] == "extra_forbidden":
+            message = f"unknown field{_suggestion(loc)}"
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+            if sub := _SUB_FIELD.match(message):
+                loc += sub.group(1).split(".")
+                field, message = ".".join(loc), sub.group(2)
+            message = message[:1].lower() + message[1:]
+        line = _yaml_line(root, loc)
+        where = f"{source}:{line}" if line else str(source)
+        parts.append(f"{where}: {field}: {message}")
+    return "; ".join(parts)
+
+
+def _suggestion(loc: list[str]) -> str:
+    """`` (did you mean 'x'?)`` for an unknown key, from the fields valid where it stands."""
+    model: type[BaseModel] = SeedsPlan
+    for part in loc[:-1]:
+        field = model.model_fields.get(part)
+        annotation = field.annotation if field else None
+        candidates = [a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type)]
+        nested = [a for a in candidates if issubclass(a, BaseModel)]
+        if not nested:
+            return ""
+        model = nested[0]
+    return did_you_mean(loc[-1], model.model_fields)
+
+
+def did_you_mean(name: str, valid: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``valid``, else `` (valid: a, b, …)``."""
+    valid = list(valid)
+    close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else f" (valid: {', '.join(valid)})"
+
+
+def _yaml_line(root: yaml.Node | None, loc: list[str]) -> int | None:
+    """The 1-based line of the deepest YAML node on ``loc`` (the key itself for an unknown key)."""
+    node, line = root, None
+    for part in loc:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        for key, value in node.value:
+            if key.value == part:
+                line, node = key.start_mark.line + 1, value
+                break
+        else:
+            break
+    return line
