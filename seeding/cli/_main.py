@@ -54,6 +54,7 @@ from ._arguments import (
 )
 from ._progress import DEFAULT_PLAIN_INTERVAL
 from ._shutdown import Shutdown
+from ._summary import SUMMARIES
 
 if TYPE_CHECKING:  # the rest loads when a run needs it: ``--help`` imports no plan, dump or builder
     from .._settings import Settings
@@ -151,6 +152,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="latency per call that --dry-run assumes (default: 20 over grpc, 200 over http)",
     )
     output.add_argument("--report", type=Path, metavar="FILE.json", help="write a machine-readable summary there")
+    output.add_argument(
+        "--summary",
+        choices=SUMMARIES,
+        default="auto",
+        help="how a run ends: a table (entities by kind, per RPC calls and p50/p95/p99, wall, rate, dump) or one "
+        "line; auto (the default): the table on a terminal, the line elsewhere (CI logs)",
+    )
     output.add_argument("--no-progress", action="store_true", help="no progress at all")
     output.add_argument(
         "--progress-interval",
@@ -459,7 +467,7 @@ async def _seed_one(run: PlanRun, args: argparse.Namespace) -> int:
         _report_missing(run, f"failed: {exc}")
         return EXIT_FAILED
     entries.append(plan_report(run, "seeded", dump=path))
-    _report_done(run, path)
+    _report_done(run, path, args.summary)
     return EXIT_OK
 
 
@@ -477,19 +485,11 @@ def _report_missing(run: PlanRun, what: str) -> None:
     )
 
 
-def _report_done(run: PlanRun, path: Path) -> None:
-    totals = run.totals()
-    stats = run.builder.stats if run.builder else None
-    counts = ", ".join(f"{n} {name}" for name, n in totals.items())
-    rate = (
-        f"{stats.calls} calls, {stats.calls_per_second:.0f} calls/s, up to {stats.peak_in_flight} in flight, "
-        f"{stats.retries} retries"
-        if stats
-        else ""
-    )
-    elapsed = f"{stats.elapsed:.2f} s" if stats else "?"
-    resumed = f", {run.resumed_users} users from the journal" if run.resumed_users else ""
-    where = f"{run.client.transport} at {run.client.target}"
-    if run.target == "embedded":
-        where = f"{run.client.transport} at the embedded stand ({run.client.target})"
-    print(f"{run.scenario}: {counts} in {elapsed} over {where} ({rate}{resumed}) → {path}")
+def _report_done(run: PlanRun, path: Path, summary: str) -> None:
+    from ._summary import Style, summary_lines, table_lines, wants_table
+
+    if wants_table(summary, sys.stdout):  # type: ignore[arg-type]
+        lines = table_lines(run, path, Style.for_stream(sys.stdout))
+    else:
+        lines = summary_lines(run, path)
+    print("\n".join(lines))

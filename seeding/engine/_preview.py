@@ -3,7 +3,8 @@
 Per kind (users, each account kind, its cards and operations) the entities it creates; the calls
 (one per entity: the two cards a card account opens with come with its opening call); the
 longest chain of calls that must run one after another (what bounds the run however wide the
-concurrency); and from those a lower bound of the run's time at an assumed latency per call.
+concurrency); and from those one estimate, a lower bound of the run's time, with what it assumes
+(a latency per call that does not grow with the load, and the calls in flight).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from ..plan._models import SeedsPlan
 from ._builder import Builder, BuildOptions
 from ._options import ADAPTIVE_INITIAL, ADAPTIVE_MAX
 
-__all__ = ["ASSUMED_LATENCY_MS", "Preview", "preview"]
+__all__ = ["ASSUMED_LATENCY_MS", "Preview", "entities_by_kind", "preview"]
 
 # A call's latency on the real stand, roughly (GATEWAY-CONTRACT.md, sequential p50s): gRPC 5–33 ms, HTTP ~10× that.
 ASSUMED_LATENCY_MS = {"grpc": 20.0, "http": 200.0}
@@ -35,20 +36,32 @@ class Preview:
 
     @property
     def seconds_at_least(self) -> float:
-        """The run cannot be shorter than its longest chain, nor than its calls spread over the pool.
+        """The run cannot be shorter than its longest chain, nor than its calls spread over the calls in flight.
 
-        An adaptive run is reckoned at the concurrency it starts with (``adaptive_seconds_at_least``
-        at the most it may reach).
+        A fixed concurrency keeps that many in flight from the start. The adaptive default starts at
+        ``ADAPTIVE_INITIAL`` and, on a gateway whose latency stays flat, doubles each round trip up to
+        ``ADAPTIVE_MAX`` (its slow start): the estimate assumes such a gateway.
         """
-        return self._seconds(self.concurrency or ADAPTIVE_INITIAL)
+        return max(self.longest_chain, self._rounds()) * self.latency_ms / 1000 if self.calls else 0.0
 
-    @property
-    def adaptive_seconds_at_least(self) -> float | None:
-        return None if self.concurrency else self._seconds(ADAPTIVE_MAX)
+    def _rounds(self) -> int:
+        if self.concurrency:
+            return math.ceil(self.calls / self.concurrency)
+        left, in_flight, rounds = self.calls, ADAPTIVE_INITIAL, 0
+        while left > 0 and in_flight < ADAPTIVE_MAX:
+            left, in_flight, rounds = left - in_flight, min(2 * in_flight, ADAPTIVE_MAX), rounds + 1
+        return rounds + math.ceil(max(left, 0) / ADAPTIVE_MAX)
 
-    def _seconds(self, concurrency: int) -> float:
-        rounds = max(self.longest_chain, math.ceil(self.calls / concurrency)) if self.calls else 0
-        return rounds * self.latency_ms / 1000
+    def assumptions(self, transport: str) -> list[str]:
+        """What the estimate takes for granted, each with the flag that changes it."""
+        latency = f"{self.latency_ms:g} ms per call over {transport}, however many are in flight (--latency-ms sets it)"
+        if self.concurrency:
+            return [latency, f"{self.concurrency} calls in flight (--concurrency sets it)"]
+        return [
+            latency,
+            f"{ADAPTIVE_INITIAL} calls in flight at first, twice as many each round trip up to {ADAPTIVE_MAX}: "
+            "the adaptive default (--concurrency N fixes it)",
+        ]
 
     def lines(self, transport: str) -> list[str]:
         width = max((len(name.rsplit(".", 1)[-1]) + 2 * name.count(".") for name, _ in self.kinds), default=5) + 2
@@ -61,16 +74,8 @@ class Preview:
             lines.append(f"  (+ {self.opened_cards:,} cards the card accounts open with, in the same calls)")
         chain = f"the longest chain is {self.longest_chain} calls one after another"
         lines.append(f"  {self.calls:,} calls in all; {chain}")
-        concurrency = self.concurrency or ADAPTIVE_INITIAL
-        lines.append(
-            f"  at {self.latency_ms:g} ms per call over {transport} with concurrency {concurrency}: "
-            f"at least {_duration(self.seconds_at_least)}"
-        )
-        if (adaptive := self.adaptive_seconds_at_least) is not None:
-            lines.append(
-                f"  (adaptive concurrency, the default: starts at {ADAPTIVE_INITIAL} and rises while latency stays "
-                f"flat, up to {ADAPTIVE_MAX}: at least {_duration(adaptive)}; --concurrency N fixes it)"
-            )
+        lines.append(f"  estimate: at least {_duration(self.seconds_at_least)}, assuming")
+        lines.extend(f"    - {assumption}" for assumption in self.assumptions(transport))
         return lines
 
     def as_json(self) -> dict[str, Any]:
@@ -83,15 +88,21 @@ class Preview:
             "concurrency": self.concurrency if self.concurrency else "adaptive",
             "latency_ms": self.latency_ms,
             "seconds_at_least": round(self.seconds_at_least, 3),
-            **(
-                {} if self.concurrency else {"adaptive_seconds_at_least": round(self.adaptive_seconds_at_least or 0, 3)}
-            ),
         }
 
 
 def preview(plan: SeedsPlan, options: BuildOptions, latency_ms: float) -> Preview:
     """What ``plan`` would create and cost under ``options`` (concurrency, parallel operations)."""
     users = plan.users.count
+    kinds, opened = entities_by_kind(plan, users)
+    calls = sum(plan.totals().values())
+    chain = Builder(plan, None, options).longest_chain if users else 0  # type: ignore[arg-type]  # sends nothing
+    return Preview(plan.name, kinds, opened, calls, chain, options.concurrency, latency_ms)
+
+
+def entities_by_kind(plan: SeedsPlan, users: int) -> tuple[list[tuple[str, int]], int]:
+    """``users`` of ``plan``'s entities by kind (``"debit_card_accounts.physical_cards"``, …), and the
+    cards their card accounts open with (two each, made by the opening call: no call of their own)."""
     kinds: list[tuple[str, int]] = [("users", users)]
     opened = 0
     for name, kind, accounts in plan.users.accounts():
@@ -104,9 +115,7 @@ def preview(plan: SeedsPlan, options: BuildOptions, latency_ms: float) -> Previe
         for field, _, sub in [*accounts.cards(), *accounts.operations()]:
             if sub.count:
                 kinds.append((f"{name}.{field}", count * sub.count))
-    calls = sum(plan.totals().values())
-    chain = Builder(plan, None, options).longest_chain if users else 0  # type: ignore[arg-type]  # sends nothing
-    return Preview(plan.name, kinds, opened, calls, chain, options.concurrency, latency_ms)
+    return kinds, opened
 
 
 def _duration(seconds: float) -> str:

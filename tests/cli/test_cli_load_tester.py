@@ -155,14 +155,22 @@ def test_dry_run_sends_nothing(tmp_path: Path) -> None:
     assert re.search(r"^\s+purchase_operations\s+10$", out, re.MULTILINE)
     assert "(+ 40 cards the card accounts open with" in out
     assert "150 calls in all; the longest chain is 6 calls" in out
-    assert "at 20 ms per call over grpc with concurrency 50: at least 0.12 s" in out
+    # one estimate, and what it assumes
+    assert "estimate: at least 0.12 s, assuming" in out and out.count("at least") == 1
+    assert "- 20 ms per call over grpc, however many are in flight (--latency-ms sets it)" in out
+    assert "- 50 calls in flight at first, twice as many each round trip up to 400: the adaptive default" in out
     assert not (tmp_path / "d").exists()
     (plan,) = orjson.loads(report.read_bytes())["plans"]
     assert plan["status"] == "dry-run" and plan["calls"] == 150 and plan["longest_chain"] == 6
 
     wide = cli(PLAN_11_2, "--dry-run", "--users", "1000", "--transport", "http", "--latency-ms", "100", cwd=tmp_path)
     assert "15,000 calls in all" in wide.stdout
-    assert "at 100 ms per call over http with concurrency 50: at least 30.00 s" in wide.stdout
+    # 15,000 calls: 50 + 100 + 200 in the first three round trips, then 400 at a time: 3 + 37 rounds of 100 ms
+    assert "estimate: at least 4.00 s, assuming" in wide.stdout and wide.stdout.count("at least") == 1
+    assert "- 100 ms per call over http, however many are in flight" in wide.stdout
+    fixed = cli(PLAN_11_2, "--dry-run", "--users", "1000", "--concurrency", "50", cwd=tmp_path)
+    assert "estimate: at least 6.00 s, assuming" in fixed.stdout  # 15,000 calls, 50 at a time, 20 ms each
+    assert "- 50 calls in flight (--concurrency sets it)" in fixed.stdout and fixed.stdout.count("at least") == 1
 
     serial = cli(PLAN_11_2, "--dry-run", "--parallel-operations", cwd=tmp_path)
     assert "the longest chain is 3 calls" in serial.stdout  # user → account → any one operation
