@@ -143,8 +143,28 @@ def _dotenv(env_file: Any) -> dict[str, str | None]:
         return {}  # pydantic-settings reports an unreadable .env itself
 
 
+_MAX_DOTENV = 1 << 20  # a .env is a few lines; a larger file is something else
+
+
+def _check_dotenv(path: str = ".env") -> None:
+    """A ``.env`` that exists is a regular UTF-8 file (a FIFO there would hang the read; pydantic-settings
+    would raise a traceback on bytes that are not UTF-8)."""
+    from .files import read_regular
+
+    try:
+        data = read_regular(path, what="a settings file", max_bytes=_MAX_DOTENV)
+    except FileNotFoundError:
+        return
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SeedingError(f"{path}:{line}: not UTF-8 (byte {exc.start}); save it as UTF-8") from None
+
+
 def load_settings() -> Settings:
     """Settings from the environment and ``.env``; a bad value is one ``SeedingError`` line."""
+    _check_dotenv()
     try:
         return Settings()
     except ValidationError as exc:

@@ -21,9 +21,10 @@ from pathlib import Path
 
 import orjson
 
-from .._exceptions import DumpError, PlanError
+from .._exceptions import DumpError, PlanError, SeedingError
 from ..dumps._files import open_dump, read_meta
 from ..engine._shards import Shard, parse_shard
+from ..files import open_regular
 from ..plan._models import PLANS_DIR, SeedsPlan, load_plan
 from ._arguments import EXIT_OK, OneLineParser
 from ._main import PROG
@@ -129,10 +130,10 @@ def _shard_lines(directory: Path) -> list[str]:
 
 def _journal_line(path: Path) -> str:
     try:
-        with path.open("rb") as journal:
+        with open(open_regular(path, what="a journal"), "rb") as journal:
             header = orjson.loads(journal.readline())
             done = len({line.split(b",", 1)[0] for line in journal if line.startswith(b'{"index":')})
-    except (OSError, orjson.JSONDecodeError) as exc:
+    except (OSError, SeedingError, orjson.JSONDecodeError) as exc:
         return f"{path}: unreadable: {exc}"
     if not isinstance(header, dict):
         return f"{path}: no header"

@@ -33,7 +33,6 @@ import operator
 import os
 import re
 import secrets
-import stat
 import sys
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
@@ -45,6 +44,7 @@ import orjson
 from pydantic import ValidationError
 
 from .._exceptions import DumpError
+from ..files import open_regular, read_regular
 from ._index import (
     INDEX_FROM_BYTES,
     IndexWriter,
@@ -323,11 +323,11 @@ def open_dump(path: str | Path, *, lazy: bool = True) -> SeedsResult:
 
 def _read_whole(path: Path) -> Any:
     try:
-        return orjson.loads(path.read_bytes())
+        return orjson.loads(read_regular(path, what="a dump", error=DumpError))
     except orjson.JSONDecodeError as exc:
         raise DumpError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}); is the file truncated?") from None
-    except OSError as exc:
-        raise DumpError(f"{path}: cannot read the dump: {exc.strerror}") from None
+    except FileNotFoundError:
+        raise DumpError(f"{path}: no such dump; run `python -m seeding <plan>` to make it") from None
 
 
 def _parse_whole(path: Path) -> SeedsResult:
@@ -375,13 +375,11 @@ class _DumpFile:
         self.fd = -1
         self._index_file: OpenIndex | None = None  # the offsets come from ``<dump>.idx``
         try:
-            self.fd = os.open(path, os.O_RDONLY)
+            self.fd = open_regular(path, what="a dump", error=DumpError)
         except FileNotFoundError:
             raise DumpError(f"{path}: no such dump; run `python -m seeding <plan>` to make it") from None
-        except OSError as exc:
-            raise DumpError(f"{path}: cannot open the dump: {exc.strerror}") from None
         self.meta: dict[str, Any] | None = None
-        self.starts: array[int] | memoryview = array("q")
+        self.starts: Sequence[int] = array("q")
         self.indexed = False
         self.users_end = 0
         try:
@@ -391,10 +389,7 @@ class _DumpFile:
             raise
 
     def _index(self) -> None:
-        info = os.fstat(self.fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise DumpError(f"{self.path}: not a dump file")
-        size = info.st_size
+        size = os.fstat(self.fd).st_size
         if size == 0:
             raise DumpError(f"{self.path}: the dump is empty; the run that wrote it did not finish, seed again")
         index = open_index(self.path, self.fd)
@@ -413,7 +408,7 @@ class _DumpFile:
             return
         self._layout(_find_all(self.fd, size), size)
 
-    def _layout(self, starts: array[int] | memoryview, size: int) -> bool:
+    def _layout(self, starts: Sequence[int], size: int) -> bool:
         """Check the file around ``starts`` (head, tail, last user, count); whether it can be read lazily."""
         head_end = starts[0] if starts else size
         if head_end > _MAX_HEAD:
@@ -462,9 +457,12 @@ class _DumpFile:
 
     def user_bytes(self, index: int) -> bytes:
         """User ``index``'s JSON as it is in the file (without the separator after it)."""
-        start = self.starts[index]
         last = index + 1 == len(self.starts)
-        end = self.users_end if last else self.starts[index + 1]
+        try:
+            start = self.starts[index]
+            end = self.users_end if last else self.starts[index + 1]
+        except DumpError:  # the index changed on disk under us
+            return self._misplaced(index)
         raw = os.pread(self.fd, end - start, start).rstrip() if start < end <= self.users_end else b""
         if not raw.startswith(_USER_START):
             return self._misplaced(index)
@@ -493,7 +491,7 @@ class _DumpFile:
 
     def _drop_index(self) -> None:
         if self._index_file is not None:
-            self.starts = array("q")  # no view of the mapping left before it closes
+            self.starts = array("q")
             self._index_file.close()
             self._index_file = None
 

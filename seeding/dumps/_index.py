@@ -15,12 +15,13 @@ Layout (8-byte integers in the byte order of the machine that wrote it, which th
 
 The fingerprint binds an index to the dump's bytes, not to a path or a time, so copying a dump
 with its index (``cp``, CI artifacts, ``kubectl cp``) keeps it valid, and any other file, or the
-same file appended to or rewritten, is refused. Opening also checks a few offsets, and every
+same file appended to or rewritten, is refused. Offsets are read with ``pread``, not mapped, so an
+index truncated or rewritten in place under a reader (``cp``) cannot kill it (``_Offsets``).
+Opening also checks a few offsets, and every
 ``users[i]`` checks that the user it reads starts where the index says; a mismatch falls back to
 a scan. The writer (``DumpWriter``) streams offsets into a temporary file and moves it into place
 right after the dump (the old index removed first), so readers see a new dump without an index,
-never with an old one. An index is replaced, never rewritten in place, so a mapped index never
-changes under a reader.
+never with an old one.
 """
 
 from __future__ import annotations
@@ -28,13 +29,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import mmap
 import os
-import stat
 import struct
 import sys
 from array import array
+from collections.abc import Sequence
 from pathlib import Path
+from typing import overload
+
+from .._exceptions import DumpError, SeedingError
+from ..files import open_regular
 
 __all__ = [
     "INDEX_FROM_BYTES",
@@ -53,6 +57,7 @@ log = logging.getLogger("seeding.dump")
 INDEX_FROM_BYTES = 8 << 20
 _MAGIC = b"seedix1" + (b"L" if sys.byteorder == "little" else b"B")
 _HEADER = struct.Struct("=8s16sQ")
+_OFFSET = struct.Struct("=q")
 _EDGE = 64 << 10
 _USER_START = b'{"user_id":'
 _SPOT_CHECKS = 8
@@ -78,8 +83,8 @@ def fingerprint_of(fd: int) -> bytes:
 def dump_fingerprint(path: str | Path) -> str | None:
     """The dump's fingerprint in hex (Locust and the service compare copies by it); None without a file."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
+        fd = open_regular(path, what="a dump")
+    except (OSError, SeedingError):
         return None
     try:
         return fingerprint_of(fd).hex()
@@ -146,22 +151,66 @@ class IndexWriter:
 
 
 class OpenIndex:
-    """A valid index, mapped read-only: ``starts[i]`` touches one page, so memory stays flat."""
+    """A valid index, open for reading: ``starts[i]`` is one ``pread`` of 8 bytes, so memory stays flat."""
 
-    def __init__(self, path: Path, mapped: mmap.mmap, count: int) -> None:
+    def __init__(self, path: Path, fd: int, count: int) -> None:
         self.path = path
-        self._map = mapped
-        self._view = memoryview(mapped)
-        self.starts = self._view[_HEADER.size : _HEADER.size + 8 * count].cast("q")
+        self._fd = fd
+        self.starts = _Offsets(path, fd, count)
 
     def close(self) -> None:
-        self.starts.release()
-        self._view.release()
-        with contextlib.suppress(BufferError):  # a view still held elsewhere: the mapping goes with it
-            self._map.close()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
 
-class _Unusable(Exception):
+class _Offsets(Sequence[int]):
+    """The offsets of an open index file, read where they are asked for.
+
+    ``pread`` rather than a map: a mapped file truncated or rewritten in place (``cp other.idx
+    x.idx`` keeps the inode) kills the reader with SIGBUS, which no Python code can catch, while a
+    ``pread`` then returns short or other bytes. Each read also checks that the file is still the
+    one opened (size and modification time from ``fstat``: one more system call, well under a
+    microsecond); a changed index raises ``DumpError``, and the dump falls back to a scan (the
+    dump's own reader checks every user starts where its offset says, so an index that changed
+    without a trace is caught there too).
+    """
+
+    def __init__(self, path: Path, fd: int, count: int) -> None:
+        self._path = path
+        self._fd = fd
+        self._count = count
+        self._identity = _identity(os.fstat(fd))
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[int]: ...
+    def __getitem__(self, index: int | slice) -> int | list[int]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._count))]
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError(f"{self._path}: offset {index} out of range ({self._count})")
+        try:
+            raw = os.pread(self._fd, 8, _HEADER.size + 8 * index)
+            same = _identity(os.fstat(self._fd)) == self._identity
+        except OSError as exc:
+            raise DumpError(f"{self._path}: cannot read the index: {exc.strerror or exc}") from None
+        if len(raw) != 8 or not same:
+            raise DumpError(f"{self._path}: the index changed on disk while it was open")
+        return int(_OFFSET.unpack(raw)[0])
+
+
+def _identity(info: os.stat_result) -> tuple[int, int, int]:
+    return info.st_size, info.st_mtime_ns, info.st_ctime_ns
+
+
+class _Unusable(SeedingError):
     """Why an index that exists cannot serve its dump."""
 
 
@@ -192,12 +241,12 @@ def open_index(dump: Path, dump_fd: int) -> OpenIndex | None:
 
 
 def _open_checked(path: Path, dump_fd: int, size: int) -> OpenIndex:
-    # O_NONBLOCK: a FIFO at the index's name must not hang the open
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:  # a FIFO at the index's name must not hang the open
+        fd = open_regular(path, what="an index", error=_Unusable)
+    except _Unusable as exc:
+        raise _Unusable(str(exc).split(": ", 2)[-1]) from None  # the warning names the file already
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise _Unusable("not a regular file")
         header = os.pread(fd, _HEADER.size, 0)
         if len(header) < _HEADER.size:
             raise _Unusable(f"{info.st_size} bytes, too short for an index")
@@ -210,10 +259,10 @@ def _open_checked(path: Path, dump_fd: int, size: int) -> OpenIndex:
             raise _Unusable("it indexes another dump, or this dump changed after it was indexed")
         if count == 0:
             raise _Unusable("no users indexed")
-        mapped = mmap.mmap(fd, info.st_size, access=mmap.ACCESS_READ)
-    finally:
+    except BaseException:
         os.close(fd)
-    index = OpenIndex(path, mapped, count)
+        raise
+    index = OpenIndex(path, fd, count)
     try:
         _spot_check(index.starts, dump_fd, size)
     except BaseException:
@@ -222,7 +271,7 @@ def _open_checked(path: Path, dump_fd: int, size: int) -> OpenIndex:
     return index
 
 
-def _spot_check(starts: memoryview, dump_fd: int, size: int) -> None:
+def _spot_check(starts: Sequence[int], dump_fd: int, size: int) -> None:
     """A few offsets, spread over the file, each at a line that starts a user, in increasing order."""
     count = len(starts)
     previous = 0

@@ -37,6 +37,7 @@ from typing import Any
 import orjson
 
 from .._exceptions import JournalError
+from ..files import check_regular
 
 __all__ = ["Journal", "journal_path"]
 
@@ -44,7 +45,7 @@ _VERSION = 1
 _USER_KEY = b',"user":'
 # A user record exactly as ``append`` writes it; anything else on a line is damage.
 _RECORD = re.compile(rb'\{"index":(\d{1,18}),"user":(\{"user_id":"[^"\\]+".*\})\}\n', re.DOTALL)
-_OPEN_FLAGS = os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC
+_OPEN_FLAGS = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # never blocks; checked regular
 
 
 def journal_path(dump: Path) -> Path:
@@ -214,6 +215,11 @@ def _lock(path: Path, header: dict[str, Any]) -> tuple[int, bool]:
             continue
         except OSError as exc:
             raise _open_error(path, exc) from None
+        try:
+            check_regular(fd, path, what="a journal", error=JournalError)
+        except JournalError:
+            os.close(fd)
+            raise
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -34,6 +34,7 @@ from ..cli._progress import Progress
 from ..cli._shutdown import Shutdown
 from ..dumps._files import dump_path, read_meta
 from ..dumps._index import index_path
+from ..files import open_regular
 from ..gateway import transport_spec
 from ..plan._models import SeedsPlan
 from ._builder import BuildStats
@@ -249,9 +250,9 @@ def _shards_to_run(args: argparse.Namespace, plan: SeedsPlan, seed: int, whole: 
 
 def _check_journal(journal: Path, plan: SeedsPlan, seed: int, shard: Shard) -> None:
     try:
-        with journal.open("rb") as file:
+        with open(open_regular(journal, what="a journal"), "rb") as file:
             header = orjson.loads(file.readline())
-    except (OSError, orjson.JSONDecodeError):
+    except (OSError, SeedingError, orjson.JSONDecodeError):
         return  # the child reports what is wrong with it, naming it
     if not isinstance(header, dict):
         return

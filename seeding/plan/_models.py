@@ -31,6 +31,7 @@ from pydantic import (
 
 from .._exceptions import PlanError
 from ..contract import AccountType, CardType, OperationStatus, OperationType
+from ..files import read_regular
 
 __all__ = [
     "ACCOUNT_FIELDS",
@@ -85,6 +86,7 @@ DEFAULT_PURCHASE_CATEGORIES = (
 _SCENARIO = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # matched whole: "evil\n" is not a file name
 SCENARIO_NAME = _SCENARIO  # the same rule for names that arrive outside a plan (the service's routes)
 # A plan beyond this is a typo (users: 1000000000): seeding it would take days and the dump terabytes.
+MAX_PLAN_BYTES = 4 << 20  # a plan is a few hundred bytes; a file this large is something else
 MAX_ENTITIES = 100_000_000
 # Amounts go over gRPC as 32-bit floats and sum into balances: finite and far from overflow.
 MAX_AMOUNT = 1_000_000_000.0
@@ -295,7 +297,7 @@ def load_plan(path: str | Path) -> SeedsPlan:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular(path, what="a plan", error=PlanError, max_bytes=MAX_PLAN_BYTES).decode()
     except FileNotFoundError:
         bare = not path.suffix and len(path.parts) == 1
         hint = f" (nor {PLANS_DIR / path.name}.yaml)" if bare else ""

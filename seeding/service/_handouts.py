@@ -28,7 +28,9 @@ from pathlib import Path
 
 import orjson
 
+from .._exceptions import SeedingError
 from ..dumps._strategies import STRATEGIES, Order, Strategy, strategy_spec
+from ..files import open_regular, read_regular
 from ._dumps import Dump
 from ._errors import ApiError
 
@@ -97,9 +99,11 @@ class Sequence:
     def _load(self) -> None:
         """Continue the log when it is this dump's; otherwise start a new one."""
         try:
-            data = self.path.read_bytes()
+            data = read_regular(self.path, what="a hand-out log")
         except FileNotFoundError:
             data = b""
+        except SeedingError as exc:
+            raise ApiError(409, f"{exc}; remove it to hand this dump out again") from None
         lines = data.split(b"\n")
         header = _header(lines[0]) if data else None
         if header is None or header.get("fingerprint") != self.fingerprint or header.get("users") != self.count:
@@ -150,7 +154,10 @@ class Sequence:
 
 def _open_locked(path: Path) -> int:
     """The log for appends, locked: a second service on the same dumps dir would hand users out again."""
-    fd = os.open(path, _FLAGS)
+    try:
+        fd = open_regular(path, what="a hand-out log", flags=_FLAGS)
+    except (OSError, SeedingError) as exc:
+        raise ApiError(409, f"{exc}; remove it to hand this dump out again") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

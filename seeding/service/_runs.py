@@ -34,6 +34,7 @@ from .._exceptions import GatewayUnreachableError, JournalError, PlanError, Seed
 from .._settings import Settings
 from ..engine._builder import BuildOptions
 from ..engine._run import PlanRun
+from ..files import read_regular
 from ..gateway import Transport, connect, transport_spec
 from ..plan._models import SeedsPlan, load_plan, parse_plan
 from ._dumps import check_scenario, inside
@@ -65,6 +66,7 @@ PUBLIC_FIELDS = (
 MAX_CONCURRENCY = 1000
 PLAN_SUFFIXES = (".yaml", ".yml", ".json")
 _ID = re.compile(r"[0-9a-f]{16}")
+_MAX_RECORD = 16 << 20  # a record holds a plan of at most MAX_BODY; anything much larger is not one
 _SAVE_INTERVAL = 1.0  # seconds between progress saves of a running run
 _CLOSE_WITHIN = 2.0  # seconds a client's close may take (a channel that never connected can hang it)
 
@@ -135,8 +137,8 @@ class Runs:
         self.directory.mkdir(parents=True, exist_ok=True)
         for path in sorted(self.directory.glob("*.json")):
             try:
-                record = RunRecord(**orjson.loads(path.read_bytes()))
-            except (OSError, orjson.JSONDecodeError, TypeError) as exc:
+                record = RunRecord(**orjson.loads(read_regular(path, what="a run record", max_bytes=_MAX_RECORD)))
+            except (OSError, SeedingError, orjson.JSONDecodeError, TypeError) as exc:
                 log.warning("%s: not a run record, skipped: %s", path, " ".join(str(exc).split()))
                 continue
             if record.id != path.stem or not _ID.fullmatch(record.id):

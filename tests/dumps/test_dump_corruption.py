@@ -132,7 +132,7 @@ def test_meta_count_mismatch_in_every_layout(tmp_path: Path, users5: list[dict[s
 
 def test_missing_file_and_directory(tmp_path: Path) -> None:
     assert "no such dump" in str(_fails_at_open(tmp_path / "nope_seeds.json"))
-    assert "not a dump file" in str(_fails_at_open(tmp_path))
+    assert "it is a directory, not a regular file" in str(_fails_at_open(tmp_path))
     with pytest.raises(DumpError, match="no such dump"):
         read_meta(tmp_path / "nope_seeds.json")
 
