@@ -305,14 +305,19 @@ def _write_report(args: argparse.Namespace, report: dict[str, Any], code: int) -
 def _dry_run(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
     """Print each plan's preview; nothing is sent and no journal is taken."""
     from ..engine._preview import ASSUMED_LATENCY_MS, preview
+    from ..engine._shards import default_seed
 
-    options = BuildOptions(concurrency=args.concurrency, parallel_operations=args.parallel_operations)
     latency = args.latency_ms or ASSUMED_LATENCY_MS[args.transport]
     for plan in plans:
+        seed = args.seed if args.seed is not None else default_seed(plan.hash)
+        options = BuildOptions(concurrency=args.concurrency, parallel_operations=args.parallel_operations, seed=seed)
+        indices = None
         if args.shard is not None:  # the shard's share of the plan
-            share = len(args.shard.indices(plan.users.count))
-            plan = plan.with_users(share).model_copy(update={"scenario": plan.name})
-        shown = preview(plan, options, latency)
+            indices = args.shard.indices(plan.users.count)
+            if not plan.users.drawn:
+                plan = plan.with_users(len(indices)).model_copy(update={"scenario": plan.name})
+                indices = None
+        shown = preview(plan, options, latency, indices)
         print("\n".join(shown.lines(args.transport)))
         args.report_data["plans"].append({"status": "dry-run", **shown.as_json()})
     return EXIT_OK

@@ -80,7 +80,7 @@ def table_lines(run: PlanRun, path: Path, style: Style) -> list[str]:
     from ..engine._preview import entities_by_kind
 
     stats = run.builder.stats if run.builder else None
-    kinds, opened = entities_by_kind(run.plan, run.count)
+    kinds, opened = entities_by_kind(run.plan, run.count, seed=run.seed, indices=run.indices)
     with_cards = {name for name, kind, _ in run.plan.users.accounts() if kind.has_cards}
     lines = [f"{style.bold(run.scenario)}: {style.good('seeded')} {run.count:,} users over {_where(run)}", ""]
 

@@ -12,7 +12,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, Field, PrivateAttr, SerializerFunctionWrapHandler, field_serializer
+from pydantic import BaseModel, Field, PrivateAttr, SerializerFunctionWrapHandler, field_serializer, model_serializer
 
 from .._exceptions import SeedsExhaustedError
 
@@ -74,10 +74,36 @@ class SeedAccountResult(BaseModel):
 
 class SeedUserResult(BaseModel):
     user_id: str
+    # The plan's profile of this user ("heavy"); None when the plan has no profiles. Not in the
+    # course's format, whose readers ignore it; written only when there is one.
+    profile: str | None = None
     deposit_accounts: list[SeedAccountResult] = Field(default_factory=list)
     savings_accounts: list[SeedAccountResult] = Field(default_factory=list)
     debit_card_accounts: list[SeedAccountResult] = Field(default_factory=list)
     credit_card_accounts: list[SeedAccountResult] = Field(default_factory=list)
+
+    @model_serializer(mode="wrap")
+    def _without_profile(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if self.profile is None and isinstance(data, dict):
+            data.pop("profile", None)
+        return data
+
+
+class _Subset(Sequence[SeedUserResult]):
+    """Some users of a sequence, by their indices there (``users_of``): read through, never copied."""
+
+    def __init__(self, users: Sequence[SeedUserResult], indices: Sequence[int]) -> None:
+        self._users = users
+        self.indices = indices
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return [self._users[i] for i in self.indices[index]]
+        return self._users[self.indices[index]]
 
 
 class SeedsResult(BaseModel):
@@ -91,6 +117,7 @@ class SeedsResult(BaseModel):
     _next: int = PrivateAttr(default=0)
     _random: random.Random = PrivateAttr(default_factory=random.Random)
     _source: str = PrivateAttr(default="the seeds")
+    _profiles: dict[str, list[int]] | None = PrivateAttr(default=None)  # profile → indices, found once
 
     @field_serializer("users", mode="wrap")
     def _serialize_users(self, users: Sequence[SeedUserResult], handler: SerializerFunctionWrapHandler) -> Any:
@@ -112,6 +139,33 @@ class SeedsResult(BaseModel):
         if not self.users:
             raise SeedsExhaustedError(f"{self._source}: holds no seeded users")
         return self.users[self._random.randrange(len(self.users))]
+
+    def profile_indices(self, profile: str) -> list[int]:
+        """The indices (in ``users``) of the users of ``profile``; ``ValueError`` naming the profiles there are."""
+        from ._user_entry import profile_of
+
+        cache = self._profiles
+        if cache is None:
+            cache = {}
+            raw = getattr(self.users, "raw", None)  # a lazy dump: read the profile off each line's bytes
+            for index in range(len(self.users)):
+                name = profile_of(raw(index)) if raw is not None else self.users[index].profile
+                if name is not None:
+                    cache.setdefault(name, []).append(index)
+            self._profiles = cache
+        if profile not in cache:
+            known = ", ".join(sorted(cache)) or "none: its plan has no profiles"
+            raise ValueError(f"{self._source}: no user has the profile {profile!r} (profiles: {known})")
+        return cache[profile]
+
+    def users_of(self, profile: str) -> SeedsResult:
+        """The users of one profile, in plan order, as their own ``SeedsResult`` (read through, not copied).
+
+        ``ValueError`` naming the dump's profiles when none has ``profile``.
+        """
+        subset = SeedsResult.model_construct(users=_Subset(self.users, self.profile_indices(profile)))
+        subset._source = f"{self._source} (profile {profile!r})"
+        return subset
 
     def get_user(self, index: int) -> SeedUserResult:
         """The plan's user ``index``; ``SeedsExhaustedError`` naming the count when out of range."""

@@ -6,12 +6,15 @@ none of the result models (``seeding.dumps._result``), which load when a dump is
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
 
-__all__ = ["COURSE_OPERATION_FIELDS", "account_entry", "user_json"]
+__all__ = ["COURSE_OPERATION_FIELDS", "account_entry", "profile_of", "user_json"]
+
+_PROFILE = re.compile(rb'"profile"\s*:\s*"([^"\\]*)"')
 
 # The course's dump lists these operation kinds always; the others only when the plan has them.
 COURSE_OPERATION_FIELDS = (
@@ -41,6 +44,17 @@ def account_entry(
     return entry
 
 
-def user_json(user_id: str, accounts: Mapping[str, list[Any]]) -> bytes:
-    """One seeded user as a dump line (and a journal line) holds it: the course's layout, in JSON."""
-    return orjson.dumps({"user_id": user_id, **accounts})
+def user_json(user_id: str, accounts: Mapping[str, list[Any]], *, profile: str | None = None) -> bytes:
+    """One seeded user as a dump line (and a journal line) holds it: the course's layout, in JSON.
+
+    ``profile`` (a plan with profiles) goes first after the id; the course's readers ignore it.
+    """
+    if profile is None:
+        return orjson.dumps({"user_id": user_id, **accounts})
+    return orjson.dumps({"user_id": user_id, "profile": profile, **accounts})
+
+
+def profile_of(line: bytes) -> str | None:
+    """The profile a dump line's user has, read off its bytes (ids are uuids: only the user has this key)."""
+    found = _PROFILE.search(line)
+    return found.group(1).decode() if found else None

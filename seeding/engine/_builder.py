@@ -30,6 +30,7 @@ from ..dumps._user_entry import account_entry, user_json
 from ..gateway import AccountType, CardType, GatewayClient, lean_calls
 from ..plan._fake_data import FakeData, OperationData
 from ..plan._models import SeedAccountsPlan, SeedsPlan
+from ..plan._shapes import Shapes, UserShape
 from ._limits import ConcurrencyLimit, FixedLimit, limit_for
 from ._options import DEFAULT_CONCURRENCY, DEFAULT_RETRIES, BuildOptions
 
@@ -167,6 +168,7 @@ class Builder:
         self.options = options or BuildOptions()
         self.stats = BuildStats()
         self._fake = FakeData(plan, self.options.seed)
+        self._shapes = Shapes(plan, self.options.seed)
         self._slots = _Slots(limit_for(self.options.concurrency))
         self._gateway = lean_calls(client)
 
@@ -223,6 +225,7 @@ class Builder:
 
     async def _user(self, index: int) -> bytes:
         data = self._fake.user(index)
+        shape = self._shapes[index]
         user = await self._call(
             lambda: self._gateway.create_user(
                 email=data.fresh_email(),  # fresh on every attempt: the first may have succeeded
@@ -231,7 +234,7 @@ class Builder:
                 middle_name=data.middle_name,
                 phone_number=data.phone_number,
             ),
-            chain=self._after_user,
+            chain=self.after_user(shape),
         )
         self.stats.done += 1
         async with asyncio.TaskGroup() as group:
@@ -240,11 +243,13 @@ class Builder:
                     group.create_task(
                         self._account(user.id, kind, plan, self._fake.operations(index, name, number, plan))
                     )
-                    for number in range(plan.count)
+                    for number, plan in enumerate(plans)
                 ]
-                for name, kind, plan in self.plan.users.accounts()
+                for name, kind, plans in shape.accounts
             }
-        return user_json(user.id, {name: [t.result() for t in tasks] for name, tasks in accounts.items()})
+        return user_json(
+            user.id, {name: [t.result() for t in tasks] for name, tasks in accounts.items()}, profile=shape.profile
+        )
 
     async def _account(
         self, user_id: str, kind: AccountType, plan: SeedAccountsPlan, operations: list[OperationData]
@@ -326,13 +331,12 @@ class Builder:
 
     @property
     def longest_chain(self) -> int:
-        """Calls one user needs one after another: its creation and the longest run that must follow."""
-        return 1 + self._after_user
+        """Calls user 0 needs one after another: its creation and the longest run that must follow."""
+        return 1 + self.after_user(self._shapes[0])
 
-    @functools.cached_property
-    def _after_user(self) -> int:
+    def after_user(self, shape: UserShape) -> int:
         """The longest run of calls that must follow a user's creation."""
-        return max((1 + self._after_open(plan) for _, _, plan in self.plan.users.accounts() if plan.count), default=0)
+        return max((1 + self._after_open(plan) for _, _, plans in shape.accounts for plan in plans[:1]), default=0)
 
     async def _call(self, call: Callable[[], Awaitable[T]], chain: int = 0) -> T:
         """One gateway call: a slot from the shared pool per attempt, retried on transient errors.

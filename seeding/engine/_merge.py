@@ -207,8 +207,10 @@ def _users(shards: list[ShardFile]) -> Iterator[bytes]:
 def _merged_meta(shards: list[ShardFile]) -> dict[str, Any]:
     first = shards[0].meta
     counts: Counter[str] = Counter()
+    profiles: Counter[str] = Counter()
     for item in shards:
         counts.update({k: v for k, v in (item.meta.get("counts") or {}).items() if isinstance(v, int)})
+        profiles.update({k: v for k, v in (item.meta.get("profiles") or {}).items() if isinstance(v, int)})
     targets = list(dict.fromkeys(str(item.meta.get("target")) for item in shards))
     started = [str(item.meta["started_at"]) for item in shards if item.meta.get("started_at")]
     kept = ("scenario", "plan_hash", "plan", "transport", "seed", "seeding_version")
@@ -220,6 +222,7 @@ def _merged_meta(shards: list[ShardFile]) -> dict[str, Any]:
             "started_at": min(started) if started else None,
             "resumed_users": sum(int(item.meta.get("resumed_users") or 0) for item in shards),
             "counts": dict(counts),
+            **({"profiles": dict(profiles)} if profiles else {}),
             "duration_s": max(float(item.meta.get("duration_s") or 0) for item in shards),
             "calls": sum(int(item.meta.get("calls") or 0) for item in shards),
             "retries": sum(int(item.meta.get("retries") or 0) for item in shards),

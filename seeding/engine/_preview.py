@@ -5,15 +5,21 @@ Per kind (users, each account kind, its cards and operations) the entities it cr
 longest chain of calls that must run one after another (what bounds the run however wide the
 concurrency); and from those one estimate, a lower bound of the run's time, with what it assumes
 (a latency per call that does not grow with the load, and the calls in flight).
+
+A plan whose users differ (profiles, drawn counts) is previewed by drawing every user's shape under
+the run's seed, as the run will: per profile its users, and per entity kind the min / median /
+p95 / max per user and the total.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..plan._models import SeedsPlan
+from ..plan._shapes import Shapes
 from ._builder import Builder, BuildOptions
 from ._options import ADAPTIVE_INITIAL, ADAPTIVE_MAX
 
@@ -21,6 +27,31 @@ __all__ = ["ASSUMED_LATENCY_MS", "Preview", "entities_by_kind", "preview"]
 
 # A call's latency on the real stand, roughly (GATEWAY-CONTRACT.md, sequential p50s): gRPC 5–33 ms, HTTP ~10× that.
 ASSUMED_LATENCY_MS = {"grpc": 20.0, "http": 200.0}
+
+
+@dataclass(frozen=True)
+class KindSpread:
+    """One entity kind per user of one profile: ``debit_card_accounts.purchase_operations``."""
+
+    kind: str
+    least: int
+    median: int
+    p95: int
+    most: int
+    total: int
+
+    @classmethod
+    def of(cls, kind: str, per_user: list[int]) -> KindSpread:
+        ordered = sorted(per_user)
+        at = lambda q: ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]  # noqa: E731  nearest rank
+        return cls(kind, ordered[0], at(0.5), at(0.95), ordered[-1], sum(ordered))
+
+
+@dataclass(frozen=True)
+class ProfileSpread:
+    name: str | None  # None: a plan without profiles whose counts are drawn
+    users: int
+    kinds: list[KindSpread]
 
 
 @dataclass(frozen=True)
@@ -33,6 +64,8 @@ class Preview:
     longest_chain: int
     concurrency: int | None  # None: adaptive
     latency_ms: float
+    profiles: list[ProfileSpread] = field(default_factory=list)  # users that differ: what each kind holds
+    seed: int | None = None  # the seed the users' counts were drawn with
 
     @property
     def seconds_at_least(self) -> float:
@@ -72,6 +105,19 @@ class Preview:
             lines.append(f"  {'  ' * depth}{label:<{width - 2 * depth}}{count:>12,}")
         if self.opened_cards:
             lines.append(f"  (+ {self.opened_cards:,} cards the card accounts open with, in the same calls)")
+        if self.profiles:
+            lines.append(f"  per user (drawn with seed {self.seed}, as a run with --seed {self.seed} draws them):")
+            kind_width = max(len(spread.kind) for p in self.profiles for spread in p.kinds) if self.profiles else 4
+            kind_width = max(kind_width, 10)
+            header = f"{'min':>6}{'median':>8}{'p95':>7}{'max':>7}{'total':>12}"
+            for profile in self.profiles:
+                title = f"profile {profile.name}" if profile.name else "every user"
+                lines.append(f"    {title}: {profile.users:,} users")
+                lines.append(f"      {'':<{kind_width}}{header}")
+                for k in profile.kinds:
+                    lines.append(
+                        f"      {k.kind:<{kind_width}}{k.least:>6,}{k.median:>8,}{k.p95:>7,}{k.most:>7,}{k.total:>12,}"
+                    )
         chain = f"the longest chain is {self.longest_chain} calls one after another"
         lines.append(f"  {self.calls:,} calls in all; {chain}")
         lines.append(f"  estimate: at least {_duration(self.seconds_at_least)}, assuming")
@@ -87,22 +133,50 @@ class Preview:
             "longest_chain": self.longest_chain,
             "concurrency": self.concurrency if self.concurrency else "adaptive",
             "latency_ms": self.latency_ms,
+            **({"seed": self.seed, "profiles": [_profile_json(p) for p in self.profiles]} if self.profiles else {}),
             "seconds_at_least": round(self.seconds_at_least, 3),
         }
 
 
-def preview(plan: SeedsPlan, options: BuildOptions, latency_ms: float) -> Preview:
-    """What ``plan`` would create and cost under ``options`` (concurrency, parallel operations)."""
-    users = plan.users.count
+def _profile_json(profile: ProfileSpread) -> dict[str, Any]:
+    kinds = {
+        k.kind: {"min": k.least, "median": k.median, "p95": k.p95, "max": k.most, "total": k.total}
+        for k in profile.kinds
+    }
+    return {"name": profile.name, "users": profile.users, "kinds": kinds}
+
+
+def preview(plan: SeedsPlan, options: BuildOptions, latency_ms: float, indices: Sequence[int] | None = None) -> Preview:
+    """What ``plan`` would create and cost under ``options`` (concurrency, parallel operations, seed).
+
+    ``indices``: the plan users a run seeds (a shard's); all of them by default.
+    """
+    if plan.users.drawn:
+        drawn = _draw(plan, options, range(plan.users.count) if indices is None else indices)
+        calls = sum(n for _, n in drawn.kinds)
+        return Preview(
+            plan.name, drawn.kinds, drawn.opened, calls, drawn.chain, options.concurrency, latency_ms,
+            drawn.profiles, options.seed,
+        )  # fmt: skip
+    users = plan.users.count if indices is None else len(indices)
     kinds, opened = entities_by_kind(plan, users)
-    calls = sum(plan.totals().values())
+    calls = sum(plan.totals(users).values())
     chain = Builder(plan, None, options).longest_chain if users else 0  # type: ignore[arg-type]  # sends nothing
     return Preview(plan.name, kinds, opened, calls, chain, options.concurrency, latency_ms)
 
 
-def entities_by_kind(plan: SeedsPlan, users: int) -> tuple[list[tuple[str, int]], int]:
+def entities_by_kind(
+    plan: SeedsPlan, users: int, *, seed: int = 0, indices: Sequence[int] | None = None
+) -> tuple[list[tuple[str, int]], int]:
     """``users`` of ``plan``'s entities by kind (``"debit_card_accounts.physical_cards"``, …), and the
-    cards their card accounts open with (two each, made by the opening call: no call of their own)."""
+    cards their card accounts open with (two each, made by the opening call: no call of their own).
+
+    When the plan's users differ, each one's shape is drawn under ``seed`` (``indices``: which plan
+    users; the first ``users`` by default), as the run draws it.
+    """
+    if plan.users.drawn:
+        drawn = _draw(plan, BuildOptions(seed=seed), range(users) if indices is None else indices)
+        return drawn.kinds, drawn.opened
     kinds: list[tuple[str, int]] = [("users", users)]
     opened = 0
     for name, kind, accounts in plan.users.accounts():
@@ -112,10 +186,67 @@ def entities_by_kind(plan: SeedsPlan, users: int) -> tuple[list[tuple[str, int]]
         kinds.append((name, count))
         if kind.has_cards:
             opened += 2 * count
-        for field, _, sub in [*accounts.cards(), *accounts.operations()]:
+        for sub_field, _, sub in [*accounts.cards(), *accounts.operations()]:
             if sub.count:
-                kinds.append((f"{name}.{field}", count * sub.count))
+                kinds.append((f"{name}.{sub_field}", count * sub.count))
     return kinds, opened
+
+
+@dataclass(frozen=True)
+class _Drawn:
+    kinds: list[tuple[str, int]]
+    opened: int
+    chain: int
+    profiles: list[ProfileSpread]
+
+
+def _draw(plan: SeedsPlan, options: BuildOptions, indices: Sequence[int]) -> _Drawn:
+    """Every user's shape drawn as the run will draw it: totals by kind, and per profile the spread per user."""
+    shapes = Shapes(plan, options.seed)
+    builder = Builder(plan, None, options)  # type: ignore[arg-type]  # sends nothing
+    names = [name for name, _, _ in plan.users.shapes()]
+    per_user: dict[str | None, dict[str, list[int]]] = {name: {} for name in names}
+    users: dict[str | None, int] = dict.fromkeys(names, 0)
+    totals: dict[str, int] = {}
+    opened = chain = 0
+    for index in indices:
+        shape = shapes[index]
+        users[shape.profile] += 1
+        chain = max(chain, 1 + builder.after_user(shape))
+        counts: dict[str, int] = {}
+        for name, kind, accounts in shape.accounts:
+            counts[name] = len(accounts)
+            if kind.has_cards:
+                opened += 2 * len(accounts)
+            for account in accounts:
+                for sub_field, _, sub in [*account.cards(), *account.operations()]:
+                    key = f"{name}.{sub_field}"
+                    counts[key] = counts.get(key, 0) + sub.count
+        for key, number in counts.items():
+            per_user[shape.profile].setdefault(key, []).append(number)
+            totals[key] = totals.get(key, 0) + number
+    order = _kind_order()
+    kinds = [("users", len(indices)), *((key, totals[key]) for key in order if totals.get(key))]
+    profiles = [
+        ProfileSpread(
+            name,
+            users[name],
+            [KindSpread.of(key, per_user[name][key]) for key in order if any(per_user[name].get(key, ()))],
+        )
+        for name in names
+    ]
+    return _Drawn(kinds, opened, chain, profiles)
+
+
+def _kind_order() -> list[str]:
+    """Entity kinds in dump order: each account kind, then its cards' and operations' kinds."""
+    from ..plan._models import ACCOUNT_FIELDS, CARD_FIELDS, OPERATION_FIELDS
+
+    return [
+        key
+        for name in ACCOUNT_FIELDS
+        for key in (name, *(f"{name}.{sub}" for sub in (*CARD_FIELDS, *OPERATION_FIELDS)))
+    ]
 
 
 def _duration(seconds: float) -> str:

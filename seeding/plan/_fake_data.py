@@ -10,6 +10,7 @@ two runs with the same ``--seed`` against one gateway).
 from __future__ import annotations
 
 import importlib
+import math
 import random
 import secrets
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from faker import Generator
 
 from ..contract import OperationStatus, OperationType
-from ._models import SeedAccountsPlan, SeedsPlan
+from ._models import AmountRange, SeedAccountsPlan, SeedsPlan
 
 __all__ = ["FakeData", "OperationData", "UserData"]
 
@@ -75,9 +76,22 @@ class FakeData:
             amounts = ops.amount or defaults.amount
             for _ in range(ops.count):
                 category = rng.choice(defaults.purchase_categories) if kind is OperationType.PURCHASE else None
-                amount = round(rng.uniform(amounts.min, amounts.max), 2)
+                amount = _amount(amounts, rng)
                 result.append(OperationData(field, kind, ops.status or defaults.status, amount, category))
         return result
+
+
+# The standard normal's 99th percentile: a median's spread puts the farther end of the range there.
+_Z99 = 2.3263478740408408
+
+
+def _amount(amounts: AmountRange, rng: random.Random) -> float:
+    """One amount: uniform on min-max, or log-normal around the median, clipped to min-max."""
+    if amounts.median is None:
+        return round(rng.uniform(amounts.min, amounts.max), 2)
+    spread = max(math.log(amounts.max / amounts.median), math.log(amounts.median / amounts.min)) / _Z99
+    drawn = rng.lognormvariate(math.log(amounts.median), spread)
+    return round(min(max(drawn, amounts.min), amounts.max), 2)
 
 
 def _generator(locale: str) -> Generator:

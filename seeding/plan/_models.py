@@ -24,14 +24,17 @@ from pydantic import (
     ConfigDict,
     Field,
     NonNegativeInt,
+    SerializerFunctionWrapHandler,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
 from .._exceptions import PlanError
 from ..contract import AccountType, CardType, OperationStatus, OperationType
 from ..files import read_regular
+from ._distributions import Count, Distribution, count_value, mean_of
 
 __all__ = [
     "ACCOUNT_FIELDS",
@@ -43,6 +46,7 @@ __all__ = [
     "SeedAccountsPlan",
     "SeedCardsPlan",
     "SeedOperationsPlan",
+    "SeedUserProfile",
     "SeedUsersPlan",
     "SeedsPlan",
     "did_you_mean",
@@ -91,7 +95,7 @@ MAX_ENTITIES = 100_000_000
 # Amounts go over gRPC as 32-bit floats and sum into balances: finite and far from overflow.
 MAX_AMOUNT = 1_000_000_000.0
 Amount = Annotated[float, Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False)]
-_SUB_FIELD = re.compile(r"^([a-z_]+(?:\.[a-z_]+)*): (.*)$")
+_SUB_FIELD = re.compile(r"^([a-z_]+(?:\.[a-z_0-9]+)*): (.*)$")
 
 
 class _PlanModel(BaseModel):
@@ -112,30 +116,71 @@ class _CountedPlan(_PlanModel):
 
 
 class AmountRange(_PlanModel):
-    """Operation amounts are drawn uniformly from ``[min, max]``, rounded to kopecks."""
+    """Operation amounts: uniform on ``[min, max]``, or log-normal with ``median``, clipped to it; rounded to kopecks.
+
+    The log-normal's spread puts the farther of ``min`` and ``max`` at its 1st or 99th percentile.
+    """
 
     min: Amount = 100.0
     max: Amount = 5000.0
+    median: Amount | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
         if self.min > self.max:
             raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        if self.median is not None and not self.min <= self.median <= self.max:
+            raise ValueError(f"median: {self.median} is outside min-max ({self.min}-{self.max})")
         return self
 
+    @model_serializer(mode="wrap")
+    def _without_unset(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if self.median is None:  # a plan without medians dumps (and hashes) as it always did
+            data.pop("median", None)
+        return data
 
-class SeedCardsPlan(_CountedPlan):
+
+def _is_count_form(data: Any) -> bool:
+    """``purchase_operations: {min: 1, max: 9}``: a node that is only a distribution is its count."""
+    return isinstance(data, dict) and bool(data) and set(data) <= {"min", "max", "weights", "zipf"}
+
+
+class _DrawnPlan(_PlanModel):
+    """A plan node below the user level: its ``count`` is a number or a distribution drawn per holder."""
+
+    count: Count = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _number_is_count(cls, data: Any) -> Any:
+        if (isinstance(data, int) and not isinstance(data, bool)) or _is_count_form(data):
+            return {"count": data}
+        return data
+
+    @field_validator("count", mode="before")
+    @classmethod
+    def _count_form(cls, value: Any) -> Any:
+        return count_value(value)
+
+    @property
+    def drawn(self) -> bool:
+        """Whether this node's count is drawn (not a fixed number)."""
+        return isinstance(self.count, Distribution)
+
+
+class SeedCardsPlan(_DrawnPlan):
     """How many cards of one type to issue on each account (beyond the two a card account opens with)."""
 
 
-class SeedOperationsPlan(_CountedPlan):
+class SeedOperationsPlan(_DrawnPlan):
     """How many operations of one type to make on each account; may override the plan's defaults."""
 
     status: OperationStatus | None = None
     amount: AmountRange | None = None
 
 
-class SeedAccountsPlan(_CountedPlan):
+class SeedAccountsPlan(_DrawnPlan):
     """How many accounts of one kind to open per user, and what to create on each."""
 
     physical_cards: SeedCardsPlan = Field(default_factory=SeedCardsPlan)
@@ -158,15 +203,30 @@ class SeedAccountsPlan(_CountedPlan):
 
     @property
     def cards_per_account(self) -> int:
-        return sum(plan.count for _, _, plan in self.cards())
+        """Cards issued on each account (the expected number, rounded, when counts are drawn)."""
+        return round(self.mean_cards)
 
     @property
     def operations_per_account(self) -> int:
-        return sum(plan.count for _, _, plan in self.operations())
+        """Operations made on each account (the expected number, rounded, when counts are drawn)."""
+        return round(self.mean_operations)
+
+    @property
+    def mean_cards(self) -> float:
+        return sum(mean_of(plan.count) for _, _, plan in self.cards())
+
+    @property
+    def mean_operations(self) -> float:
+        return sum(mean_of(plan.count) for _, _, plan in self.operations())
+
+    @property
+    def any_drawn(self) -> bool:
+        """Whether any count on this node or below is drawn."""
+        return self.drawn or any(plan.drawn for _, _, plan in [*self.cards(), *self.operations()])
 
 
-class SeedUsersPlan(_CountedPlan):
-    """How many users to create, and which accounts each gets."""
+class _UserShape(_PlanModel):
+    """Which accounts a user gets: the users' own shape, or one profile's."""
 
     deposit_accounts: SeedAccountsPlan = Field(default_factory=SeedAccountsPlan)
     savings_accounts: SeedAccountsPlan = Field(default_factory=SeedAccountsPlan)
@@ -177,12 +237,19 @@ class SeedUsersPlan(_CountedPlan):
         """``(field, account type, plan)`` for every account kind, in dump order."""
         return [(name, kind, getattr(self, name)) for name, kind in ACCOUNT_FIELDS.items()]
 
+    def mean_counts(self) -> dict[str, float]:
+        """Accounts, cards and operations one user of this shape gets (expected values when drawn)."""
+        accounts = cards = operations = 0.0
+        for _, _, plan in self.accounts():
+            number = mean_of(plan.count)
+            accounts += number
+            cards += number * plan.mean_cards
+            operations += number * plan.mean_operations
+        return {"accounts": accounts, "cards": cards, "operations": operations}
+
     @property
-    def entities_per_user(self) -> int:
-        """Gateway entities one user stands for: itself, its accounts, their cards and operations."""
-        return 1 + sum(
-            plan.count * (1 + plan.cards_per_account + plan.operations_per_account) for _, _, plan in self.accounts()
-        )
+    def any_drawn(self) -> bool:
+        return any(plan.any_drawn for _, _, plan in self.accounts())
 
     @model_validator(mode="after")
     def _cards_only_on_card_accounts(self) -> Self:
@@ -197,6 +264,89 @@ class SeedUsersPlan(_CountedPlan):
                     "to issue any), so they can have neither cards nor operations"
                 )
         return self
+
+
+_PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+class SeedUserProfile(_UserShape):
+    """One kind of user: its ``name`` (in the dump and for consumers), its ``share`` of the users, its accounts."""
+
+    name: str
+    share: float = Field(gt=0, allow_inf_nan=False)
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, name: str) -> str:
+        if not _PROFILE_NAME.fullmatch(name):
+            raise ValueError(f"{name!r} is not a plain name (letters, digits, '.', '_', '-')")
+        return name
+
+
+class SeedUsersPlan(_CountedPlan, _UserShape):
+    """How many users to create, and which accounts each gets (or ``profiles``: kinds of users with shares)."""
+
+    profiles: list[SeedUserProfile] | None = None
+
+    @model_validator(mode="after")
+    def _profiles_hold_the_accounts(self) -> Self:
+        if self.profiles is None:
+            return self
+        if not self.profiles:
+            raise ValueError("profiles: list at least one profile (or leave profiles out)")
+        beside = [name for name in ACCOUNT_FIELDS if name in self.model_fields_set]
+        if beside:
+            raise ValueError(
+                f"{beside[0]}: with profiles, the accounts go inside each profile (users has only count and profiles)"
+            )
+        seen: set[str] = set()
+        for number, profile in enumerate(self.profiles):
+            if profile.name in seen:
+                raise ValueError(f"profiles.{number}.name: {profile.name!r} names two profiles")
+            seen.add(profile.name)
+        return self
+
+    @model_serializer(mode="wrap")
+    def _without_unset(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if self.profiles is None:  # a plan without profiles dumps (and hashes) as it always did
+            data.pop("profiles", None)
+        else:  # the accounts are the profiles'
+            for name in ACCOUNT_FIELDS:
+                data.pop(name, None)
+        return data
+
+    def shapes(self) -> list[tuple[str | None, float, _UserShape]]:
+        """``(profile name, share, shape)`` of every kind of user; one unnamed kind without profiles."""
+        if self.profiles is None:
+            return [(None, 1.0, self)]
+        return [(profile.name, profile.share, profile) for profile in self.profiles]
+
+    @property
+    def profile_names(self) -> list[str]:
+        return [profile.name for profile in self.profiles or ()]
+
+    @property
+    def drawn(self) -> bool:
+        """Whether users differ: profiles, or a count drawn anywhere below the user level."""
+        return self.profiles is not None or any(shape.any_drawn for _, _, shape in self.shapes())
+
+    def mean_counts(self) -> dict[str, float]:
+        """Accounts, cards and operations one user gets on average (over the profiles' shares)."""
+        total = sum(share for _, share, _ in self.shapes())
+        mean = {"accounts": 0.0, "cards": 0.0, "operations": 0.0}
+        for _, share, shape in self.shapes():
+            for kind, value in _UserShape.mean_counts(shape).items():
+                mean[kind] += value * share / total
+        return mean
+
+    @property
+    def entities_per_user(self) -> int:
+        """Gateway entities one user stands for: itself, its accounts, their cards and operations.
+
+        Exact for a plan whose users are all alike; the expected number, rounded, otherwise.
+        """
+        return round(1 + sum(self.mean_counts().values()))
 
 
 class OperationOptions(_PlanModel):
@@ -259,14 +409,20 @@ class SeedsPlan(_PlanModel):
         return hashlib.sha256(body).hexdigest()[:16]
 
     def totals(self, users: int | None = None) -> dict[str, int]:
-        """How many users, accounts, cards and operations the plan creates in all (or for ``users`` of them)."""
+        """How many users, accounts, cards and operations the plan creates in all (or for ``users`` of them).
+
+        Exact when every user is alike; expected numbers, rounded, when counts are drawn or users
+        have profiles (the preview draws them for the exact figures).
+        """
         users = self.users.count if users is None else users
-        accounts = cards = operations = 0
-        for _, _, plan in self.users.accounts():
-            accounts += users * plan.count
-            cards += users * plan.count * plan.cards_per_account
-            operations += users * plan.count * plan.operations_per_account
-        return {"users": users, "accounts": accounts, "cards": cards, "operations": operations}
+        if not self.users.drawn:
+            accounts = cards = operations = 0
+            for _, _, plan in self.users.accounts():
+                accounts += users * plan.count
+                cards += users * plan.count * plan.cards_per_account
+                operations += users * plan.count * plan.operations_per_account
+            return {"users": users, "accounts": accounts, "cards": cards, "operations": operations}
+        return {"users": users, **{kind: round(users * mean) for kind, mean in self.users.mean_counts().items()}}
 
 
 PLANS_DIR = Path("plans")
@@ -375,9 +531,13 @@ def _suggestion(loc: list[str]) -> str:
     """`` (did you mean 'x'?)`` for an unknown key, from the fields valid where it stands."""
     model: type[BaseModel] = SeedsPlan
     for part in loc[:-1]:
+        if part.isdigit():  # an item of a list (a profile): the same model
+            continue
         field = model.model_fields.get(part)
         annotation = field.annotation if field else None
         candidates = [a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type)]
+        candidates += [i for a in getattr(annotation, "__args__", ()) for i in getattr(a, "__args__", ())]  # list[X]
+        candidates = [a for a in candidates if isinstance(a, type)]
         nested = [a for a in candidates if issubclass(a, BaseModel)]
         if not nested:
             return ""
@@ -396,6 +556,10 @@ def _yaml_line(root: yaml.Node | None, loc: list[str]) -> int | None:
     """The 1-based line of the deepest YAML node on ``loc`` (the key itself for an unknown key)."""
     node, line = root, None
     for part in loc:
+        if isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
+            node = node.value[int(part)]
+            line = node.start_mark.line + 1
+            continue
         if not isinstance(node, yaml.MappingNode):
             break
         for key, value in node.value:
