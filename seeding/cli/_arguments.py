@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
@@ -42,7 +43,14 @@ __all__ = [
     "timeout_seconds",
 ]
 
-PROG = "python -m seeding"  # how every command of the package names itself in usage and errors
+
+def _invoked_as() -> str:
+    """``seeding`` when run by the installed console script, else ``python -m seeding``."""
+    name = sys.argv[0].rsplit("/", 1)[-1] if sys.argv and sys.argv[0] else ""
+    return "seeding" if name in ("seeding", "seeding.exe") else "python -m seeding"
+
+
+PROG = _invoked_as()  # how every command of the package names itself in usage and errors, as the user typed it
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import orjson
 
 from .._exceptions import DumpError
-from ..dumps._files import dump_path, open_dump
+from ..dumps._files import find_dump, open_dump
 from ..dumps._result import SeedAccountResult, SeedUserResult
 from ..plan._models import ACCOUNT_FIELDS, CARD_FIELDS, OPERATION_FIELDS
 from ._arguments import EXIT_OK, EXIT_USAGE, OneLineParser
@@ -97,8 +97,8 @@ def main(argv: Sequence[str]) -> int:
     if args.fields == "list":
         print("\n".join(field_names()))
         return EXIT_OK
-    path = _resolve(args.dump, args.dumps_dir)
     try:
+        path = find_dump(args.dump, args.dumps_dir)
         seeds = open_dump(path)
         first = flatten(0, seeds.users[0]) if len(seeds.users) else {"index": "", "user_id": ""}
         fields = _fields(args.fields, first)
@@ -117,18 +117,13 @@ def main(argv: Sequence[str]) -> int:
                 temporary.unlink(missing_ok=True)
     except DumpError as exc:
         return _error(str(exc))
+    except BrokenPipeError:  # `export … | head`: the reader has all it wanted (the command line ends quietly)
+        raise
     except OSError as exc:
         return _error(f"{exc.filename or args.output}: {exc.strerror or exc}")
     if args.output is not None:
         print(f"{path}: {len(seeds.users)} users, {len(fields)} fields → {args.output}", file=sys.stderr)
     return EXIT_OK
-
-
-def _resolve(dump: str, dumps_dir: Path) -> Path:
-    path = Path(dump)
-    if path.exists() or path.suffix or len(path.parts) != 1:
-        return path
-    return dump_path(dump, dumps_dir)
 
 
 def _fields(requested: str | None, first: dict[str, str]) -> list[str]:

@@ -70,6 +70,8 @@ SUBCOMMANDS = {
     "export": "._export",
     "merge": "..engine._merge",
     "serve": "..service._cli",
+    "stand": "._stand",
+    "completion": "._completion",
 }
 
 
@@ -83,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Seed the bank gateway from plans and write dumps/<scenario>_seeds.json for load tests. "
         f"`{PROG} verify DUMP` checks a dump against the gateway, `{PROG} list` shows plans and dumps, "
         f"`{PROG} export DUMP --format csv|jsonl` writes a dump for other load tools, `{PROG} merge SCENARIO` "
-        f"joins the shards of a plan seeded with --shard, `{PROG} serve` runs the service.",
+        f"joins the shards of a plan seeded with --shard, `{PROG} serve` runs the service, `{PROG} stand` the "
+        f"embedded stand, `{PROG} completion bash|zsh` prints a shell completion script.",
     )
     parser.add_argument(
         "plans", nargs="+", type=Path, metavar="PLAN", help="plan files (YAML, or JSON), or names in plans/"
@@ -184,12 +187,39 @@ class _Version(argparse.Action):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m seeding``; returns the exit code."""
+    """Entry point of ``python -m seeding`` and of the ``seeding`` console script; returns the exit code.
+
+    A reader that stops reading (``seeding list | head -1``) ends the command quietly with 0, as
+    ``ls | head`` does: what it printed was all that was wanted.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] and argv[0] in SUBCOMMANDS:
-        module = importlib.import_module(SUBCOMMANDS[argv[0]], __package__)
-        _collector.start_up_done()
-        return module.main(argv[1:])
+    try:
+        try:
+            if argv[:1] and argv[0] in SUBCOMMANDS:
+                module = importlib.import_module(SUBCOMMANDS[argv[0]], __package__)
+                _collector.start_up_done()
+                code = module.main(argv[1:])
+            else:
+                code = _seed(argv)
+        except SystemExit:  # argparse's --help and errors
+            sys.stdout.flush()
+            raise
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at the interpreter's exit
+    except BrokenPipeError:
+        return _reader_gone()
+    return code
+
+
+def _reader_gone() -> int:
+    """stdout's reader went away: nothing more can reach it, and Python's own flush at exit must not complain."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_OK
+
+
+def _seed(argv: list[str]) -> int:
+    """``python -m seeding PLAN …``: seed the plans."""
     args: argparse.Namespace | None = None
     report: dict[str, Any] = {"plans": []}
     code = EXIT_FAILED

@@ -1,10 +1,15 @@
 """``python -m seeding verify DUMP``: do a dump's users, accounts and operations still exist on the gateway?
 
+DUMP is a dump file or a bare scenario name (``verify get-operations``: ``dumps/get-operations_seeds.json``).
+
 A stand's data can be wiped (a restarted embedded stand, a reset database) while yesterday's dump
 still looks fine; a load test then fails on 404s that have nothing to do with load. This checks a
 seeded random sample of the dump's users: each user (GetUser), its accounts and their cards (one
 GetAccounts: every account id must be the user's, every card on its account) and one operation per
-account (GetOperation, on the right account). Each stale entry is one line naming the user's
+account (GetOperation, on the right account). Its counts differ from the seeding summary's on purpose: the cards
+include the two each card account opens with (the summary counts only the cards the plan issues),
+and the operations are one per account (each shares its account and its read with the others).
+Each stale entry is one line naming the user's
 index and id. Reads that fail transiently (UNAVAILABLE, 503, a timeout) are retried with the
 run's policy (``seeding.engine._retry``, ``--retries``): a gateway that drops a call now and then is not
 a stale dump.
@@ -26,7 +31,7 @@ from typing import Any, TypeVar
 
 from .._exceptions import DumpError, GatewayUnreachableError, PermanentGatewayError, SeedingError
 from .._settings import Settings, load_settings
-from ..dumps._files import open_dump, read_meta
+from ..dumps._files import find_dump, open_dump, read_meta
 from ..dumps._result import SeedOperationResult, SeedsResult, SeedUserResult
 from ..engine._options import DEFAULT_RETRIES
 from ..engine._retry import retry_policy
@@ -59,15 +64,22 @@ _CONCURRENCY = 16
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog=NAME,
-        description="Check on the gateway that a sample of a dump's users, accounts, cards and operations "
-        "still exist. Exit 1 when any is stale.",
+        description="Check on the gateway that a sample of a dump's users still exist, with all their accounts "
+        "and cards (the two each card account opens with included) and one operation per account, drawn at random "
+        "(GetUser, GetAccounts, GetOperation). Exit 1 when any is stale.",
     )
-    parser.add_argument("dump", type=Path, metavar="DUMP", help="a dump file (dumps/<scenario>_seeds.json)")
+    parser.add_argument(
+        "dump", type=Path, metavar="DUMP", help="a dump file, or a scenario name in --dumps-dir (<scenario>_seeds.json)"
+    )
+    parser.add_argument(
+        "--dumps-dir", type=Path, help="where scenario names are looked up (default: SEEDING.DUMPS_DIR, else dumps)"
+    )
     parser.add_argument(
         "--sample",
         type=non_negative_int,
         default=DEFAULT_SAMPLE,
-        help="users to check, drawn at random (0: all); default %(default)s",
+        help="users to check, drawn at random (0: every user); each is checked with all its accounts and cards "
+        "and one operation per account; default %(default)s",
     )
     parser.add_argument("--seed", type=seed_number, help="draw the same sample again (the seed used is printed)")
     parser.add_argument(
@@ -88,6 +100,7 @@ class _Report:
     )
     stale: dict[int, list[str]] = field(default_factory=dict)
     retries: int = 0
+    opened_cards: int = 0  # of ``checked["cards"]``: those the card accounts opened with
 
     def add(self, index: int, user: SeedUserResult, what: str) -> None:
         self.stale.setdefault(index, []).append(f"stale: user #{index} ({user.user_id}): {what}")
@@ -99,6 +112,7 @@ def main(argv: Sequence[str]) -> int:
         try:
             args = build_parser().parse_args(list(argv))
             settings = load_settings()
+            args.dump = find_dump(args.dump, args.dumps_dir or settings.seeding.dumps_dir)
             seeds = open_dump(args.dump)
             meta = read_meta(args.dump) or {}
             transport, address, timeout = _gateway(args, settings, meta)
@@ -130,7 +144,12 @@ def main(argv: Sequence[str]) -> int:
     lines = [line for index in sample for line in report.stale.get(index, [])]
     for line in lines:
         print(line)
-    checked = ", ".join(f"{n} {kind}" for kind, n in report.checked.items())
+    # Not the seeding summary's counts: say why (the cards the accounts opened with, one operation per account).
+    notes = {
+        "cards": f" ({report.opened_cards} of them opened with the accounts)" if report.opened_cards else "",
+        "operations": " (one per account)" if report.checked["operations"] else "",
+    }
+    checked = ", ".join(f"{n} {kind}{notes.get(kind, '')}" for kind, n in report.checked.items())
     if report.retries:
         checked += f" ({report.retries} reads retried)"
     made_on = meta.get("target")
@@ -238,6 +257,7 @@ async def _verify_user(
             for card_kind in (*CARD_FIELDS, "opened_cards"):  # opened with the account, or issued by the plan
                 for card in getattr(account, card_kind):
                     report.checked["cards"] += 1
+                    report.opened_cards += card_kind == "opened_cards"
                     if card.card_id not in cards_here:
                         report.add(index, user, f"{card_kind} card {card.card_id} is not on account {found.id}")
             operations = [(op_kind, op) for op_kind in OPERATION_FIELDS for op in getattr(account, op_kind)]

@@ -64,6 +64,7 @@ __all__ = [
     "DumpWriter",
     "LazyUsers",
     "dump_path",
+    "find_dump",
     "load_seeds_result",
     "open_dump",
     "read_meta",
@@ -85,6 +86,30 @@ _OFFSETS_BUFFER = 1 << 16  # a writer's offsets held before they go to the index
 def dump_path(scenario: str, dumps_dir: str | Path = DEFAULT_DUMPS_DIR) -> Path:
     """``dumps/<scenario>_seeds.json``: the course's file name, which scripts rely on."""
     return Path(dumps_dir) / f"{scenario}_seeds.json"
+
+
+def find_dump(name: str | Path, dumps_dir: str | Path = DEFAULT_DUMPS_DIR) -> Path:
+    """A dump by path, or by bare scenario name: ``get-operations`` is ``dumps/get-operations_seeds.json``.
+
+    An existing file always wins; a bare name (no directory, no suffix) that names no dump raises
+    ``DumpError`` with the scenarios nearby ("did you mean"). Anything else comes back as it was,
+    for ``open_dump`` to report.
+    """
+    path = Path(name)
+    if path.exists() or path.suffix or len(path.parts) != 1:
+        return path
+    candidate = dump_path(path.name, dumps_dir)
+    if candidate.exists():
+        return candidate
+    import difflib
+
+    try:
+        scenarios = sorted(found.name.removesuffix("_seeds.json") for found in Path(dumps_dir).glob("*_seeds.json"))
+    except OSError:
+        scenarios = []
+    close = difflib.get_close_matches(path.name, scenarios, n=3, cutoff=0.6)
+    hint = "; did you mean " + " or ".join(map(repr, close)) + "?" if close else ""
+    raise DumpError(f"{path}: no such dump (nor {candidate}){hint}")
 
 
 class DumpWriter:

@@ -446,6 +446,27 @@ def find_plan(name: str | Path, plans_dir: str | Path = PLANS_DIR) -> Path:
     return path
 
 
+def _did_you_mean(path: Path) -> str:
+    """``; did you mean 'get-operations'?`` when a plan nearby is spelled almost the same."""
+    import difflib
+
+    bare = not path.suffix and len(path.parts) == 1
+    directory = PLANS_DIR if bare else path.parent
+    try:
+        names = sorted(
+            (candidate.stem if bare else candidate.name)
+            for candidate in directory.iterdir()
+            if candidate.suffix in _PLAN_SUFFIXES and candidate.is_file()
+        )
+    except OSError:
+        return ""
+    close = difflib.get_close_matches(path.name, names, n=3, cutoff=0.6)
+    if not close:
+        return ""
+    shown = [name if bare else str(directory / name) for name in close]
+    return "; did you mean " + " or ".join(repr(name) for name in shown) + "?"
+
+
 def load_plan(path: str | Path) -> SeedsPlan:
     """Read and validate a plan file (YAML, or JSON by its ``.json`` suffix).
 
@@ -457,7 +478,7 @@ def load_plan(path: str | Path) -> SeedsPlan:
     except FileNotFoundError:
         bare = not path.suffix and len(path.parts) == 1
         hint = f" (nor {PLANS_DIR / path.name}.yaml)" if bare else ""
-        raise PlanError(f"{path}: no such plan file{hint}") from None
+        raise PlanError(f"{path}: no such plan file{hint}{_did_you_mean(path)}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PlanError(f"{path}: cannot read the plan: {exc}") from None
     return parse_plan(text, source=path)

@@ -28,10 +28,13 @@ from ._stand import Stand
 COMMAND_LINE_DEFAULTS = StandOptions(http_port=8003, grpc_port=9003)  # the real gateway's ports
 
 
-def build_parser() -> argparse.ArgumentParser:
+PROG = "python -m seeding.stand"
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """The command line: addresses, fault injection, capacity and the missing-receipt delay."""
     parser = OneLineParser(
-        prog="python -m seeding.stand",
+        prog=prog,
         description="In-memory bank gateway serving the gateway contract over HTTP and gRPC.",
     )
     StandOptions.add_arguments(parser, COMMAND_LINE_DEFAULTS)
@@ -65,9 +68,9 @@ async def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status."""
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
+    """Entry point (also ``seeding stand``, which names itself ``prog``); returns the exit status."""
+    args = build_parser(prog).parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="seeding stand: %(levelname)s %(name)s: %(message)s")
     try:
         return asyncio.run(serve(args))

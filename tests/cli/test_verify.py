@@ -33,7 +33,10 @@ def test_live_stand_passes_and_a_restarted_one_is_stale(seed_dump, scenario_plan
         assert code == 0, err
         assert out[-1].endswith(": 0 stale")
         # 40 cards the plan issued and the 40 the accounts opened with (``opened_cards``)
-        assert "checked 10 users, 20 accounts, 80 cards, 20 operations" in out[-1]
+        assert (
+            "checked 10 users, 20 accounts, 80 cards (40 of them opened with the accounts), "
+            "20 operations (one per account)" in out[-1]
+        )
 
     with StandProcess() as wiped:  # the same code, none of the data
         code, out, err = verify(capsys, dump, "--sample=4", "--seed=3", *flags(wiped, transport))
@@ -101,7 +104,10 @@ def test_transient_failures_are_retried_not_reported(
         code, out, err = verify(capsys, dump, "--sample=0", *flags(stand, transport))
         assert code == 0, err
         assert out[-1].endswith(": 0 stale") and "reads retried)" in out[-1]
-        assert "checked 10 users, 20 accounts, 80 cards, 20 operations" in out[-1]
+        assert (
+            "checked 10 users, 20 accounts, 80 cards (40 of them opened with the accounts), "
+            "20 operations (one per account)" in out[-1]
+        )
 
         code, out, err = verify(capsys, dump, "--sample=0", "--retries=0", *flags(stand, transport))
         assert code == 1 and not [line for line in out if line.startswith("stale:")]
