@@ -6,8 +6,14 @@ user becomes one row of ids: ``index``, ``user_id``, and per account kind its fi
 (``credit_card_account_id``), that account's first card of any type and of each type
 (``…_card_id``, ``…_physical_card_id``, ``…_virtual_card_id``: the cards it opened with first, then
 issued ones) and its first operation of each kind (``…_purchase_operation_id``). By default the
-fields are those the dump's first user has (a plan shapes every user alike); ``--fields`` picks and
-orders them. CSV has a header row; JSON lines have the same keys on every line.
+fields are those the dump's first user has (a plan shapes every user alike; with profiles, those
+any user has); ``--fields`` picks and orders them. CSV has a header row; JSON lines have the same
+keys on every line.
+
+``--profile NAME`` writes only that profile's users (``index`` stays the dump's); ``--strategy
+zipf:S`` adds a ``weight`` column, each row's weight under that strategy (the exported rows in
+order: the first is the hottest), for a tool that draws rows by weight (k6's weighted pick,
+JMeter's weighted random controller).
 
 Exit codes: 0 written; 2 bad usage, an unknown field or an unreadable dump.
 """
@@ -26,6 +32,7 @@ import orjson
 from .._exceptions import DumpError
 from ..dumps._files import find_dump, open_dump
 from ..dumps._result import SeedAccountResult, SeedUserResult
+from ..dumps._strategies import StrategySpec, strategy_spec
 from ..plan._models import ACCOUNT_FIELDS, CARD_FIELDS, OPERATION_FIELDS
 from ._arguments import EXIT_OK, EXIT_USAGE, OneLineParser
 from ._main import PROG
@@ -42,18 +49,20 @@ def _singular(accounts: str) -> str:
 
 def field_names() -> list[str]:
     """Every field an export can have, in their default order."""
-    names = ["index", "user_id"]
+    names = ["index", "user_id", "profile"]
     for accounts in ACCOUNT_FIELDS:
         prefix = _singular(accounts)
         names += [f"{prefix}_id", f"{prefix}_card_id"]
         names += [f"{prefix}_{_singular(cards)}_id" for cards in CARD_FIELDS]
         names += [f"{prefix}_{_singular(operations)}_id" for operations in OPERATION_FIELDS]
-    return names
+    return [*names, "weight"]
 
 
 def flatten(index: int, user: SeedUserResult) -> dict[str, str]:
     """The user's ids as flat fields; only those the user has (an absent account or card has no field)."""
     row = {"index": str(index), "user_id": user.user_id}
+    if user.profile is not None:
+        row["profile"] = user.profile
     for accounts in ACCOUNT_FIELDS:
         found: list[SeedAccountResult] = getattr(user, accounts)
         if not found:
@@ -86,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated fields, in this order (default: all the dump's users have); "
         "`--fields list` prints the possible ones",
     )
+    parser.add_argument("--profile", help="only the users of this profile of the plan")
+    parser.add_argument(
+        "--strategy", help="zipf:S adds a weight column: each row's weight under that strategy (the first row hottest)"
+    )
     parser.add_argument("--output", "-o", type=Path, help="write here instead of stdout")
     parser.add_argument("--dumps-dir", type=Path, default=Path("dumps"), help="where scenario names are looked up")
     return parser
@@ -99,19 +112,28 @@ def main(argv: Sequence[str]) -> int:
         return EXIT_OK
     try:
         path = find_dump(args.dump, args.dumps_dir)
+        weights = _weights(args.strategy)
         seeds = open_dump(path)
-        first = flatten(0, seeds.users[0]) if len(seeds.users) else {"index": "", "user_id": ""}
+        indices: Sequence[int] = range(len(seeds.users))
+        if args.profile is not None:
+            indices = seeds.profile_indices(args.profile)
+        first = _default_fields(seeds.users, indices)
+        if weights is not None:
+            first["weight"] = ""
         fields = _fields(args.fields, first)
+        if "weight" in fields and weights is None:
+            raise ValueError("--fields: the weight field needs --strategy zipf:S")
     except (DumpError, ValueError) as exc:
         return _error(str(exc))
+    rows = lambda: _rows(seeds.users, indices, weights)  # noqa: E731  each write reads the dump again
     try:
         if args.output is None:
-            _write(sys.stdout, args.format, fields, _rows(seeds.users))
+            _write(sys.stdout, args.format, fields, rows())
         else:
             temporary = args.output.with_name(f".{args.output.name}.tmp")
             try:
                 with temporary.open("w", encoding="utf-8", newline="") as out:
-                    _write(out, args.format, fields, _rows(seeds.users))
+                    _write(out, args.format, fields, rows())
                 temporary.replace(args.output)
             finally:
                 temporary.unlink(missing_ok=True)
@@ -122,7 +144,7 @@ def main(argv: Sequence[str]) -> int:
     except OSError as exc:
         return _error(f"{exc.filename or args.output}: {exc.strerror or exc}")
     if args.output is not None:
-        print(f"{path}: {len(seeds.users)} users, {len(fields)} fields → {args.output}", file=sys.stderr)
+        print(f"{path}: {len(indices)} users, {len(fields)} fields → {args.output}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -145,9 +167,41 @@ def _fields(requested: str | None, first: dict[str, str]) -> list[str]:
     return fields
 
 
-def _rows(users: Sequence[SeedUserResult]) -> Iterator[dict[str, str]]:
-    for index, user in enumerate(users):
-        yield flatten(index, user)
+def _weights(strategy: str | None) -> StrategySpec | None:
+    """The strategy whose weights the ``weight`` column holds (one that weighs users: ``zipf:S``)."""
+    if strategy is None:
+        return None
+    try:
+        spec = strategy_spec(strategy)
+    except ValueError as exc:
+        raise ValueError(f"--strategy: {exc}") from None
+    if spec.weight is None:
+        raise ValueError(f"--strategy: {strategy!r} weighs every user alike; only zipf:S adds a weight column")
+    return spec
+
+
+def _default_fields(users: Sequence[SeedUserResult], indices: Sequence[int]) -> dict[str, str]:
+    """The first exported user's fields; with profiles (users of different shapes), every field any has."""
+    if not len(indices):
+        return {"index": "", "user_id": ""}
+    first = flatten(indices[0], users[indices[0]])
+    if "profile" not in first:
+        return first
+    seen: set[str] = set(first)
+    for index in indices[1:]:
+        seen.update(flatten(index, users[index]))
+    return {name: "" for name in field_names() if name in seen}
+
+
+def _rows(
+    users: Sequence[SeedUserResult], indices: Sequence[int], weights: StrategySpec | None
+) -> Iterator[dict[str, str]]:
+    column = weights.weights(len(indices)) if weights is not None else None
+    for rank, index in enumerate(indices):
+        row = flatten(index, users[index])
+        if column is not None:
+            row["weight"] = f"{column[rank]:.6g}"
+        yield row
 
 
 def _write(out: io.TextIOBase | object, form: str, fields: list[str], rows: Iterator[dict[str, str]]) -> None:
@@ -159,9 +213,11 @@ def _write(out: io.TextIOBase | object, form: str, fields: list[str], rows: Iter
             writer.writerow([row.get(name, "") for name in fields])
         return
     for row in rows:
-        record: dict[str, str | int] = {name: row.get(name, "") for name in fields}
+        record: dict[str, str | int | float] = {name: row.get(name, "") for name in fields}
         if "index" in record:
             record["index"] = int(row["index"])
+        if "weight" in record:
+            record["weight"] = float(row["weight"])
         write(orjson.dumps(record).decode() + "\n")
 
 

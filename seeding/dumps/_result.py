@@ -23,6 +23,8 @@ __all__ = [
     "SeedOperationResult",
     "SeedUserResult",
     "SeedsResult",
+    "index_profiles",
+    "members_of",
 ]
 
 
@@ -90,6 +92,28 @@ class SeedUserResult(BaseModel):
         return data
 
 
+def index_profiles(users: Sequence[SeedUserResult]) -> dict[str, list[int]]:
+    """Profile → the indices of its users, in order; a lazy dump's profiles are read off each line's bytes."""
+    from ._user_entry import profile_of
+
+    found: dict[str, list[int]] = {}
+    raw = getattr(users, "raw", None)
+    for index in range(len(users)):
+        name = profile_of(raw(index)) if raw is not None else users[index].profile
+        if name is not None:
+            found.setdefault(name, []).append(index)
+    return found
+
+
+def members_of(profiles: dict[str, list[int]], profile: str, source: str) -> list[int]:
+    """The indices of ``profile``'s users; ``ValueError`` naming the profiles there are when it has none."""
+    members = profiles.get(profile)
+    if members is None:
+        known = ", ".join(sorted(profiles)) or "none: its plan has no profiles"
+        raise ValueError(f"{source}: no user has the profile {profile!r} (profiles: {known})")
+    return members
+
+
 class _Subset(Sequence[SeedUserResult]):
     """Some users of a sequence, by their indices there (``users_of``): read through, never copied."""
 
@@ -142,21 +166,9 @@ class SeedsResult(BaseModel):
 
     def profile_indices(self, profile: str) -> list[int]:
         """The indices (in ``users``) of the users of ``profile``; ``ValueError`` naming the profiles there are."""
-        from ._user_entry import profile_of
-
-        cache = self._profiles
-        if cache is None:
-            cache = {}
-            raw = getattr(self.users, "raw", None)  # a lazy dump: read the profile off each line's bytes
-            for index in range(len(self.users)):
-                name = profile_of(raw(index)) if raw is not None else self.users[index].profile
-                if name is not None:
-                    cache.setdefault(name, []).append(index)
-            self._profiles = cache
-        if profile not in cache:
-            known = ", ".join(sorted(cache)) or "none: its plan has no profiles"
-            raise ValueError(f"{self._source}: no user has the profile {profile!r} (profiles: {known})")
-        return cache[profile]
+        if self._profiles is None:
+            self._profiles = index_profiles(self.users)
+        return members_of(self._profiles, profile, self._source)
 
     def users_of(self, profile: str) -> SeedsResult:
         """The users of one profile, in plan order, as their own ``SeedsResult`` (read through, not copied).

@@ -195,7 +195,7 @@ class SeedsFeeder(MasterSide, WorkerSide):
         position = assignment.position(number)
         pooled = False
         if assignment.drawn:
-            index = self._random.randrange(assignment.seeds)
+            index = strategy_spec(assignment.strategy).draw(assignment.seeds, self._random)
         else:
             if position is None:
                 position, pooled = self._take_pooled(assignment), True

@@ -27,6 +27,7 @@ from typing import Any
 
 from .._exceptions import PlanError, SeedingError
 from ..dumps._files import dump_path
+from ..dumps._strategies import strategy_spec
 from ..plan._models import find_plan, load_plan
 from ._assignment import STRATEGIES
 
@@ -77,9 +78,14 @@ def seeds_users(text: str) -> SeedsUsers:
 
 
 def _strategy(text: str) -> str:
-    if text not in STRATEGIES:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a strategy: {', '.join(STRATEGIES)}")
-    return text
+    if text.partition(":")[0] not in STRATEGIES:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a strategy: {', '.join(STRATEGIES)} (zipf:S sets the exponent)"
+        )
+    try:
+        return strategy_spec(text).name
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _transport(text: str) -> str:

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from .._exceptions import DumpError
 from .._settings import Settings, load_settings
+from ..dumps._strategies import strategy_spec
 from ._dumps import Dumps
 from ._errors import ApiError
 from ._handouts import FSYNC_INTERVAL, STRATEGIES, HandOuts
@@ -283,13 +284,22 @@ class Service:
         dump = self.dumps.get(request.match_info["scenario"])
         strategy = request.query.get("strategy", "unique")
         if strategy not in STRATEGIES:
-            raise ApiError(400, f"strategy {strategy[:40]!r} is not one of {', '.join(STRATEGIES)}")
+            if strategy.partition(":")[0] not in STRATEGIES:
+                known = f"{', '.join(STRATEGIES)} (zipf:S sets the exponent)"
+                raise ApiError(400, f"strategy {strategy[:40]!r} is not one of {known}")
+            try:
+                strategy = strategy_spec(strategy).name
+            except ValueError as exc:
+                raise ApiError(400, str(exc)) from None
+        profile = request.query.get("profile")
+        members = dump.members(profile) if profile is not None else None
         sequence = self.handouts.sequence(dump)
-        index = sequence.take(strategy)  # type: ignore[arg-type]
+        index = sequence.take(strategy, profile, members)  # type: ignore[arg-type]
         if index is None:
+            which = f"{len(members)} users of profile {profile!r}" if members is not None else f"{dump.count} users"
             raise ApiError(
                 409,
-                f"scenario {dump.scenario!r}: all {dump.count} users were handed out under unique/shuffle; "
+                f"scenario {dump.scenario!r}: all {which} were handed out under unique/shuffle; "
                 f"POST /v1/dumps/{dump.scenario}/reset starts over",
             )
         self.metrics.handed_out(dump.scenario, strategy)

@@ -12,13 +12,14 @@ scenario starts a new one.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from .._exceptions import DumpError
 from ..dumps._files import LazyUsers, dump_path, open_dump
+from ..dumps._result import index_profiles, members_of
 from ..plan._models import SCENARIO_NAME
 from ._errors import ApiError
 
@@ -52,10 +53,23 @@ class Dump:
     fingerprint: str
     users: LazyUsers
     meta: dict[str, Any]
+    _profiles: dict[str, list[int]] | None = field(default=None, repr=False)
 
     @property
     def count(self) -> int:
         return len(self.users)
+
+    def members(self, profile: str) -> list[int]:
+        """The indices of ``profile``'s users (read off the lines once); a 404 naming the dump's profiles otherwise."""
+        if self._profiles is None:
+            try:
+                self._profiles = index_profiles(self.users)
+            except DumpError as exc:
+                raise ApiError(409, str(exc)) from None
+        try:
+            return members_of(self._profiles, profile[:80], f"scenario {self.scenario!r}")
+        except ValueError as exc:
+            raise ApiError(404, str(exc)) from None
 
     def raw(self, index: int) -> bytes:
         """User ``index``'s JSON as written in the file."""

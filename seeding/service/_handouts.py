@@ -56,8 +56,9 @@ class Sequence:
         self.handed = bytearray(count)
         self.left = count
         self.shuffle_seed = 0
-        self._orders: dict[str, Order] = {}  # per strategy, under this sequence's shuffle seed
-        self._cursors: dict[str, int] = {}  # per strategy: next position (exclusive: all before it handed out)
+        # per (strategy, profile), under this sequence's shuffle seed; profile None: the whole dump
+        self._orders: dict[tuple[str, str | None], Order] = {}
+        self._cursors: dict[tuple[str, str | None], int] = {}  # next position (exclusive: all before it handed out)
         self._random = random.Random()
         self._fd = -1
         self.dirty = False
@@ -65,26 +66,37 @@ class Sequence:
 
     # --- choosing --------------------------------------------------------------------------
 
-    def take(self, strategy: Strategy) -> int | None:
-        """The next index under ``strategy``; None when ``unique``/``shuffle`` have none left."""
-        if self.count == 0:
+    def take(self, strategy: Strategy, profile: str | None = None, members: list[int] | None = None) -> int | None:
+        """The next index under ``strategy``; None when ``unique``/``shuffle`` have none left.
+
+        With ``profile``, only among ``members`` (that profile's indices, in dump order): the
+        strategy runs over them as over a dump of their own, and the record is the dump's, so a
+        user is handed out once whichever profile or strategy asked.
+        """
+        count = self.count if members is None else len(members)
+        if count == 0:
             return None
         spec = strategy_spec(strategy)
         if spec.order is None:
-            return self._random.randrange(self.count)
+            drawn = spec.draw(count, self._random)
+            return drawn if members is None else members[drawn]
         if spec.exclusive and not self.left:
             return None
-        order = self._orders.get(strategy)
+        key = (strategy, profile)
+        order = self._orders.get(key)
         if order is None:
-            order = self._orders[strategy] = spec.order(self.count, self.shuffle_seed)
-        position = self._cursors.get(strategy, 0)
+            order = self._orders[key] = spec.order(count, self.shuffle_seed)
+        position = self._cursors.get(key, 0)
+        at = (lambda p: order[p]) if members is None else (lambda p: members[order[p]])
         if not spec.exclusive:
-            self._cursors[strategy] = (position + 1) % self.count  # a shared order wraps at count
-            return order[position]
-        while self.handed[order[position]]:  # handed out under another exclusive strategy
+            self._cursors[key] = (position + 1) % count  # a shared order wraps at count
+            return at(position)
+        while position < count and self.handed[at(position)]:  # handed out under another exclusive strategy
             position += 1
-        self._cursors[strategy] = position
-        index = order[position]
+        self._cursors[key] = position
+        if position == count:
+            return None
+        index = at(position)
         self._record(index)
         return index
 

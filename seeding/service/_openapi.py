@@ -191,7 +191,18 @@ def openapi() -> dict[str, Any]:
             "/v1/dumps/{scenario}/next": {
                 "parameters": [
                     _SCENARIO,
-                    {"name": "strategy", "in": "query", "schema": {"enum": list(STRATEGIES), "default": "unique"}},
+                    {
+                        "name": "strategy",
+                        "in": "query",
+                        "description": f"one of {', '.join(STRATEGIES)}; zipf:S sets the exponent (zipf:1.1)",
+                        "schema": {"type": "string", "default": "unique"},
+                    },
+                    {
+                        "name": "profile",
+                        "in": "query",
+                        "description": "only users of this profile of the plan (unique within it, across clients)",
+                        "schema": {"type": "string"},
+                    },
                 ],
                 "post": _op(
                     "hand out a user; under unique and shuffle each user once, across clients and restarts "

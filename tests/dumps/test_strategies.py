@@ -44,7 +44,10 @@ def test_cycle_wraps_and_random_has_no_order() -> None:
 
 @pytest.mark.parametrize("name", ["", "Unique", "uniq", "none", "0"])
 def test_unknown_strategy_is_one_line_naming_the_known_ones(name: str) -> None:
-    with pytest.raises(ValueError, match=r"^strategy must be one of unique, shuffle, cycle, random, not ") as info:
+    with pytest.raises(
+        ValueError,
+        match=r"^strategy must be one of unique, shuffle, cycle, random, zipf \(zipf:S sets the exponent\), not ",
+    ) as info:
         strategy_spec(name)
     assert "\n" not in str(info.value)
 
@@ -72,3 +75,41 @@ def test_a_new_row_is_served_by_locust_assignments_without_other_changes(reverse
     indices = [a.index(a.position(number)) for a in workers for number in range(3)]  # type: ignore[arg-type]
     assert sorted(indices) == list(range(6))
     assert workers[0].unique and workers[0].position(3) is None  # beyond its rounds: the master's pool
+
+
+def test_zipf_draws_follow_the_exponent_under_a_fixed_seed() -> None:
+    import random
+
+    spec = strategy_spec("zipf:1.1")
+    assert spec.name == "zipf:1.1" and spec.order is None and not spec.exclusive
+    count, draws = 30, 30_000
+    weights = spec.weights(count)
+    assert weights is not None and weights[0] == 1.0
+    rng = random.Random(2024)
+    seen = [0] * count
+    for _ in range(draws):
+        seen[spec.draw(count, rng)] += 1
+    total = sum(weights)
+    chi2 = sum((seen[i] - draws * w / total) ** 2 / (draws * w / total) for i, w in enumerate(weights))
+    assert chi2 < 58.3, chi2  # 29 degrees of freedom, 0.1 % critical value
+    import math
+
+    slope = (math.log(seen[15]) - math.log(seen[0])) / math.log(16)  # rank-frequency: log f = -S log r
+    assert slope == pytest.approx(-1.1, abs=0.12)
+    assert strategy_spec("zipf").parameter == 1.0
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("zipf:0", "the exponent must be greater than 0"),
+        ("zipf:-2", "the exponent must be greater than 0"),
+        ("zipf:nan", "the exponent must be greater than 0"),
+        ("zipf:", "the exponent must be a number"),
+        ("random:1", "strategy 'random' takes no parameter"),
+        ("hot", "strategy must be one of unique, shuffle, cycle, random, zipf"),
+    ],
+)
+def test_bad_strategy_names_are_one_line(name: str, expected: str) -> None:
+    with pytest.raises(ValueError, match=expected.replace("(", r"\(")):
+        strategy_spec(name)

@@ -1,0 +1,89 @@
+"""``/next?profile=…`` and ``strategy=zipf:S`` over real sockets: only that profile's users, each once; hot users."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+
+from seeding import DumpWriter, dump_path
+from seeding.plan._profiles import ProfileSchedule
+from seeding.service import Service
+
+from .conftest import write_dump
+
+
+def write_profile_dump(dumps: Path, scenario: str, users: int) -> dict[str, list[int]]:
+    """A dump whose users are light or heavy (1 heavy in 4, interleaved as a plan's profiles are)."""
+    schedule = ProfileSchedule([3, 1])
+    members: dict[str, list[int]] = {"light": [], "heavy": []}
+    with DumpWriter(dump_path(scenario, dumps), {"scenario": scenario, "plan_hash": "x"}) as writer:
+        for i in range(users):
+            profile = ("light", "heavy")[schedule[i]]
+            members[profile].append(i)
+            writer.write({"user_id": f"u-{i}", "profile": profile, "debit_card_accounts": []})
+    return members
+
+
+async def _next(http: httpx.AsyncClient, scenario: str, **params: str) -> httpx.Response:
+    return await http.post(f"/v1/dumps/{scenario}/next", params=params)
+
+
+async def test_200_concurrent_calls_for_heavy_users_hand_out_only_heavy_ones_each_once(
+    service: Service, http: httpx.AsyncClient
+) -> None:
+    members = write_profile_dump(service.dumps_dir, "mix", 80)
+    answers = await asyncio.gather(*(_next(http, "mix", profile="heavy") for _ in range(200)))
+    ok = [a.json() for a in answers if a.status_code == 200]
+    refused = [a.json()["error"] for a in answers if a.status_code == 409]
+    assert len(ok) == 20 and len(refused) == 180
+    assert sorted(a["index"] for a in ok) == members["heavy"]
+    assert all(a["user"]["profile"] == "heavy" for a in ok)
+    assert "all 20 users of profile 'heavy' were handed out" in refused[0]
+    # the record is the dump's: unique without a profile gives the light users left, never a heavy one
+    rest = await asyncio.gather(*(_next(http, "mix") for _ in range(61)))
+    indices = [a.json()["index"] for a in rest if a.status_code == 200]
+    assert sorted(indices) == members["light"] and sum(a.status_code == 409 for a in rest) == 1
+    # shuffle within a profile, after a reset
+    assert (await http.post("/v1/dumps/mix/reset")).status_code == 200
+    shuffled = [(await _next(http, "mix", profile="light", strategy="shuffle")).json()["index"] for _ in range(60)]
+    assert sorted(shuffled) == members["light"] and shuffled != members["light"]
+
+
+async def test_zipf_hands_out_hot_users_most(service: Service, http: httpx.AsyncClient) -> None:
+    write_dump(service.dumps_dir, "hot", 20)
+    seen: Counter[int] = Counter()
+    for _ in range(30):
+        answers = await asyncio.gather(*(_next(http, "hot", strategy="zipf:1.2") for _ in range(50)))
+        seen.update(a.json()["index"] for a in answers)
+    assert sum(seen.values()) == 1500
+    # P(user 0) = 1/H(20, 1.2) ≈ 0.31, P(user 9) ≈ 0.02: bounds far outside any sampling noise
+    assert 0.22 * 1500 < seen[0] < 0.40 * 1500
+    assert seen[0] > 4 * seen[9] and seen[1] > seen[10]
+
+
+BAD = [
+    # (scenario, query, status, what the error says)
+    ("mix", {"profile": "medium"}, 404, "no user has the profile 'medium' (profiles: heavy, light)"),
+    ("plain", {"profile": "heavy"}, 404, "(profiles: none: its plan has no profiles)"),
+    ("mix", {"strategy": "zipf:0"}, 400, "the exponent must be greater than 0"),
+    ("mix", {"strategy": "zipf:-1"}, 400, "the exponent must be greater than 0"),
+    ("mix", {"strategy": "zipf:hot"}, 400, "the exponent must be a number"),
+    ("mix", {"strategy": "unique:2"}, 400, "strategy 'unique' takes no parameter"),
+    ("mix", {"strategy": "zipff"}, 400, "strategy 'zipff' is not one of unique, shuffle, cycle, random, zipf"),
+]
+
+
+@pytest.mark.parametrize(("scenario", "query", "status", "expected"), BAD)
+async def test_bad_profiles_and_strategies_are_one_line(
+    service: Service, http: httpx.AsyncClient, scenario: str, query: dict[str, str], status: int, expected: str
+) -> None:
+    write_profile_dump(service.dumps_dir, "mix", 8)
+    write_dump(service.dumps_dir, "plain", 4)
+    answer = await _next(http, scenario, **query)
+    assert answer.status_code == status
+    error = answer.json()["error"]
+    assert "\n" not in error and expected in error, error
