@@ -3,7 +3,7 @@
 import os
 import sys
 
-from .cli import _collector
+from .command import _collector
 
 _collector.claim()  # before the imports below: start-up runs without collections
 # Pydantic looks for plugins by scanning every installed distribution's entry points when it

@@ -1,17 +1,30 @@
-"""Command-line conventions shared by ``python -m seeding``, ``… verify`` and ``python -m seeding.stand``.
+"""The command line's own flags: the gateway, calls in flight, retries, timeouts, shards and processes.
 
-A bad flag is one line on stderr and exit status 2, never argparse's usage block; number flags say
-what they accept, non-numbers included.
+Built on the conventions every command follows (``seeding.command``: one-line errors, exit codes,
+number flags), which it passes on so the subcommands import their flags from one place.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
-import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NoReturn, TypeVar
+from typing import TYPE_CHECKING
 
+from ..command._arguments import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    PROG,
+    OneLineParser,
+    bounded,
+    fraction,
+    non_negative_float,
+    non_negative_int,
+    port,
+    positive_float,
+    positive_int,
+    seed_number,
+)
 from ..engine._options import MAX_CONCURRENCY, MAX_RETRIES
 from ..engine._shards import MAX_PROCESSES, MAX_SHARDS, Shard, parse_shard
 from ..gateway import DEFAULT_TRANSPORT, MAX_TIMEOUT, TRANSPORTS, transport_spec
@@ -43,46 +56,7 @@ __all__ = [
     "timeout_seconds",
 ]
 
-
-def _invoked_as() -> str:
-    """``seeding`` when run by the installed console script, else ``python -m seeding``."""
-    name = sys.argv[0].rsplit("/", 1)[-1] if sys.argv and sys.argv[0] else ""
-    return "seeding" if name in ("seeding", "seeding.exe") else "python -m seeding"
-
-
-PROG = _invoked_as()  # how every command of the package names itself in usage and errors, as the user typed it
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-N = TypeVar("N", int, float)
-
-
-class OneLineParser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        """``prog: error: <message> (see --help)`` on one line, exit status 2."""
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _bounded(kind: type[N], accepts: str, ok: Callable[[N], bool]) -> Callable[[str], N]:
-    noun = "a whole number" if kind is int else "a number"
-
-    def convert(text: str) -> N:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
-        if kind is float and not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"must be a finite number {accepts}, got {text}")
-        if not ok(value):
-            raise argparse.ArgumentTypeError(f"must be {accepts}, got {text}")
-        return value
-
-    convert.__name__ = accepts  # argparse names the type in some messages
-    return convert
-
-
-positive_int = _bounded(int, "at least 1", lambda v: v >= 1)
-_fixed_concurrency = _bounded(int, f"within 1-{MAX_CONCURRENCY}", lambda v: 1 <= v <= MAX_CONCURRENCY)
+_fixed_concurrency = bounded(int, f"within 1-{MAX_CONCURRENCY}", lambda v: 1 <= v <= MAX_CONCURRENCY)
 
 
 def concurrency(text: str) -> int | None:
@@ -90,17 +64,10 @@ def concurrency(text: str) -> int | None:
     return None if text.strip().lower() == "auto" else _fixed_concurrency(text)
 
 
-retries = _bounded(int, f"within 0-{MAX_RETRIES}", lambda v: 0 <= v <= MAX_RETRIES)
-non_negative_int = _bounded(int, "0 or more", lambda v: v >= 0)
-positive_float = _bounded(float, "more than 0", lambda v: v > 0)
-non_negative_float = _bounded(float, "0 or more", lambda v: v >= 0)
-fraction = _bounded(float, "within [0, 1]", lambda v: 0 <= v <= 1)
-port = _bounded(int, "a port number 0-65535 (0: any free port)", lambda v: 0 <= v <= 65535)
-timeout_seconds = _bounded(float, f"more than 0 and at most {MAX_TIMEOUT:g} (seconds)", lambda v: 0 < v <= MAX_TIMEOUT)
-# Seeds travel in journals and dumps as JSON integers, which orjson keeps to 64 bits.
-seed_number = _bounded(int, "a whole number within ±9223372036854775807", lambda v: -(2**63) < v < 2**63)
-shard_count = _bounded(int, f"within 1-{MAX_SHARDS}", lambda v: 1 <= v <= MAX_SHARDS)
-process_count = _bounded(int, f"within 1-{MAX_PROCESSES}", lambda v: 1 <= v <= MAX_PROCESSES)
+retries = bounded(int, f"within 0-{MAX_RETRIES}", lambda v: 0 <= v <= MAX_RETRIES)
+timeout_seconds = bounded(float, f"more than 0 and at most {MAX_TIMEOUT:g} (seconds)", lambda v: 0 < v <= MAX_TIMEOUT)
+shard_count = bounded(int, f"within 1-{MAX_SHARDS}", lambda v: 1 <= v <= MAX_SHARDS)
+process_count = bounded(int, f"within 1-{MAX_PROCESSES}", lambda v: 1 <= v <= MAX_PROCESSES)
 
 
 def shard_flag(text: str) -> Shard:

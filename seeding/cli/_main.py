@@ -31,10 +31,10 @@ from .._exceptions import (
     PlanError,
     SeedingError,
 )
+from ..command import _collector
 from ..engine._options import DEFAULT_RETRIES, BuildOptions
 from ..engine._shards import Shard, resolve_shard
 from ..gateway import GatewayClient, Transport, connect
-from . import _collector
 from ._arguments import (
     EXIT_FAILED,
     EXIT_OK,
@@ -68,7 +68,7 @@ SUBCOMMANDS = {
     "verify": "._verify",
     "list": "._listing",
     "export": "._export",
-    "merge": "..engine._merge",
+    "merge": "._merge",
     "serve": "..service._cli",
     "stand": "._stand",
     "completion": "._completion",
@@ -180,7 +180,7 @@ class _Version(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
 
     def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
-        from ..engine._run import seeding_version
+        from .._version import seeding_version
 
         print(f"seeding {seeding_version()}")  # on stdout, as argparse's own version action
         parser.exit()
@@ -253,7 +253,7 @@ def _seed(argv: list[str]) -> int:
                 return code
             try:
                 if args.processes:
-                    from ..engine._parallel import seed_in_processes
+                    from ._parallel import seed_in_processes
 
                     _collector.start_up_done()
                     shutdown.grace = max(shutdown.grace, 10.0)  # the shard processes stop first, then we do
@@ -413,7 +413,7 @@ async def _seed_plans(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
         preflight = await stack.enter_async_context(_started(client.preflight(args.timeout)))
         await asyncio.to_thread(importlib.import_module, f"{__package__}._report")
         from ..engine._run import PlanRun
-        from ._report import CallLog
+        from ..gateway import CallLog
 
         _collector.start_up_done()
         runs = [

@@ -18,8 +18,8 @@ from .._exceptions import PlanError, SeedingError
 from ..dumps._files import dump_path, open_dump
 from ..dumps._index import index_path
 from ..dumps._result import SeedsResult
+from ..engine._seed_subprocess import seed_in_subprocess
 from ..plan._models import SeedsPlan
-from ._seed_subprocess import seed_in_subprocess
 
 if TYPE_CHECKING:
     from ..gateway import Transport

@@ -1,4 +1,4 @@
-"""``python -m seeding merge SCENARIO``: join the shards of one plan into ``dumps/<scenario>_seeds.json``.
+"""Join the shards of one plan into ``dumps/<scenario>_seeds.json`` (``python -m seeding merge``, ``--processes``).
 
 The shards (``<scenario>_seeds.shard-I-of-N.json``, from ``--shard I/N``) are checked before a byte
 is written: all ``N`` present and finished (no journal left beside one), each the shard its name
@@ -9,19 +9,14 @@ dump written atomically: it appears complete or not at all. The shard files are 
 
 Its ``meta`` is an unsharded run's (plan, hash, seed, counts, target), so readers and Locust's
 regeneration treat the merged dump like any other, plus ``merged_from`` naming the shards.
-
-Exit codes: 0 merged; 1 the merged dump could not be written (the shards are untouched: merge
-again); 2 bad usage, or a shard missing, unfinished, foreign or damaged (named).
 """
 
 from __future__ import annotations
 
-import argparse
 import glob
 import os
-import sys
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,14 +25,12 @@ from typing import Any
 import orjson
 
 from .._exceptions import DumpError, SeedingError
-from ..cli._arguments import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG, OneLineParser
+from ..command._arguments import PROG
 from ..dumps._files import DumpWriter, dump_path, open_dump, read_meta, remove_stale_temporaries, user_bytes
 from ._journal import journal_path
 from ._shards import Shard, shard_of_meta
 
-__all__ = ["MergeError", "Merged", "ShardFile", "find_shards", "main", "merge_shards"]
-
-NAME = f"{PROG} merge"
+__all__ = ["MergeError", "Merged", "ShardFile", "find_shards", "merge_shards"]
 
 
 class MergeError(SeedingError):
@@ -230,49 +223,3 @@ def _merged_meta(shards: list[ShardFile]) -> dict[str, Any]:
         }
     )
     return meta
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(
-        prog=NAME,
-        description="Join the shards of one plan (dumps/<scenario>_seeds.shard-I-of-N.json, seeded with "
-        "--shard I/N) into dumps/<scenario>_seeds.json, in plan order. The shards stay.",
-    )
-    parser.add_argument("scenario", metavar="SCENARIO", help="the plan's scenario (its dump's name)")
-    parser.add_argument("--dumps-dir", type=Path, help="where the shards are and the dump goes (default: dumps)")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m seeding merge``; returns the exit code."""
-    args = build_parser().parse_args(argv)
-    try:
-        dumps_dir = args.dumps_dir
-        if dumps_dir is None:
-            from .._settings import load_settings
-
-            dumps_dir = Path(load_settings().seeding.dumps_dir)
-        scenario = args.scenario
-        if not scenario or "/" in scenario or scenario in (".", ".."):
-            raise MergeError(f"{scenario!r}: give the plan's scenario name (its dump's name without _seeds.json)")
-        merged = merge_shards(scenario, dumps_dir)
-    except SeedingError as exc:
-        print(f"{NAME}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as exc:
-        where = exc.filename or args.scenario
-        print(
-            f"{NAME}: error: {where}: cannot write the merged dump: {exc.strerror or exc}; "
-            "the shards are untouched, merge again",
-            file=sys.stderr,
-        )
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        print(f"{NAME}: error: interrupted; no merged dump written, the shards are untouched", file=sys.stderr)
-        return EXIT_FAILED
-    meta = merged.meta
-    print(
-        f"{scenario}: merged {len(merged.shards)} shards, {merged.users} users (plan {meta.get('plan_hash')}, "
-        f"seed {meta.get('seed')}) → {merged.path}"
-    )
-    return EXIT_OK

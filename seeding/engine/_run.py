@@ -18,11 +18,11 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import SeedingError
+from .._version import seeding_version
 from ..dumps._files import DEFAULT_DUMPS_DIR, dump_path, open_dump, remove_stale_temporaries, write_dump
 from ..gateway import GatewayClient, Transport, connect
 from ..plan._models import DEFAULT_SCENARIO, SeedsPlan, load_plan
@@ -34,7 +34,7 @@ from ._shards import Shard, default_seed
 if TYPE_CHECKING:
     from ..dumps._result import SeedsResult
 
-__all__ = ["DEFAULT_SCENARIO", "PlanRun", "build_seeds", "format_indices", "format_ranges", "seeding_version"]
+__all__ = ["DEFAULT_SCENARIO", "PlanRun", "build_seeds", "format_indices", "format_ranges"]
 
 
 class PlanRun:
@@ -280,15 +280,6 @@ def _os_error(exc: OSError) -> str:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-@functools.cache
-def seeding_version() -> str:
-    """The installed package's version (``unknown`` when run from a bare checkout); read once, it takes ms."""
-    try:
-        return version("seeding")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 async def build_seeds(

@@ -5,6 +5,7 @@
         ├── GrpcGatewayClient (``_grpc_client``)   grpc.aio, one channel reused
         └── HttpGatewayClient (``_http_client``)   httpx API on the aiohttp transport
     LeanCalls (``_contract_client``)  the builder's four calls on one of ours, answered with ids
+    CallLog (``_call_log``)           every attempt a client sent: status and latency, by RPC
 
 ``connect(transport, target)`` picks one from the table of transports (``_transports``), which
 also says each one's default address, command-line flag, settings and stand side. The clients are
@@ -27,7 +28,9 @@ from ..contract import (
     OperationType,
 )
 from ._address import grpc_target, http_url
-from ._client import DEFAULT_TIMEOUT, MAX_TIMEOUT, PREFLIGHT_TIMEOUT, GatewayClient
+from ._call_log import CallLog, RpcStats
+from ._client import GatewayClient
+from ._timeouts import DEFAULT_TIMEOUT, MAX_TIMEOUT, PREFLIGHT_TIMEOUT
 from ._transports import DEFAULT_TRANSPORT, TRANSPORTS, Transport, TransportSpec, transport_spec
 
 if TYPE_CHECKING:
@@ -47,6 +50,7 @@ __all__ = [
     "AccountRef",
     "AccountStatus",
     "AccountType",
+    "CallLog",
     "Card",
     "CardPaymentSystem",
     "CardRef",
@@ -63,6 +67,7 @@ __all__ = [
     "OperationType",
     "OperationsSummary",
     "Ref",
+    "RpcStats",
     "Transport",
     "TransportSpec",
     "User",

@@ -13,18 +13,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING, ClassVar, Self
 
 from ..contract import AccountType, CardType, OperationStatus, OperationType
+from ._timeouts import DEFAULT_TIMEOUT, MAX_TIMEOUT, PREFLIGHT_TIMEOUT
 
 if TYPE_CHECKING:
-    from ..cli._report import CallLog
     from ..contract import Account, Card, Document, Operation, OperationsSummary, User
+    from ._call_log import CallLog
     from ._transports import Transport
 
 __all__ = ["DEFAULT_TIMEOUT", "MAX_TIMEOUT", "PREFLIGHT_TIMEOUT", "GatewayClient"]
-
-
-DEFAULT_TIMEOUT = 10.0  # seconds, per call
-PREFLIGHT_TIMEOUT = 5.0  # seconds the pre-flight call may take: an idle gateway answers in milliseconds
-MAX_TIMEOUT = 3600.0  # beyond this a deadline is a typo (and ``inf`` overflows both transports)
 
 
 class GatewayClient(abc.ABC):

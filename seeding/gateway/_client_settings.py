@@ -13,7 +13,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, Field, create_model, model_validator
 
 from ._address import grpc_target, http_url
-from ._client import DEFAULT_TIMEOUT, MAX_TIMEOUT
+from ._timeouts import DEFAULT_TIMEOUT, MAX_TIMEOUT
 
 __all__ = ["GrpcClientSettings", "HttpClientSettings", "TargetSettings", "target_settings"]
 

@@ -34,8 +34,8 @@ from ..contract import (
     proto_service,
     to_proto,
 )
-from ._client import DEFAULT_TIMEOUT
 from ._contract_client import AccountRef, CardRef, ContractClient
+from ._timeouts import DEFAULT_TIMEOUT
 from ._transports import Transport
 
 __all__ = ["GrpcGatewayClient"]

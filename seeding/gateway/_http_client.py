@@ -37,8 +37,8 @@ from pydantic.alias_generators import to_camel
 
 from .._exceptions import GatewayError, GatewayUnreachableError, TransientGatewayError, error_for_http_status
 from ..contract import ENDPOINTS, AccountType, CardType, Endpoint
-from ._client import DEFAULT_TIMEOUT
 from ._contract_client import AccountRef, CardRef, ContractClient
+from ._timeouts import DEFAULT_TIMEOUT
 from ._transports import Transport
 
 __all__ = ["DEFAULT_MAX_CONNECTIONS", "HttpGatewayClient"]

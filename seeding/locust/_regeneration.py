@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .._exceptions import DumpError, PlanError, SeedingError
-from ..course._seed_subprocess import seed_in_subprocess
 from ..dumps._files import dump_path, read_meta
+from ..engine._seed_subprocess import seed_in_subprocess
 from ..gateway import transport_spec
 from ..plan._models import SeedsPlan, load_plan
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from .._exceptions import SeedingError
 from .._settings import Settings, load_settings
-from ..cli._arguments import EXIT_OK, EXIT_USAGE, OneLineParser, port
-from ..cli._arguments import PROG as SEEDING_PROG
+from ..command._arguments import EXIT_OK, EXIT_USAGE, OneLineParser, port
+from ..command._arguments import PROG as SEEDING_PROG
 from ._app import Service
 
 __all__ = ["main"]

@@ -19,8 +19,8 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from ..cli._arguments import OneLineParser
-from ..cli._collector import freeze_survivors
+from ..command._arguments import OneLineParser
+from ..command._collector import freeze_survivors
 from ._errors import StandStartError
 from ._options import StandOptions, ready_line
 from ._stand import Stand

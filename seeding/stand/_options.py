@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-from ..cli._arguments import fraction, non_negative_float, port, positive_int
+from ..command._arguments import fraction, non_negative_float, port, positive_int
 
 if TYPE_CHECKING:
     from seeding.gateway import Transport

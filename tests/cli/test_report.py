@@ -5,7 +5,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from seeding.cli._report import CallLog, write_report
+from seeding.cli._report import write_report
+from seeding.gateway import CallLog
 
 
 @pytest.mark.parametrize(

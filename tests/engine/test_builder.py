@@ -9,9 +9,8 @@ import orjson
 import pytest
 
 from seeding import BuildError, NotFoundError, SeedsPlan, SeedUserResult, TransientGatewayError, parse_plan
-from seeding.cli._report import CallLog
 from seeding.engine._builder import Builder, BuildOptions
-from seeding.gateway import GatewayClient, Transport, connect
+from seeding.gateway import CallLog, GatewayClient, Transport, connect
 from seeding.plan._fake_data import FakeData
 from seeding.stand import Stand, StandProcess
 

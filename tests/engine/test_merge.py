@@ -16,8 +16,8 @@ import orjson
 import pytest
 
 from seeding import open_dump
+from seeding.cli._merge import main as merge_main
 from seeding.dumps._files import write_dump
-from seeding.engine._merge import main as merge_main
 from seeding.engine._shards import Shard
 
 PROJECT = Path(__file__).resolve().parents[2]

@@ -261,7 +261,7 @@ async def test_shard_processes_stop_when_their_parent_is_killed(tmp_path: Path) 
 def test_a_seeder_subprocess_seeds_the_whole_plan_whatever_shard_its_caller_is(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from seeding.course._seed_subprocess import seed_in_subprocess
+    from seeding.engine._seed_subprocess import seed_in_subprocess
 
     (tmp_path / "p.yaml").write_text(PLAN.format(count=4))
     monkeypatch.setenv("SEEDING_SHARD", "1/2")  # this process is shard 1/2 of something else

@@ -87,7 +87,7 @@ async def test_lean_answers_are_what_the_models_read_back(client: GatewayClient)
 
 
 async def test_lean_calls_are_logged_and_fail_like_the_models(client: GatewayClient) -> None:
-    from seeding.cli._report import CallLog
+    from seeding.gateway import CallLog
 
     client.call_log = log = CallLog()
     with pytest.raises(PermanentGatewayError) as lean_error:

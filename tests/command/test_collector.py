@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from seeding.cli import _collector
 from seeding.cli._main import main
+from seeding.command import _collector
 
 PLAN = Path(__file__).resolve().parents[2] / "plans" / "scenario-11-2.yaml"
 

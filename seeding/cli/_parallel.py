@@ -29,18 +29,18 @@ import orjson
 
 from .._exceptions import DumpError, SeedingError
 from .._server_subprocess import PROJECT_ROOT
-from ..cli._arguments import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG
-from ..cli._progress import Progress
-from ..cli._shutdown import Shutdown
 from ..dumps._files import dump_path, read_meta
 from ..dumps._index import index_path
+from ..engine._builder import BuildStats
+from ..engine._journal import journal_path
+from ..engine._merge import merge_shards
+from ..engine._shards import Shard, default_seed, shard_of_meta
 from ..files import open_regular
 from ..gateway import transport_spec
 from ..plan._models import SeedsPlan
-from ._builder import BuildStats
-from ._journal import journal_path
-from ._merge import merge_shards
-from ._shards import Shard, default_seed, shard_of_meta
+from ._arguments import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG
+from ._progress import Progress
+from ._shutdown import Shutdown
 
 __all__ = ["seed_in_processes"]
 
