@@ -35,6 +35,7 @@ log = logging.getLogger("seeding.service")
 MAX_BODY = 1 << 20  # bytes: a plan is a few hundred; this bounds what a request can make us parse
 EVENTS_INTERVAL = 0.5  # seconds between progress events of a running run
 _OPEN = frozenset({"/healthz"})
+_ACCESS_FORMAT = '%a "%r" %s %b %Tfs'  # who, the request line, status, bytes, seconds
 _JSON = "application/json"
 
 
@@ -109,8 +110,10 @@ class Service:
         port: int = 0,
         token: str | None = None,
         settings: Settings | None = None,
+        access_log: bool = False,
     ) -> None:
         self.host = host
+        self.access_log = access_log
         self.dumps_dir = Path(dumps_dir)
         self.plans_dir = Path(plans_dir)
         self._port = port
@@ -144,7 +147,10 @@ class Service:
     async def start(self) -> None:
         """Read the run records, then listen; raises ``OSError`` when the port cannot be bound."""
         self.runs.load()
-        self._runner = web.AppRunner(self.app(), access_log=None, shutdown_timeout=1.0)
+        access = logging.getLogger("aiohttp.access") if self.access_log else None
+        self._runner = web.AppRunner(
+            self.app(), access_log=access, access_log_format=_ACCESS_FORMAT, shutdown_timeout=1.0
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self._port, backlog=2048)
         try:
@@ -155,9 +161,17 @@ class Service:
             raise
         self.port = self._runner.addresses[0][1]
         self._flusher = asyncio.create_task(self._flush())
+        log.info(
+            "listening on %s: dumps in %s, plans in %s, %s",
+            self.url,
+            self.dumps_dir,
+            self.plans_dir,
+            "a bearer token required" if self.token else "no token",
+        )
 
     async def stop(self) -> None:
         """Live runs become ``interrupted`` (resumable); hand-outs are flushed to disk."""
+        live = self.runs.live_count()
         await self.runs.close()
         if self._flusher is not None:
             self._flusher.cancel()
@@ -166,6 +180,7 @@ class Service:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+            log.info("stopped%s", f": {live} live run(s) interrupted, resumable" if live else "")
         self.port = None
 
     async def _flush(self) -> None:

@@ -40,6 +40,9 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         "--plans-dir", type=Path, default=Path("plans"), help="plans a run may name (default %(default)s)"
     )
     parser.add_argument(
+        "--access-log", action="store_true", help="log one line per request (client, request, status, size, time)"
+    )
+    parser.add_argument(
         "--token",
         default=settings.seeding.service_token,
         help="require 'Authorization: Bearer TOKEN' on every route but /healthz (default: SEEDING.SERVICE_TOKEN)",
@@ -76,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.dumps_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         return _error(f"--dumps-dir {args.dumps_dir}: cannot make it: {exc.strerror}")
-    logging.basicConfig(level=logging.INFO, format="%(name)s: %(levelname)s: %(message)s", stream=sys.stderr)
+    _log_to_stderr(access_log=args.access_log)
     service = Service(
         dumps_dir=args.dumps_dir,
         plans_dir=args.plans_dir,
@@ -84,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=args.port,
         token=args.token,
         settings=settings,
+        access_log=args.access_log,
     )
     try:
         return asyncio.run(_serve(service))
@@ -106,6 +110,19 @@ async def _serve(service: Service) -> int:
     finally:
         await service.stop()
     return EXIT_OK
+
+
+def _log_to_stderr(*, access_log: bool) -> None:
+    """Our lines (runs, start, stop) at INFO; other libraries' only when they warn (httpx logs every request
+    at INFO); aiohttp's access lines only with ``--access-log``."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", datefmt="%Y-%m-%d %H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    logging.getLogger("seeding").setLevel(logging.INFO)
+    if access_log:
+        logging.getLogger("aiohttp.access").setLevel(logging.INFO)
 
 
 def _error(message: str) -> int:

@@ -52,6 +52,8 @@ def openapi() -> dict[str, Any]:
             "finished_at": {"type": ["string", "null"], "format": "date-time"},
             "transport": {"enum": list(TRANSPORTS)},
             "target": {"type": "string"},
+            "dump": {"type": ["string", "null"], "description": "the dump a run that succeeded wrote"},
+            "wall_s": {"type": ["number", "null"], "description": "seconds the run's last attempt took"},
         }
     )
     return {
@@ -85,6 +87,11 @@ def openapi() -> dict[str, Any]:
                             "minimum": 1,
                             "maximum": MAX_CONCURRENCY,
                             "description": "calls in flight, fixed; omitted: the service's setting (default adaptive)",
+                        },
+                        "users": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "description": "how many users to seed instead of the plan's count",
                         },
                     },
                 },

@@ -9,7 +9,11 @@ journal, which holds every completed user, so the dump ends exact and without du
 Counts: ``planned`` and ``done`` are entities (users, accounts, cards, operations); while a run
 goes, ``done`` counts what the builder created, and once it stops, what is safe in the journal.
 ``missing`` is the number of plan users not in the journal yet. ``calls`` and ``retries`` add up
-over every attempt of the run.
+over every attempt of the run. A run that succeeded names its ``dump``; ``wall_s`` is how long its
+last attempt took.
+
+The log says one line when a run starts, and one when it ends: succeeded (with its counts, wall
+and dump), failed (with why), cancelled or interrupted.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import logging
 import os
 import re
 import secrets
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -33,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .._exceptions import GatewayUnreachableError, JournalError, PlanError, SeedingError
 from .._settings import Settings
 from ..engine._builder import BuildOptions
+from ..engine._preview import entities_by_kind
 from ..engine._run import PlanRun
 from ..files import read_regular
 from ..gateway import Transport, connect, transport_spec
@@ -62,6 +68,8 @@ PUBLIC_FIELDS = (
     "finished_at",
     "transport",
     "target",
+    "dump",
+    "wall_s",
 )
 MAX_CONCURRENCY = 1000
 PLAN_SUFFIXES = (".yaml", ".yml", ".json")
@@ -82,6 +90,7 @@ class RunRequest(BaseModel):
     target: str | None = Field(default=None, max_length=2000)
     seed: int | None = Field(default=None, gt=-(2**63), lt=2**63)
     concurrency: int | None = Field(default=None, ge=1, le=MAX_CONCURRENCY)
+    users: int | None = Field(default=None, ge=0)  # the plan's count instead: a dump of its shape grows to it
 
 
 @dataclass
@@ -102,6 +111,8 @@ class RunRecord:
     error: str | None = None
     started_at: str = field(default_factory=lambda: _now())
     finished_at: str | None = None
+    dump: str | None = None  # where a run that succeeded wrote its users
+    wall_s: float | None = None  # how long the run's last attempt took, from start to end
 
     def public(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in PUBLIC_FIELDS}
@@ -255,6 +266,11 @@ class Runs:
             raise ApiError(422, str(exc).replace("plan.json: ", "body.plan: ", 1)) from None
         if scenario is not None:
             plan = plan.model_copy(update={"scenario": scenario})
+        if request.users is not None:
+            try:
+                plan = plan.with_users(request.users)
+            except PlanError as exc:
+                raise ApiError(422, f"body.users: {exc}") from None
         return plan
 
     def _plan_file(self, name: str) -> Path:
@@ -294,11 +310,22 @@ class Runs:
         record.seed = run.seed  # a resumed journal keeps the seed it began with
         record.missing = run.missing_count
         record.state, record.error, record.finished_at = "queued", None, None
+        record.dump = record.wall_s = None
         self._records[record.id] = record
         self._save(record, durable=True)
         self._finished[record.id] = asyncio.Event()
         live = self._live[record.id] = _Live(run, _refresher(record, run))
         live.task = asyncio.create_task(self._execute(record, live, client, timeout))
+        log.info(
+            "run %s %s: %s, %d users (%d to seed) over %s at %s",
+            record.id,
+            "resumed" if resume else "started",
+            scenario,
+            run.count,
+            run.missing_count,
+            record.transport,
+            record.target,
+        )
 
     def _journal_refusal(self, scenario: str, exc: JournalError) -> str:
         resumable = [r for r in self.all() if r.scenario == scenario and r.state in RESUMABLE]
@@ -311,6 +338,7 @@ class Runs:
         run, refresh = live.run, live.refresh
         per_user = run.plan.users.entities_per_user
         ticker = asyncio.create_task(self._tick(record, refresh))
+        started = time.monotonic()
         try:
             record.state = "running"
             self._save(record, durable=True)
@@ -320,7 +348,7 @@ class Runs:
                 raise SeedingError(
                     f"cannot reach the gateway over {record.transport} at {record.target}: {exc.detail}"
                 ) from None
-            await run.execute()
+            record.dump = str(await run.execute())
             record.state = "succeeded"
         except asyncio.CancelledError:
             record.state = "cancelled" if live.cancelling else "interrupted"
@@ -338,7 +366,9 @@ class Runs:
             else:
                 record.done = (run.plan.users.count - record.missing) * per_user
             record.finished_at = _now()
+            record.wall_s = round(time.monotonic() - started, 3)
             self._save(record, durable=True)
+            _log_end(record, run)
             del self._live[record.id]
             self._finished[record.id].set()
             await _close(client)
@@ -348,6 +378,10 @@ class Runs:
             await asyncio.sleep(_SAVE_INTERVAL)
             refresh()
             self._save(record)
+
+    def live_count(self) -> int:
+        """How many runs this service is executing now."""
+        return len(self._live)
 
     def progress(self, run_id: str) -> dict[str, Any]:
         """The run's record now, with live counters where it is running."""
@@ -366,6 +400,40 @@ class Runs:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(5.0):
                     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _log_end(record: RunRecord, run: PlanRun) -> None:
+    """One line for a run that ended: what it made and where, or why it stopped."""
+    wall = f"{record.wall_s:.2f} s"
+    if record.state == "succeeded":
+        totals = run.totals()
+        _, opened = entities_by_kind(run.plan, run.count, seed=run.seed, indices=run.indices)
+        totals["cards"] += opened  # the plan's count leaves out those the card accounts open with
+        counts = ", ".join(f"{n:,} {name}" for name, n in totals.items())
+        counts += f" ({opened:,} of the cards opened with the accounts)" if opened else ""
+        log.info(
+            "run %s succeeded: %s, %s in %s (%d calls, %d retries) → %s",
+            record.id,
+            record.scenario,
+            counts,
+            wall,
+            record.calls,
+            record.retries,
+            record.dump,
+        )
+    elif record.state == "failed":
+        log.warning("run %s failed after %s: %s: %s", record.id, wall, record.scenario, record.error)
+    else:
+        log.info(
+            "run %s %s after %s: %s, %d of %d users safe in the journal; resume: POST /v1/runs/%s/resume",
+            record.id,
+            record.state,
+            wall,
+            record.scenario,
+            run.count - record.missing,
+            run.count,
+            record.id,
+        )
 
 
 def _refresher(record: RunRecord, run: PlanRun) -> Callable[[], None]:
