@@ -30,7 +30,8 @@ from pathlib import Path
 import orjson
 
 from .._exceptions import DumpError
-from ..dumps._files import find_dump, open_dump
+from ..dumps._files import LazyUsers, find_dump, open_dump
+from ..dumps._pool_file import quarantined_in
 from ..dumps._result import SeedAccountResult, SeedUserResult
 from ..dumps._strategies import StrategySpec, strategy_spec
 from ..plan._models import ACCOUNT_FIELDS, CARD_FIELDS, OPERATION_FIELDS
@@ -101,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--output", "-o", type=Path, help="write here instead of stdout")
     parser.add_argument("--dumps-dir", type=Path, default=Path("dumps"), help="where scenario names are looked up")
+    parser.add_argument(
+        "--exclude-quarantined",
+        action="store_true",
+        help="leave out the users quarantined in the dump's pool (<scenario>_seeds.pool, the service's embedded store)",
+    )
     return parser
 
 
@@ -117,6 +123,9 @@ def main(argv: Sequence[str]) -> int:
         indices: Sequence[int] = range(len(seeds.users))
         if args.profile is not None:
             indices = seeds.profile_indices(args.profile)
+        if args.exclude_quarantined:
+            skip = _quarantined(path, seeds.users)
+            indices = [index for index in indices if index not in skip]
         first = _default_fields(seeds.users, indices)
         if weights is not None:
             first["weight"] = ""
@@ -165,6 +174,13 @@ def _fields(requested: str | None, first: dict[str, str]) -> list[str]:
     if len(set(fields)) != len(fields):
         raise ValueError("--fields: a field is named twice")
     return fields
+
+
+def _quarantined(path: Path, users: Sequence[SeedUserResult]) -> frozenset[int]:
+    """Indices quarantined in the dump's pool file, when that file is this dump's (else none)."""
+    if not isinstance(users, LazyUsers):
+        raise ValueError(f"{path}: --exclude-quarantined needs a dump laid out as seeding writes it")
+    return frozenset(quarantined_in(path, users.fingerprint(), len(users)))
 
 
 def _weights(strategy: str | None) -> StrategySpec | None:

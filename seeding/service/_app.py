@@ -26,7 +26,9 @@ from ._errors import ApiError
 from ._handouts import FSYNC_INTERVAL, STRATEGIES, HandOuts
 from ._metrics import CONTENT_TYPE, Metrics
 from ._openapi import openapi
+from ._pool import MAX_TTL, MAX_WAIT, Lease, PoolKey, Pools, Profile, iso, lease_id, parse_lease_id, seconds
 from ._runs import LIVE, Runs
+from ._store import EMBEDDED, open_store
 
 __all__ = ["MAX_BODY", "Service"]
 
@@ -111,6 +113,7 @@ class Service:
         token: str | None = None,
         settings: Settings | None = None,
         access_log: bool = False,
+        store: str = EMBEDDED,
     ) -> None:
         self.host = host
         self.access_log = access_log
@@ -121,9 +124,13 @@ class Service:
         self.settings = settings or load_settings()
         self.dumps = Dumps(self.dumps_dir)
         self.handouts = HandOuts()
+        self.pools = Pools(open_store(store, self.dumps_dir))
+        self._profiles: dict[tuple[str, str, str], Profile] = {}
         self.runs = Runs(self.dumps_dir, self.plans_dir, self.settings)
         self.metrics = Metrics(self.runs.by_state, self.handouts.left)
         self.runs.metrics = self.metrics
+        self.pools.on_take = self.metrics.pool_taken
+        self.pools.on_return = self.metrics.pool_ended
         self._runner: web.AppRunner | None = None
         self._flusher: asyncio.Task[None] | None = None
         self.port: int | None = None
@@ -177,6 +184,7 @@ class Service:
             self._flusher.cancel()
             self._flusher = None
         self.handouts.close()
+        await self.pools.close()
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
@@ -187,11 +195,16 @@ class Service:
         while True:
             await asyncio.sleep(FSYNC_INTERVAL)
             self.handouts.sync()
+            self.pools.sync()
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[_guard(self.token)], client_max_size=MAX_BODY)
         # The hand-out first: aiohttp tries resources in the order they were added.
         app.router.add_post("/v1/dumps/{scenario}/next", self.next_user)
+        app.router.add_post("/v1/dumps/{scenario}/leases", self.lease)
+        app.router.add_post("/v1/leases/{id}/renew", self.renew)
+        app.router.add_delete("/v1/leases/{id}", self.give_back)
+        app.router.add_post("/v1/leases/{id}/quarantine", self.quarantine)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/metrics", self.metrics_text)
         app.router.add_get("/openapi.json", self.openapi)
@@ -206,6 +219,9 @@ class Service:
         app.router.add_get("/v1/dumps/{scenario}/file", self.dump_file)
         app.router.add_get("/v1/dumps/{scenario}/users/{index}", self.dump_user)
         app.router.add_post("/v1/dumps/{scenario}/reset", self.reset)
+        app.router.add_get("/v1/dumps/{scenario}/pool", self.pool)
+        app.router.add_get("/v1/dumps/{scenario}/quarantine", self.list_quarantine)
+        app.router.add_delete("/v1/dumps/{scenario}/quarantine/{index}", self.release)
         return app
 
     # --- service ---------------------------------------------------------------------------
@@ -214,6 +230,11 @@ class Service:
         return _json({"status": "ok"})
 
     async def metrics_text(self, request: web.Request) -> web.Response:
+        states = []
+        for key in self.pools.known():
+            with contextlib.suppress(ApiError):  # a store that is away: its gauges are left out, once
+                states.append(await self.pools.state(key, self._handed_out(key)))
+        self.metrics.pool_states = states
         return web.Response(body=self.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
     async def openapi(self, request: web.Request) -> web.Response:
@@ -286,13 +307,7 @@ class Service:
 
     async def dump_user(self, request: web.Request) -> web.Response:
         dump = self.dumps.get(request.match_info["scenario"])
-        text = request.match_info["index"]
-        if not text.isdigit() or len(text) > 18:
-            raise ApiError(400, f"user index {text[:40]!r} is not a whole number")
-        index = int(text)
-        if index >= dump.count:
-            raise ApiError(404, f"scenario {dump.scenario!r}: no user #{index} (the dump holds {dump.count})")
-        return self._user(dump, index)
+        return self._user(dump, _index(dump, request.match_info["index"]))
 
     async def next_user(self, request: web.Request) -> web.Response:
         """The hot path: no ``await`` from choosing the user to recording it."""
@@ -308,13 +323,15 @@ class Service:
                 raise ApiError(400, str(exc)) from None
         profile = request.query.get("profile")
         members = dump.members(profile) if profile is not None else None
-        sequence = self.handouts.sequence(dump)
-        index = sequence.take(strategy, profile, members)  # type: ignore[arg-type]
+        blocked = await self.pools.quarantined(_key(dump))
+        sequence = self.handouts.sequence(dump)  # from here to the answer, no await: no user goes twice
+        index = sequence.take(strategy, profile, members, blocked)  # type: ignore[arg-type]
         if index is None:
             which = f"{len(members)} users of profile {profile!r}" if members is not None else f"{dump.count} users"
+            out = f" or are quarantined ({len(blocked)} of the dump's users are)" if blocked else ""
             raise ApiError(
                 409,
-                f"scenario {dump.scenario!r}: all {which} were handed out under unique/shuffle; "
+                f"scenario {dump.scenario!r}: all {which} were handed out under unique/shuffle{out}; "
                 f"POST /v1/dumps/{dump.scenario}/reset starts over",
             )
         self.metrics.handed_out(dump.scenario, strategy)
@@ -332,3 +349,107 @@ class Service:
         except DumpError as exc:  # a user damaged in the middle of the file
             raise ApiError(409, str(exc)) from None
         return web.Response(body=b'{"index":%d,"user":%b}' % (index, raw), headers={"Content-Type": _JSON})
+
+    # --- pools -----------------------------------------------------------------------------
+
+    async def lease(self, request: web.Request) -> web.Response:
+        dump = self.dumps.get(request.match_info["scenario"])
+        query = request.query
+        ttl = seconds(query.get("ttl"), "ttl", upper=MAX_TTL, allow_zero=False)
+        wait = seconds(query.get("wait"), "wait", upper=MAX_WAIT, allow_zero=True, default=0.0)
+        name = query.get("profile")
+        profile = None if name is None else self._profile(dump, name)
+        key = _key(dump)
+        held = await self.pools.lease(key, ttl, wait, profile)
+        try:
+            raw = dump.raw(held.index)
+        except DumpError as exc:  # a user damaged in the middle of the file: give it back, say why
+            await self.pools.give_back(key, held.token)
+            raise ApiError(409, str(exc)) from None
+        ident = lease_id(dump.scenario, held.token)
+        body = b'{"lease":"%s","index":%d,"expires_at":"%s","user":%b}' % (
+            ident.encode(),
+            held.index,
+            iso(held.expires).encode(),
+            raw,
+        )
+        return web.Response(body=body, status=201, headers={"Content-Type": _JSON, "Location": f"/v1/leases/{ident}"})
+
+    def _profile(self, dump: Any, name: str) -> Profile:
+        """The members of profile ``name`` (404 naming the dump's profiles when it has no such one), kept per dump."""
+        cache_key = (dump.scenario, dump.fingerprint, name)
+        profile = self._profiles.get(cache_key)
+        if profile is None:
+            profile = Profile(name, frozenset(dump.members(name)))
+            if len(self._profiles) > 1000:
+                self._profiles.clear()
+            self._profiles[cache_key] = profile
+        return profile
+
+    def _lease_key(self, request: web.Request) -> tuple[PoolKey, str]:
+        text = request.match_info["id"]
+        token, scenario = parse_lease_id(text)
+        try:
+            dump = self.dumps.get(scenario)
+        except ApiError as exc:
+            raise ApiError(404, f"no lease {text[:80]!r}: {exc.message}") from None
+        return _key(dump), token
+
+    async def renew(self, request: web.Request) -> web.Response:
+        key, token = self._lease_key(request)
+        ttl = seconds(request.query.get("ttl"), "ttl", upper=MAX_TTL, allow_zero=False)
+        held = await self.pools.renew(key, token, ttl)
+        return _json(_lease_view(key, held))
+
+    async def give_back(self, request: web.Request) -> web.Response:
+        key, token = self._lease_key(request)
+        held, now = await self.pools.give_back(key, token)
+        return _json({**_lease_view(key, held), "returned_at": iso(now), "held_s": (now - held.granted) / 1000})
+
+    async def quarantine(self, request: web.Request) -> web.Response:
+        key, token = self._lease_key(request)
+        body = await _body(request)
+        reason = body.get("reason") if isinstance(body, dict) else None
+        if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
+            raise ApiError(400, f'{request.method} {request.path}: expected {{"reason": "…"}}, 1 to 500 characters')
+        held, entry = await self.pools.quarantine(key, token, " ".join(reason.split()))
+        return _json({**_lease_view(key, held), "reason": entry.reason, "quarantined_at": iso(entry.at)})
+
+    async def list_quarantine(self, request: web.Request) -> web.Response:
+        dump = self.dumps.get(request.match_info["scenario"])
+        found = await self.pools.quarantined(_key(dump))
+        listed = [{"index": i, "reason": e.reason, "at": iso(e.at)} for i, e in sorted(found.items())]
+        return _json({"scenario": dump.scenario, "quarantined": listed})
+
+    async def release(self, request: web.Request) -> web.Response:
+        dump = self.dumps.get(request.match_info["scenario"])
+        index = _index(dump, request.match_info["index"])
+        entry = await self.pools.release(_key(dump), index)
+        return _json({"scenario": dump.scenario, "index": index, "reason": entry.reason, "released": True})
+
+    async def pool(self, request: web.Request) -> web.Response:
+        dump = self.dumps.get(request.match_info["scenario"])
+        key = _key(dump)
+        return _json({"pool": await self.pools.state(key, self._handed_out(key))})
+
+    def _handed_out(self, key: PoolKey) -> int:
+        """Users handed out under unique/shuffle, when this process hands out that dump (else 0)."""
+        sequence = self.handouts.current(key.scenario)
+        return 0 if sequence is None or sequence.fingerprint != key.fingerprint else sequence.count - sequence.left
+
+
+def _key(dump: Any) -> PoolKey:
+    return PoolKey(dump.scenario, dump.fingerprint, dump.count)
+
+
+def _index(dump: Any, text: str) -> int:
+    if not text.isdigit() or len(text) > 18:
+        raise ApiError(400, f"user index {text[:40]!r} is not a whole number")
+    index = int(text)
+    if index >= dump.count:
+        raise ApiError(404, f"scenario {dump.scenario!r}: no user #{index} (the dump holds {dump.count})")
+    return index
+
+
+def _lease_view(key: PoolKey, held: Lease) -> dict[str, Any]:
+    return {"lease": lease_id(key.scenario, held.token), "index": held.index, "expires_at": iso(held.expires)}

@@ -21,6 +21,7 @@ from .._settings import Settings, load_settings
 from ..command._arguments import EXIT_OK, EXIT_USAGE, OneLineParser, port
 from ..command._arguments import PROG as SEEDING_PROG
 from ._app import Service
+from ._store import EMBEDDED, check_store
 
 __all__ = ["main"]
 
@@ -47,7 +48,22 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         default=settings.seeding.service_token,
         help="require 'Authorization: Bearer TOKEN' on every route but /healthz (default: SEEDING.SERVICE_TOKEN)",
     )
+    parser.add_argument(
+        "--store",
+        type=_store,
+        default=EMBEDDED,
+        metavar="STORE",
+        help="where pools (leases, quarantine) live: 'embedded' (files next to the dumps, one process; the default) "
+        "or redis://HOST:PORT/DB (shared by every service process on it)",
+    )
     return parser
+
+
+def _store(text: str) -> str:
+    try:
+        return check_store(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def is_loopback(host: str) -> bool:
@@ -88,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         token=args.token,
         settings=settings,
         access_log=args.access_log,
+        store=args.store,
     )
     try:
         return asyncio.run(_serve(service))

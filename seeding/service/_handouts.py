@@ -24,6 +24,7 @@ import fcntl
 import os
 import random
 import secrets
+from collections.abc import Container
 from pathlib import Path
 
 import orjson
@@ -66,16 +67,25 @@ class Sequence:
 
     # --- choosing --------------------------------------------------------------------------
 
-    def take(self, strategy: Strategy, profile: str | None = None, members: list[int] | None = None) -> int | None:
+    def take(
+        self,
+        strategy: Strategy,
+        profile: str | None = None,
+        members: list[int] | None = None,
+        blocked: Container[int] = (),
+    ) -> int | None:
         """The next index under ``strategy``; None when ``unique``/``shuffle`` have none left.
 
         With ``profile``, only among ``members`` (that profile's indices, in dump order): the
         strategy runs over them as over a dump of their own, and the record is the dump's, so a
-        user is handed out once whichever profile or strategy asked.
+        user is handed out once whichever profile or strategy asked. Never one in ``blocked``
+        (quarantined users).
         """
         count = self.count if members is None else len(members)
         if count == 0:
             return None
+        if blocked:
+            return self._take_around(strategy, profile, members, blocked)
         spec = strategy_spec(strategy)
         if spec.order is None:
             drawn = spec.draw(count, self._random)
@@ -83,9 +93,7 @@ class Sequence:
         if spec.exclusive and not self.left:
             return None
         key = (strategy, profile)
-        order = self._orders.get(key)
-        if order is None:
-            order = self._orders[key] = spec.order(count, self.shuffle_seed)
+        order = self._order(key, count)
         position = self._cursors.get(key, 0)
         at = (lambda p: order[p]) if members is None else (lambda p: members[order[p]])
         if not spec.exclusive:
@@ -99,6 +107,47 @@ class Sequence:
         index = at(position)
         self._record(index)
         return index
+
+    def _order(self, key: tuple[str, str | None], count: int) -> Order:
+        order = self._orders.get(key)
+        if order is None:
+            order = self._orders[key] = strategy_spec(key[0]).order(count, self.shuffle_seed)  # type: ignore[misc]
+        return order
+
+    def _take_around(
+        self, strategy: Strategy, profile: str | None, members: list[int] | None, blocked: Container[int]
+    ) -> int | None:
+        """``take`` when some users are out: the same orders, stepping over them (slower; quarantines are few)."""
+        count = self.count if members is None else len(members)
+        spec = strategy_spec(strategy)
+        if spec.order is None:
+            for _ in range(32):
+                drawn = spec.draw(count, self._random)
+                index = drawn if members is None else members[drawn]
+                if index not in blocked:
+                    return index
+            allowed = [i for i in (range(count) if members is None else members) if i not in blocked]
+            return self._random.choice(allowed) if allowed else None
+        key = (strategy, profile)
+        order = self._order(key, count)
+        at = (lambda p: order[p]) if members is None else (lambda p: members[order[p]])
+        start = self._cursors.get(key, 0)
+        if not spec.exclusive:
+            for step in range(count):
+                index = at((start + step) % count)
+                if index not in blocked:
+                    self._cursors[key] = (start + step + 1) % count
+                    return index
+            return None
+        while start < count and self.handed[at(start)]:
+            start += 1
+        self._cursors[key] = start  # all before it handed out; a blocked user keeps its place
+        for position in range(start, count):
+            index = at(position)
+            if not self.handed[index] and index not in blocked:
+                self._record(index)
+                return index
+        return None
 
     def _record(self, index: int) -> None:
         os.write(self._fd, b"%d\n" % index)  # before the answer: a killed service never repeats it
@@ -203,6 +252,10 @@ class HandOuts:
         current = Sequence(log_path(dump.path), dump.fingerprint, dump.count)
         self._sequences[dump.scenario] = current
         return current
+
+    def current(self, scenario: str) -> Sequence | None:
+        """The sequence loaded for ``scenario``, if this process hands it out."""
+        return self._sequences.get(scenario)
 
     def left(self) -> dict[str, int]:
         """Users not handed out yet, per scenario whose sequence is loaded."""

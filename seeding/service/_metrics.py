@@ -6,6 +6,15 @@
     seeding_service_entities_done_total{scenario}      users, accounts, cards and operations created
     seeding_service_handouts_total{scenario,strategy}  users handed out by /next
     seeding_service_users_left{scenario}               users /next can still hand out under unique/shuffle
+    seeding_pool_users{scenario}                       users of the dump's pool (and _free, _leased, _quarantined,
+                                                       _handed_out: unique/shuffle hand-outs of this process)
+    seeding_pool_oldest_lease_seconds{scenario}        age of the oldest lease held now
+    seeding_pool_take_per_second{scenario}             leases per second over the last minute (this process)
+    seeding_pool_return_per_second{scenario}           leases ended (returned or expired) per second, same
+    seeding_pool_seconds_until_empty{scenario}         free / (take - return), when users run out at that pace
+    seeding_pool_leases_total{scenario}                leases granted
+    seeding_pool_ended_total{scenario,how}             leases ended: returned, expired, quarantined
+    seeding_pool_lease_age_seconds{scenario}           histogram: how long each lease was held when it ended
 
 Gateway calls are counted by ``CountingClient``, a thin wrapper around the run's client: the
 builder stays unaware of metrics.
@@ -16,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -27,6 +36,18 @@ from ..gateway import GatewayClient
 __all__ = ["CONTENT_TYPE", "CountingClient", "Metrics"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+LEASE_AGE_BUCKETS = (0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 14400.0, float("inf"))
+_POOL_GAUGES = {  # gauge → (field of GET …/pool, help)
+    "users": ("users", "Users of the dump's pool"),
+    "free": ("free", "Users free to lease"),
+    "leased": ("leased", "Users leased now"),
+    "quarantined": ("quarantined", "Users quarantined (never leased nor handed out until released)"),
+    "handed_out": ("handed_out", "Users handed out under unique/shuffle by this process"),
+    "oldest_lease_seconds": ("oldest_lease_s", "Age of the oldest lease held now"),
+    "take_per_second": ("take_per_s", "Leases per second over the last minute"),
+    "return_per_second": ("return_per_s", "Leases ended per second over the last minute"),
+    "seconds_until_empty": ("empty_in_s", "Seconds until no user is free at the last minute's pace"),
+}
 
 
 class Metrics:
@@ -47,7 +68,30 @@ class Metrics:
             "seeding_service_handouts", "Users handed out", ["scenario", "strategy"], registry=self.registry
         )
         self._handout_children: dict[tuple[str, str], Any] = {}
+        self.pool_leases = Counter("seeding_pool_leases", "Leases granted", ["scenario"], registry=self.registry)
+        self.pool_ended_total = Counter(
+            "seeding_pool_ended",
+            "Leases ended: returned, expired, quarantined",
+            ["scenario", "how"],
+            registry=self.registry,
+        )
+        self.pool_lease_age = Histogram(
+            "seeding_pool_lease_age_seconds",
+            "How long a lease was held when it ended",
+            ["scenario"],
+            buckets=LEASE_AGE_BUCKETS,
+            registry=self.registry,
+        )
+        self.pool_states: list[dict[str, Any]] = []  # what GET …/pool says of each pool, refreshed before a scrape
         self.registry.register(_StateCollector(runs_by_state, users_left))
+        self.registry.register(_PoolCollector(self))
+
+    def pool_taken(self, scenario: str) -> None:
+        self.pool_leases.labels(scenario).inc()
+
+    def pool_ended(self, scenario: str, held: float, how: str) -> None:
+        self.pool_ended_total.labels(scenario, how).inc()
+        self.pool_lease_age.labels(scenario).observe(max(0.0, held))
 
     def handed_out(self, scenario: str, strategy: str) -> None:
         key = (scenario, strategy)
@@ -76,6 +120,20 @@ class _StateCollector(Collector):
         for scenario, count in self._left().items():
             left.add_metric([scenario], count)
         yield left
+
+
+class _PoolCollector(Collector):
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        states = self._metrics.pool_states
+        for name, (field, doc) in _POOL_GAUGES.items():
+            family = GaugeMetricFamily(f"seeding_pool_{name}", doc, labels=["scenario"])
+            for state in states:
+                if state.get(field) is not None:
+                    family.add_metric([state["scenario"]], float(state[field]))
+            yield family
 
 
 class CountingClient:

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..gateway import TRANSPORTS
 from ._handouts import STRATEGIES
+from ._pool import MAX_TTL, MAX_WAIT
 from ._runs import MAX_CONCURRENCY, PUBLIC_FIELDS, STATES
 
 __all__ = ["openapi"]
@@ -35,6 +36,22 @@ _SCENARIO = {
     "required": True,
     "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$"},
 }
+_LEASE_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "description": "the lease's ID as leasing answered it (<token>.<scenario>)",
+    "schema": {"type": "string"},
+}
+_INDEX = {"name": "index", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}
+_TTL = {
+    "name": "ttl",
+    "in": "query",
+    "required": True,
+    "description": "seconds until the lease comes back by itself unless renewed",
+    "schema": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_TTL},
+}
+_LEASE = _json(_ref("Lease"), "the lease")
 _RUN = _json({"type": "object", "properties": {"run": _ref("Run")}}, "the run")
 _USER = _json(_ref("HandOut"), "the user and its index in the dump")
 
@@ -107,6 +124,32 @@ def openapi() -> dict[str, Any]:
                         "target": {"type": ["string", "null"]},
                         "age_s": {"type": ["number", "null"]},
                         "fingerprint": {"type": "string"},
+                    },
+                },
+                "Lease": {
+                    "type": "object",
+                    "required": ["lease", "index", "expires_at"],
+                    "properties": {
+                        "lease": {"type": "string", "description": "its ID: renew, return or quarantine with it"},
+                        "index": {"type": "integer"},
+                        "expires_at": {"type": "string", "format": "date-time"},
+                        "user": {"type": "object", "description": "when leasing: the user"},
+                    },
+                },
+                "Pool": {
+                    "type": "object",
+                    "properties": {
+                        "scenario": {"type": "string"},
+                        "store": {"type": "string"},
+                        "users": {"type": "integer"},
+                        "free": {"type": "integer"},
+                        "leased": {"type": "integer"},
+                        "quarantined": {"type": "integer"},
+                        "handed_out": {"type": "integer", "description": "under unique/shuffle, by this process"},
+                        "oldest_lease_s": {"type": ["number", "null"]},
+                        "take_per_s": {"type": "number", "description": "over the last minute, this process"},
+                        "return_per_s": {"type": "number"},
+                        "empty_in_s": {"type": ["number", "null"], "description": "at those rates; null: never"},
                     },
                 },
                 "HandOut": {
@@ -216,6 +259,67 @@ def openapi() -> dict[str, Any]:
                     "(409 when none is left)",
                     {"200": _USER},
                 ),
+            },
+            "/v1/dumps/{scenario}/leases": {
+                "parameters": [
+                    _SCENARIO,
+                    _TTL,
+                    {
+                        "name": "wait",
+                        "in": "query",
+                        "description": "seconds to wait for a user to come free (default 0: answer 409 at once)",
+                        "schema": {"type": "number", "minimum": 0, "maximum": MAX_WAIT},
+                    },
+                    {"name": "profile", "in": "query", "schema": {"type": "string"}},
+                ],
+                "post": _op(
+                    "lease a user no one else holds, least recently used first, until expires_at "
+                    "(409 naming how many are leased and quarantined when none is free)",
+                    {"201": _LEASE},
+                ),
+            },
+            "/v1/leases/{id}": {
+                "parameters": [_LEASE_ID],
+                "delete": _op("give the user back (404 when unknown, returned or expired)", {"200": _LEASE}),
+            },
+            "/v1/leases/{id}/renew": {
+                "parameters": [_LEASE_ID, _TTL],
+                "post": _op("hold the user ttl seconds more from now", {"200": _LEASE}),
+            },
+            "/v1/leases/{id}/quarantine": {
+                "parameters": [_LEASE_ID],
+                "post": _op(
+                    "end the lease and keep the user out of every strategy until released",
+                    {"200": _LEASE},
+                    requestBody={
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["reason"],
+                                    "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 500}},
+                                }
+                            }
+                        },
+                    },
+                ),
+            },
+            "/v1/dumps/{scenario}/pool": {
+                "parameters": [_SCENARIO],
+                "get": _op(
+                    "the pool's state", {"200": _json({"type": "object", "properties": {"pool": _ref("Pool")}}, "pool")}
+                ),
+            },
+            "/v1/dumps/{scenario}/quarantine": {
+                "parameters": [_SCENARIO],
+                "get": _op(
+                    "quarantined users with their reasons and times", {"200": _json({"type": "object"}, "them")}
+                ),
+            },
+            "/v1/dumps/{scenario}/quarantine/{index}": {
+                "parameters": [_SCENARIO, _INDEX],
+                "delete": _op("release a quarantined user into the pool", {"200": _json({"type": "object"}, "done")}),
             },
             "/v1/dumps/{scenario}/reset": {
                 "parameters": [_SCENARIO],

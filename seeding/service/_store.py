@@ -1,0 +1,42 @@
+"""``serve --store``: where pools live, ``embedded`` (files next to the dumps, the default) or ``redis://HOST:PORT/DB``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ._pool import PoolStore
+
+__all__ = ["EMBEDDED", "check_store", "open_store"]
+
+EMBEDDED = "embedded"
+
+
+def check_store(text: str) -> str:
+    """``text`` when it names a store; ``ValueError`` saying what would, otherwise."""
+    if text == EMBEDDED:
+        return text
+    expected = f"expected {EMBEDDED!r} or redis://HOST:PORT/DB"
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"{text!r}: {exc}; {expected}") from None
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise ValueError(f"{text!r}: {expected}")
+    db = parts.path.strip("/")
+    if db and not db.isdigit():
+        raise ValueError(f"{text!r}: the database {db!r} is not a number; {expected}")
+    del port
+    return text
+
+
+def open_store(text: str, dumps_dir: Path) -> PoolStore:
+    check_store(text)
+    if text == EMBEDDED:
+        from ._pool_embedded import EmbeddedStore
+
+        return EmbeddedStore(dumps_dir)
+    from ._pool_redis import RedisStore  # redis-py is imported only by a service that uses it
+
+    return RedisStore(text)

@@ -1,0 +1,132 @@
+"""Bad input to pools, against both stores: one-line JSON errors with the fitting status, and nothing lost."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from seeding.service import Service
+
+from .conftest import write_dump
+
+PROJECT = Path(__file__).resolve().parents[2]
+UNKNOWN = "AAAAAAAAAAAAAAAAAAAAAA.pool"  # well formed, never granted
+
+# (method, path (LEASE: a live lease's ID, GONE: a returned one's), query, body, status, a fragment of the error)
+CASES: list[tuple[str, str, dict[str, Any], Any, int, str]] = [
+    ("POST", "/v1/dumps/pool/leases", {}, None, 400, "ttl: missing; give it in seconds"),
+    ("POST", "/v1/dumps/pool/leases", {"ttl": "0"}, None, 400, "ttl='0': must be above 0 seconds"),
+    ("POST", "/v1/dumps/pool/leases", {"ttl": "-5"}, None, 400, "ttl='-5': must be above 0 seconds"),
+    ("POST", "/v1/dumps/pool/leases", {"ttl": "1e9"}, None, 400, "ttl='1e9': at most 86400 seconds"),
+    ("POST", "/v1/dumps/pool/leases", {"ttl": "soon"}, None, 400, "ttl='soon': not a number of seconds"),
+    ("POST", "/v1/dumps/pool/leases", {"ttl": "nan"}, None, 400, "ttl='nan': must be above 0 seconds"),
+    ("POST", "/v1/dumps/pool/leases", {"ttl": "inf"}, None, 400, "ttl='inf': must be above 0 seconds"),
+    ("POST", "/v1/dumps/pool/leases", {"ttl": "5", "wait": "61"}, None, 400, "wait='61': at most 60 seconds"),
+    ("POST", "/v1/dumps/pool/leases", {"ttl": "5", "wait": "-1"}, None, 400, "wait='-1': must be at least 0"),
+    ("POST", "/v1/dumps/pool/leases", {"ttl": "5", "wait": "x"}, None, 400, "wait='x': not a number"),
+    ("POST", "/v1/dumps/pool/leases", {"ttl": "5", "profile": "gold"}, None, 404, "'gold'"),
+    ("POST", "/v1/dumps/nope/leases", {"ttl": "5"}, None, 404, "no dump for scenario 'nope'"),
+    ("POST", "/v1/dumps/bad name!/leases", {"ttl": "5"}, None, 400, "is not a scenario name"),
+    ("POST", f"/v1/leases/{UNKNOWN}/renew", {"ttl": "5"}, None, 404, "unknown, already returned, or expired"),
+    ("DELETE", f"/v1/leases/{UNKNOWN}", {}, None, 404, "unknown, already returned, or expired"),
+    ("DELETE", "/v1/leases/guess", {}, None, 404, "no lease 'guess' (not a lease ID)"),
+    ("DELETE", "/v1/leases/AAAAAAAAAAAAAAAAAAAAAA.nope", {}, None, 404, "no dump for scenario 'nope'"),
+    ("DELETE", "/v1/leases/GONE", {}, None, 404, "unknown, already returned, or expired"),  # returned twice
+    ("POST", "/v1/leases/GONE/renew", {"ttl": "5"}, None, 404, "unknown, already returned, or expired"),
+    ("POST", "/v1/leases/GONE/quarantine", {}, {"reason": "x"}, 404, "only a user's holder quarantines it"),
+    ("POST", "/v1/leases/LEASE/renew", {}, None, 400, "ttl: missing"),
+    ("POST", "/v1/leases/LEASE/renew", {"ttl": "0"}, None, 400, "ttl='0': must be above 0 seconds"),
+    ("POST", "/v1/leases/LEASE/quarantine", {}, b"", 400, "the body is empty"),
+    ("POST", "/v1/leases/LEASE/quarantine", {}, b"{", 400, "the body is not JSON"),
+    ("POST", "/v1/leases/LEASE/quarantine", {}, {"why": "x"}, 400, 'expected {"reason": "…"}'),
+    ("POST", "/v1/leases/LEASE/quarantine", {}, {"reason": "  "}, 400, 'expected {"reason": "…"}'),
+    ("POST", "/v1/leases/LEASE/quarantine", {}, {"reason": "x" * 501}, 400, "1 to 500 characters"),
+    ("DELETE", "/v1/dumps/pool/quarantine/1", {}, None, 404, "user #1 is not quarantined"),
+    ("DELETE", "/v1/dumps/pool/quarantine/one", {}, None, 400, "user index 'one' is not a whole number"),
+    ("DELETE", "/v1/dumps/pool/quarantine/99", {}, None, 404, "no user #99 (the dump holds 3)"),
+    ("GET", "/v1/dumps/nope/pool", {}, None, 404, "no dump for scenario 'nope'"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "query", "body", "status", "fragment"), CASES)
+async def test_bad_pool_requests_get_one_line(
+    pool_service: Service,
+    pool_http: httpx.AsyncClient,
+    method: str,
+    path: str,
+    query: dict[str, Any],
+    body: Any,
+    status: int,
+    fragment: str,
+) -> None:
+    write_dump(pool_service.dumps_dir, "pool", 3)
+    live = (await pool_http.post("/v1/dumps/pool/leases", params={"ttl": 30})).json()["lease"]
+    gone = (await pool_http.post("/v1/dumps/pool/leases", params={"ttl": 30})).json()["lease"]
+    assert (await pool_http.delete(f"/v1/leases/{gone}")).status_code == 200
+    path = path.replace("LEASE", live).replace("GONE", gone)
+    content = body if isinstance(body, bytes) else None
+    answer = await pool_http.request(
+        method, path, params=query, content=content, json=None if content is not None else body
+    )
+    assert answer.status_code == status, answer.text
+    error = answer.json()["error"]
+    assert list(answer.json()) == ["error"] and fragment in error and "\n" not in error
+    pool = (await pool_http.get("/v1/dumps/pool/pool")).json()["pool"]
+    assert (pool["free"], pool["leased"], pool["quarantined"]) == (2, 1, 0)  # nothing lost, nothing taken
+    assert (await pool_http.post(f"/v1/leases/{live}/renew", params={"ttl": 30})).status_code == 200
+
+
+async def test_a_second_service_on_the_same_dumps_dir_is_refused_leasing(dirs: tuple[Path, Path]) -> None:
+    dumps, plans = dirs
+    write_dump(dumps, "shared", 3)
+    async with Service(dumps_dir=dumps, plans_dir=plans) as one, Service(dumps_dir=dumps, plans_dir=plans) as two:  # noqa: SIM117
+        async with httpx.AsyncClient(base_url=one.url) as a, httpx.AsyncClient(base_url=two.url) as b:
+            assert (await a.post("/v1/dumps/shared/leases", params={"ttl": 5})).json()["index"] == 0
+            refused = await b.post("/v1/dumps/shared/leases", params={"ttl": 5})
+            assert refused.status_code == 409 and "another process leases this dump" in refused.json()["error"]
+            assert (await a.post("/v1/dumps/shared/leases", params={"ttl": 5})).json()["index"] == 1
+
+
+async def test_an_unreachable_redis_fails_each_pool_request_in_one_line(
+    dirs: tuple[Path, Path], free_port: int
+) -> None:
+    dumps, plans = dirs
+    write_dump(dumps, "away", 3)
+    url = f"redis://127.0.0.1:{free_port}/0"
+    async with Service(dumps_dir=dumps, plans_dir=plans, store=url) as service:  # noqa: SIM117
+        async with httpx.AsyncClient(base_url=service.url, timeout=30.0) as http:
+            for answer in (
+                await http.post("/v1/dumps/away/leases", params={"ttl": 5}),
+                await http.get("/v1/dumps/away/pool"),
+                await http.post("/v1/dumps/away/next"),
+            ):
+                assert answer.status_code == 503
+                assert answer.json()["error"].startswith(f"pool store {url}: unreachable or failing")
+            assert (await http.get("/healthz")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("store", "fragment"),
+    [
+        ("files", "expected 'embedded' or redis://HOST:PORT/DB"),
+        ("http://127.0.0.1:6379/0", "expected 'embedded' or redis://HOST:PORT/DB"),
+        ("redis://127.0.0.1:99999/0", "Port out of range"),
+        ("redis://127.0.0.1:6379/zero", "the database 'zero' is not a number"),
+        ("redis:///0", "expected 'embedded' or redis://HOST:PORT/DB"),
+    ],
+)
+def test_serve_refuses_a_bad_store_in_one_line(tmp_path: Path, store: str, fragment: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "seeding", "serve", f"--dumps-dir={tmp_path}", "--port=0", f"--store={store}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=PROJECT,
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "--store" in done.stderr and fragment in done.stderr, done.stderr
