@@ -164,7 +164,9 @@ async def test_quarantine_takes_a_user_out_of_every_strategy_until_released(
         assert {d["index"] for d in drawn} == {1, 2}, strategy
     unique = [await pool_http.post("/v1/dumps/q/next", params={"strategy": s}) for s in ("shuffle", "unique", "unique")]
     assert sorted(a.json()["index"] for a in unique[:2]) == [1, 2]
-    assert unique[2].status_code == 409 and "1 of them quarantined" in unique[2].json()["error"]
+    assert (
+        unique[2].status_code == 409 and "or are quarantined (1 of the dump's users are)" in unique[2].json()["error"]
+    )
     pool = (await pool_http.get("/v1/dumps/q/pool")).json()["pool"]
     assert (pool["quarantined"], pool["handed_out"]) == (1, 2)
     released = await pool_http.delete("/v1/dumps/q/quarantine/0")
@@ -268,7 +270,7 @@ def test_kill_9_mid_churn_then_restart_never_gives_a_held_user_again(dirs: tuple
         while (answer := h.post("/v1/dumps/crash/leases", params={"ttl": 60})).status_code == 201:
             again.append(answer.json()["index"])
         assert not set(again) & set(held)  # a lease held at the crash stays held
-        assert len(again) >= 12 - len(held) - len(unsure)
+        assert len(again) <= 12 - len(held)  # (a grant whose answer the kill cut off stays held too, unseen)
         for index, lease in held.items():
             assert h.post(f"/v1/leases/{lease}/renew", params={"ttl": 5}).json()["index"] == index
 
