@@ -1,4 +1,4 @@
-"""Print pip constraints that pin every runtime dependency (and the locust extra) to its lower bound.
+"""Print pip constraints that pin every runtime dependency (and the locust and docs extras) to its lower bound.
 
 CI installs the package with these in a second venv and runs the suite there, so the lowest
 versions we declare are the ones we test, not only the newest ones pip picks.
@@ -10,7 +10,8 @@ import tomllib
 from pathlib import Path
 
 project = tomllib.loads(Path(sys.argv[1] if len(sys.argv) > 1 else "pyproject.toml").read_text())["project"]
-for requirement in [*project["dependencies"], *project["optional-dependencies"]["locust"]]:
+extras = project["optional-dependencies"]
+for requirement in [*project["dependencies"], *extras["locust"], *extras["docs"]]:
     found = re.match(r"\s*([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?\s*[^#]*?>=\s*([^,;\s#]+)", requirement)
     if found:
         print(f"{found[1]}=={found[2]}")
