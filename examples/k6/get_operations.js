@@ -1,7 +1,7 @@
-// k6 run examples/k6/get_operations.js   (from the repository root, after the export below)
+// k6 run -e BASE_URL=http://127.0.0.1:8003 examples/k6/get_operations.js   (from the repository root, after the export below)
 //
-//   python -m seeding get-operations --transport http --http-url http://localhost:8003
-//   python -m seeding export get-operations --format jsonl \
+//   seeding get-operations --transport http --http-url http://127.0.0.1:8003
+//   seeding export get-operations --format jsonl \
 //       --fields index,user_id,credit_card_account_id,credit_card_account_card_id -o examples/k6/users.jsonl
 //
 // Every virtual user takes its own seeded user: k6 numbers VUs from 1 across the whole test.
@@ -9,7 +9,11 @@ import http from "k6/http";
 import { check } from "k6";
 import { SharedArray } from "k6/data";
 
-const BASE_URL = __ENV.BASE_URL || "http://localhost:8003";
+// The gateway, with no default: on a shared machine localhost:8003 may be someone else's stand.
+const BASE_URL = __ENV.BASE_URL;
+if (!BASE_URL) {
+  throw new Error("no gateway: k6 run -e BASE_URL=http://HOST:PORT ... (python -m seeding.stand starts one at http://127.0.0.1:8003)");
+}
 
 const users = new SharedArray("seeded users", () =>
   open("./users.jsonl")

@@ -1,10 +1,10 @@
 // k6 load test whose virtual users take their seeded users from the seeding service.
 //
 //   python -m seeding.stand                                    # terminal 1: the embedded stand
-//   python -m seeding serve                                    # terminal 2: the service, http://127.0.0.1:8010
+//   seeding serve                                              # terminal 2: the service, http://127.0.0.1:8010
 //   curl -s -X POST localhost:8010/v1/runs -H 'Content-Type: application/json' \
-//        -d '{"plan": "scenario-11-2", "transport": "http", "target": "http://localhost:8003"}'
-//   k6 run -e SEEDING=http://127.0.0.1:8010 -e SCENARIO=scenario-11-2 -e GATEWAY=http://localhost:8003 \
+//        -d '{"plan": "scenario-11-2", "transport": "http", "target": "http://127.0.0.1:8003"}'
+//   k6 run -e SEEDING=http://127.0.0.1:8010 -e SCENARIO=scenario-11-2 -e GATEWAY=http://127.0.0.1:8003 \
 //        examples/k6/handouts.js
 //
 // Each k6 VU asks once, on its first iteration, for a user of its own (strategy=unique: never
@@ -15,7 +15,11 @@ import { check, fail, sleep } from "k6";
 
 const SEEDING = __ENV.SEEDING || "http://127.0.0.1:8010";
 const SCENARIO = __ENV.SCENARIO || "scenario-11-2";
-const GATEWAY = __ENV.GATEWAY || "http://localhost:8003";
+// The gateway, with no default: on a shared machine localhost:8003 may be someone else's stand.
+const GATEWAY = __ENV.GATEWAY;
+if (!GATEWAY) {
+  throw new Error("no gateway: k6 run -e GATEWAY=http://HOST:PORT ... (python -m seeding.stand starts one at http://127.0.0.1:8003)");
+}
 const AUTH = __ENV.SEEDING_TOKEN ? { Authorization: `Bearer ${__ENV.SEEDING_TOKEN}` } : {};
 
 export const options = { vus: 10, duration: "30s" };

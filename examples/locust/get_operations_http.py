@@ -1,25 +1,38 @@
 """Existing-user load over HTTP: each virtual user reads and spends on its own seeded credit-card account.
 
-Run it from the repository root against the embedded stand (another terminal:
-``python -m seeding.stand``)::
+Run it from the repository root against a stand (another terminal: ``python -m seeding.stand``)::
 
-    locust --config examples/locust/get_operations_http.conf
+    locust --config examples/locust/get_operations_http.conf --host http://127.0.0.1:8003
 
-Seeding is configured in the ``.conf`` with Locust options (``seeds-plan``, ``seeds-users``,
-``seeds-max-age``, …), so this file holds no seeding code but one call. The first run seeds
-``dumps/get-operations_seeds.json`` from ``plans/get-operations.yaml``, sized to the run's
-``--users`` (the master does it once, in a subprocess); later runs reuse it while it is under a
-day old and was made on the same ``--host`` from the same plan and user count. By hand:
-``python -m seeding get-operations --users 10 --transport http --http-url http://localhost:8003``.
+The gateway is ``--host`` (or ``LOCUST_HOST``) and nothing else: without it the run stops before
+seeding, so a shared machine's port 8003 is never loaded by accident. Seeding is configured in the
+``.conf`` with Locust options (``seeds-plan``, ``seeds-users``, ``seeds-max-age``, …), so this file
+holds no seeding code but one call. The first run seeds ``dumps/get-operations_seeds.json`` from
+``plans/get-operations.yaml``, sized to the run's ``--users`` (the master does it once, in a
+subprocess); later runs reuse it while it is under a day old and was made on the same ``--host``
+from the same plan and user count. By hand:
+``seeding get-operations --users 10 --transport http --http-url http://127.0.0.1:8003``.
 """
 
 from __future__ import annotations
 
 import random
+import sys
 
-from locust import FastHttpUser, between, task
+from locust import FastHttpUser, between, events, task
 
 import seeding.locust
+
+
+@events.init_command_line_parser.add_listener
+def require_a_gateway(parser, **_kwargs) -> None:
+    """No default gateway. Checked as Locust reads its options: before seeding, before --processes forks."""
+    options, _ = parser.parse_known_args()
+    if not options.host and not {"-h", "--help"} & set(sys.argv):
+        parser.error(
+            "get_operations_http: no gateway: give --host http://HOST:PORT (or LOCUST_HOST); "
+            "`python -m seeding.stand` starts a stand at http://127.0.0.1:8003"
+        )
 
 
 class CreditCardCustomer(FastHttpUser):

@@ -1,21 +1,22 @@
 """Existing-user load over gRPC: purchases on each virtual user's own seeded credit-card account.
 
-Run it from the repository root against the embedded stand (another terminal:
-``python -m seeding.stand``)::
+Run it from the repository root against a stand (another terminal: ``python -m seeding.stand``)::
 
-    locust --config examples/locust/make_purchase_grpc.conf
+    locust --config examples/locust/make_purchase_grpc.conf --host 127.0.0.1:9003
 
-``--host`` is the gRPC target (``localhost:9003``). Seeding is set up in Python here (the HTTP
-example does it with Locust options instead): the first run seeds
+``--host`` (or ``LOCUST_HOST``) is the gRPC target, and nothing else is: without it the run stops
+before seeding, so a shared machine's port 9003 is never loaded by accident. Seeding is set up in
+Python here (the HTTP example does it with Locust options instead): the first run seeds
 ``dumps/make-purchase-operation_seeds.json`` over gRPC, a dump of its own, so running the two
 examples in turn never re-seeds either. By hand:
-``python -m seeding make-purchase-operation --transport grpc --grpc-target localhost:9003``.
+``seeding make-purchase-operation --transport grpc --grpc-target 127.0.0.1:9003``.
 The generated synchronous stubs run under gevent once ``init_gevent()`` has been called.
 """
 
 from __future__ import annotations
 
 import random
+import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -38,6 +39,17 @@ grpc.experimental.gevent.init_gevent()  # before any channel exists
 PLAN = Path(__file__).resolve().parents[2] / "plans" / "make-purchase-operation.yaml"
 
 feeder = SeedsFeeder(dump_path("make-purchase-operation"), strategy="unique", requires=["credit_card_accounts"])
+
+
+@events.init_command_line_parser.add_listener
+def require_a_gateway(parser, **_kwargs) -> None:
+    """No default gateway. Checked as Locust reads its options: before seeding, before --processes forks."""
+    options, _ = parser.parse_known_args()
+    if not options.host and not {"-h", "--help"} & set(sys.argv):
+        parser.error(
+            "make_purchase_grpc: no gateway: give --host HOST:PORT (or LOCUST_HOST); "
+            "`python -m seeding.stand` starts a stand with gRPC at 127.0.0.1:9003"
+        )
 
 
 @events.init.add_listener

@@ -26,3 +26,28 @@ def test_example_runs_clean(example, stand_process, run_locust, repo_root, tmp_p
     assert total is not None, done.stderr[-3000:]
     requests, failures = map(int, total.groups())
     assert requests > 10 and failures == 0
+
+
+@pytest.mark.parametrize("example", ["get_operations_http", "make_purchase_grpc"])
+def test_example_without_a_gateway_stops_before_seeding(example, run_locust, repo_root, tmp_path):
+    """No --host: one line and exit 2, nothing seeded (a shared machine's localhost:8003/9003 is not ours)."""
+    folder = repo_root / "examples" / "locust"
+    plan = ["--seeds-plan", str(repo_root / "plans" / "get-operations.yaml")] if example.endswith("http") else []
+    files = ["--config", str(folder / f"{example}.conf"), "-f", str(folder / f"{example}.py")]
+    done = run_locust([*files, "-t", "3s", *plan], env={"LOCUST_HOST": ""})
+
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert f"{example}: no gateway: give --host" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "dumps").exists() or not any((tmp_path / "dumps").iterdir())
+
+
+@pytest.mark.parametrize("conf", ["get_operations_http.conf", "make_purchase_grpc.conf"])
+def test_example_confs_name_no_gateway_and_bind_the_master_to_loopback(conf, repo_root):
+    keys = {}
+    for line in (repo_root / "examples" / "locust" / conf).read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            keys[key.strip()] = value.strip()
+    assert "host" not in keys
+    assert keys["master-bind-host"] == "127.0.0.1"
