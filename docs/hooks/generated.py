@@ -117,8 +117,10 @@ def _refs(prop: Any) -> list[str]:
 
 
 def _ref_description(prop: dict[str, Any], models: dict[str, Any]) -> str:
-    refs = [ref for ref in _refs(prop) if "properties" in models.get(ref, {})]
-    return models[refs[0]].get("description", "").split("\n\n")[0] if refs else ""
+    refs = {ref for ref in _refs(prop) if "properties" in models.get(ref, {})}
+    if len(refs) != 1:
+        return ""  # a choice of several models: each has its own table
+    return models[refs.pop()].get("description", "").split("\n\n")[0]
 
 
 def _type(prop: dict[str, Any], models: dict[str, Any]) -> str:
@@ -144,7 +146,7 @@ def _type(prop: dict[str, Any], models: dict[str, Any]) -> str:
             text += f", at least {prop['minItems']}"
         return text
     if kind == "object" and "additionalProperties" in prop:
-        return f"map of name → {_type(prop['additionalProperties'], models)}"
+        return f"map of key → {_type(prop['additionalProperties'], models)}"
     if isinstance(kind, str):
         return kind + _limits(prop)
     raise ValueError(f"plan reference: no way to show the schema {json.dumps(prop)}; teach docs/hooks/generated.py")
