@@ -73,17 +73,19 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def user_for(user: User) -> SeedUserResult:
+def user_for(user: User, profile: str | None = None) -> SeedUserResult:
     """The seeded user of virtual user ``user`` (call it in ``on_start``), from ``--seeds-plan`` / ``--seeds-dump``.
 
     Unique across all processes under the default strategy; released when the virtual user stops.
+    ``profile`` (or the user class's ``seeds_profile``, or ``--seeds-profile``'s first) takes a user
+    of that profile of the plan.
     """
-    return configured_feeder().user_for(user)
+    return configured_feeder(profile or getattr(type(user), "seeds_profile", None)).user_for(user)
 
 
-def claim_for(user: User) -> SeedClaim:
-    """As ``user_for``, with the seeded user's index in the dump."""
-    return configured_feeder().claim_for(user)
+def claim_for(user: User, profile: str | None = None) -> SeedClaim:
+    """As ``user_for``, with the seeded user's index in the dump (among its profile's users with one)."""
+    return configured_feeder(profile or getattr(type(user), "seeds_profile", None)).claim_for(user)
 
 
 # Inside a Locust process (a locustfile imports us), Locust is imported already: join its parser

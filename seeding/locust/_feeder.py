@@ -119,6 +119,12 @@ class SeedsFeeder(MasterSide, WorkerSide):
     ``"debit_card_accounts.purchase_operations"``); a dump without it fails the run at start.
     ``dump`` may be a seeding service's URL, ``http://host:8010/v1/dumps/<scenario>`` (see ``_service``):
     then every claim asks the service (``token`` or ``SEEDING.SERVICE_TOKEN`` authenticates).
+
+    ``profile`` serves only the users of that profile of the plan (one feeder per profile: the
+    strategy runs over them as over a dump of their own; a claim's ``index`` is then the user's
+    place among them). The check at test start counts the virtual users of the user classes that
+    declare ``seeds_profile = "<profile>"``: more of them than the profile has users, under an
+    exclusive strategy, stops the run in one line naming the profile.
     """
 
     def __init__(
@@ -132,14 +138,18 @@ class SeedsFeeder(MasterSide, WorkerSide):
         ready_timeout: float = 60.0,
         events: Events | None = None,
         token: str | None = None,
+        profile: str | None = None,
     ) -> None:
-        strategy_spec(strategy)  # ValueError naming the known ones
+        strategy = strategy_spec(strategy).name  # ValueError naming the known ones
         self._service = service_dump(dump, token=token)
         self.dump = Path(dump)
         self.strategy: Strategy = strategy
         self.requires = validate_requirements(requires)
         self.seed = seed
+        self.profile = profile
         self.name = name or (self._service.scenario if self._service else self.dump.name)
+        if profile is not None and name is None:
+            self.name += f"@{profile}"  # each profile's feeder has its own messages
         self.ready_timeout = ready_timeout
         self._messages = {kind: f"seeding:{self.name}:{kind}" for kind in MESSAGES}
         self._environment: Environment | None = None
@@ -188,7 +198,7 @@ class SeedsFeeder(MasterSide, WorkerSide):
     def claim(self) -> SeedClaim:
         """A seeded user for a caller that is not a virtual user; ``release`` it when done."""
         if self._service is not None:
-            return SeedClaim(*self._service.next(self.strategy))
+            return SeedClaim(*self._service.next(self.strategy, self.profile))
         assignment, seeds = self._wait_ready()
         number = self._numbers.take()
         assert number is not None  # unbounded
@@ -230,8 +240,8 @@ class SeedsFeeder(MasterSide, WorkerSide):
     # --- waiting and failing ---------------------------------------------------------------
 
     def _wait_ready(self) -> tuple[Assignment, FeederSeeds]:
-        if self._failure is not None:
-            Event().wait()  # the run is being stopped; this virtual user will be killed
+        if self._failure is not None or getattr(self._environment, "seeding_stopped", False):
+            Event().wait()  # the run is being stopped (by this feeder or another); this virtual user will be killed
         if not self._ready.wait(self.ready_timeout):
             raise SeedingError(
                 f"{self.dump}: no seeds after {self.ready_timeout} s; "
@@ -246,8 +256,11 @@ class SeedsFeeder(MasterSide, WorkerSide):
 
     def _abort(self, environment: Environment, problem: str) -> None:
         """One line, exit status 1, and no virtual user ever runs a task."""
-        logger.error("%s", problem)
         self._failure = problem
+        if getattr(environment, "seeding_stopped", False):
+            return  # another feeder (another profile) stopped this run already: one line is enough
+        environment.seeding_stopped = True  # type: ignore[attr-defined]
+        logger.error("%s", problem)
         environment.process_exit_code = 1
         runner = environment.runner
         assert runner is not None
@@ -307,17 +320,18 @@ class SeedsFeeder(MasterSide, WorkerSide):
         if runner is None or isinstance(runner, WorkerRunner):
             return  # a worker's place arrived with the master's "assign", before its "spawn"
         self._failure = None
+        users = self._wanted(runner)
         if self._service is not None:
-            problem = self._service.problem(self.strategy, runner.target_user_count, self.requires)
+            problem = self._service.problem(self.strategy, users, self.requires, self.profile)
             return self._abort(environment, problem) if problem else None
         generation = (self._assignment.generation + 1) if self._assignment else 1
         try:
-            seeds = open_dump(self.dump)
-        except DumpError as exc:
+            seeds = self._served(open_dump(self.dump))
+        except (DumpError, ValueError) as exc:
             return self._abort(environment, str(exc))
-        users = runner.target_user_count
-        problem = requirements_problem(str(self.dump), seeds, self.requires) or capacity_problem(
-            str(self.dump), self.strategy, seeds=len(seeds.users), users=users
+        source = str(self.dump) if self.profile is None else f"{self.dump} (profile {self.profile!r})"
+        problem = requirements_problem(source, seeds, self.requires) or capacity_problem(
+            source, self.strategy, seeds=len(seeds.users), users=users
         )
         if problem:
             return self._abort(environment, problem)
@@ -336,6 +350,24 @@ class SeedsFeeder(MasterSide, WorkerSide):
             where,
             self.strategy,
         )
+
+    def _served(self, seeds: SeedsResult) -> SeedsResult:
+        """The users this feeder hands out: the dump's, or its profile's (``ValueError`` naming the profiles)."""
+        return seeds if self.profile is None else seeds.users_of(self.profile)
+
+    def _wanted(self, runner: Runner) -> int:
+        """Virtual users this feeder must serve: the run's, or those of the classes declaring its profile."""
+        counts = getattr(runner, "target_user_classes_count", None) or _class_counts(
+            runner.user_classes, runner.target_user_count
+        )
+        profiled = {
+            user_class.__name__: getattr(user_class, "seeds_profile", None)
+            for user_class in runner.user_classes
+            if getattr(user_class, "seeds_profile", None) is not None
+        }
+        if self.profile is None:  # the classes that declare a profile take their users elsewhere
+            return runner.target_user_count - sum(counts.get(name, 0) for name in profiled)
+        return sum(counts.get(name, 0) for name, profile in profiled.items() if profile == self.profile)
 
     def _install(self, environment: Environment, assignment: Assignment, seeds: SeedsResult) -> None:
         """Make ``seeds`` the ones served, numbered afresh for a new test run."""
@@ -360,3 +392,34 @@ class SeedsFeeder(MasterSide, WorkerSide):
         if isinstance(self._runner, WorkerRunner):
             return self._claim_from_master(assignment)
         return self._pool.take()
+
+
+def _class_counts(user_classes: list[type[User]], users: int) -> dict[str, int]:
+    """How Locust's dispatcher will split ``users`` among the classes (at test start it has not yet):
+    ``fixed_count`` classes first, the rest by weight in the order of its Kullback-Leibler generator."""
+    counts = {user_class.__name__: 0 for user_class in user_classes}
+    left = users
+    for user_class in user_classes:
+        if user_class.fixed_count:
+            counts[user_class.__name__] = taken = min(user_class.fixed_count, left)
+            left -= taken
+    weighted = [(c.__name__, c.weight) for c in user_classes if not c.fixed_count and c.weight > 0]
+    if not weighted or left <= 0:
+        return counts
+    try:
+        from locust.dispatch import _kl_generator  # the dispatcher's own order, so the counts are its
+    except ImportError:  # another Locust: shares rounded down, the remainders to the largest
+        total = sum(weight for _, weight in weighted)
+        shares = {name: left * weight / total for name, weight in weighted}
+        for name, share in shares.items():
+            counts[name] += int(share)
+        rest = left - sum(int(share) for share in shares.values())
+        for name in sorted(shares, key=lambda n: shares[n] - int(shares[n]), reverse=True)[:rest]:
+            counts[name] += 1
+        return counts
+    order = _kl_generator(weighted)
+    for _ in range(left):
+        name = next(order)
+        if name is not None:
+            counts[name] += 1
+    return counts

@@ -126,7 +126,8 @@ def _checked(parse: Any) -> Any:
 OPTIONS: list[tuple[str, dict[str, Any]]] = [
     ("--seeds-plan", {"help": "plan to seed before the run (a file, or a name in plans/)"}),
     ("--seeds-dump", {"help": "dump the virtual users take their seeded users from (default: the plan's)"}),
-    ("--seeds-strategy", {"type": _strategy, "default": "unique", "help": "unique, shuffle, cycle or random"}),
+    ("--seeds-strategy", {"type": _strategy, "default": "unique", "help": "unique, shuffle, cycle, random or zipf:S"}),
+    ("--seeds-profile", {"help": "profiles to serve besides the plan's, comma-separated; the first is the default"}),
     ("--seeds-users", {"type": _checked(seeds_users), "help": "users to seed: N, run (= --users) or run*FACTOR"}),
     ("--seeds-max-age", {"type": _checked(max_age), "help": "re-seed a dump older than this (90, 30m, 12h, 1d)"}),
     ("--seeds-transport", {"type": _transport, "help": "grpc or http (default: settings, then grpc)"}),
@@ -147,21 +148,33 @@ def add_arguments(parser: Any) -> None:
 
 
 _configured: Any = None  # the SeedsFeeder the options made in this process
+_profiled: dict[str, Any] = {}  # profile → its SeedsFeeder (the plan's profiles, and --seeds-profile's)
+_default_profile: str | None = None  # --seeds-profile's first: for virtual users that name none
 
 
-def configured_feeder() -> Any:
-    """The feeder that ``--seeds-plan`` / ``--seeds-dump`` made; ``SeedingError`` when neither was given."""
+def configured_feeder(profile: str | None = None) -> Any:
+    """The feeder ``--seeds-plan`` / ``--seeds-dump`` made (of ``profile``); ``SeedingError`` in one line otherwise."""
     if _configured is None:
         raise SeedingError(
             "seeding.locust.user_for: no seeded users are configured; "
             "set --seeds-plan or --seeds-dump (command line, .conf or LOCUST_SEEDS_PLAN)"
         )
-    return _configured
+    profile = profile or _default_profile
+    if profile is None:
+        return _configured
+    feeder = _profiled.get(profile)
+    if feeder is None:
+        served = ", ".join(_profiled) or "none"
+        raise SeedingError(
+            f"seeding.locust.user_for: no profile {profile!r} is served (profiles: {served}); "
+            "the plan's profiles are, and those --seeds-profile names"
+        )
+    return feeder
 
 
 def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
     """``events.init``: re-seed on the master or local runner when needed, then serve the dump in every process."""
-    global _configured
+    global _configured, _default_profile
     from .._settings import load_settings
     from ._feeder import SeedsFeeder
     from ._regeneration import _fail, regenerate_dump
@@ -206,5 +219,15 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
     # Listening first: workers forked with this process say hello while the master is still seeding.
     feeder.attach(environment, runner)
     _configured = feeder
+    # One feeder per profile: the plan's, and those --seeds-profile names (the first is user_for's default).
+    named = [name.strip() for name in (getattr(options, "seeds_profile", None) or "").split(",") if name.strip()]
+    known = plan.users.profile_names if plan_file is not None else []
+    _profiled.clear()
+    for profile in dict.fromkeys([*named, *known]):
+        _profiled[profile] = SeedsFeeder(
+            Path(dump), strategy=options.seeds_strategy, seed=options.seeds_seed, profile=profile
+        )
+        _profiled[profile].attach(environment, runner)
+    _default_profile = named[0] if named else None
     if plan_file is not None:
         regenerate_dump(environment, plan_file, **regenerate)

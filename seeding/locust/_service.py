@@ -50,16 +50,21 @@ class ServiceDump:
             self._http.headers["Authorization"] = f"Bearer {token}"
         self._timeout = timeout
 
-    def next(self, strategy: str) -> tuple[int, SeedUserResult]:
-        """The next user under ``strategy``; ``SeedsExhaustedError`` when the service has none left."""
-        answer = self._request("POST", "/next", params={"strategy": strategy})
+    def next(self, strategy: str, profile: str | None = None) -> tuple[int, SeedUserResult]:
+        """The next user under ``strategy`` (of ``profile``); ``SeedsExhaustedError`` when the service has none left."""
+        params = {"strategy": strategy} if profile is None else {"strategy": strategy, "profile": profile}
+        answer = self._request("POST", "/next", params=params)
         if answer.status_code == 409:
             raise SeedsExhaustedError(f"{self.url}: {_error(answer)}")
         data = answer.json()
         return data["index"], SeedUserResult.model_validate(data["user"])
 
-    def problem(self, strategy: str, users: int, requires: Iterable[str]) -> str | None:
-        """Why this dump cannot serve ``users`` virtual users (one line), or None."""
+    def problem(self, strategy: str, users: int, requires: Iterable[str], profile: str | None = None) -> str | None:
+        """Why this dump cannot serve ``users`` virtual users (one line), or None.
+
+        With ``profile``, only the requirements are checked here; the service refuses a profile it
+        has not and says when the profile's users run out.
+        """
         try:
             dump = self._request("GET", "").json()["dump"]
             first = [self._request("GET", "/users/0").json()["user"]] if dump["users"] else []
@@ -67,6 +72,8 @@ class ServiceDump:
             return str(exc)
         seeds = SeedsResult.model_validate({"users": first})
         left = dump["left"] if strategy in ("unique", "shuffle") else dump["users"]
+        if profile is not None:
+            return requirements_problem(self.url, seeds, requires)
         return requirements_problem(self.url, seeds, requires) or capacity_problem(
             self.url, strategy, seeds=left, users=users
         )  # type: ignore[arg-type]

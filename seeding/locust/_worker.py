@@ -37,8 +37,8 @@ class WorkerSide:
         self._stop_receiving()
         if fingerprint(self.dump) == msg.fingerprint:
             try:
-                seeds = open_dump(self.dump)
-            except DumpError:
+                seeds = self._served(open_dump(self.dump))
+            except (DumpError, ValueError):
                 pass  # changed under us: ask for the master's copy instead
             else:
                 if len(seeds.users) == assignment.seeds:
