@@ -21,7 +21,15 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, Validati
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ._exceptions import SeedingError
-from .engine._options import DEFAULT_CONCURRENCY, DEFAULT_RETRIES, MAX_CONCURRENCY, MAX_RETRIES
+from .engine._options import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_LATENCY_BUDGET,
+    DEFAULT_RETRIES,
+    MAX_CONCURRENCY,
+    MAX_LATENCY_BUDGET,
+    MAX_RATE,
+    MAX_RETRIES,
+)
 from .engine._shards import MAX_SHARDS, parse_shard
 from .gateway import DEFAULT_TRANSPORT, TRANSPORTS, Transport, transport_spec
 
@@ -31,6 +39,11 @@ __all__ = ["Settings", "load_settings"]
 def _auto_concurrency(value: Any) -> Any:
     """``SEEDING.CONCURRENCY=auto`` (or empty): the adaptive default, as when unset."""
     return None if isinstance(value, str) and value.strip().lower() in ("auto", "") else value
+
+
+def _budget_off(value: Any) -> Any:
+    """``SEEDING.LATENCY_BUDGET=off``: no latency budget (the limit fills the gateway)."""
+    return None if isinstance(value, str) and value.strip().lower() == "off" else value
 
 
 def _shard_text(text: str | None) -> str | None:
@@ -47,6 +60,11 @@ class SeedingSettings(BaseModel):
         default=DEFAULT_CONCURRENCY, ge=1, le=MAX_CONCURRENCY
     )
     retries: int = Field(default=DEFAULT_RETRIES, ge=0, le=MAX_RETRIES)
+    # The default limit's round trip / unloaded round trip; "off": fill the gateway (see seeding.engine._limits).
+    latency_budget: Annotated[float | None, BeforeValidator(_budget_off)] = Field(
+        default=DEFAULT_LATENCY_BUDGET, ge=1, le=MAX_LATENCY_BUDGET, allow_inf_nan=False
+    )
+    rate: float | None = Field(default=None, gt=0, le=MAX_RATE, allow_inf_nan=False)  # calls per second at most
     dumps_dir: str = "dumps"
     service_token: str | None = None  # SEEDING.SERVICE_TOKEN: the bearer token of `python -m seeding serve`
     shard: Annotated[str | None, AfterValidator(_shard_text)] = None  # SEEDING_SHARD=I/N: seed shard I of N only

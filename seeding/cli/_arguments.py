@@ -25,7 +25,7 @@ from ..command._arguments import (
     positive_int,
     seed_number,
 )
-from ..engine._options import MAX_CONCURRENCY, MAX_RETRIES
+from ..engine._options import MAX_CONCURRENCY, MAX_LATENCY_BUDGET, MAX_RATE, MAX_RETRIES
 from ..engine._shards import MAX_PROCESSES, MAX_SHARDS, Shard, parse_shard
 from ..gateway import DEFAULT_TRANSPORT, MAX_TIMEOUT, TRANSPORTS, transport_spec
 
@@ -43,12 +43,14 @@ __all__ = [
     "concurrency",
     "fraction",
     "gateway_address",
+    "latency_budget",
     "non_negative_float",
     "non_negative_int",
     "port",
     "positive_float",
     "positive_int",
     "process_count",
+    "rate",
     "retries",
     "seed_number",
     "shard_count",
@@ -64,6 +66,16 @@ def concurrency(text: str) -> int | None:
     return None if text.strip().lower() == "auto" else _fixed_concurrency(text)
 
 
+_budget = bounded(float, f"within 1-{MAX_LATENCY_BUDGET:g}", lambda v: 1 <= v <= MAX_LATENCY_BUDGET)
+
+
+def latency_budget(text: str) -> float | None:
+    """``--latency-budget``: round trip / unloaded round trip the default limit keeps within, or ``off`` (None)."""
+    return None if text.strip().lower() == "off" else _budget(text)
+
+
+latency_budget.__name__ = "X|off"
+rate = bounded(float, f"more than 0 and at most {MAX_RATE:g} (calls per second)", lambda v: 0 < v <= MAX_RATE)
 retries = bounded(int, f"within 0-{MAX_RETRIES}", lambda v: 0 <= v <= MAX_RETRIES)
 timeout_seconds = bounded(float, f"more than 0 and at most {MAX_TIMEOUT:g} (seconds)", lambda v: 0 < v <= MAX_TIMEOUT)
 shard_count = bounded(int, f"within 1-{MAX_SHARDS}", lambda v: 1 <= v <= MAX_SHARDS)

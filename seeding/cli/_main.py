@@ -32,7 +32,7 @@ from .._exceptions import (
     SeedingError,
 )
 from ..command import _collector
-from ..engine._options import DEFAULT_RETRIES, BuildOptions
+from ..engine._options import DEFAULT_LATENCY_BUDGET, DEFAULT_RETRIES, BuildOptions
 from ..engine._shards import Shard, resolve_shard
 from ..gateway import GatewayClient, Transport, connect
 from ._arguments import (
@@ -44,9 +44,11 @@ from ._arguments import (
     add_gateway_arguments,
     concurrency,
     gateway_address,
+    latency_budget,
     positive_float,
     positive_int,
     process_count,
+    rate,
     retries,
     seed_number,
     shard_count,
@@ -106,6 +108,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,  # unset: the settings' (where None, "auto", is a value of its own)
         metavar="N|auto",
         help=f"calls in flight; N fixes them (default {adaptive}; SEEDING.CONCURRENCY sets another)",
+    )
+    run.add_argument(
+        "--latency-budget",
+        type=latency_budget,
+        default=argparse.SUPPRESS,  # unset: the settings' (where None, "off", is a value of its own)
+        metavar="X|off",
+        help="the default limit keeps the round trip within X × the gateway's unloaded one: more calls in flight "
+        f"while it does (default: SEEDING.LATENCY_BUDGET, else {DEFAULT_LATENCY_BUDGET:g}; off: fill the gateway's "
+        "capacity, queueing it)",
+    )
+    run.add_argument(
+        "--rate",
+        type=rate,
+        metavar="N",
+        help="at most N calls per second, whatever the limit (a gateway's quota; default: SEEDING.RATE, else none)",
     )
     run.add_argument(
         "--retries",
@@ -277,6 +294,10 @@ def _apply_settings(args: argparse.Namespace, settings: Settings) -> None:
         args.transport = defaults.transport
     if not hasattr(args, "concurrency"):
         args.concurrency = defaults.concurrency
+    if not hasattr(args, "latency_budget"):
+        args.latency_budget = defaults.latency_budget
+    if args.rate is None:
+        args.rate = defaults.rate
     if args.retries is None:
         args.retries = defaults.retries
     if args.dumps_dir is None:
@@ -340,7 +361,13 @@ def _dry_run(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
     latency = args.latency_ms or ASSUMED_LATENCY_MS[args.transport]
     for plan in plans:
         seed = args.seed if args.seed is not None else default_seed(plan.hash)
-        options = BuildOptions(concurrency=args.concurrency, parallel_operations=args.parallel_operations, seed=seed)
+        options = BuildOptions(
+            concurrency=args.concurrency,
+            parallel_operations=args.parallel_operations,
+            seed=seed,
+            latency_budget=args.latency_budget,
+            rate=args.rate,
+        )
         indices = None
         if args.shard is not None:  # the shard's share of the plan
             indices = args.shard.indices(plan.users.count)
@@ -405,6 +432,8 @@ async def _seed_plans(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
         retries=args.retries,
         timeout=args.timeout,
         parallel_operations=args.parallel_operations,
+        latency_budget=args.latency_budget,
+        rate=args.rate,
     )
     async with contextlib.AsyncExitStack() as stack:
         address, recorded = await stack.enter_async_context(_gateway_target(args))

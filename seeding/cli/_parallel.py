@@ -292,6 +292,8 @@ def _command(args: argparse.Namespace, plan_file: Path, shard: Shard, seed: int)
         f"{transport_spec(args.transport).flag}={args.address}",
         f"--timeout={args.timeout}",
         f"--concurrency={args.concurrency or 'auto'}",
+        f"--latency-budget={args.latency_budget or 'off'}",
+        *([f"--rate={args.rate / args.processes!r}"] if args.rate else []),  # the quota is the run's, shared
         f"--retries={args.retries}",
         f"--dumps-dir={Path(args.dumps_dir).absolute()}",
         "--progress-jsonl",

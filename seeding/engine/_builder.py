@@ -35,6 +35,7 @@ from ._limits import ConcurrencyLimit, FixedLimit, limit_for
 from ._options import DEFAULT_CONCURRENCY, DEFAULT_RETRIES, BuildOptions
 
 if TYPE_CHECKING:
+    from aiolimiter import AsyncLimiter
     from tenacity import AsyncRetrying, RetryCallState
 
     from ..gateway import Account, AccountRef
@@ -84,8 +85,9 @@ class _Slots:
     user at once.
     """
 
-    def __init__(self, limit: int | ConcurrencyLimit) -> None:
+    def __init__(self, limit: int | ConcurrencyLimit, rate: float | None = None) -> None:
         self._limit = FixedLimit(limit) if isinstance(limit, int) else limit
+        self._bucket = _bucket(rate) if rate else None
         self.in_flight = 0
         self.peak_in_flight = 0
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
@@ -104,11 +106,23 @@ class _Slots:
     async def acquire(self, chain: int) -> float:
         """Take a slot; ``chain`` is how many calls must still follow this one, one after another.
 
-        Returns when the call started, for ``release``.
+        Returns when the call started, for ``release``. Under a rate cap the call, its slot taken,
+        then waits for its turn in the token bucket (calls leave it in the order their slots were
+        granted, so by priority).
         """
         if self.in_flight < self._limit.limit and not self._waiting:
             self._take()
-            return time.monotonic()
+        else:
+            await self._granted(chain)
+        if self._bucket is not None:
+            try:
+                await self._bucket.acquire()
+            except BaseException:
+                self.release()
+                raise
+        return time.monotonic()
+
+    async def _granted(self, chain: int) -> None:
         granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiting, (-chain, next(self._arrivals), granted))
         try:
@@ -117,7 +131,6 @@ class _Slots:
             if granted.done() and not granted.cancelled():
                 self.release()  # granted just as we were cancelled: pass the slot on
             raise
-        return time.monotonic()
 
     def release(self, started: float | None = None, *, failed: bool = False) -> None:
         """Give the slot back; with ``started``, the call's round trip (and whether it failed transiently) counts."""
@@ -159,6 +172,15 @@ class _Slots:
                 admitted.set_result(None)
 
 
+def _bucket(rate: float) -> AsyncLimiter:
+    """``rate`` calls per second, in bursts of at most a twentieth of a second's calls (aiolimiter's
+    leaky bucket: a burst as large as a second's calls would put a quota's whole second in one go)."""
+    from aiolimiter import AsyncLimiter
+
+    burst = max(1.0, rate / 20)
+    return AsyncLimiter(burst, burst / rate)
+
+
 class Builder:
     """Builds plan users through one client; ``run()`` may be called for any set of plan indices."""
 
@@ -169,7 +191,7 @@ class Builder:
         self.stats = BuildStats()
         self._fake = FakeData(plan, self.options.seed)
         self._shapes = Shapes(plan, self.options.seed)
-        self._slots = _Slots(limit_for(self.options.concurrency))
+        self._slots = _Slots(limit_for(self.options.concurrency, self.options.latency_budget), self.options.rate)
         self._gateway = lean_calls(client)
 
     async def run(

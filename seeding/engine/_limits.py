@@ -16,6 +16,15 @@ grow by ``gain`` each window); once the gateway is saturated the rate stops grow
 instead, and the limit stays put; transient failures make it forget the best rate it saw and
 start again from what the gateway answered in that window. Every few seconds a short pause
 re-measures the gateway's own round trip (see ``AdaptiveLimit``). ``FixedLimit`` is ``--concurrency N``.
+
+That limit reaches the gateway's throughput by filling its queue: four bandwidth-delay products in
+flight is four times the latency on a gateway that serves a few calls at once, and a gateway shared
+with other tests or students is slowed for everyone for no gain. ``LatencyLimit`` (the default)
+keeps the round trip within a budget of the unloaded one instead, as Envoy's adaptive concurrency
+filter (gradient controller) and Netflix's concurrency-limits (Gradient2, Vegas) do: the unloaded
+round trip is measured at low concurrency at the start and again every few seconds (the gateway's
+load changes), and each window the limit is scaled by how far the window's mean round trip is
+from its aim. ``--latency-budget off`` keeps ``AdaptiveLimit``.
 """
 
 from __future__ import annotations
@@ -24,9 +33,16 @@ import math
 from collections import deque
 from typing import Protocol
 
-from ._options import ADAPTIVE_GAIN, ADAPTIVE_INITIAL, ADAPTIVE_MAX, ADAPTIVE_MIN
+from ._options import (
+    ADAPTIVE_GAIN,
+    ADAPTIVE_INITIAL,
+    ADAPTIVE_MAX,
+    ADAPTIVE_MIN,
+    DEFAULT_LATENCY_BUDGET,
+    LATENCY_MIN,
+)
 
-__all__ = ["AdaptiveLimit", "ConcurrencyLimit", "FixedLimit", "limit_for"]
+__all__ = ["AdaptiveLimit", "ConcurrencyLimit", "FixedLimit", "LatencyLimit", "limit_for"]
 
 # A window lasts this many of the shortest round trips, and at least MIN_WINDOW_S: long enough that
 # answers bunched up by a busy client do not pass for a faster gateway.
@@ -201,6 +217,154 @@ class _Probe:
         self.shortest = math.inf
 
 
-def limit_for(concurrency: int | None) -> ConcurrencyLimit:
-    """``None`` (the default) adapts; a number is fixed."""
-    return AdaptiveLimit() if concurrency is None else FixedLimit(concurrency)
+class _MeanProbe:
+    """A probe of the unloaded round trip: when the pipe drained, and the answers to calls sent after."""
+
+    def __init__(self, drained: float | None = None) -> None:
+        self.drained = drained
+        self.answers: list[float] = []
+
+
+# LatencyLimit: a window closes after this many answers (four per call of the limit, if fewer) and
+# this many unloaded round trips.
+WINDOW_ANSWERS = 8
+LATENCY_WINDOW_ROUND_TRIPS = 2
+# Each window the limit is scaled by aim / the window's mean round trip: doubled in start-up while
+# that is 1 or more; down, by all of it (at most halved); up, by half of it (a window's mean is
+# noisy) and at most a quarter. The limit is the whole part of the scaled value: at aim × W it is
+# at least W, and a gateway serving one call at a time is not kept at two half the time.
+START_UP_GROWTH = 2.0
+GROWTH = 1.25
+SHRINK = 0.5
+SMOOTHING = 0.5
+# A probe of the unloaded round trip: the mean of this many answers (a gateway's jitter makes the
+# mean of fewer wander); the next probe PROBE_EVERY_S later, and at least PROBE_SPACING unloaded
+# round trips later (a slow gateway's probe lasts longer): a probe costs about 2 % of a run.
+PROBE_ANSWERS = 12
+FIRST_PROBE_ANSWERS = 4  # the run's first windows, at one call in flight, count as the rest of it
+PROBE_EVERY_S = 10.0
+PROBE_SPACING = 400
+
+
+class LatencyLimit:
+    """The most calls in flight that keep the mean round trip within ``budget`` × the unloaded one.
+
+    The unloaded round trip is the mean of a probe's answers at ``minimum`` calls in flight: at
+    the start, then every ``probe_every`` seconds, the limit drops to ``minimum`` until the calls
+    sent before have come back, takes a dozen answers sent after, and returns to where it was.
+    Between probes, calls are judged in windows of a few round trips: the limit is scaled by aim /
+    the window's mean round trip, where the aim is halfway between the unloaded round trip and the
+    budget, so that a noisy window still keeps within the budget. On a gateway that serves W calls
+    at once and queues the rest, L in flight take L / W round trips each (Little's law), so the
+    limit settles near aim × W: every worker busy, a short queue. On one whose round trip stays
+    flat it grows (doubling each window in start-up, until a window's round trip is past the aim)
+    up to ``maximum``, or until the client itself,
+    short of CPU, is what slows the answers. A window in which the calls never filled half the
+    limit (the run had no more to send) does not raise it. Failed calls do not count: their round
+    trip says nothing about the queue. A window that never had more calls in flight than a probe
+    has counts as part of it (a probe that drew fast answers by chance would otherwise hold the
+    limit at its minimum until the next).
+    """
+
+    def __init__(
+        self,
+        *,
+        budget: float = DEFAULT_LATENCY_BUDGET,
+        minimum: int = LATENCY_MIN,
+        maximum: int = ADAPTIVE_MAX,
+        probe_every: float = PROBE_EVERY_S,
+    ) -> None:
+        if not 1 <= minimum <= maximum:
+            raise ValueError(f"need 1 <= minimum <= maximum, got {minimum}, {maximum}")
+        if not budget >= 1:  # also refuses nan
+            raise ValueError(f"the latency budget must be at least 1, got {budget}")
+        self.budget = budget
+        self.minimum = minimum
+        self.maximum = maximum
+        self.limit = minimum
+        self.unloaded: float | None = None  # the unloaded round trip (s), once probed
+        self.round_trip: float | None = None  # the last window's mean round trip (s)
+        self._aim = 1 + (budget - 1) / 2
+        self._size = float(minimum)  # the limit before rounding
+        self._probe_every = probe_every
+        self._starting = True
+        self._probe: _MeanProbe | None = _MeanProbe(drained=-math.inf)  # the first: nothing in flight yet
+        self._resume = minimum
+        self._probed = 0  # the answers the unloaded round trip is the mean of
+        self._next_probe = math.inf
+        self._total = 0.0  # the window's round trips, summed
+        self._answers = 0
+        self._window_start = 0.0
+        self._busiest = 0
+
+    def sample(self, now: float, round_trip: float, *, failed: bool = False, in_flight: int = 0) -> bool:
+        if self._probe is not None:
+            return self._probing(now, round_trip, failed, in_flight)
+        if in_flight >= self._busiest:
+            self._busiest = in_flight + 1
+        if not failed:
+            self._total += round_trip
+            self._answers += 1
+        window = LATENCY_WINDOW_ROUND_TRIPS * self.unloaded  # type: ignore[operator]
+        if self._answers < min(WINDOW_ANSWERS, 4 * self.limit) or now - self._window_start < window:
+            return False
+        return self._close_window(now)
+
+    def _close_window(self, now: float) -> bool:
+        assert self.unloaded is not None
+        self.round_trip = mean = self._total / self._answers
+        if self._busiest <= self.minimum:  # no more calls in flight than a probe's: this window was one too
+            self._probed += self._answers
+            self.unloaded += (self._total - self._answers * self.unloaded) / self._probed
+        gradient = self._aim * self.unloaded / mean
+        if self._starting and gradient >= 1:
+            gradient = START_UP_GROWTH
+        elif self._starting:
+            self._starting = False  # the first queue: straight back to the aim, smoothed from then on
+        elif gradient > 1:
+            gradient = min(GROWTH, 1 + SMOOTHING * (gradient - 1))
+        if gradient > 1 and 2 * self._busiest < self.limit:
+            gradient = 1.0  # the run did not use the limit: its round trips say nothing about more
+        self._size = max(self.minimum, min(self.maximum, self._size * max(SHRINK, gradient)))
+        self._new_window(now)
+        if now >= self._next_probe:
+            self._probe, self._resume = _MeanProbe(), self._rounded()
+            return self._set(self.minimum)
+        return self._set(self._rounded())
+
+    def _new_window(self, now: float) -> None:
+        self._total, self._answers, self._window_start, self._busiest = 0.0, 0, now, 0
+
+    def _probing(self, now: float, round_trip: float, failed: bool, in_flight: int) -> bool:
+        probe = self._probe
+        assert probe is not None
+        if probe.drained is None:
+            if in_flight <= self.minimum:
+                probe.drained = now
+            return False
+        if now - round_trip < probe.drained or failed:
+            return False  # sent before the pipe drained: it may have queued
+        probe.answers.append(round_trip)
+        if len(probe.answers) < (PROBE_ANSWERS if self.unloaded else FIRST_PROBE_ANSWERS):
+            return False
+        self._probe = None
+        self.unloaded = self.round_trip = sum(probe.answers) / len(probe.answers)
+        self._probed = len(probe.answers)
+        self._next_probe = now + max(self._probe_every, PROBE_SPACING * self.unloaded)
+        self._new_window(now)
+        return self._set(self._resume)
+
+    def _rounded(self) -> int:
+        return max(self.minimum, min(self.maximum, math.floor(self._size)))
+
+    def _set(self, limit: int) -> bool:
+        changed, self.limit = limit != self.limit, limit
+        return changed
+
+
+def limit_for(concurrency: int | None, latency_budget: float | None = DEFAULT_LATENCY_BUDGET) -> ConcurrencyLimit:
+    """A number is fixed; ``None`` (the default) keeps round trips within ``latency_budget``, or, if that
+    is ``None`` (``--latency-budget off``), fills the gateway (``AdaptiveLimit``)."""
+    if concurrency is not None:
+        return FixedLimit(concurrency)
+    return AdaptiveLimit() if latency_budget is None else LatencyLimit(budget=latency_budget)

@@ -1,16 +1,25 @@
-"""The calls a run keeps in flight: the adaptive default and ``--concurrency N``.
+"""The calls a run keeps in flight: the latency-aware default, ``--latency-budget off`` and ``--concurrency N``.
 
-``AdaptiveLimit`` is driven here by a model gateway (no clock, no sockets): one whose round trip
-stays flat however many calls are in flight, and one with a few workers that queues the rest. The
-builder is then run over real sockets against the stand, latency-bound and capacity-bound, with
-the same data, order and balances as at a fixed concurrency.
+``AdaptiveLimit`` (budget off) is driven here by a model gateway (no clock, no sockets): one whose
+round trip stays flat however many calls are in flight, and one with a few workers that queues the
+rest. ``LatencyLimit`` (the default) is driven by a queueing model with a virtual clock: a client
+that keeps the limit in flight against a gateway with W workers and a FIFO queue, so that each
+answer's round trip is its wait in the queue plus its service. The builder is then run over real
+sockets against the stand, latency-bound and capacity-bound, with the same data, order and
+balances as at a fixed concurrency.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
+import random
+import statistics
 import subprocess
 import sys
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,10 +27,18 @@ import pytest
 from seeding import parse_plan
 from seeding._settings import SeedingSettings
 from seeding.engine._builder import Builder, BuildOptions
-from seeding.engine._limits import STARTUP_FLAT, AdaptiveLimit, FixedLimit, limit_for
-from seeding.engine._options import ADAPTIVE_GAIN, ADAPTIVE_INITIAL, ADAPTIVE_MAX, ADAPTIVE_MIN
+from seeding.engine._limits import (
+    PROBE_EVERY_S,
+    STARTUP_FLAT,
+    AdaptiveLimit,
+    ConcurrencyLimit,
+    FixedLimit,
+    LatencyLimit,
+    limit_for,
+)
+from seeding.engine._options import ADAPTIVE_GAIN, ADAPTIVE_INITIAL, ADAPTIVE_MAX, ADAPTIVE_MIN, LATENCY_MIN
 from seeding.gateway import AccountType, OperationType, connect
-from seeding.stand import Stand
+from seeding.stand import Stand, StandProcess
 
 PROJECT = Path(__file__).resolve().parents[2]
 PLAN_11_2 = parse_plan((PROJECT / "plans" / "scenario-11-2.yaml").read_text())
@@ -49,6 +66,140 @@ def drive(limit: AdaptiveLimit, *, rtt: float, workers: float = math.inf, rounds
 
 
 drive.now = 0.0  # the model's clock, shared by every call so a limit can be driven again
+
+
+class Queueing:
+    """A closed loop with a virtual clock: a client keeps ``limit.limit`` calls in flight (at most
+    ``demand``) against a gateway with ``workers`` workers and a FIFO queue; a call's service takes
+    ``service(now)`` × (1 ± ``jitter``), uniformly (seeded). ``run`` records every answer."""
+
+    def __init__(
+        self,
+        limit: ConcurrencyLimit,
+        *,
+        workers: float,
+        service: float | Callable[[float], float] = 0.02,
+        jitter: float = 0.0,
+        demand: float = math.inf,
+    ) -> None:
+        self.limit, self.workers, self.jitter, self.demand = limit, workers, jitter, demand
+        self.service = service if callable(service) else (lambda now, s=service: s)
+        self.answers: list[tuple[float, float]] = []  # (sent, round trip)
+        self.limits: list[tuple[float, int]] = []  # (when, the limit after an answer)
+        self._random = random.Random(7)
+
+    def run(self, seconds: float) -> Queueing:
+        events: list[tuple[float, int, float]] = []
+        queue: deque[float] = deque()
+        busy = in_flight = 0
+        order = itertools.count()
+
+        def serve(now: float, sent: float) -> None:
+            jitter = 1 + self.jitter * self._random.uniform(-1, 1)
+            heapq.heappush(events, (now + self.service(now) * jitter, next(order), sent))
+
+        def send(now: float) -> None:
+            nonlocal busy, in_flight
+            while in_flight < min(self.limit.limit, self.demand):
+                in_flight += 1
+                if busy < self.workers:
+                    busy += 1
+                    serve(now, now)
+                else:
+                    queue.append(now)
+
+        send(0.0)
+        while events and events[0][0] <= seconds:
+            now, _, sent = heapq.heappop(events)
+            if queue:
+                serve(now, queue.popleft())
+            else:
+                busy -= 1
+            in_flight -= 1
+            self.answers.append((sent, now - sent))
+            self.limit.sample(now, now - sent, in_flight=in_flight)
+            self.limits.append((now, self.limit.limit))
+            send(now)
+        return self
+
+    def settled(self, after: float) -> tuple[float, float]:
+        """Answers per second and the median round trip of the calls sent after ``after`` s."""
+        answers = [(sent, trip) for sent, trip in self.answers if sent >= after]
+        last = max(sent + trip for sent, trip in answers)
+        return len(answers) / (last - after), statistics.median(trip for _, trip in answers)
+
+
+SERVICE = 0.02
+
+
+@pytest.mark.parametrize(
+    ("workers", "jitter"),
+    # A gateway serving one or two calls at once whose round trips vary by ±50 % is left out: a
+    # window's mean there wanders across the line between one and two calls in flight.
+    [(w, j) for w in (1, 2, 4, 8, 32) for j in (0.0, 0.2)] + [(w, 0.5) for w in (4, 8, 32)],
+)
+def test_on_a_capacity_bound_gateway_the_default_keeps_its_throughput_within_the_budget(
+    workers: int, jitter: float
+) -> None:
+    model = Queueing(LatencyLimit(), workers=workers, jitter=jitter).run(30.0)
+    rate, median = model.settled(after=3.0)
+    assert rate >= 0.95 * workers / SERVICE  # every worker busy but for the probes,
+    assert median <= 1.5 * SERVICE  # and the median round trip within 1.5 × the unloaded one
+    assert max(limit for when, limit in model.limits if when > 3.0) <= 2 * workers + 1  # no long queue
+
+
+def test_on_a_latency_bound_gateway_the_default_opens_up() -> None:
+    model = Queueing(LatencyLimit(), workers=math.inf, jitter=0.2).run(30.0)
+    rate, median = model.settled(after=3.0)
+    assert rate >= 0.95 * ADAPTIVE_MAX / SERVICE and median <= 1.5 * SERVICE
+    reached = next(when for when, limit in model.limits if limit == ADAPTIVE_MAX)
+    assert reached < 50 * SERVICE  # start-up doubles it each window: a few dozen round trips
+
+
+@pytest.mark.parametrize("budget", [1.2, 2.0, 3.0])
+def test_a_larger_budget_trades_latency_for_calls_in_flight(budget: float) -> None:
+    workers = 8
+    model = Queueing(LatencyLimit(budget=budget), workers=workers, jitter=0.2).run(20.0)
+    rate, median = model.settled(after=3.0)
+    assert rate >= 0.95 * workers / SERVICE and median <= budget * SERVICE
+    settled = [limit for when, limit in model.limits if when > 3.0]
+    aim = 1 + (budget - 1) / 2
+    assert 0.75 * aim * workers <= statistics.median(settled) <= 1.25 * aim * workers + 1
+
+
+def test_the_unloaded_round_trip_is_probed_again_while_the_run_goes_on() -> None:
+    # Other tenants load the gateway at 12 s: its own round trip doubles. The limit drops to its
+    # minimum for each probe (at the start, then every PROBE_EVERY_S) and takes the new one.
+    limit = LatencyLimit()
+    model = Queueing(limit, workers=8, service=lambda now: SERVICE if now < 12.0 else 2 * SERVICE).run(35.0)
+    probes = [when for (_, before), (when, now) in itertools.pairwise(model.limits) if now == LATENCY_MIN < before]
+    assert len(probes) >= 2 and probes[0] >= PROBE_EVERY_S
+    assert limit.unloaded == pytest.approx(2 * SERVICE)
+    rate, median = model.settled(after=25.0)
+    assert rate >= 0.95 * 8 / (2 * SERVICE) and median <= 1.5 * 2 * SERVICE
+
+
+def test_a_run_with_fewer_calls_to_send_does_not_raise_the_limit() -> None:
+    # The builder has only 10 calls ready (a plan's chains): flat round trips do not lift the limit
+    # far past what the run uses, so a later burst does not queue 400 calls at once.
+    model = Queueing(LatencyLimit(), workers=math.inf, demand=10).run(10.0)
+    assert max(limit for _, limit in model.limits) <= 2 * 10 * 2
+
+
+def test_failed_calls_do_not_count() -> None:
+    limit = LatencyLimit()
+    for k in range(12):
+        limit.sample(SERVICE * (k + 1), SERVICE)
+    assert limit.unloaded == pytest.approx(SERVICE)
+    for k in range(40):
+        limit.sample(1.0 + k * 0.001, 50 * SERVICE, failed=True, in_flight=0)
+    assert limit.round_trip == pytest.approx(SERVICE)
+
+
+@pytest.mark.parametrize("budget", [0.99, 0.0, -1.0, math.nan])
+def test_a_budget_below_one_is_refused(budget: float) -> None:
+    with pytest.raises(ValueError, match="latency budget must be at least 1"):
+        LatencyLimit(budget=budget)
 
 
 def test_latency_bound_gateway_the_limit_rises_to_the_maximum() -> None:
@@ -111,7 +262,8 @@ def test_a_number_is_fixed_none_adapts() -> None:
     fixed = limit_for(7)
     assert isinstance(fixed, FixedLimit) and fixed.limit == fixed.maximum == 7
     assert fixed.sample(1.0, 5.0, failed=True) is False and fixed.limit == 7
-    assert isinstance(limit_for(None), AdaptiveLimit)
+    assert isinstance(limit_for(None), LatencyLimit) and limit_for(None).limit == LATENCY_MIN
+    assert isinstance(limit_for(None, 2.0), LatencyLimit) and isinstance(limit_for(None, None), AdaptiveLimit)
     with pytest.raises(ValueError, match="concurrency must be at least 1"):
         FixedLimit(0)
 
@@ -130,29 +282,48 @@ def test_help_says_what_the_default_does() -> None:
     assert "--concurrency N|auto" in text and "default auto: adapts to the gateway" in text
 
 
-async def seed(stand: Stand, users: int, concurrency: int | None) -> tuple[Builder, dict[int, bytes]]:
+async def seed(
+    stand: Stand | StandProcess, users: int, concurrency: int | None, latency_budget: float | None = 1.5
+) -> tuple[Builder, dict[int, bytes]]:
     plan = PLAN_11_2.model_copy(update={"users": PLAN_11_2.users.model_copy(update={"count": users})})
     done: dict[int, bytes] = {}
+    options = BuildOptions(concurrency=concurrency, seed=3, latency_budget=latency_budget)
     async with connect("grpc", stand.grpc_target) as client:
-        builder = Builder(plan, client, BuildOptions(concurrency=concurrency, seed=3))
+        builder = Builder(plan, client, options)
         await builder.run(range(users), done.__setitem__)
     assert sorted(done) == list(range(users))
     return builder, done
 
 
-async def test_adaptive_run_rises_above_its_start_on_a_latency_bound_gateway() -> None:
+async def test_default_run_opens_up_on_a_latency_bound_gateway() -> None:
+    # 100 ms per call, the stand in its own process: the round trip stays flat while the limit
+    # doubles (a stand in this process would share the client's CPU, and its answers would wait).
+    with StandProcess(latency_ms=100) as stand:
+        builder, _ = await seed(stand, users=80, concurrency=None)
+        assert builder.stats.peak_in_flight > ADAPTIVE_INITIAL
+
+
+async def test_default_run_keeps_a_capacity_bound_gateway_without_a_queue() -> None:
+    # 4 workers × 50 ms: the limit settles near 1.25 × 4 in flight, not the 16 that `off` keeps.
+    async with Stand(latency_ms=50, max_in_flight=4) as stand:
+        builder, _ = await seed(stand, users=16, concurrency=None)
+        assert builder._slots.limit <= 2 * 4 + 1
+        assert stand.faults.peak_in_flight == 4  # the gateway's workers were all busy
+
+
+async def test_budget_off_run_rises_above_its_start_on_a_latency_bound_gateway() -> None:
     # 200 ms per call: a client on a loaded machine still answers far faster than the gateway.
     async with Stand(latency_ms=200) as stand:
-        builder, _ = await seed(stand, users=80, concurrency=None)
+        builder, _ = await seed(stand, users=80, concurrency=None, latency_budget=None)
         assert builder.stats.peak_in_flight > ADAPTIVE_INITIAL
         assert stand.faults.peak_in_flight > ADAPTIVE_INITIAL  # the gateway saw them at once
 
 
-async def test_adaptive_run_comes_down_to_a_capacity_bound_gateway() -> None:
+async def test_budget_off_run_comes_down_to_a_capacity_bound_gateway() -> None:
     # 4 workers × 50 ms: 80 calls/s. The limit settles near gain × 80/s × 50 ms = 16, not 50 queued;
     # the latency is long enough that a busy test machine adds little to the shortest round trip.
     async with Stand(latency_ms=50, max_in_flight=4) as stand:
-        builder, _ = await seed(stand, users=16, concurrency=None)
+        builder, _ = await seed(stand, users=16, concurrency=None, latency_budget=None)
         assert builder._slots.limit <= 32 < ADAPTIVE_INITIAL
         assert stand.faults.peak_in_flight == 4
 
