@@ -1,8 +1,9 @@
 """``python -m seeding list``: the plans one can seed and the dumps one has, at a glance.
 
 Plans (``plans/*.yaml|yml|json``): name, users, calls. Dumps (``dumps/*_seeds.json``): scenario,
-users, age, transport and target, and whether the plan of that name still matches the dump (a
-changed plan means the next ``regenerate_dump`` re-seeds). Shards (``--shard I/N``) are listed
+users, age, transport and target, and how the plan of that name stands to the dump: "plan unchanged",
+"shape changed" (the next run re-seeds it, keeping it as ``.previous``), or "N users, plan wants M"
+(the next run grows it, or reuses it without a call). Shards (``--shard I/N``) are listed
 by plan with the ones still missing before ``merge``. Unfinished runs (journals, shards' too) are listed
 too, since they block a new run of their plan until ``--resume`` or ``--restart``. A plan or dump
 that cannot be read is listed with its one-line error instead of stopping the listing.
@@ -103,12 +104,17 @@ def _dump_line(path: Path, plans: dict[str, SeedsPlan]) -> str:
     age = _age(meta.get("created_at"))
     where = f"{meta.get('transport', '?')} {meta.get('target', '?')}"
     plan = plans.get(str(meta.get("scenario", scenario)))
+    shape = meta.get("shape_hash")
     if plan is None:
         matches = "no plan of that name"
-    elif plan.hash == meta.get("plan_hash"):
-        matches = "plan unchanged"
+    elif shape is None:  # made before dumps recorded their shape: the next run re-seeds it (keeping it aside)
+        matches = "plan unchanged" if plan.hash == meta.get("plan_hash") else "shape unknown (an older dump)"
+    elif shape != plan.shape_hash:
+        matches = "shape changed"
+    elif users != plan.users.count:
+        matches = f"{users:,} users, plan wants {plan.users.count:,}"
     else:
-        matches = "plan changed since"
+        matches = "plan unchanged"
     return f"{scenario}  {users:,} users  made {age}  on {where}  {matches}  {path}"
 
 

@@ -34,7 +34,7 @@ from .._exceptions import (
 from ..command import _collector
 from ..engine._options import DEFAULT_LATENCY_BUDGET, DEFAULT_RETRIES, BuildOptions
 from ..engine._shards import Shard, resolve_shard
-from ..gateway import GatewayClient, Transport, connect
+from ..gateway import TRANSPORTS, GatewayClient, Transport, connect, transport_spec
 from ._arguments import (
     EXIT_FAILED,
     EXIT_OK,
@@ -42,6 +42,7 @@ from ._arguments import (
     PROG,
     OneLineParser,
     add_gateway_arguments,
+    address_flag,
     concurrency,
     gateway_address,
     latency_budget,
@@ -159,6 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed the plan as N shards in N processes on this machine, then merge them (--concurrency is per process)",
     )
     shards.add_argument("--progress-jsonl", action="store_true", help=argparse.SUPPRESS)  # a --processes child
+    run.add_argument(
+        "--reseed",
+        action="store_true",
+        help="seed the plan anew even when the dump on disk could be grown or reused, or was made on "
+        "another gateway (the old dump is kept as <scenario>_seeds.previous.json)",
+    )
     journal = run.add_mutually_exclusive_group()
     journal.add_argument("--resume", action="store_true", help="finish an interrupted run from its journal")
     journal.add_argument("--restart", action="store_true", help="discard an interrupted run's journal")
@@ -246,6 +253,8 @@ def _seed(argv: list[str]) -> int:
                 args = build_parser().parse_args(argv)  # --help ends here, before any setting is read
                 from .._settings import load_settings  # pydantic-settings: more start-up than all the rest
 
+                args.argv = argv
+                args.gateway_given = args.transport is not None or any(address_flag(args, name) for name in TRANSPORTS)
                 settings = load_settings()
                 _apply_settings(args, settings)
                 args.address, args.timeout = gateway_address(args, settings)
@@ -259,6 +268,8 @@ def _seed(argv: list[str]) -> int:
                 if args.resume and args.stand == "embedded":
                     raise SeedingError("--resume cannot be used with --stand embedded: its data ended with its process")
                 args.shard = _shard(args, settings, plans)
+                if args.resume and not args.gateway_given and not args.stand:
+                    _journal_gateway(args, settings, plans)
             except (PlanError, SeedingError) as exc:
                 code = _error(exc, EXIT_USAGE, report)
                 return code
@@ -304,6 +315,28 @@ def _apply_settings(args: argparse.Namespace, settings: Settings) -> None:
         args.dumps_dir = Path(defaults.dumps_dir)
     if args.shards is None:
         args.shards = defaults.shards
+
+
+def _journal_gateway(args: argparse.Namespace, settings: Settings, plans: list[SeedsPlan]) -> None:
+    """``--resume`` without gateway flags finishes the run on the gateway its journal names."""
+    from ..dumps._files import dump_path
+    from ..engine._journal import journal_path, peek_header
+
+    whole = dump_path(plans[0].name, args.dumps_dir)
+    header = peek_header(journal_path(args.shard.dump_path(whole) if args.shard else whole)) or {}
+    transport, target = header.get("transport"), header.get("target")
+    if transport in TRANSPORTS and isinstance(target, str) and target != "embedded":
+        args.transport = transport
+        setattr(args, transport_spec(transport).dest, target)
+        args.address, args.timeout = gateway_address(args, settings)
+
+
+def resume_command(args: argparse.Namespace) -> str:
+    """The command that finishes an interrupted run: this one's flags, ``--resume`` instead of ``--restart``."""
+    import shlex
+
+    argv = [arg for arg in getattr(args, "argv", []) if arg not in ("--restart", "--resume")]
+    return shlex.join([*PROG.split(), *argv, "--resume"])
 
 
 def _error(message: object, code: int, report: dict[str, Any] | None = None) -> int:
@@ -456,6 +489,8 @@ async def _seed_plans(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
                 restart=args.restart,
                 target=recorded,
                 shard=args.shard,
+                reseed=args.reseed,
+                adopt_count=args.users is None,
             )
             for plan in plans
         ]
@@ -463,7 +498,7 @@ async def _seed_plans(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
             stack.callback(run.close)
             try:
                 run.open()
-            except JournalError as exc:  # nothing was sent: bad usage, whichever plan it is
+            except SeedingError as exc:  # nothing was sent: bad usage, whichever plan it is
                 return _error(exc, EXIT_USAGE, args.report_data)
             for warning in run.warnings:
                 print(f"{PROG}: warning: {warning}", file=sys.stderr)
@@ -508,6 +543,7 @@ async def _closing(client: GatewayClient) -> AsyncIterator[GatewayClient]:
 
 
 async def _seed_one(run: PlanRun, args: argparse.Namespace) -> int:
+    from ..engine._fit import FitError
     from ._progress import Progress
     from ._report import plan_report
 
@@ -519,29 +555,29 @@ async def _seed_one(run: PlanRun, args: argparse.Namespace) -> int:
         )
         async with progress:
             path = await run.execute()
-    except JournalError as exc:
+    except (JournalError, FitError) as exc:
         entries.append(plan_report(run, "failed", error=str(exc)))
         return _error(exc, EXIT_USAGE)
     except asyncio.CancelledError:
         entries.append(plan_report(run, "interrupted"))
-        _report_missing(run, "interrupted")
+        _report_missing(run, "interrupted", args)
         return EXIT_FAILED
     except (BuildError, GatewayError, SeedingError) as exc:
         entries.append(plan_report(run, "failed", error=str(exc)))
-        _report_missing(run, f"failed: {exc}")
+        _report_missing(run, f"failed: {exc}", args)
         return EXIT_FAILED
     entries.append(plan_report(run, "seeded", dump=path))
     _report_done(run, path, args.summary)
     return EXIT_OK
 
 
-def _report_missing(run: PlanRun, what: str) -> None:
+def _report_missing(run: PlanRun, what: str, args: argparse.Namespace) -> None:
     from ..engine._run import format_ranges
 
     count = run.count
     missing = run.missing_count
     # The embedded stand's users ended with it: there is nothing to resume, only to run again.
-    finish = "run again" if run.target == "embedded" else "finish with --resume"
+    finish = "run again" if run.target == "embedded" else f"finish with: {resume_command(args)}"
     print(
         f"{PROG}: {run.scenario}: {what}; {count - missing} of {count} users are safe in {run.journal_path}, "
         f"missing plan indices: {format_ranges(run.missing_ranges()) or 'none'}; no dump written; {finish}",
@@ -552,8 +588,18 @@ def _report_missing(run: PlanRun, what: str) -> None:
 def _report_done(run: PlanRun, path: Path, summary: str) -> None:
     from ._summary import Style, summary_lines, table_lines, wants_table
 
+    fit = run.fit
+    if fit is not None and fit.action == "reuse":
+        wanted = run.plan.users.count
+        print(
+            f"{run.scenario}: reused {fit.users}, seeded 0: the dump holds {fit.users} users of this plan's shape, "
+            f"the plan wants {wanted} (a load test is served them from the first on); no call → {path}"
+        )
+        return
     if wants_table(summary, sys.stdout):  # type: ignore[arg-type]
         lines = table_lines(run, path, Style.for_stream(sys.stdout))
     else:
         lines = summary_lines(run, path)
     print("\n".join(lines))
+    if run.kept is not None:
+        print(f"{run.scenario}: the dump it replaced is kept as {run.kept}: {fit.reason if fit else 'replaced'}")

@@ -61,8 +61,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{NAME}: error: interrupted; no merged dump written, the shards are untouched", file=sys.stderr)
         return EXIT_FAILED
     meta = merged.meta
+    grown = f"reused {meta['grown_from']}, seeded {meta['seeded_users']}, " if meta.get("grown_from") else ""
     print(
-        f"{scenario}: merged {len(merged.shards)} shards, {merged.users} users (plan {meta.get('plan_hash')}, "
+        f"{scenario}: merged {len(merged.shards)} shards, {merged.users} users ({grown}plan {meta.get('plan_hash')}, "
         f"seed {meta.get('seed')}) → {merged.path}"
     )
+    if merged.kept is not None:
+        print(f"{scenario}: the dump it replaced is kept as {merged.kept}")
     return EXIT_OK

@@ -32,6 +32,7 @@ from .._server_subprocess import PROJECT_ROOT
 from ..dumps._files import dump_path, read_meta
 from ..dumps._index import index_path
 from ..engine._builder import BuildStats
+from ..engine._fit import fit_dump
 from ..engine._journal import journal_path
 from ..engine._merge import merge_shards
 from ..engine._shards import Shard, default_seed, shard_of_meta
@@ -39,6 +40,7 @@ from ..files import open_regular
 from ..gateway import transport_spec
 from ..plan._models import SeedsPlan
 from ._arguments import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG
+from ._main import resume_command
 from ._progress import Progress
 from ._shutdown import Shutdown
 
@@ -149,9 +151,14 @@ async def seed_in_processes(args: argparse.Namespace, plan: SeedsPlan, shutdown:
 
 async def _seed(args: argparse.Namespace, plan: SeedsPlan) -> int:
     count = args.processes
-    seed = args.seed if args.seed is not None else default_seed(plan.hash)
     whole = dump_path(plan.name, args.dumps_dir)
     args.report_data["target"] = args.address
+    try:  # the children decide alike from the same dump; deciding here first refuses before any starts
+        fit = fit_dump(whole, plan, seed=args.seed, transport=args.transport, target=args.address, reseed=args.reseed)
+    except SeedingError as exc:
+        return _error(str(exc), EXIT_USAGE, args.report_data)
+    seed = args.seed if args.seed is not None else fit.seed if fit.seed is not None else default_seed(plan.hash)
+    base = fit.base
     entry: dict[str, Any] = {
         "scenario": plan.name,
         "plan_hash": plan.hash,
@@ -160,8 +167,15 @@ async def _seed(args: argparse.Namespace, plan: SeedsPlan) -> int:
         "counts": plan.totals(),
     }
     args.report_data["plans"].append(entry)
+    if fit.action == "reuse":
+        entry.update(status="reused", dump=str(whole))
+        print(
+            f"{plan.name}: reused {fit.users}, seeded 0: the dump holds {fit.users} users of this plan's shape, "
+            f"the plan wants {plan.users.count}; no call → {whole}"
+        )
+        return EXIT_OK
     try:
-        todo, finished_users = _shards_to_run(args, plan, seed, whole)
+        todo, finished_users = _shards_to_run(args, plan, seed, whole, base)
     except SeedingError as exc:
         entry.update(status="failed", error=str(exc))
         return _error(str(exc), EXIT_USAGE, args.report_data)
@@ -173,7 +187,13 @@ async def _seed(args: argparse.Namespace, plan: SeedsPlan) -> int:
         combined = _Combined(plan, children, finished_users)
         enabled = False if args.no_progress else None
         interrupted = False
-        async with Progress(combined, enabled=enabled, plain_interval=args.progress_interval):  # type: ignore[arg-type]
+        progress = Progress(
+            combined,  # type: ignore[arg-type]
+            enabled=enabled,
+            plain_interval=args.progress_interval,
+            users=plan.users.count - base,
+        )
+        async with progress:
             try:
                 for child in children:
                     await child.start()
@@ -192,7 +212,7 @@ async def _seed(args: argparse.Namespace, plan: SeedsPlan) -> int:
         what = "interrupted" if interrupted else f"{len(failed)} of {count} shards failed"
         message = (
             f"{plan.name}: {what}; every shard's journal keeps what it did; no dump written; "
-            f"finish with --processes {count} --resume"
+            f"finish with: {resume_command(args)}"
         )
         entry.update(status="interrupted" if interrupted else "failed", error=message)
         usage = not interrupted and all(code == EXIT_USAGE for code in codes if code != 0)
@@ -210,18 +230,23 @@ async def _seed(args: argparse.Namespace, plan: SeedsPlan) -> int:
         item.path.unlink(missing_ok=True)
         index_path(item.path).unlink(missing_ok=True)
     entry.update(status="seeded", dump=str(merged.path))
-    counts = ", ".join(f"{n} {name}" for name, n in plan.totals().items())
+    counts = ", ".join(f"{n} {name}" for name, n in plan.totals(plan.users.count - base).items())
     resumed = finished_users + combined.total("already") // max(plan.users.entities_per_user, 1)
     rate = stats.calls / elapsed if elapsed > 0 else 0.0
+    grown = f"reused {base}, seeded {plan.users.count - base}, " if base else ""
     print(
         f"{plan.name}: {counts} in {elapsed:.2f} s over {args.transport} at {args.address} "
-        f"({count} processes, {stats.calls} calls, {rate:.0f} calls/s, {stats.retries} retries"
+        f"({grown}{count} processes, {stats.calls} calls, {rate:.0f} calls/s, {stats.retries} retries"
         f"{f', {resumed} users from journals' if resumed else ''}) → {merged.path}"
     )
+    if merged.kept is not None:
+        print(f"{plan.name}: the dump it replaced is kept as {merged.kept}: {fit.reason}")
     return EXIT_OK
 
 
-def _shards_to_run(args: argparse.Namespace, plan: SeedsPlan, seed: int, whole: Path) -> tuple[list[Shard], int]:
+def _shards_to_run(
+    args: argparse.Namespace, plan: SeedsPlan, seed: int, whole: Path, base: int
+) -> tuple[list[Shard], int]:
     """The shards to start, and how many users the finished ones (kept by ``--resume``) hold.
 
     Refuses, before anything is sent, what a child would refuse only after its siblings began: an
@@ -241,8 +266,8 @@ def _shards_to_run(args: argparse.Namespace, plan: SeedsPlan, seed: int, whole: 
                 )
             if args.resume:
                 _check_journal(journal, plan, seed, shard)
-        elif args.resume and _finished(path, plan, seed, shard):
-            finished += len(shard.indices(plan.users.count))
+        elif args.resume and _finished(path, plan, seed, shard, base):
+            finished += len(shard.indices(plan.users.count, base))
             continue
         todo.append(shard)
     return todo, finished
@@ -268,13 +293,13 @@ def _check_journal(journal: Path, plan: SeedsPlan, seed: int, shard: Shard) -> N
         )
 
 
-def _finished(path: Path, plan: SeedsPlan, seed: int, shard: Shard) -> bool:
+def _finished(path: Path, plan: SeedsPlan, seed: int, shard: Shard, base: int) -> bool:
     """A shard dump of this plan, seed and split, from an earlier run of the same command."""
     try:
         meta = read_meta(path)
     except (DumpError, OSError):
         return False
-    if not meta or shard_of_meta(meta) != shard:
+    if not meta or shard_of_meta(meta) != shard or meta.get("shard") != shard.meta(plan.users.count, base):
         return False
     return meta.get("plan_hash") == plan.hash and meta.get("seed") == seed
 
@@ -299,6 +324,7 @@ def _command(args: argparse.Namespace, plan_file: Path, shard: Shard, seed: int)
         "--progress-jsonl",
         "--progress-interval=0.5",
         *(["--parallel-operations"] if args.parallel_operations else []),
+        *(["--reseed"] if args.reseed else []),
         *journal,
     ]
 

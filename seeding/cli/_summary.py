@@ -72,6 +72,8 @@ def summary_lines(run: PlanRun, path: Path) -> list[str]:
     )
     elapsed = f"{stats.elapsed:.2f} s" if stats else "?"
     resumed = f", {run.resumed_users} users from the journal" if run.resumed_users else ""
+    if run.reused_users:  # a grown or repaired dump: what it kept, what this run added
+        rate = f"reused {run.reused_users}, seeded {run.count}, {rate}"
     return [f"{run.scenario}: {counts} in {elapsed} over {_where(run)} ({rate}{resumed}) → {path}"]
 
 
@@ -82,7 +84,8 @@ def table_lines(run: PlanRun, path: Path, style: Style) -> list[str]:
     stats = run.builder.stats if run.builder else None
     kinds, opened = entities_by_kind(run.plan, run.count, seed=run.seed, indices=run.indices)
     with_cards = {name for name, kind, _ in run.plan.users.accounts() if kind.has_cards}
-    lines = [f"{style.bold(run.scenario)}: {style.good('seeded')} {run.count:,} users over {_where(run)}", ""]
+    reused = f"reused {run.reused_users:,}, " if run.reused_users else ""
+    lines = [f"{style.bold(run.scenario)}: {reused}{style.good('seeded')} {run.count:,} users over {_where(run)}", ""]
 
     rows: list[tuple[str, str]] = []
     for name, count in kinds:

@@ -39,7 +39,7 @@ import orjson
 from .._exceptions import JournalError
 from ..files import check_regular
 
-__all__ = ["Journal", "journal_path"]
+__all__ = ["Journal", "journal_path", "peek_header"]
 
 _VERSION = 1
 _USER_KEY = b',"user":'
@@ -98,10 +98,10 @@ class Journal:
                 return cls(path, fresh, header, {}, os.fstat(fresh).st_size)
             if not resume:
                 raise JournalError(
-                    f"{path}: an unfinished run left {len(done)} of {old_header.get('users', '?')} users here; "
+                    f"{path}: an unfinished run left {len(done)} of {_planned(old_header)} users here; "
                     "pass --resume to finish it, or --restart to discard it"
                 )
-            _check_same_run(path, old_header, header)
+            _check_same_run(path, old_header, header, len(done))
             journal = cls(path, fd, old_header, done, size, damaged=damaged)
         except BaseException:
             os.close(fd)
@@ -291,24 +291,63 @@ def _open_error(path: Path, exc: OSError) -> JournalError:
     return JournalError(f"{path}: cannot open the journal: {exc.strerror or exc}")
 
 
-def _check_same_run(path: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
-    """``--resume`` continues the same plan on the same gateway, or refuses naming both."""
+def _planned(header: dict[str, Any]) -> str:
+    """How many users the journal's run adds: all of the plan's, or those past the dump it grows."""
+    users, base = header.get("users"), header.get("base")
+    if isinstance(header.get("repair"), list):
+        return str(len(header["repair"]))
+    if isinstance(users, int) and isinstance(base, int) and base:
+        return str(users - base)
+    return str(users if users is not None else "?")
+
+
+def peek_header(path: Path) -> dict[str, Any] | None:
+    """A journal's header, read without taking it (None: no journal, or not one we can read)."""
+    try:
+        with path.open("rb") as file:
+            header = orjson.loads(file.readline())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    return header if isinstance(header, dict) else None
+
+
+def _check_same_run(path: Path, old: dict[str, Any], new: dict[str, Any], done: int) -> None:
+    """``--resume`` continues the same plan on the same gateway from the same dump, or refuses naming both."""
+    discard = f"or --restart to discard its {done} users"
     if old.get("shard") != new.get("shard"):  # renamed by hand: its users are another shard's
         raise JournalError(
             f"{path}: holds shard {old.get('shard') or 'none (a whole plan)'}, this run seeds shard "
             f"{new.get('shard') or 'none (the whole plan)'}; pass --restart to discard it"
         )
-    if old.get("plan_hash") != new.get("plan_hash"):
+    if isinstance(old.get("repair"), list) != isinstance(new.get("repair"), list):
+        what = "repairs a dump" if isinstance(old.get("repair"), list) else "seeds a plan"
+        raise JournalError(f"{path}: the interrupted run {what}, this one does not; finish it as it began, {discard}")
+    if old.get("shape_hash") and new.get("shape_hash"):
+        if old["shape_hash"] != new["shape_hash"]:
+            raise JournalError(
+                f"{path}: holds users of another shape (shape {old['shape_hash']}, this plan's "
+                f"{new['shape_hash']}); seed that plan to finish it, {discard}"
+            )
+    elif old.get("plan_hash") != new.get("plan_hash"):  # a journal older than shapes
         raise JournalError(
             f"{path}: was made from another plan (hash {old.get('plan_hash')}, now "
             f"{new.get('plan_hash')}); pass --restart to discard it"
         )
+    if old.get("shape_hash") and old.get("users") != new.get("users"):
+        raise JournalError(f"{path}: --users {old.get('users')} was given before; pass it again, {discard}")
     before = (old.get("transport"), old.get("target"))
     now = (new.get("transport"), new.get("target"))
     if None not in before and None not in now and before != now:
         raise JournalError(
             f"{path}: the interrupted run seeded {before[0]} {before[1]}, this one targets {now[0]} {now[1]}; "
             "resume against the same gateway (its users would be mixed with another's), or pass --restart"
+        )
+    base = (old.get("base") or 0, old.get("base_fingerprint"))
+    if base != (new.get("base") or 0, new.get("base_fingerprint")):
+        was = f"grew the dump from {base[0]} users" if base[0] else "seeded the plan anew"
+        raise JournalError(
+            f"{path}: the interrupted run {was}, and the dump has changed since ({new.get('base') or 0} users now); "
+            f"put it back to finish that run, {discard}"
         )
 
 

@@ -16,19 +16,31 @@ from __future__ import annotations
 import glob
 import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from .._exceptions import DumpError, SeedingError
 from ..command._arguments import PROG
-from ..dumps._files import DumpWriter, dump_path, open_dump, read_meta, remove_stale_temporaries, user_bytes
+from ..dumps._files import (
+    DumpWriter,
+    LazyUsers,
+    dump_path,
+    open_dump,
+    read_meta,
+    remove_stale_temporaries,
+    user_bytes,
+)
+from ..dumps._previous import keep_previous
 from ._journal import journal_path
 from ._shards import Shard, shard_of_meta
+
+if TYPE_CHECKING:
+    from ..dumps._result import SeedUserResult
 
 __all__ = ["MergeError", "Merged", "ShardFile", "find_shards", "merge_shards"]
 
@@ -55,6 +67,7 @@ class Merged:
     users: int
     shards: list[ShardFile]
     meta: dict[str, Any]
+    kept: Path | None = None  # where the dump it replaced went (``.previous``)
 
 
 def find_shards(scenario: str, dumps_dir: str | Path, count: int | None = None) -> list[ShardFile]:
@@ -118,18 +131,19 @@ def _check_file(shard: Shard, whole: Path) -> ShardFile:
 def _check_same_run(shards: list[ShardFile]) -> None:
     """One plan, one seed: a shard that differs from the others (the most, else shard 1) is foreign."""
 
-    def key(item: ShardFile) -> tuple[Any, Any, Any]:
-        return item.meta.get("plan_hash"), item.meta.get("seed"), item.meta["shard"].get("users")
+    def key(item: ShardFile) -> tuple[Any, Any, Any, Any]:
+        record = item.meta["shard"]
+        return item.meta.get("plan_hash"), item.meta.get("seed"), record.get("users"), record.get("base", 0)
 
     votes = Counter(key(item) for item in shards)
     expected = max(votes, key=lambda k: (votes[k], k == key(shards[0])))
     for item in shards:
-        plan_hash, seed, users = key(item)
-        if (plan_hash, seed, users) != expected:
+        plan_hash, seed, users, base = key(item)
+        if (plan_hash, seed, users, base) != expected:
             raise MergeError(
-                f"{item.path}: a shard of another run (plan hash {plan_hash}, seed {seed}, {users} users; the "
-                f"others: plan hash {expected[0]}, seed {expected[1]}, {expected[2]} users); "
-                f"remove it or seed shard {item.shard} of this plan again"
+                f"{item.path}: a shard of another run (plan hash {plan_hash}, seed {seed}, {users} users from "
+                f"{base}; the others: plan hash {expected[0]}, seed {expected[1]}, {expected[2]} users from "
+                f"{expected[3]}); remove it or seed shard {item.shard} of this plan again"
             )
 
 
@@ -137,10 +151,10 @@ def _check_split(shards: list[ShardFile]) -> None:
     """Each shard holds exactly its part of the fixed split: every plan index once, in order."""
     for item in shards:
         record = item.meta["shard"]
-        users = record.get("users")
-        if not isinstance(users, int) or users < 0:
+        users, base = record.get("users"), record.get("base", 0)
+        if not isinstance(users, int) or users < 0 or not isinstance(base, int) or not 0 <= base <= users:
             raise MergeError(f"{item.path}: its meta.shard records no plan size; seed shard {item.shard} again")
-        span = item.shard.indices(users)
+        span = item.shard.indices(users, base)
         held = (record.get("start"), record.get("stop"))
         if held != (span.start, span.stop):
             raise MergeError(
@@ -171,11 +185,35 @@ def merge_shards(
     if not os.access(target.parent, os.W_OK):
         raise MergeError(f"{target.parent}: cannot write the merged dump there (permission denied)")
     remove_stale_temporaries(target)
-    meta = _merged_meta(shards)
+    base = int(shards[0].meta["shard"].get("base", 0))
+    old = _base_dump(target, shards[0], base) if base else None
+    meta = _merged_meta(shards, old)
     with DumpWriter(target, meta) as writer:
+        if old is not None:
+            for index in range(base):
+                writer.write(user_bytes(old[0], index))
         for user in _users(shards):
             writer.write(user)
-    return Merged(target, writer.count, shards, meta)
+        kept = keep_previous(target) if old is None else None  # never lose a dump silently
+    return Merged(target, writer.count, shards, meta, kept)
+
+
+def _base_dump(target: Path, first: ShardFile, base: int) -> tuple[Sequence[SeedUserResult], dict[str, Any]]:
+    """The dump the shards grow: still the one they were seeded after (its shape, seed, size, fingerprint)."""
+    try:
+        old = open_dump(target)
+        meta = read_meta(target) or {}
+    except DumpError as exc:
+        raise MergeError(f"the shards grow {target} from {base} users, but it cannot be read: {exc}") from None
+    fingerprint = old.users.fingerprint() if isinstance(old.users, LazyUsers) else None
+    same = (meta.get("shape_hash"), meta.get("seed")) == (first.meta.get("shape_hash"), first.meta.get("seed"))
+    if not same or len(old.users) != base or fingerprint != first.meta.get("base_fingerprint"):
+        raise MergeError(
+            f"{target}: the shards grow it from {base} users of shape {first.meta.get('shape_hash')} and seed "
+            f"{first.meta.get('seed')}, but it holds {len(old.users)} users of shape {meta.get('shape_hash')} and seed "
+            f"{meta.get('seed')}: it changed since; put it back, or seed the shards again"
+        )
+    return old.users, meta
 
 
 def _users(shards: list[ShardFile]) -> Iterator[bytes]:
@@ -197,16 +235,21 @@ def _users(shards: list[ShardFile]) -> Iterator[bytes]:
         del users
 
 
-def _merged_meta(shards: list[ShardFile]) -> dict[str, Any]:
+def _merged_meta(
+    shards: list[ShardFile], old: tuple[Sequence[SeedUserResult], dict[str, Any]] | None = None
+) -> dict[str, Any]:
     first = shards[0].meta
     counts: Counter[str] = Counter()
     profiles: Counter[str] = Counter()
+    old_meta: dict[str, Any] = old[1] if old is not None else {}
+    counts.update({k: v for k, v in (old_meta.get("counts") or {}).items() if isinstance(v, int)})
+    profiles.update({k: v for k, v in (old_meta.get("profiles") or {}).items() if isinstance(v, int)})
     for item in shards:
         counts.update({k: v for k, v in (item.meta.get("counts") or {}).items() if isinstance(v, int)})
         profiles.update({k: v for k, v in (item.meta.get("profiles") or {}).items() if isinstance(v, int)})
     targets = list(dict.fromkeys(str(item.meta.get("target")) for item in shards))
     started = [str(item.meta["started_at"]) for item in shards if item.meta.get("started_at")]
-    kept = ("scenario", "plan_hash", "plan", "transport", "seed", "seeding_version")
+    kept = ("scenario", "plan_hash", "shape_hash", "plan", "transport", "seed", "seeding_version")
     meta = {key: first[key] for key in kept if key in first}
     meta.update(
         {
@@ -220,6 +263,9 @@ def _merged_meta(shards: list[ShardFile]) -> dict[str, Any]:
             "calls": sum(int(item.meta.get("calls") or 0) for item in shards),
             "retries": sum(int(item.meta.get("retries") or 0) for item in shards),
             "merged_from": {"shards": len(shards), "files": [item.path.name for item in shards]},
+            "seeded_users": sum(item.users for item in shards),
         }
     )
+    if old is not None:
+        meta["grown_from"] = len(old[0])
     return meta

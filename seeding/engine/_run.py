@@ -11,24 +11,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import secrets
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._exceptions import SeedingError
+from .._exceptions import JournalError, SeedingError
 from .._version import seeding_version
-from ..dumps._files import DEFAULT_DUMPS_DIR, dump_path, open_dump, remove_stale_temporaries, write_dump
+from ..dumps._files import (
+    DEFAULT_DUMPS_DIR,
+    DumpWriter,
+    LazyUsers,
+    dump_path,
+    open_dump,
+    read_meta,
+    remove_stale_temporaries,
+    user_bytes,
+)
+from ..dumps._index import dump_fingerprint
+from ..dumps._previous import keep_previous
 from ..gateway import GatewayClient, Transport, connect
 from ..plan._models import DEFAULT_SCENARIO, SeedsPlan, load_plan
 from ..plan._shapes import Shapes
 from ._builder import Builder, BuildOptions
-from ._journal import Journal, journal_path
+from ._fit import DumpFit, fit_dump
+from ._journal import Journal, journal_path, peek_header
 from ._shards import Shard, default_seed
 
 if TYPE_CHECKING:
@@ -56,47 +67,132 @@ class PlanRun:
         restart: bool = False,
         target: str | None = None,
         shard: Shard | None = None,
+        reseed: bool = False,
+        adopt_count: bool = False,
+        repair: Sequence[int] | None = None,
     ) -> None:
         self.plan = plan
         self.client = client
         self.scenario = plan.name
         self.shard = shard
-        # The plan indices this run seeds: all of them, or its shard's.
-        self.indices = shard.indices(plan.users.count) if shard else range(plan.users.count)
-        whole = dump_path(self.scenario, dumps_dir)
-        self.dump_path = shard.dump_path(whole) if shard else whole
+        self.whole_path = dump_path(self.scenario, dumps_dir)
+        self.dump_path = shard.dump_path(self.whole_path) if shard else self.whole_path
         self.journal_path = journal_path(self.dump_path)
         self.options = options or BuildOptions()
-        if seed is None:  # the shards of one plan must agree on it without talking to each other
-            seed = default_seed(plan.hash) if shard else secrets.randbelow(2**31)
-        self.seed = seed
+        self.asked_seed = seed  # None: the dump's when it fits, else chosen in ``open``
+        self.seed = seed if seed is not None else 0
         self.resume = resume
         self.restart = restart
+        self.reseed = reseed
+        self.adopt_count = adopt_count  # --resume without --users: the journal's count is the plan's
+        self.repair = sorted(set(repair)) if repair is not None else None
         self.target = target or client.target  # what the dump's meta records as the target
         self.builder: Builder | None = None  # set once the journal is open: progress reads its stats
         self.resumed_users = 0
         self.journal: Journal | None = None
+        self.fit: DumpFit | None = None
+        self.kept: Path | None = None  # where the replaced dump went (``.previous``)
+        self.indices: Sequence[int] = self._indices(0)
+        self._drawn_key: tuple[Any, ...] | None = None
+        self._drawn_totals: dict[str, int] = {}
 
-    def open(self) -> Journal:
-        """Open and lock the journal; raises ``JournalError`` (nothing sent) when it is not ours to take."""
-        if self.journal is None:
-            header = {
-                "scenario": self.scenario,
-                "plan_hash": self.plan.hash,
-                "transport": self.client.transport,
-                "target": self.target,
-                "seed": self.seed,
-                "users": self.plan.users.count,
-                "started_at": _now(),
-            }
-            if self.shard is not None:
-                header["shard"] = str(self.shard)
-            self.journal = Journal.start(self.journal_path, header, resume=self.resume, restart=self.restart)
-            for path in (self.dump_path, self.journal_path):  # ours to tidy now that we hold the lock
-                remove_stale_temporaries(path)
-            self.seed = self.journal.header.get("seed", self.seed)  # a resumed run keeps the names it began with
-            self.resumed_users = self.journal.done_count
+    def _indices(self, base: int) -> Sequence[int]:
+        """The plan indices this run seeds: the stale ones (repair), its shard's, or all past ``base``."""
+        if self.repair is not None:
+            return self.repair
+        count = self.plan.users.count
+        return self.shard.indices(count, base) if self.shard else range(base, count)
+
+    @property
+    def reused_users(self) -> int:
+        """Users of the existing dump that the new dump keeps as they are (grow, repair, reuse)."""
+        fit = self.fit
+        if fit is None or self.shard is not None:
+            return 0
+        if self.repair is not None:
+            return fit.users - len(self.repair)
+        return fit.users if fit.action in ("grow", "reuse") else 0
+
+    def open(self) -> Journal | None:
+        """Decide what the dump on disk is to the plan, then open and lock the journal (None: the dump is reused).
+
+        Raises ``JournalError`` or ``FitError`` (nothing sent) when the journal or the dump is not ours to take.
+        """
+        if self.journal is not None or (self.fit is not None and self.fit.action == "reuse"):
+            return self.journal
+        if self.resume and self.adopt_count and self.repair is None:
+            self._adopt_count()
+        fit = self.fit = self._fit()
+        if fit.seed is not None:
+            self.seed = fit.seed
+        elif self.shard is not None:  # the shards of one plan must agree on it without talking to each other
+            self.seed = default_seed(self.plan.hash)
+        else:
+            self.seed = secrets.randbelow(2**31)
+        self.indices = self._indices(fit.base)
+        if fit.action == "reuse" and self.repair is None:
+            self.indices = range(0)
+            return None
+        header: dict[str, Any] = {
+            "scenario": self.scenario,
+            "plan_hash": self.plan.hash,
+            "shape_hash": self.plan.shape_hash,
+            "transport": self.client.transport,
+            "target": self.target,
+            "seed": self.seed,
+            "users": self.plan.users.count,
+            "started_at": _now(),
+        }
+        if fit.base or self.repair is not None:
+            header["base"] = fit.users
+            header["base_fingerprint"] = fit.fingerprint
+        if self.repair is not None:
+            header["repair"] = self.repair
+        if self.shard is not None:
+            header["shard"] = str(self.shard)
+        self.journal = Journal.start(self.journal_path, header, resume=self.resume, restart=self.restart)
+        old_seed = self.journal.header.get("seed", self.seed)
+        if self.asked_seed is not None and old_seed != self.asked_seed:
+            done = self.journal.done_count
+            self.journal.close()
+            self.journal = None
+            raise JournalError(
+                f"{self.journal_path}: the interrupted run seeds with seed {old_seed}, this one asks "
+                f"{self.asked_seed}; "
+                f"pass --seed {old_seed} to finish it, or --restart to discard its {done} users"
+            )
+        for path in (self.dump_path, self.journal_path):  # ours to tidy now that we hold the lock
+            remove_stale_temporaries(path)
+        self.seed = old_seed  # a resumed run keeps the names it began with
+        self.resumed_users = self.journal.done_count
         return self.journal
+
+    def _fit(self) -> DumpFit:
+        whole = self.whole_path
+        if self.repair is not None:  # the dump repaired in place: it is the base, whatever else it is
+            meta = read_meta(whole) or {}
+            fingerprint = dump_fingerprint(whole)
+            return DumpFit("grow", whole, users=self.plan.users.count, seed=meta.get("seed"), fingerprint=fingerprint)
+        return fit_dump(
+            whole,
+            self.plan,
+            seed=self.asked_seed,
+            transport=self.client.transport,
+            target=self.target,
+            reseed=self.reseed,
+        )
+
+    def _adopt_count(self) -> None:
+        """``--resume`` alone finishes the run its journal began: the plan takes the journal's user count."""
+        header = peek_header(self.journal_path)
+        users = header.get("users") if header else None
+        if (
+            isinstance(users, int)
+            and users != self.plan.users.count
+            and header.get("shape_hash") == self.plan.shape_hash
+        ):
+            self.plan = self.plan.with_users(users)
+            self.indices = self._indices(0)
 
     @property
     def warnings(self) -> list[str]:
@@ -112,26 +208,38 @@ class PlanRun:
 
     @property
     def count(self) -> int:
-        """How many users this run seeds: the plan's, or its shard's."""
+        """How many users this run seeds: the plan's, its shard's, the ones a grown dump lacks, or the stale ones."""
         return len(self.indices)
 
     def totals(self) -> dict[str, int]:
-        """Users, accounts, cards and operations this run creates (its shard's share of the plan).
+        """Users, accounts, cards and operations this run creates (its shard's share, what a grown dump lacks)."""
+        return self._totals_of(self.indices)
 
-        When counts are drawn, each user's are drawn again here (~20 µs a user) for the exact sums.
-        """
+    def _totals_of(self, indices: Sequence[int]) -> dict[str, int]:
+        """The totals of ``indices``; when counts are drawn, each user's are drawn again (~20 µs a user)."""
         if not self.plan.users.drawn:
-            return self.plan.totals(self.count)
+            return self.plan.totals(len(indices))
+        key = (self.seed, indices if isinstance(indices, range) else tuple(indices))
+        if self._drawn_key != key:
+            shapes = Shapes(self.plan, self.seed)
+            totals = {"users": len(indices), "accounts": 0, "cards": 0, "operations": 0}
+            for index in indices:
+                for kind, number in shapes[index].counts().items():
+                    totals[kind] += number
+            self._drawn_key, self._drawn_totals = key, totals
         return dict(self._drawn_totals)
 
-    @functools.cached_property
-    def _drawn_totals(self) -> dict[str, int]:
-        shapes = Shapes(self.plan, self.seed)
-        totals = {"users": self.count, "accounts": 0, "cards": 0, "operations": 0}
-        for index in self.indices:
-            for kind, number in shapes[index].counts().items():
-                totals[kind] += number
-        return totals
+    def dump_span(self) -> Sequence[int]:
+        """The plan indices its dump holds when it is written: its shard's, or all (a reused dump's too)."""
+        if self.shard is not None:
+            return self.indices
+        if self.fit is not None and self.fit.action == "reuse" and self.repair is None:
+            return range(self.fit.users)
+        return range(self.plan.users.count)
+
+    def dump_totals(self) -> dict[str, int]:
+        """Users, accounts, cards and operations its dump holds when it is written."""
+        return self._totals_of(self.dump_span())
 
     @property
     def missing_count(self) -> int:
@@ -141,8 +249,10 @@ class PlanRun:
     def missing_ranges(self) -> Iterator[tuple[int, int]]:
         """``(first, last)`` runs of this run's plan indices not safe in the journal yet."""
         if self.journal is None:
-            return iter([(self.indices.start, self.indices.stop - 1)] if self.count else [])
-        return self.journal.missing_ranges(self.indices)
+            return _ranges(self.indices)
+        if isinstance(self.indices, range):
+            return self.journal.missing_ranges(self.indices)
+        return _ranges([index for index in self.indices if index not in self.journal])
 
     @property
     def missing(self) -> list[int]:
@@ -157,6 +267,8 @@ class PlanRun:
         cannot be written; ``missing_ranges()`` is accurate after any exit.
         """
         journal = self.open()
+        if journal is None:  # reused as it is: no call
+            return self.dump_path
         count = self.count
         self.builder = Builder(self.plan, self.client, replace(self.options, seed=self.seed))
         todo = (index for index in self.indices if index not in journal)
@@ -189,15 +301,17 @@ class PlanRun:
         Cancelled, the writer stops at the next user and removes its temporary file before this returns.
         """
         stop = threading.Event()
+        users = self._users(journal)
 
-        def users() -> Iterator[bytes]:
-            for user in journal.users_in_order(self.indices):
+        def checked() -> Iterator[bytes]:
+            for user in users:
                 if stop.is_set():
                     raise _Stopped
                 yield user
 
         meta = self._meta(journal.header, duration)
-        writing = asyncio.get_running_loop().run_in_executor(None, write_dump, self.dump_path, meta, users())
+        keep = self.fit is not None and self.fit.action == "replace" and self.shard is None
+        writing = asyncio.get_running_loop().run_in_executor(None, self._write, meta, checked(), keep)
         try:
             await asyncio.shield(writing)
         except asyncio.CancelledError:
@@ -205,6 +319,34 @@ class PlanRun:
             with contextlib.suppress(_Stopped, OSError):
                 await writing
             raise
+
+    def _users(self, journal: Journal) -> Iterator[bytes]:
+        """The new dump's users in plan order: the journal's, and the old dump's where it is grown or repaired."""
+        base = int(journal.header.get("base") or 0)
+        if self.shard is not None or not base:
+            return journal.users_in_order(self.indices)
+        old = open_dump(self.whole_path).users
+        fingerprint = old.fingerprint() if isinstance(old, LazyUsers) else None
+        if fingerprint != journal.header.get("base_fingerprint") or len(old) != base:
+            raise SeedingError(
+                f"{self.whole_path}: changed since this run began growing it from {base} users; its new users are "
+                f"safe in {self.journal_path}: put the dump back, or pass --restart to discard them"
+            )
+        seeded = self.indices if isinstance(self.indices, range) else frozenset(self.indices)
+
+        def merged() -> Iterator[bytes]:
+            for index in range(self.plan.users.count):
+                yield journal.user(index) if index in seeded else user_bytes(old, index)
+
+        return merged()
+
+    def _write(self, meta: dict[str, Any], users: Iterator[bytes], keep: bool) -> None:
+        """Write the dump; a dump it replaces (another shape) is moved to ``.previous`` just before."""
+        with DumpWriter(self.dump_path, meta) as writer:
+            for user in users:
+                writer.write(user)
+            if keep:
+                self.kept = keep_previous(self.dump_path)
 
     def close(self) -> None:
         """Release the journal: it stays on disk for ``--resume`` if it holds anything, else it goes."""
@@ -216,10 +358,18 @@ class PlanRun:
 
     def _meta(self, header: dict[str, Any], duration: float) -> dict[str, Any]:
         stats = self.builder.stats if self.builder else None
-        shard = {"shard": self.shard.meta(self.plan.users.count)} if self.shard else {}
+        base = int(header.get("base") or 0)
+        shard = {"shard": self.shard.meta(self.plan.users.count, base)} if self.shard else {}
+        if self.repair is not None:
+            grown = {"repaired": {"users": len(self.repair), "at": _now()}}
+        else:
+            grown = {"grown_from": base} if base else {}
+        if base and self.shard is not None:
+            shard["base_fingerprint"] = header.get("base_fingerprint")
         return {
             "scenario": self.scenario,
             "plan_hash": self.plan.hash,
+            "shape_hash": self.plan.shape_hash,
             "plan": self.plan.model_dump(mode="json", exclude_defaults=True),
             "transport": self.client.transport,
             "target": self.target,
@@ -227,8 +377,10 @@ class PlanRun:
             "created_at": _now(),
             "started_at": header.get("started_at"),
             "resumed_users": self.resumed_users,
-            "counts": self.totals(),
+            "counts": self.dump_totals(),
             **self._profiles(),
+            "seeded_users": self.count,
+            **grown,
             **shard,
             "duration_s": round(duration, 3),
             "calls": stats.calls if stats else 0,
@@ -240,12 +392,26 @@ class PlanRun:
         """``{"profiles": {name: users}}`` for the users this run seeded, when the plan has profiles."""
         if self.plan.users.profiles is None:
             return {}
-        counts = Shapes(self.plan, self.seed).profile_counts(self.indices.stop, self.indices.start)
+        span = self.dump_span()
+        counts = Shapes(self.plan, self.seed).profile_counts(span[-1] + 1 if span else 0, span[0] if span else 0)
         return {"profiles": counts}
 
 
 class _Stopped(Exception):
     """The dump writer was told to stop (the run was cancelled)."""
+
+
+def _ranges(indices: Sequence[int]) -> Iterator[tuple[int, int]]:
+    """``(first, last)`` runs of sorted indices."""
+    if isinstance(indices, range):
+        return iter([(indices.start, indices.stop - 1)] if len(indices) else [])
+    runs: list[tuple[int, int]] = []
+    for index in indices:
+        if runs and index == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], index)
+        else:
+            runs.append((index, index))
+    return iter(runs)
 
 
 def format_indices(indices: list[int], limit: int = 12) -> str:

@@ -58,18 +58,25 @@ class Shard:
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"
 
-    def indices(self, users: int) -> range:
-        """The plan indices this shard seeds out of ``users``."""
-        return range((self.index - 1) * users // self.count, self.index * users // self.count)
+    def indices(self, users: int, base: int = 0) -> range:
+        """The plan indices this shard seeds out of ``users``, of which the first ``base`` are there already.
+
+        Growing a dump of ``base`` users splits only the new indices ``[base, users)``.
+        """
+        new = users - base
+        return range(base + (self.index - 1) * new // self.count, base + self.index * new // self.count)
 
     def dump_path(self, dump: Path) -> Path:
         """``x_seeds.json`` → ``x_seeds.shard-I-of-N.json`` (its journal: ``….shard-I-of-N.journal``)."""
         return dump.with_name(f"{dump.stem}.shard-{self.index}-of-{self.count}{dump.suffix}")
 
-    def meta(self, users: int) -> dict[str, int]:
-        """A shard dump's ``meta.shard``: which shard, of a plan of ``users``, holding indices ``[start, stop)``."""
-        span = self.indices(users)
-        return {"index": self.index, "count": self.count, "users": users, "start": span.start, "stop": span.stop}
+    def meta(self, users: int, base: int = 0) -> dict[str, int]:
+        """A shard dump's ``meta.shard``: which shard of ``users`` grown from ``base``, holding ``[start, stop)``."""
+        span = self.indices(users, base)
+        record = {"index": self.index, "count": self.count, "users": users, "start": span.start, "stop": span.stop}
+        if base:
+            record["base"] = base
+        return record
 
     @classmethod
     def of_file(cls, path: Path) -> Shard | None:

@@ -1,11 +1,12 @@
 """Re-seed before a run only when the dump cannot be trusted; seed in a subprocess, on one node.
 
-``regeneration_reason`` is the pure decision (missing, unreadable, no ``meta``, another plan,
-another target, too old → a reason; otherwise None). ``regenerate_dump`` is the one call for an
-``events.init`` hook: on the master or a local runner it re-seeds when there is a reason, by
-running ``python -m seeding`` as a subprocess, because the builder's asyncio loop has no place
-inside Locust's gevent-patched process; on workers it does nothing, so N processes never seed N
-times. Workers read nothing at init: ``SeedsFeeder`` hands them the dump at test start, after
+``regeneration_reason`` is the pure decision (missing, unreadable, no ``meta``, another shape or
+seed, another target, too old → a reason to seed anew; fewer users than the run wants → a reason to
+grow it; otherwise None: used as it is, even when it holds more users than the run wants).
+``regenerate_dump`` is the one call for an ``events.init`` hook: on the master or a local runner
+it seeds when there is a reason, by running ``python -m seeding`` as a subprocess, because the
+builder's asyncio loop has no place inside Locust's gevent-patched process; on workers it does
+nothing, so N processes never seed N times. Workers read nothing at init: ``SeedsFeeder`` hands them the dump at test start, after
 the master has finished here.
 """
 
@@ -36,36 +37,63 @@ def regeneration_reason(
     max_age: timedelta | float | None = None,
     *,
     now: datetime | None = None,
+    seed: int | None = None,
 ) -> str | None:
-    """Why ``dump`` must be seeded again for ``plan`` on ``target``; None when it can be reused.
+    """Why ``dump`` must be seeded (anew, or grown) for ``plan`` on ``target``; None when it is used as it is.
 
-    ``max_age`` is a ``timedelta`` or seconds; ``now`` is for tests.
+    ``max_age`` is a ``timedelta`` or seconds; ``seed`` an explicit seed (another one is another shape);
+    ``now`` is for tests. A dump of the plan's shape with fewer users is grown, with as many or more reused.
     """
-    path = Path(dump)
+    return _decide(Path(dump), plan, target, max_age, now=now, seed=seed)[0]
+
+
+def _decide(
+    path: Path,
+    plan: SeedsPlan,
+    target: str,
+    max_age: timedelta | float | None,
+    *,
+    now: datetime | None = None,
+    seed: int | None = None,
+) -> tuple[str | None, bool]:
+    """(the reason to seed, whether to pass ``--reseed``: the dump must be replaced though its shape fits)."""
     if not path.exists():
-        return f"{path} does not exist"
+        return f"{path} does not exist", False
     try:
         meta = read_meta(path)
     except DumpError as exc:
-        return f"it cannot be read: {exc}"
+        return f"it cannot be read: {exc}", True
     if meta is None:
-        return f"{path} has no meta block (the course's builder made it), so its plan and target are unknown"
-    if meta.get("plan_hash") != plan.hash:
-        return f"{path} was made from another plan (hash {meta.get('plan_hash')}, the plan is now {plan.hash})"
+        return f"{path} has no meta block (the course's builder made it), so its plan and target are unknown", False
+    shape = meta.get("shape_hash")
+    if shape is None:  # made before dumps recorded their shape: the whole plan decides, as it did then
+        if meta.get("plan_hash") != plan.hash:
+            return (
+                f"{path} was made from another plan (hash {meta.get('plan_hash')}, the plan is now {plan.hash})",
+                False,
+            )
+    elif shape != plan.shape_hash:
+        return f"{path} was made for another shape (shape {shape}, the plan's is now {plan.shape_hash})", False
+    elif seed is not None and meta.get("seed") != seed:
+        return f"{path} was made with seed {meta.get('seed')}, this run asks {seed}", False
     if _normal(meta.get("target")) != _normal(target):
-        return f"{path} was made on {meta.get('target')!r}, this run targets {target!r}"
+        return f"{path} was made on {meta.get('target')!r}, this run targets {target!r}", True
     if max_age is not None:
         limit = max_age if isinstance(max_age, timedelta) else timedelta(seconds=max_age)
         try:
             created = datetime.fromisoformat(meta["created_at"])
         except (KeyError, TypeError, ValueError):
-            return f"{path} has no valid created_at in its meta"
+            return f"{path} has no valid created_at in its meta", True
         if created.tzinfo is None:
             created = created.replace(tzinfo=UTC)
         age = (now or datetime.now(UTC)) - created
         if age > limit:
-            return f"{path} is {_human(age)} old (made {meta['created_at']}), older than {_human(limit)}"
-    return None
+            return f"{path} is {_human(age)} old (made {meta['created_at']}), older than {_human(limit)}", True
+    counts = meta.get("counts")
+    users = counts.get("users") if isinstance(counts, dict) else None
+    if shape is not None and isinstance(users, int) and users < plan.users.count:
+        return f"{path} holds {users} users of the plan's shape, the run wants {plan.users.count}: growing it", False
+    return None, False
 
 
 def _normal(target: Any) -> str:
@@ -127,10 +155,12 @@ def regenerate_dump(
     path = dump_path(plan.name, dumps_dir)
     if isinstance(getattr(environment, "runner", None), WorkerRunner):
         return path  # the master decides and seeds; the dump reaches workers at test start
-    reason = regeneration_reason(path, plan, target, max_age)
+    reason, reseed = _decide(path, plan, target, max_age, seed=seed)
     if reason is None:
-        logger.info("reusing %s (plan %s, made on %s)", path, plan.hash, target)
+        logger.info("reusing %s (shape %s, made on %s)", path, plan.shape_hash, target)
         return path
+    if reseed:
+        extra_args = [*extra_args, "--reseed"]
     logger.info("seeding %s over %s at %s: %s", path, transport, target, reason)
     scenario = plan.name
     try:

@@ -408,6 +408,18 @@ class SeedsPlan(_PlanModel):
         body = orjson.dumps(self.model_dump(mode="json", exclude={"scenario"}), option=orjson.OPT_SORT_KEYS)
         return hashlib.sha256(body).hexdigest()[:16]
 
+    @property
+    def shape_hash(self) -> str:
+        """A short digest of what ONE user gets (everything but the count and the scenario).
+
+        A dump fits a plan when their shapes (and seeds) agree; the count is compared apart, so a
+        plan of 3,000 users grows a dump of 2,000 of the same shape instead of seeding it anew.
+        Computed from the plan's model dump, so a field added to the plan is covered by itself.
+        """
+        data = self.model_dump(mode="json", exclude={"scenario": True, "users": {"count"}})
+        body = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+        return hashlib.sha256(b"shape\0" + body).hexdigest()[:16]
+
     def totals(self, users: int | None = None) -> dict[str, int]:
         """How many users, accounts, cards and operations the plan creates in all (or for ``users`` of them).
 

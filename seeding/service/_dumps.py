@@ -84,6 +84,7 @@ class Dump:
             "users": self.count,
             "created_at": created,
             "plan_hash": meta.get("plan_hash"),
+            "shape_hash": meta.get("shape_hash"),
             "transport": meta.get("transport"),
             "target": meta.get("target"),
             "age_s": _age(created, self.path),

@@ -108,7 +108,9 @@ def openapi() -> dict[str, Any]:
                         "users": {
                             "type": "integer",
                             "minimum": 0,
-                            "description": "how many users to seed instead of the plan's count",
+                            "description": "how many users to seed instead of the plan's count; a dump of the "
+                            "plan's shape grows to it (only the missing users are seeded) or, holding as many, is "
+                            "reused without a call",
                         },
                     },
                 },
@@ -120,6 +122,7 @@ def openapi() -> dict[str, Any]:
                         "users": {"type": "integer"},
                         "created_at": {"type": ["string", "null"]},
                         "plan_hash": {"type": ["string", "null"]},
+                        "shape_hash": {"type": ["string", "null"]},
                         "transport": {"type": ["string", "null"]},
                         "target": {"type": ["string", "null"]},
                         "age_s": {"type": ["number", "null"]},

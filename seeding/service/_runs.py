@@ -35,7 +35,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .._exceptions import GatewayUnreachableError, JournalError, PlanError, SeedingError
+from .._exceptions import GatewayUnreachableError, PlanError, SeedingError
 from .._settings import Settings
 from ..engine._builder import BuildOptions
 from ..engine._preview import entities_by_kind
@@ -225,12 +225,12 @@ class Runs:
             transport=transport,
             target=target,
             plan=plan.model_dump(mode="json"),
-            seed=request.seed if request.seed is not None else secrets.randbelow(2**31),
+            seed=request.seed if request.seed is not None else 0,  # chosen by the run: a grown dump's own
             concurrency=request.concurrency or self.settings.seeding.concurrency,
             planned=sum(plan.totals().values()),
             missing=plan.users.count,
         )
-        await self._launch(record, plan, resume=False)
+        await self._launch(record, plan, resume=False, seed=request.seed)
         return record
 
     async def resume(self, run_id: str) -> RunRecord:
@@ -283,7 +283,7 @@ class Runs:
                 return path
         raise ApiError(404, f"no plan {name!r} in {self.plans_dir} (looked for {name}.yaml, .yml, .json)")
 
-    async def _launch(self, record: RunRecord, plan: SeedsPlan, *, resume: bool) -> None:
+    async def _launch(self, record: RunRecord, plan: SeedsPlan, *, resume: bool, seed: int | None = None) -> None:
         """Take the run's journal now (a refusal is the request's answer), then run it in a task."""
         scenario = record.scenario
         for other in self._live:
@@ -298,17 +298,18 @@ class Runs:
             CountingClient(client, self.metrics, scenario),  # type: ignore[arg-type]
             dumps_dir=self.dumps_dir,
             options=BuildOptions(concurrency=record.concurrency, retries=settings.seeding.retries, timeout=timeout),
-            seed=record.seed,
+            seed=record.seed if resume else seed,  # a new run without a seed takes a grown dump's
             resume=resume,
             target=record.target,
         )
         try:
             run.open()
-        except JournalError as exc:
+        except SeedingError as exc:  # an unfinished run, or a dump that must not be grown (another gateway)
             await _close(client)
             raise ApiError(409, self._journal_refusal(scenario, exc)) from None
-        record.seed = run.seed  # a resumed journal keeps the seed it began with
+        record.seed = run.seed  # a resumed journal keeps the seed it began with, a grown dump its own
         record.missing = run.missing_count
+        record.planned = sum(run.totals().values())  # what this run adds: a grown dump's users are there already
         record.state, record.error, record.finished_at = "queued", None, None
         record.dump = record.wall_s = None
         self._records[record.id] = record
@@ -327,7 +328,7 @@ class Runs:
             record.target,
         )
 
-    def _journal_refusal(self, scenario: str, exc: JournalError) -> str:
+    def _journal_refusal(self, scenario: str, exc: SeedingError) -> str:
         resumable = [r for r in self.all() if r.scenario == scenario and r.state in RESUMABLE]
         if resumable and "unfinished run" in str(exc):
             run_id = resumable[-1].id
@@ -364,7 +365,7 @@ class Runs:
             if record.state == "succeeded":
                 record.done, record.missing = record.planned, 0
             else:
-                record.done = (run.plan.users.count - record.missing) * per_user
+                record.done = (run.count - record.missing) * per_user
             record.finished_at = _now()
             record.wall_s = round(time.monotonic() - started, 3)
             self._save(record, durable=True)

@@ -216,7 +216,7 @@ def test_list_shows_plans_dumps_and_unfinished_runs(tmp_path: Path, stand: Stand
 
     (plans / "tiny.yaml").write_text(SMALL.replace("top_up_operations: 2", "top_up_operations: 1"))
     changed = cli("list", cwd=tmp_path)
-    assert "plan changed since" in changed.stdout
+    assert "shape changed" in changed.stdout and "plan changed" not in changed.stdout
     empty = cli("list", "--plans-dir", tmp_path / "none", "--dumps-dir", tmp_path / "none", cwd=tmp_path)
     assert empty.returncode == 0 and "plans in " in empty.stdout and ": none" in empty.stdout
 
