@@ -6,8 +6,8 @@ grow it; otherwise None: used as it is, even when it holds more users than the r
 ``regenerate_dump`` is the one call for an ``events.init`` hook: on the master or a local runner
 it seeds when there is a reason, by running ``python -m seeding`` as a subprocess, because the
 builder's asyncio loop has no place inside Locust's gevent-patched process; on workers it does
-nothing, so N processes never seed N times. Workers read nothing at init: ``SeedsFeeder`` hands them the dump at test start, after
-the master has finished here.
+nothing, so N processes never seed N times. Workers read nothing at init: ``SeedsFeeder`` hands
+them the dump at test start, after the master has finished here.
 """
 
 from __future__ import annotations
