@@ -468,6 +468,8 @@ async def _seed_plans(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
         latency_budget=args.latency_budget,
         rate=args.rate,
     )
+    if _all_reused(args, plans):
+        return EXIT_OK
     async with contextlib.AsyncExitStack() as stack:
         address, recorded = await stack.enter_async_context(_gateway_target(args))
         args.report_data["target"] = address if recorded == address else f"{recorded} ({address})"
@@ -516,6 +518,35 @@ async def _seed_plans(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
             if code != EXIT_OK:
                 return code
     return EXIT_OK
+
+
+def _all_reused(args: argparse.Namespace, plans: list[SeedsPlan]) -> bool:
+    """Whether every plan's dump already holds enough users of its shape: then not even the pre-flight call goes out."""
+    if args.resume or args.reseed or args.stand or args.shard:
+        return False
+    from ..dumps._files import dump_path
+    from ..engine._fit import fit_dump
+
+    fits = []
+    for plan in plans:
+        path = dump_path(plan.name, args.dumps_dir)
+        try:
+            fit = fit_dump(path, plan, seed=args.seed, transport=args.transport, target=args.address)
+        except SeedingError:
+            return False  # the run says why, in its own words
+        if fit.action != "reuse":
+            return False
+        fits.append((plan, fit))
+    for plan, fit in fits:
+        wanted = plan.users.count
+        print(
+            f"{plan.name}: reused {fit.users}, seeded 0: the dump holds {fit.users} users of this plan's shape, "
+            f"the plan wants {wanted} (a load test is served them from the first on); no call → {fit.path}"
+        )
+        args.report_data["plans"].append(
+            {"scenario": plan.name, "status": "reused", "dump": str(fit.path), "users": fit.users, "calls": 0}
+        )
+    return True
 
 
 @contextlib.asynccontextmanager
