@@ -609,6 +609,8 @@ def _report_missing(run: PlanRun, what: str, args: argparse.Namespace) -> None:
     missing = run.missing_count
     # The embedded stand's users ended with it: there is nothing to resume, only to run again.
     finish = "run again" if run.target == "embedded" else f"finish with: {resume_command(args)}"
+    if args.progress_jsonl:  # a --processes child: its parent prints the command (this one's plan file is temporary)
+        finish = "finish with --resume"
     print(
         f"{PROG}: {run.scenario}: {what}; {count - missing} of {count} users are safe in {run.journal_path}, "
         f"missing plan indices: {format_ranges(run.missing_ranges()) or 'none'}; no dump written; {finish}",

@@ -182,7 +182,8 @@ async def test_processes_stop_together_on_ctrl_c_and_resume_together(tmp_path: P
             await wait_for_users(journal, 1, run)
         run.proc.send_signal(signal.SIGINT)
         assert await run.finish(timeout=30) == 1, run.stderr
-        assert "interrupted" in run.stderr and "--processes 2 --resume" in run.stderr
+        assert "interrupted" in run.stderr and "finish with: python -m seeding p.yaml" in run.stderr
+        assert "--processes=2 --no-progress --resume" in run.stderr  # the command as given, --resume added
         kept = {index: user for journal in journals for index, user in journal_users(journal).items()}
         assert kept and all(journal.exists() for journal in journals)
         assert not _seeding_processes_in(tmp_path), "a shard process outlived the interrupted run"
