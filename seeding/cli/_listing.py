@@ -139,7 +139,9 @@ def _journal_line(path: Path) -> str:
         with open(open_regular(path, what="a journal"), "rb") as journal:
             header = orjson.loads(journal.readline())
             done = len({line.split(b",", 1)[0] for line in journal if line.startswith(b'{"index":')})
-    except (OSError, SeedingError, orjson.JSONDecodeError) as exc:
+    except SeedingError as exc:  # names the file already
+        return f"unreadable: {exc}"
+    except (OSError, orjson.JSONDecodeError) as exc:
         return f"{path}: unreadable: {exc}"
     if not isinstance(header, dict):
         return f"{path}: no header"

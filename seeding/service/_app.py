@@ -21,6 +21,7 @@ from aiohttp import web
 from .._exceptions import DumpError
 from .._settings import Settings, load_settings
 from ..dumps._strategies import strategy_spec
+from ..serving import BoundedListener, ConnectionLimits, OneLineLog, read_body
 from ._dumps import Dumps
 from ._errors import ApiError
 from ._handouts import FSYNC_INTERVAL, STRATEGIES, HandOuts
@@ -33,6 +34,7 @@ from ._store import EMBEDDED, open_store
 __all__ = ["MAX_BODY", "Service"]
 
 log = logging.getLogger("seeding.service")
+REQUEST_LOG = OneLineLog(logging.getLogger("seeding.service.http"), "service")
 
 MAX_BODY = 1 << 20  # bytes: a plan is a few hundred; this bounds what a request can make us parse
 EVENTS_INTERVAL = 0.5  # seconds between progress events of a running run
@@ -55,12 +57,20 @@ def _guard(token: str | None) -> Any:
     @web.middleware
     async def guard(request: web.Request, handler: Any) -> web.StreamResponse:
         if expected is not None and request.path not in _OPEN:
-            given = request.headers.get("Authorization", "").encode()
+            # aiohttp decodes header bytes that are not UTF-8 with surrogates: compare the bytes as sent
+            given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
             if not hmac.compare_digest(given, expected):
                 what = "wrong bearer token" if given else "missing Authorization: Bearer <token>"
                 return _error(401, f"{request.method} {request.path}: {what}", {"WWW-Authenticate": "Bearer"})
+        length = request.content_length
+        if length is not None and length > MAX_BODY:  # answered now, not after reading 10 GB that may never come
+            response = _error(413, f"{request.method} {request.path[:200]}: the body is larger than {MAX_BODY} bytes")
+            response.force_close()
+            return response
         try:
             return await handler(request)
+        except _RangeError as exc:
+            return _error(exc.status, exc.message, {"Content-Range": f"bytes */{exc.size}"})
         except ApiError as exc:
             return _error(exc.status, exc.message)
         except web.HTTPException as exc:
@@ -86,14 +96,37 @@ def _http_error(request: web.Request, exc: web.HTTPException) -> str:
     return f"{where}: {exc.reason}"
 
 
-async def _body(request: web.Request) -> object:
-    raw = await request.read()
+async def _body(request: web.Request, limits: ConnectionLimits) -> object:
+    raw = await read_body(request, limits)
     if not raw.strip():
         raise ApiError(400, f"{request.method} {request.path}: the body is empty; expected a JSON object")
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ApiError(400, f"{request.method} {request.path}: the body is not JSON: {exc.msg}") from None
+
+
+def _check_range(request: web.Request, path: Path) -> None:
+    """A ``Range`` aiohttp's file response would refuse in plain text, refused as JSON (416) first."""
+    header = request.headers.get("Range")
+    if header is None:
+        return
+    try:
+        wanted = request.http_range
+        size = path.stat().st_size
+    except ValueError:
+        wanted, size = None, 0
+    except OSError as exc:
+        raise ApiError(409, f"{path}: cannot read the dump: {exc.strerror}") from None
+    start = wanted.start if wanted is not None else None
+    if wanted is None or (start is not None and (start >= size if start >= 0 else size == 0)):
+        raise _RangeError(header, size)
+
+
+class _RangeError(ApiError):
+    def __init__(self, header: str, size: int) -> None:
+        super().__init__(416, f"Range {header[:80]!r} is not a byte range within the dump's {size} bytes")
+        self.size = size
 
 
 class Service:
@@ -114,9 +147,11 @@ class Service:
         settings: Settings | None = None,
         access_log: bool = False,
         store: str = EMBEDDED,
+        limits: ConnectionLimits | None = None,
     ) -> None:
         self.host = host
         self.access_log = access_log
+        self.limits = limits or ConnectionLimits()
         self.dumps_dir = Path(dumps_dir)
         self.plans_dir = Path(plans_dir)
         self._port = port
@@ -132,6 +167,7 @@ class Service:
         self.pools.on_take = self.metrics.pool_taken
         self.pools.on_return = self.metrics.pool_ended
         self._runner: web.AppRunner | None = None
+        self._listener: BoundedListener | None = None
         self._flusher: asyncio.Task[None] | None = None
         self.port: int | None = None
 
@@ -155,18 +191,19 @@ class Service:
         """Read the run records, then listen; raises ``OSError`` when the port cannot be bound."""
         self.runs.load()
         access = logging.getLogger("aiohttp.access") if self.access_log else None
+        access_args = {"access_log": access, "access_log_format": _ACCESS_FORMAT}
         self._runner = web.AppRunner(
-            self.app(), access_log=access, access_log_format=_ACCESS_FORMAT, shutdown_timeout=1.0
+            self.app(), logger=REQUEST_LOG, shutdown_timeout=1.0, **access_args, **self.limits.handler_args()
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self._port, backlog=2048)
+        self._listener = BoundedListener(self._runner, self.limits, logger=REQUEST_LOG, handler_args=access_args)
         try:
-            await site.start()
+            await self._listener.start(self.host, self._port, backlog=2048)
         except BaseException:
             await self._runner.cleanup()
-            self._runner = None
+            self._runner = self._listener = None
             raise
-        self.port = self._runner.addresses[0][1]
+        self.port = self._listener.port
         self._flusher = asyncio.create_task(self._flush())
         log.info(
             "listening on %s: dumps in %s, plans in %s, %s",
@@ -185,6 +222,9 @@ class Service:
             self._flusher = None
         self.handouts.close()
         await self.pools.close()
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            await listener.close()
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
@@ -243,7 +283,7 @@ class Service:
     # --- runs ------------------------------------------------------------------------------
 
     async def start_run(self, request: web.Request) -> web.Response:
-        record = await self.runs.start(await _body(request))
+        record = await self.runs.start(await _body(request, self.limits))
         return _json({"run": record.public()}, 202, {"Location": f"/v1/runs/{record.id}"})
 
     async def list_runs(self, request: web.Request) -> web.Response:
@@ -303,6 +343,7 @@ class Service:
         etag = f'"{dump.fingerprint}"'
         if etag in request.headers.get("If-None-Match", ""):
             return web.Response(status=304, headers={"ETag": etag})
+        _check_range(request, dump.path)
         return web.FileResponse(dump.path, headers={"ETag": etag, "Content-Type": _JSON})
 
     async def dump_user(self, request: web.Request) -> web.Response:
@@ -408,7 +449,7 @@ class Service:
 
     async def quarantine(self, request: web.Request) -> web.Response:
         key, token = self._lease_key(request)
-        body = await _body(request)
+        body = await _body(request, self.limits)
         reason = body.get("reason") if isinstance(body, dict) else None
         if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
             raise ApiError(400, f'{request.method} {request.path}: expected {{"reason": "…"}}, 1 to 500 characters')
@@ -443,7 +484,7 @@ def _key(dump: Any) -> PoolKey:
 
 
 def _index(dump: Any, text: str) -> int:
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:  # '²'.isdigit() is true
         raise ApiError(400, f"user index {text[:40]!r} is not a whole number")
     index = int(text)
     if index >= dump.count:

@@ -18,8 +18,9 @@ from pathlib import Path
 
 from .._exceptions import SeedingError
 from .._settings import Settings, load_settings
-from ..command._arguments import EXIT_OK, EXIT_USAGE, OneLineParser, port
+from ..command._arguments import EXIT_OK, EXIT_USAGE, OneLineParser, bounded, port
 from ..command._arguments import PROG as SEEDING_PROG
+from ..serving import ConnectionLimits
 from ._app import Service
 from ._store import EMBEDDED, check_store
 
@@ -27,6 +28,8 @@ __all__ = ["main"]
 
 PROG = f"{SEEDING_PROG} serve"
 DEFAULT_PORT = 8010
+_seconds = bounded(float, "more than 0 and at most 3600 (seconds)", lambda v: 0 < v <= 3600)
+_connections = bounded(int, "within 1-1000000", lambda v: 1 <= v <= 1_000_000)
 
 
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
@@ -55,6 +58,26 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         metavar="STORE",
         help="where pools (leases, quarantine) live: 'embedded' (files next to the dumps, one process; the default) "
         "or redis://HOST:PORT/DB (shared by every service process on it)",
+    )
+    defaults = ConnectionLimits()
+    limits = parser.add_argument_group("connections (each bounded, so no client can hold the service)")
+    limits.add_argument(
+        "--header-timeout",
+        type=_seconds,
+        default=defaults.header_timeout,
+        help="seconds a new connection has to send its request head; then 408 (default %(default)g)",
+    )
+    limits.add_argument(
+        "--body-timeout",
+        type=_seconds,
+        default=defaults.body_timeout,
+        help="seconds a request body has to arrive; then 408 (default %(default)g)",
+    )
+    limits.add_argument(
+        "--max-connections",
+        type=_connections,
+        default=None,
+        help="connections served at once; more are answered 503 (default: the descriptor limit less 64)",
     )
     return parser
 
@@ -105,6 +128,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings=settings,
         access_log=args.access_log,
         store=args.store,
+        limits=ConnectionLimits(
+            header_timeout=args.header_timeout,
+            body_timeout=args.body_timeout,
+            max_connections=args.max_connections,
+        ),
     )
     try:
         return asyncio.run(_serve(service))
@@ -115,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 async def _serve(service: Service) -> int:
     try:
         await service.start()
+    except SeedingError as exc:
+        return _error(str(exc))
     except OSError as exc:
         return _error(f"cannot listen on {service.host}:{service._port}: {exc.strerror or exc}")
     stop = asyncio.Event()

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from .._exceptions import GatewayUnreachableError, PlanError, SeedingError
 from .._settings import Settings
@@ -41,7 +41,7 @@ from ..engine._builder import BuildOptions
 from ..engine._preview import entities_by_kind
 from ..engine._run import PlanRun
 from ..files import read_regular
-from ..gateway import Transport, connect, transport_spec
+from ..gateway import TRANSPORTS, Transport, connect, transport_spec
 from ..plan._models import SeedsPlan, load_plan, parse_plan
 from ._dumps import check_scenario, inside
 from ._errors import ApiError
@@ -118,6 +118,24 @@ class RunRecord:
         return {name: getattr(self, name) for name in PUBLIC_FIELDS}
 
 
+_RECORD = TypeAdapter(RunRecord)
+
+
+def _record_of(data: bytes) -> RunRecord:
+    """A run record from its file's bytes; ``SeedingError`` with one line saying what is wrong."""
+    try:
+        record = _RECORD.validate_json(data, strict=True)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(record)"
+        raise SeedingError(f"{where}: {first['msg']}") from None
+    if record.state not in STATES:
+        raise SeedingError(f"state: {record.state[:40]!r} is not one of {', '.join(STATES)}")
+    if record.transport not in TRANSPORTS:
+        raise SeedingError(f"transport: {record.transport[:40]!r} is not one of {', '.join(TRANSPORTS)}")
+    return record
+
+
 @dataclass
 class _Live:
     """A run this service is executing now."""
@@ -144,13 +162,22 @@ class Runs:
     # --- records ---------------------------------------------------------------------------
 
     def load(self) -> None:
-        """Read the records on disk; those a dead service left live become ``interrupted``."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        """Read the records on disk; those a dead service left live become ``interrupted``.
+
+        A record that cannot be read (hand-edited, wrong types, another file) is skipped with one
+        warning line: the service starts all the same.
+        """
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise SeedingError(f"{self.directory}: is not a directory (run records are kept there)") from None
+        except OSError as exc:
+            raise SeedingError(f"{self.directory}: cannot make it: {exc.strerror or exc}") from None
         for path in sorted(self.directory.glob("*.json")):
             try:
-                record = RunRecord(**orjson.loads(read_regular(path, what="a run record", max_bytes=_MAX_RECORD)))
-            except (OSError, SeedingError, orjson.JSONDecodeError, TypeError) as exc:
-                log.warning("%s: not a run record, skipped: %s", path, " ".join(str(exc).split()))
+                record = _record_of(read_regular(path, what="a run record", max_bytes=_MAX_RECORD))
+            except (OSError, SeedingError) as exc:
+                log.warning("%s: not a run record, skipped: %s", path, " ".join(str(exc).split())[:300])
                 continue
             if record.id != path.stem or not _ID.fullmatch(record.id):
                 log.warning("%s: its id does not match its name, skipped", path)
@@ -237,7 +264,14 @@ class Runs:
         record = self.get(run_id)
         if record.state not in RESUMABLE:
             raise ApiError(409, f"run {run_id} is {record.state}; only failed, cancelled or interrupted runs resume")
-        plan = SeedsPlan.model_validate(record.plan)
+        try:
+            plan = SeedsPlan.model_validate(record.plan)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "(plan)"
+            raise ApiError(
+                409, f"run {run_id}: its record holds a plan that is no longer valid: {where}: {first['msg']}"
+            ) from None
         await self._launch(record, plan, resume=True)
         return record
 
@@ -260,7 +294,10 @@ class Runs:
                 data = dict(request.plan)
                 if scenario is None and not data.get("scenario"):
                     raise ApiError(422, "body.scenario: required when the plan is an object without 'scenario'")
-                text = orjson.dumps(data).decode()
+                try:
+                    text = orjson.dumps(data).decode()
+                except orjson.JSONEncodeError as exc:  # nested deeper than orjson goes (255)
+                    raise ApiError(422, f"body.plan: {exc}; a plan is a few levels deep") from None
                 plan = parse_plan(text, source=Path("plan.json"))
         except PlanError as exc:
             raise ApiError(422, str(exc).replace("plan.json: ", "body.plan: ", 1)) from None

@@ -28,6 +28,7 @@ from pydantic_core import PydanticCustomError
 
 from seeding.contract import ENDPOINTS, AccountType, CardType, OperationStatus, OperationType
 
+from ..serving import OneLineLog
 from ._bank import (
     AccountRow,
     Bank,
@@ -62,20 +63,7 @@ WebHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
 
 
-class _OneLineLog(logging.LoggerAdapter):  # type: ignore[type-arg]
-    """aiohttp's log of requests it cannot parse (a 100 kB URL, a header over 8 KiB): one line each.
-
-    The client sent them; the stand answers 400 and carries on. A failure inside a handler is
-    logged by the handler's own logger, with its traceback.
-    """
-
-    def exception(self, msg: object, *args: object, exc_info: Any = True, **kwargs: Any) -> None:
-        exc = exc_info if isinstance(exc_info, BaseException) else None
-        reason = " ".join(str(exc).split())[:300] if exc is not None else "unknown error"
-        self.warning(f"stand: {msg}: %s", *args, reason, **kwargs)
-
-
-REQUEST_LOG = _OneLineLog(logging.getLogger("seeding.stand.http"))
+REQUEST_LOG = OneLineLog(logging.getLogger("seeding.stand.http"), "stand")
 
 
 class _Unprocessable(Exception):

@@ -201,6 +201,11 @@ def _serve(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
         (["--token", " "], "--token: is empty"),
         (["--dumps-dir", "/dev/null"], "--dumps-dir /dev/null: is not a directory"),
         (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--header-timeout", "0"], "--header-timeout: must be more than 0"),
+        (["--header-timeout", "nan"], "--header-timeout: must be a finite number"),
+        (["--body-timeout", "1e9"], "--body-timeout: must be more than 0 and at most"),
+        (["--max-connections", "0"], "--max-connections: must be within 1-1000000"),
+        (["--max-connections", "9" * 30], "--max-connections: must be within 1-1000000"),
     ],
 )
 def test_bad_flags_exit_2_with_one_line(args: list[str], fragment: str) -> None:
@@ -215,3 +220,17 @@ def test_a_taken_port_exits_2_with_one_line(dirs: tuple[Path, Path]) -> None:
         port = proc.url.rsplit(":", 1)[1]
         done = _serve("--port", port, "--dumps-dir", str(dirs[0]))
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "cannot listen on 127.0.0.1" in done.stderr
+
+
+@pytest.mark.parametrize("kind", ["file", "fifo"])
+def test_runs_dir_that_is_not_a_directory_is_named(tmp_path: Path, kind: str) -> None:
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    if kind == "file":
+        (dumps / "runs").write_text("x")
+    else:
+        os.mkfifo(dumps / "runs")
+    done = _serve("--port", "0", "--dumps-dir", str(dumps))
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert f"{dumps}/runs: is not a directory (run records are kept there)" in done.stderr
+    assert "cannot listen" not in done.stderr and "Traceback" not in done.stderr
