@@ -21,8 +21,10 @@ Exit codes: 0 written; 2 bad usage, an unknown field or an unreadable dump.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -31,6 +33,7 @@ import orjson
 
 from .._exceptions import DumpError
 from ..dumps._files import LazyUsers, find_dump, open_dump
+from ..dumps._index import index_path
 from ..dumps._pool_file import quarantined_in
 from ..dumps._result import SeedAccountResult, SeedUserResult
 from ..dumps._strategies import StrategySpec, strategy_spec
@@ -134,6 +137,10 @@ def main(argv: Sequence[str]) -> int:
             raise ValueError("--fields: the weight field needs --strategy zipf:S")
     except (DumpError, ValueError) as exc:
         return _error(str(exc))
+    if args.output is not None:
+        refused = _output_problem(args.output, path)
+        if refused:
+            return _error(f"-o {args.output}: {refused}")
     rows = lambda: _rows(seeds.users, indices, weights)  # noqa: E731  each write reads the dump again
     try:
         if args.output is None:
@@ -155,6 +162,19 @@ def main(argv: Sequence[str]) -> int:
     if args.output is not None:
         print(f"{path}: {len(indices)} users, {len(fields)} fields → {args.output}", file=sys.stderr)
     return EXIT_OK
+
+
+def _output_problem(output: Path, dump: Path) -> str | None:
+    """Why ``output`` cannot be written: an input it would replace (the dump: its only ids), or a directory."""
+    if output.is_dir():
+        return "is a directory; name a file"
+    for source, what in ((dump, "the dump being exported"), (index_path(dump), "that dump's index")):
+        same = output.resolve() == source.resolve()
+        with contextlib.suppress(OSError):
+            same = same or os.path.samefile(output, source)
+        if same:
+            return f"is {what}; exporting over it would replace it. Name another file"
+    return None
 
 
 def _fields(requested: str | None, first: dict[str, str]) -> list[str]:

@@ -33,7 +33,7 @@ from ..dumps._files import dump_path, read_meta
 from ..dumps._index import index_path
 from ..engine._builder import BuildStats
 from ..engine._fit import fit_dump
-from ..engine._journal import journal_path
+from ..engine._journal import journal_path, refuse_other_splits
 from ..engine._merge import merge_shards
 from ..engine._shards import Shard, default_seed, shard_of_meta
 from ..files import open_regular
@@ -153,6 +153,10 @@ async def _seed(args: argparse.Namespace, plan: SeedsPlan) -> int:
     count = args.processes
     whole = dump_path(plan.name, args.dumps_dir)
     args.report_data["target"] = args.address
+    try:  # journals of another split first: a run split otherwise would orphan their users
+        refuse_other_splits(whole, count, restart=args.restart, finish=f"{PROG} {plan.name}{{split}} --resume")
+    except SeedingError as exc:
+        return _error(str(exc), EXIT_USAGE, args.report_data)
     try:  # the children decide alike from the same dump; deciding here first refuses before any starts
         fit = fit_dump(whole, plan, seed=args.seed, transport=args.transport, target=args.address, reseed=args.reseed)
     except SeedingError as exc:

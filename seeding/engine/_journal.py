@@ -27,9 +27,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import glob
 import os
 import re
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,7 +41,7 @@ import orjson
 from .._exceptions import JournalError
 from ..files import check_regular
 
-__all__ = ["Journal", "journal_path", "peek_header"]
+__all__ = ["Journal", "journal_path", "peek_header", "plan_lock", "refuse_other_splits", "split_journals"]
 
 _VERSION = 1
 _USER_KEY = b',"user":'
@@ -427,3 +429,102 @@ def _last_pid(fd: int) -> int | None:
                 if isinstance(record, dict) and isinstance(record.get("pid"), int):
                     pid = record["pid"]
     return pid
+
+
+_SHARD_JOURNAL = re.compile(r"\.shard-(\d+)-of-(\d+)\.journal")
+
+
+def split_journals(dump: Path) -> dict[int, list[Path]]:
+    """The journals of every split of ``dump``'s runs: 1 → the unsharded one, N → shard journals of N ways.
+
+    A run of a plan leaves its journal beside the dump; a sharded run (``--shard I/N``,
+    ``--processes N``) leaves one per shard, named for its split. All of them are found by name.
+    """
+    found: dict[int, list[Path]] = {}
+    whole = journal_path(dump)
+    if whole.exists() or whole.is_symlink():
+        found[1] = [whole]
+    stem = dump.name.removesuffix(".json")
+    try:
+        names = sorted(dump.parent.glob(f"{glob.escape(stem)}.shard-*-of-*.journal"))
+    except OSError:
+        names = []
+    for path in names:
+        match = _SHARD_JOURNAL.fullmatch(path.name[len(stem) :])
+        if match is not None:
+            found.setdefault(int(match[2]), []).append(path)
+    return found
+
+
+def refuse_other_splits(dump: Path, split: int, *, restart: bool, finish: str) -> None:
+    """Refuse (``JournalError``) when journals of another split of this dump are unfinished.
+
+    A run split another way would seed every user anew and leave those journals' users orphaned on
+    the gateway (and a later ``--resume`` of them would replace the new dump). ``finish`` is the
+    command that finishes them, with ``{split}`` for the number of ways. ``--restart`` discards them.
+    """
+    others = {ways: paths for ways, paths in split_journals(dump).items() if ways != split}
+    if not others:
+        return
+    if restart:
+        for paths in others.values():
+            for path in paths:
+                _discard(path)
+        return
+    ways, paths = min(others.items())
+    names = ", ".join(str(path) for path in paths[:4]) + (f" and {len(paths) - 4} more" if len(paths) > 4 else "")
+    how = "unsharded" if ways == 1 else f"split {ways} ways"
+    mine = "unsharded" if split == 1 else f"split {split} ways"
+    command = finish.replace("{split}", "" if ways == 1 else f" --processes {ways}")
+    raise JournalError(
+        f"{names}: an unfinished run of this plan ({how}) is here, and this run is {mine}; "
+        f"finish it with `{command}`, or pass --restart to discard it"
+    )
+
+
+def _discard(path: Path) -> None:
+    """Remove a journal another run of another split left, unless that run holds it right now."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise _open_error(path, exc) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise JournalError(f"{path}: another run is writing this journal right now; stop it first") from None
+        path.unlink(missing_ok=True)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def plan_lock(dump: Path, *, within: float = 30.0) -> Iterator[None]:
+    """Held while a run checks the journals of every split and creates its own: one lock per dump.
+
+    ``.<dump>.lock`` beside the dump, locked exclusively: two runs of one plan split differently
+    cannot both find no journal and both start. Held for that check only (milliseconds), so the
+    shards of one split start together; the journals then say who runs.
+    """
+    lock = dump.with_name(f".{dump.name}.lock")
+    try:
+        dump.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise JournalError(f"{lock}: cannot take the plan's lock: {exc.strerror or exc}") from None
+    try:
+        check_regular(fd, lock, what="a lock file", error=JournalError)
+        deadline = time.monotonic() + within
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise JournalError(f"{lock}: another run of this plan holds it for {within:g} s") from None
+                time.sleep(0.01)
+        yield
+    finally:
+        os.close(fd)

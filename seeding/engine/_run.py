@@ -39,7 +39,7 @@ from ..plan._models import DEFAULT_SCENARIO, SeedsPlan, load_plan
 from ..plan._shapes import Shapes
 from ._builder import Builder, BuildOptions
 from ._fit import DumpFit, fit_dump
-from ._journal import Journal, journal_path, peek_header
+from ._journal import Journal, journal_path, peek_header, plan_lock, refuse_other_splits
 from ._shards import Shard, default_seed
 
 if TYPE_CHECKING:
@@ -150,7 +150,14 @@ class PlanRun:
             header["repair"] = self.repair
         if self.shard is not None:
             header["shard"] = str(self.shard)
-        self.journal = Journal.start(self.journal_path, header, resume=self.resume, restart=self.restart)
+        with plan_lock(self.whole_path):  # the check and our journal's creation, as one step
+            refuse_other_splits(
+                self.whole_path,
+                self.shard.count if self.shard else 1,
+                restart=self.restart,
+                finish=f"python -m seeding {self.plan.name}{{split}} --resume",
+            )
+            self.journal = Journal.start(self.journal_path, header, resume=self.resume, restart=self.restart)
         old_seed = self.journal.header.get("seed", self.seed)
         if self.asked_seed is not None and old_seed != self.asked_seed:
             done = self.journal.done_count

@@ -100,6 +100,42 @@ ROWS = [
         {"x_seeds.json": DUMP, "x_seeds.json.idx": FIFO},
         out=True,
     ),
+    # outputs never overwrite inputs
+    Row(
+        "export-onto-the-dump",
+        ["export", "x_seeds.json", "--format", "csv", "-o", "x_seeds.json"],
+        2,
+        "-o x_seeds.json: is the dump being exported",
+        {"x_seeds.json": DUMP},
+    ),
+    Row(
+        "export-onto-the-dump-by-another-name",
+        ["export", "x_seeds.json", "--format", "csv", "-o", "./d/../x_seeds.json"],
+        2,
+        "is the dump being exported",
+        {"x_seeds.json": DUMP, "d/keep": ""},
+    ),
+    Row(
+        "export-onto-the-index",
+        ["export", "x_seeds.json", "--format", "jsonl", "-o", "x_seeds.json.idx"],
+        2,
+        "is that dump's index",
+        {"x_seeds.json": DUMP},
+    ),
+    Row(
+        "export-onto-a-hard-link",
+        ["export", "x_seeds.json", "--format", "csv", "-o", "y.json"],
+        2,
+        "is the dump being exported",
+        {"x_seeds.json": DUMP, "y.json": "<link x_seeds.json>"},
+    ),
+    Row(
+        "export-into-a-directory",
+        ["export", "x_seeds.json", "--format", "csv", "-o", "d"],
+        2,
+        "-o d: is a directory",
+        {"x_seeds.json": DUMP, "d/keep": ""},
+    ),
     Row(
         "merge-shard-fifo",
         ["merge", "x", "--dumps-dir", "d"],
@@ -127,6 +163,8 @@ def lay_out(tmp_path: Path, files: dict[str, str | bytes]) -> None:
             path.mkdir()
         elif content == ZERO:
             path.symlink_to("/dev/zero")
+        elif isinstance(content, str) and content.startswith("<link "):
+            os.link(tmp_path / content[6:-1], path)
         elif isinstance(content, bytes):
             path.write_bytes(content)
         else:
@@ -159,3 +197,6 @@ def test_hostile(row: Row, tmp_path: Path) -> None:
     assert result.returncode == row.code, result.stderr
     assert row.says in (result.stdout if row.out else result.stderr), (result.stdout, result.stderr)
     assert seconds < row.seconds, f"took {seconds:.1f} s"
+    for name, content in row.files.items():  # inputs are never overwritten
+        if isinstance(content, str) and content.startswith('{"meta"'):
+            assert (tmp_path / name).read_text() == content, name
