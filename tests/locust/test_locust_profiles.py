@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,27 @@ def test_a_profile_the_dump_cannot_serve_stops_the_run_at_start_in_one_line(
     assert expected in errors[0], errors[0]
     assert "Traceback" not in done.stderr
     assert rows_of(tmp_path / "records") == []
+
+
+def test_zipf_gives_the_hot_users_to_most_virtual_users_over_two_processes(
+    stand_process, seed_dump, run_locust, data_dir, scenario_plan, tmp_path
+):
+    dump = seed_dump(scenario_plan, stand_process, tmp_path / "dumps")
+    (tmp_path / "records").mkdir()
+    done = run_locust(
+        ["-f", str(data_dir / "recording_locustfile.py"), *RUN, "--processes", "2", "-u", "40"],
+        env={
+            "SEEDS_DUMP": dump,
+            "SEEDS_RECORDS": tmp_path / "records",
+            "SEEDS_STRATEGY": "zipf:2",
+            "LOCUST_HOST": stand_process.http_url,
+        },
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    indices = [
+        int(line.split()[1]) for f in (tmp_path / "records").glob("*.txt") for line in f.read_text().splitlines()
+    ]
+    assert len(indices) == 40 and all(0 <= i < 10 for i in indices)
+    counts = Counter(indices)
+    # P(user 0) = 1 / Σ k^-2 (k ≤ 10) ≈ 0.65, P(user 1) ≈ 0.16: 12 of 40 is more than 4 standard deviations below
+    assert counts[0] >= 12 and counts[0] == max(counts.values()), counts
