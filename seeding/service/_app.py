@@ -27,6 +27,7 @@ from ._errors import ApiError
 from ._handouts import FSYNC_INTERVAL, STRATEGIES, HandOuts
 from ._metrics import CONTENT_TYPE, Metrics
 from ._openapi import openapi
+from ._page import ASSETS, PAGES, TOKEN_REQUIRED, asset, page
 from ._pool import MAX_TTL, MAX_WAIT, Lease, PoolKey, Pools, Profile, iso, lease_id, parse_lease_id, seconds
 from ._runs import LIVE, Runs
 from ._store import EMBEDDED, open_store
@@ -38,7 +39,7 @@ REQUEST_LOG = OneLineLog(logging.getLogger("seeding.service.http"), "service")
 
 MAX_BODY = 1 << 20  # bytes: a plan is a few hundred; this bounds what a request can make us parse
 EVENTS_INTERVAL = 0.5  # seconds between progress events of a running run
-_OPEN = frozenset({"/healthz"})
+_OPEN = frozenset({"/healthz", *PAGES, *(f"/ui/{name}" for name in ASSETS)})
 _ACCESS_FORMAT = '%a "%r" %s %b %Tfs'  # who, the request line, status, bytes, seconds
 _JSON = "application/json"
 
@@ -239,6 +240,7 @@ class Service:
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[_guard(self.token)], client_max_size=MAX_BODY)
+        app[TOKEN_REQUIRED] = self.token is not None
         # The hand-out first: aiohttp tries resources in the order they were added.
         app.router.add_post("/v1/dumps/{scenario}/next", self.next_user)
         app.router.add_post("/v1/dumps/{scenario}/leases", self.lease)
@@ -246,6 +248,10 @@ class Service:
         app.router.add_delete("/v1/leases/{id}", self.give_back)
         app.router.add_post("/v1/leases/{id}/quarantine", self.quarantine)
         app.router.add_get("/healthz", self.healthz)
+        for path in PAGES:
+            app.router.add_get(path, page)
+        app.router.add_get("/ui/{name}", asset)
+        app.router.add_get("/v1/plans", self.list_plans)
         app.router.add_get("/metrics", self.metrics_text)
         app.router.add_get("/openapi.json", self.openapi)
         app.router.add_post("/v1/runs", self.start_run)
@@ -281,6 +287,9 @@ class Service:
         return _json(openapi())
 
     # --- runs ------------------------------------------------------------------------------
+
+    async def list_plans(self, request: web.Request) -> web.Response:
+        return _json({"plans": self.runs.plans()})
 
     async def start_run(self, request: web.Request) -> web.Response:
         record = await self.runs.start(await _body(request, self.limits))

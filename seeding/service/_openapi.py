@@ -53,6 +53,7 @@ _TTL = {
 }
 _LEASE = _json(_ref("Lease"), "the lease")
 _RUN = _json({"type": "object", "properties": {"run": _ref("Run")}}, "the run")
+_HTML = {"200": {"description": "a page", "content": {"text/html": {"schema": {"type": "string"}}}}}
 _USER = _json(_ref("HandOut"), "the user and its index in the dump")
 
 
@@ -155,6 +156,16 @@ def openapi() -> dict[str, Any]:
                         "empty_in_s": {"type": ["number", "null"], "description": "at those rates; null: never"},
                     },
                 },
+                "Plan": {
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": {
+                        "name": {"type": "string", "description": "what POST /v1/runs takes as 'plan'"},
+                        "scenario": {"type": "string"},
+                        "users": {"type": "integer"},
+                        "error": {"type": "string", "description": "why the plan cannot be read"},
+                    },
+                },
                 "HandOut": {
                     "type": "object",
                     "properties": {"index": {"type": "integer"}, "user": {"type": "object"}},
@@ -163,6 +174,29 @@ def openapi() -> dict[str, Any]:
         },
         "security": [{"bearer": []}],
         "paths": {
+            "/": {
+                "get": _op("the service's page: runs, dumps, start / cancel / resume (no token)", _HTML, security=[])
+            },
+            "/docs": {"get": _op("this API, described and tried from the browser (no token)", _HTML, security=[])},
+            "/ui/{name}": {
+                "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "get": _op(
+                    "the pages' scripts and style (no token)",
+                    {"200": {"description": "JavaScript or CSS"}},
+                    security=[],
+                ),
+            },
+            "/v1/plans": {
+                "get": _op(
+                    "the plans in --plans-dir a run may name, with their users (or why one cannot be read)",
+                    {
+                        "200": _json(
+                            {"type": "object", "properties": {"plans": {"type": "array", "items": _ref("Plan")}}},
+                            "plans",
+                        )
+                    },
+                )
+            },
             "/healthz": {
                 "get": _op("liveness; never needs the token", {"200": _json({"type": "object"}, "ok")}, security=[])
             },

@@ -42,7 +42,7 @@ from ..engine._preview import entities_by_kind
 from ..engine._run import PlanRun
 from ..files import read_regular
 from ..gateway import TRANSPORTS, Transport, connect, transport_spec
-from ..plan._models import SeedsPlan, load_plan, parse_plan
+from ..plan._models import SCENARIO_NAME, SeedsPlan, load_plan, parse_plan
 from ._dumps import check_scenario, inside
 from ._errors import ApiError
 from ._metrics import CountingClient, Metrics
@@ -309,6 +309,26 @@ class Runs:
             except PlanError as exc:
                 raise ApiError(422, f"body.users: {exc}") from None
         return plan
+
+    def plans(self) -> list[dict[str, Any]]:
+        """The plans a run may name: each with its users, or why it cannot be read."""
+        try:
+            files = sorted(path for path in self.plans_dir.iterdir() if path.suffix in PLAN_SUFFIXES)
+        except OSError:
+            return []
+        listed: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for path in files:
+            if path.stem in seen or not SCENARIO_NAME.fullmatch(path.stem) or not inside(self.plans_dir, path):
+                continue
+            seen.add(path.stem)
+            try:
+                plan = load_plan(path)
+            except PlanError as exc:
+                listed.append({"name": path.stem, "error": " ".join(str(exc).split())})
+                continue
+            listed.append({"name": path.stem, "scenario": plan.name, "users": plan.users.count})
+        return listed
 
     def _plan_file(self, name: str) -> Path:
         check_scenario(name, "body.plan")
