@@ -9,117 +9,115 @@ use: opening a dump imports neither grpc nor aiohttp, ``python -m seeding --help
 
 from __future__ import annotations
 
-import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ._exceptions import (
-    BuildError,
-    DumpError,
-    GatewayError,
-    GatewayUnreachableError,
-    InvalidRequestError,
-    JournalError,
-    NotFoundError,
-    PermanentGatewayError,
-    PlanError,
-    RejectedError,
-    SeedingError,
-    SeedsExhaustedError,
-    TransientGatewayError,
-    is_transient,
-)
+from ._lazy import LazyNames
 
-if TYPE_CHECKING:
-    from .course._builders import SeedsBuilder, build_grpc_seeds_builder, build_http_seeds_builder
-    from .course._scenario import SeedsScenario
+if TYPE_CHECKING:  # the same names for type checkers and editors (tests/test_lazy_names.py: as the table)
+    from ._exceptions import (
+        BuildError as BuildError,
+        DumpError as DumpError,
+        GatewayError as GatewayError,
+        GatewayUnreachableError as GatewayUnreachableError,
+        InvalidRequestError as InvalidRequestError,
+        JournalError as JournalError,
+        NotFoundError as NotFoundError,
+        PermanentGatewayError as PermanentGatewayError,
+        PlanError as PlanError,
+        RejectedError as RejectedError,
+        SeedingError as SeedingError,
+        SeedsExhaustedError as SeedsExhaustedError,
+        TransientGatewayError as TransientGatewayError,
+        is_transient as is_transient,
+    )
+    from .course._builders import (
+        SeedsBuilder as SeedsBuilder,
+        build_grpc_seeds_builder as build_grpc_seeds_builder,
+        build_http_seeds_builder as build_http_seeds_builder,
+    )
+    from .course._scenario import (
+        SeedsScenario as SeedsScenario,
+    )
     from .dumps._files import (
-        DumpWriter,
-        dump_path,
-        load_seeds_result,
-        open_dump,
-        read_meta,
-        save_seeds_result,
-        write_dump,
+        DumpWriter as DumpWriter,
+        dump_path as dump_path,
+        load_seeds_result as load_seeds_result,
+        open_dump as open_dump,
+        read_meta as read_meta,
+        save_seeds_result as save_seeds_result,
+        write_dump as write_dump,
     )
     from .dumps._result import (
-        SeedAccountResult,
-        SeedCardResult,
-        SeedOpenedCardResult,
-        SeedOperationResult,
-        SeedsResult,
-        SeedUserResult,
+        SeedAccountResult as SeedAccountResult,
+        SeedCardResult as SeedCardResult,
+        SeedOpenedCardResult as SeedOpenedCardResult,
+        SeedOperationResult as SeedOperationResult,
+        SeedsResult as SeedsResult,
+        SeedUserResult as SeedUserResult,
     )
-    from .engine._builder import Builder, BuildOptions, BuildStats
-    from .engine._run import PlanRun, build_seeds
+    from .engine._builder import (
+        Builder as Builder,
+        BuildOptions as BuildOptions,
+        BuildStats as BuildStats,
+    )
+    from .engine._run import (
+        PlanRun as PlanRun,
+        build_seeds as build_seeds,
+    )
     from .plan._models import (
-        AmountRange,
-        OperationOptions,
-        SeedAccountsPlan,
-        SeedCardsPlan,
-        SeedOperationsPlan,
-        SeedsPlan,
-        SeedUsersPlan,
-        load_plan,
-        parse_plan,
+        AmountRange as AmountRange,
+        OperationOptions as OperationOptions,
+        SeedAccountsPlan as SeedAccountsPlan,
+        SeedCardsPlan as SeedCardsPlan,
+        SeedOperationsPlan as SeedOperationsPlan,
+        SeedsPlan as SeedsPlan,
+        SeedUsersPlan as SeedUsersPlan,
+        load_plan as load_plan,
+        parse_plan as parse_plan,
     )
 
-__all__ = [
-    "AmountRange",
-    "BuildError",
-    "BuildOptions",
-    "BuildStats",
-    "Builder",
-    "DumpError",
-    "DumpWriter",
-    "GatewayError",
-    "GatewayUnreachableError",
-    "InvalidRequestError",
-    "JournalError",
-    "NotFoundError",
-    "OperationOptions",
-    "PermanentGatewayError",
-    "PlanError",
-    "PlanRun",
-    "RejectedError",
-    "SeedAccountResult",
-    "SeedAccountsPlan",
-    "SeedCardResult",
-    "SeedCardsPlan",
-    "SeedOpenedCardResult",
-    "SeedOperationResult",
-    "SeedOperationsPlan",
-    "SeedUserResult",
-    "SeedUsersPlan",
-    "SeedingError",
-    "SeedsBuilder",
-    "SeedsExhaustedError",
-    "SeedsPlan",
-    "SeedsResult",
-    "SeedsScenario",
-    "TransientGatewayError",
-    "build_grpc_seeds_builder",
-    "build_http_seeds_builder",
-    "build_seeds",
-    "dump_path",
-    "is_transient",
-    "load_plan",
-    "load_seeds_result",
-    "open_dump",
-    "parse_plan",
-    "read_meta",
-    "save_seeds_result",
-    "write_dump",
-]
 
-# Everything but the exceptions is imported on first use: ``python -m seeding --help`` needs none of
-# it, a locustfile only the dump reader, a seeding run no Locust glue.
-_LAZY = {
-    **dict.fromkeys(
-        ("DumpWriter", "dump_path", "load_seeds_result", "open_dump", "read_meta", "save_seeds_result", "write_dump"),
-        ".dumps._files",
-    ),
-    **dict.fromkeys(
-        (
+# One table of every public name, by the module that defines it; each is imported on first use:
+# ``python -m seeding --help`` needs none of it, a locustfile only the dump reader, a seeding run no
+# Locust glue. Nothing here imports Locust: a course's ``SeedsScenario`` joins Locust's ``init``
+# when it is defined inside a Locust process (``course/_scenario.py``).
+_PUBLIC = LazyNames(
+    __name__,
+    {
+        "._exceptions": (
+            "BuildError",
+            "DumpError",
+            "GatewayError",
+            "GatewayUnreachableError",
+            "InvalidRequestError",
+            "JournalError",
+            "NotFoundError",
+            "PermanentGatewayError",
+            "PlanError",
+            "RejectedError",
+            "SeedingError",
+            "SeedsExhaustedError",
+            "TransientGatewayError",
+            "is_transient",
+        ),
+        ".dumps._files": (
+            "DumpWriter",
+            "dump_path",
+            "load_seeds_result",
+            "open_dump",
+            "read_meta",
+            "save_seeds_result",
+            "write_dump",
+        ),
+        ".dumps._result": (
+            "SeedAccountResult",
+            "SeedCardResult",
+            "SeedOpenedCardResult",
+            "SeedOperationResult",
+            "SeedsResult",
+            "SeedUserResult",
+        ),
+        ".plan._models": (
             "AmountRange",
             "OperationOptions",
             "SeedAccountsPlan",
@@ -130,40 +128,12 @@ _LAZY = {
             "load_plan",
             "parse_plan",
         ),
-        ".plan._models",
-    ),
-    **dict.fromkeys(
-        (
-            "SeedAccountResult",
-            "SeedCardResult",
-            "SeedOpenedCardResult",
-            "SeedOperationResult",
-            "SeedsResult",
-            "SeedUserResult",
-        ),
-        ".dumps._result",
-    ),
-    "Builder": ".engine._builder",
-    "BuildOptions": ".engine._builder",
-    "BuildStats": ".engine._builder",
-    "PlanRun": ".engine._run",
-    "build_seeds": ".engine._run",
-    "SeedsBuilder": ".course._builders",
-    "build_grpc_seeds_builder": ".course._builders",
-    "build_http_seeds_builder": ".course._builders",
-    "SeedsScenario": ".course._scenario",
-}
-
-
-def __getattr__(name: str) -> Any:
-    """Import each part on first use, so ``open_dump`` stays light and ``--help`` lighter."""
-    if name in _LAZY:
-        import importlib
-
-        value = globals()[name] = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-if "locust" in sys.modules:  # a locustfile is importing us: be there when Locust fires init
-    import seeding.locust  # noqa: F401
+        ".engine._builder": ("Builder", "BuildOptions", "BuildStats"),
+        ".engine._run": ("PlanRun", "build_seeds"),
+        ".course._builders": ("SeedsBuilder", "build_grpc_seeds_builder", "build_http_seeds_builder"),
+        ".course._scenario": ("SeedsScenario",),
+    },
+)
+__all__ = _PUBLIC.names
+__getattr__ = _PUBLIC.attribute
+__dir__ = _PUBLIC.dir

@@ -20,9 +20,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "seeding"
 LAYERS = [
     (0, "exceptions", ["seeding._exceptions"]),
     (0, "version", ["seeding._version"]),
+    (-1, "lazy face", ["seeding._lazy"]),  # how each package's public names load on first use
     (0, "contract", ["seeding.contract"]),
-    (0, "command", ["seeding.command"]),  # conventions every command shares: one-line errors, exit codes, gc
-    (1, "server subprocess", ["seeding._server_subprocess"]),
+    (1, "command", ["seeding.command"]),  # what every command shares: one-line errors, exit codes, gc, child processes
     (1, "files", ["seeding.files"]),  # files read by path, checked regular first
     (2, "plan", ["seeding.plan"]),
     (2, "dumps", ["seeding.dumps"]),
@@ -36,7 +36,7 @@ LAYERS = [
     (8, "public face", ["seeding", "seeding.__main__"]),
 ]
 
-MAX_DIRECT_MODULES = 6  # the public face, __main__, exceptions, settings, version, the server subprocess
+MAX_DIRECT_MODULES = 6  # the public face, __main__, exceptions, settings, version, the lazy face's helper
 
 
 def _module_name(path: Path) -> str:

@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 
 from .._exceptions import DumpError, SeedingError
-from .._server_subprocess import PROJECT_ROOT
+from ..command._server_subprocess import PROJECT_ROOT
 from ..dumps._files import dump_path, read_meta
 from ..dumps._index import index_path
 from ..engine._builder import BuildStats

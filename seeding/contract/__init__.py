@@ -14,77 +14,70 @@ edit it by hand. The models and the protobuf side are imported on first use, so 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import LazyNames
 from ._endpoints import (
-    ENDPOINTS,
-    HTTP_PREFIX,
-    PROTO_PACKAGE,
-    Endpoint,
-    card_rpc,
-    open_account_rpc,
-    operation_rpc,
+    ENDPOINTS as ENDPOINTS,
+    HTTP_PREFIX as HTTP_PREFIX,
+    PROTO_PACKAGE as PROTO_PACKAGE,
+    Endpoint as Endpoint,
+    card_rpc as card_rpc,
+    open_account_rpc as open_account_rpc,
+    operation_rpc as operation_rpc,
 )
 from ._enums import (
-    AccountStatus,
-    AccountType,
-    CardPaymentSystem,
-    CardStatus,
-    CardType,
-    OperationStatus,
-    OperationType,
+    AccountStatus as AccountStatus,
+    AccountType as AccountType,
+    CardPaymentSystem as CardPaymentSystem,
+    CardStatus as CardStatus,
+    CardType as CardType,
+    OperationStatus as OperationStatus,
+    OperationType as OperationType,
 )
-from ._wire import GRPC_DATE, GRPC_DATETIME
+from ._wire import GRPC_DATE as GRPC_DATE, GRPC_DATETIME as GRPC_DATETIME
 
-if TYPE_CHECKING:
-    from ._enum_mapping import from_proto, to_proto
-    from ._models import Account, Card, Document, Operation, OperationsSummary, User
-    from ._protos import message_class, proto_enum, proto_service
+if TYPE_CHECKING:  # the same names for type checkers and editors (tests/test_lazy_names.py: as the table)
+    from ._enum_mapping import from_proto as from_proto, to_proto as to_proto
+    from ._models import (
+        Account as Account,
+        Card as Card,
+        Document as Document,
+        Operation as Operation,
+        OperationsSummary as OperationsSummary,
+        User as User,
+    )
+    from ._protos import message_class as message_class, proto_enum as proto_enum, proto_service as proto_service
 
-__all__ = [
-    "ENDPOINTS",
-    "GRPC_DATE",
-    "GRPC_DATETIME",
-    "HTTP_PREFIX",
-    "PROTO_PACKAGE",
-    "Account",
-    "AccountStatus",
-    "AccountType",
-    "Card",
-    "CardPaymentSystem",
-    "CardStatus",
-    "CardType",
-    "Document",
-    "Endpoint",
-    "Operation",
-    "OperationStatus",
-    "OperationType",
-    "OperationsSummary",
-    "User",
-    "card_rpc",
-    "from_proto",
-    "message_class",
-    "open_account_rpc",
-    "operation_rpc",
-    "proto_enum",
-    "proto_service",
-    "to_proto",
-]
-
-_LAZY = {
-    **dict.fromkeys(("Account", "Card", "Document", "Operation", "OperationsSummary", "User"), "._models"),
-    "from_proto": "._enum_mapping",
-    "to_proto": "._enum_mapping",
-    "message_class": "._protos",
-    "proto_enum": "._protos",
-    "proto_service": "._protos",
-}
-
-
-def __getattr__(name: str) -> Any:
-    """Import the models and protobuf with the first thing that needs them."""
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# One table of the public names; the models (pydantic) and the protobuf side are imported with the
+# first thing that needs them.
+_PUBLIC = LazyNames(
+    __name__,
+    {
+        "._endpoints": (
+            "ENDPOINTS",
+            "HTTP_PREFIX",
+            "PROTO_PACKAGE",
+            "Endpoint",
+            "card_rpc",
+            "open_account_rpc",
+            "operation_rpc",
+        ),
+        "._enums": (
+            "AccountStatus",
+            "AccountType",
+            "CardPaymentSystem",
+            "CardStatus",
+            "CardType",
+            "OperationStatus",
+            "OperationType",
+        ),
+        "._wire": ("GRPC_DATE", "GRPC_DATETIME"),
+        "._models": ("Account", "Card", "Document", "Operation", "OperationsSummary", "User"),
+        "._enum_mapping": ("from_proto", "to_proto"),
+        "._protos": ("message_class", "proto_enum", "proto_service"),
+    },
+)
+__all__ = _PUBLIC.names
+__getattr__ = _PUBLIC.attribute
+__dir__ = _PUBLIC.dir

@@ -23,6 +23,15 @@ __all__ = ["SeedsScenario"]
 class SeedsScenario(ABC):
     """One load scenario's seeds: ``plan`` says what to create, ``scenario`` names the dump."""
 
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        """A scenario defined inside a Locust process (a locustfile imports it) joins Locust before ``init``.
+
+        So ``load()``, called in Locust's ``init``, knows the environment and serves each seeded
+        user to one virtual user across processes (``seeding.locust._course``).
+        """
+        super().__init_subclass__(**kwargs)
+        _locust()
+
     @property
     @abstractmethod
     def plan(self) -> SeedsPlan:

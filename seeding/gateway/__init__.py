@@ -14,69 +14,42 @@ imported lazily so reading a dump never pays for grpc or aiohttp.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..contract import (
-    ENDPOINTS,
-    AccountStatus,
-    AccountType,
-    CardPaymentSystem,
-    CardStatus,
-    CardType,
-    Endpoint,
-    OperationStatus,
-    OperationType,
-)
-from ._address import grpc_target, http_url
-from ._call_log import CallLog, RpcStats
-from ._client import GatewayClient
-from ._timeouts import DEFAULT_TIMEOUT, MAX_TIMEOUT, PREFLIGHT_TIMEOUT
-from ._transports import DEFAULT_TRANSPORT, TRANSPORTS, Transport, TransportSpec, transport_spec
+from .._lazy import LazyNames
+from ._client import GatewayClient as GatewayClient
+from ._timeouts import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
+from ._transports import Transport as Transport, transport_spec as transport_spec
 
-if TYPE_CHECKING:
-    from ..contract import Account, Card, Document, Operation, OperationsSummary, User
-    from ._contract_client import AccountRef, CardRef, LeanCalls, Ref
-    from ._grpc_client import GrpcGatewayClient
-    from ._http_client import HttpGatewayClient
-
-__all__ = [
-    "DEFAULT_TIMEOUT",
-    "DEFAULT_TRANSPORT",
-    "ENDPOINTS",
-    "MAX_TIMEOUT",
-    "PREFLIGHT_TIMEOUT",
-    "TRANSPORTS",
-    "Account",
-    "AccountRef",
-    "AccountStatus",
-    "AccountType",
-    "CallLog",
-    "Card",
-    "CardPaymentSystem",
-    "CardRef",
-    "CardStatus",
-    "CardType",
-    "Document",
-    "Endpoint",
-    "GatewayClient",
-    "GrpcGatewayClient",
-    "HttpGatewayClient",
-    "LeanCalls",
-    "Operation",
-    "OperationStatus",
-    "OperationType",
-    "OperationsSummary",
-    "Ref",
-    "RpcStats",
-    "Transport",
-    "TransportSpec",
-    "User",
-    "connect",
-    "grpc_target",
-    "http_url",
-    "lean_calls",
-    "transport_spec",
-]
+if TYPE_CHECKING:  # the same names for type checkers and editors (tests/test_lazy_names.py: as the table)
+    from ..contract import (
+        ENDPOINTS as ENDPOINTS,
+        Account as Account,
+        AccountStatus as AccountStatus,
+        AccountType as AccountType,
+        Card as Card,
+        CardPaymentSystem as CardPaymentSystem,
+        CardStatus as CardStatus,
+        CardType as CardType,
+        Document as Document,
+        Endpoint as Endpoint,
+        Operation as Operation,
+        OperationsSummary as OperationsSummary,
+        OperationStatus as OperationStatus,
+        OperationType as OperationType,
+        User as User,
+    )
+    from ._address import grpc_target as grpc_target, http_url as http_url
+    from ._call_log import CallLog as CallLog, RpcStats as RpcStats
+    from ._contract_client import AccountRef as AccountRef, CardRef as CardRef, LeanCalls as LeanCalls, Ref as Ref
+    from ._grpc_client import GrpcGatewayClient as GrpcGatewayClient
+    from ._http_client import HttpGatewayClient as HttpGatewayClient
+    from ._timeouts import MAX_TIMEOUT as MAX_TIMEOUT, PREFLIGHT_TIMEOUT as PREFLIGHT_TIMEOUT
+    from ._transports import (
+        DEFAULT_TRANSPORT as DEFAULT_TRANSPORT,
+        TRANSPORTS as TRANSPORTS,
+        TransportSpec as TransportSpec,
+    )
 
 
 def connect(transport: Transport, target: str, *, timeout: float = DEFAULT_TIMEOUT) -> GatewayClient:
@@ -101,23 +74,39 @@ def lean_calls(client: GatewayClient) -> GatewayClient | LeanCalls:
     return client.lean if isinstance(client, ContractClient) else client
 
 
-_CLIENTS = {spec.client.rpartition(":")[2]: spec for spec in TRANSPORTS.values()}
-
-
-_LEAN = ("AccountRef", "CardRef", "LeanCalls", "Ref")
-_MODELS = ("Account", "Card", "Document", "Operation", "OperationsSummary", "User")  # pydantic: on first use
-
-
-def __getattr__(name: str) -> Any:
-    """The transports' client classes, imported on first use (grpc and aiohttp are heavy)."""
-    if name in _CLIENTS:
-        return _CLIENTS[name].client_class()
-    if name in _LEAN:
-        from . import _contract_client
-
-        return getattr(_contract_client, name)
-    if name in _MODELS:
-        from .. import contract
-
-        return getattr(contract, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# One table of the public names; the clients (grpc, aiohttp), their lean path and the response
+# models (pydantic) are imported on first use, so reading a dump pays for none of them.
+_PUBLIC = LazyNames(
+    __name__,
+    {
+        ".": ("connect", "lean_calls"),
+        "..contract": (
+            "ENDPOINTS",
+            "Account",
+            "AccountStatus",
+            "AccountType",
+            "Card",
+            "CardPaymentSystem",
+            "CardStatus",
+            "CardType",
+            "Document",
+            "Endpoint",
+            "Operation",
+            "OperationStatus",
+            "OperationType",
+            "OperationsSummary",
+            "User",
+        ),
+        "._address": ("grpc_target", "http_url"),
+        "._call_log": ("CallLog", "RpcStats"),
+        "._client": ("GatewayClient",),
+        "._contract_client": ("AccountRef", "CardRef", "LeanCalls", "Ref"),
+        "._grpc_client": ("GrpcGatewayClient",),
+        "._http_client": ("HttpGatewayClient",),
+        "._timeouts": ("DEFAULT_TIMEOUT", "MAX_TIMEOUT", "PREFLIGHT_TIMEOUT"),
+        "._transports": ("DEFAULT_TRANSPORT", "TRANSPORTS", "Transport", "TransportSpec", "transport_spec"),
+    },
+)
+__all__ = _PUBLIC.names
+__getattr__ = _PUBLIC.attribute
+__dir__ = _PUBLIC.dir

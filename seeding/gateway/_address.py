@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Literal
 from urllib.parse import urlsplit
 
-__all__ = ["grpc_target", "http_url", "port_number"]
+__all__ = ["Transport", "grpc_target", "http_url", "port_number"]
+
+Transport = Literal["grpc", "http"]  # each one's row, with the kind of address it takes: ``_transports``
 
 # Schemes grpc-core resolves itself; anything else is "host:port" (grpc prepends dns:///).
 _GRPC_SCHEMES = ("dns:", "ipv4:", "ipv6:", "unix:", "unix-abstract:", "vsock:")

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import abc
 from types import TracebackType
-from typing import TYPE_CHECKING, ClassVar, Self
+from typing import TYPE_CHECKING, Self
 
 from ..contract import AccountType, CardType, OperationStatus, OperationType
 from ._timeouts import DEFAULT_TIMEOUT, MAX_TIMEOUT, PREFLIGHT_TIMEOUT
 
 if TYPE_CHECKING:
     from ..contract import Account, Card, Document, Operation, OperationsSummary, User
+    from ._address import Transport
     from ._call_log import CallLog
-    from ._transports import Transport
 
 __all__ = ["DEFAULT_TIMEOUT", "MAX_TIMEOUT", "PREFLIGHT_TIMEOUT", "GatewayClient"]
 
@@ -26,7 +26,7 @@ __all__ = ["DEFAULT_TIMEOUT", "MAX_TIMEOUT", "PREFLIGHT_TIMEOUT", "GatewayClient
 class GatewayClient(abc.ABC):
     """An async client of the bank gateway; use it as ``async with`` or call ``aclose()``."""
 
-    transport: ClassVar[Transport]
+    transport: Transport  # each class's own, or a wrapper's client's
     target: str  # "localhost:9003" or "http://localhost:8003": where errors say the call went
     # Records every attempt (RPC, status, latency) when set: ``--report`` and the run summary read it.
     call_log: CallLog | None = None

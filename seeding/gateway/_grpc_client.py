@@ -15,7 +15,7 @@ import contextlib
 from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, ClassVar, get_args, get_origin
+from typing import Any, get_args, get_origin
 
 import grpc
 from google.protobuf.message import Message
@@ -34,9 +34,9 @@ from ..contract import (
     proto_service,
     to_proto,
 )
+from ._address import Transport
 from ._contract_client import AccountRef, CardRef, ContractClient
 from ._timeouts import DEFAULT_TIMEOUT
-from ._transports import Transport
 
 __all__ = ["GrpcGatewayClient"]
 
@@ -51,7 +51,7 @@ _CONNECT_FAILURES = ("failed to connect", "connection refused", "errors resolvin
 class GrpcGatewayClient(ContractClient):
     """The gateway at ``target`` (``"host:port"``) over gRPC; every call has a ``timeout`` deadline."""
 
-    transport: ClassVar[Transport] = "grpc"
+    transport: Transport = "grpc"
 
     def __init__(self, target: str = "localhost:9003", *, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.target = target

@@ -24,7 +24,7 @@ import functools
 import re
 from collections.abc import Mapping
 from http.cookiejar import CookieJar
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import quote
 
 import aiohttp
@@ -37,9 +37,9 @@ from pydantic.alias_generators import to_camel
 
 from .._exceptions import GatewayError, GatewayUnreachableError, TransientGatewayError, error_for_http_status
 from ..contract import ENDPOINTS, AccountType, CardType, Endpoint
+from ._address import Transport
 from ._contract_client import AccountRef, CardRef, ContractClient
 from ._timeouts import DEFAULT_TIMEOUT
-from ._transports import Transport
 
 __all__ = ["DEFAULT_MAX_CONNECTIONS", "HttpGatewayClient"]
 
@@ -57,7 +57,7 @@ _PROBE_PARAMS = {"userId": "00000000-0000-0000-0000-000000000000"}
 class HttpGatewayClient(ContractClient):
     """The gateway at ``base_url`` over HTTP; every call must finish within ``timeout`` seconds, answer read."""
 
-    transport: ClassVar[Transport] = "http"
+    transport: Transport = "http"
 
     def __init__(
         self,

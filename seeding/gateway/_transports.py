@@ -9,12 +9,11 @@ stand's addresses, the seeder's child process, Locust's ``--host``) reads its ro
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from ._address import grpc_target, http_url
+from ._address import Transport, grpc_target, http_url
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -23,7 +22,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_TRANSPORT", "TRANSPORTS", "Transport", "TransportSpec", "transport_spec"]
 
-Transport = Literal["grpc", "http"]
 DEFAULT_TRANSPORT: Transport = "grpc"  # when neither --transport nor SEEDING.TRANSPORT says
 
 
@@ -34,13 +32,14 @@ def _hostport(host: str, port: int) -> str:
 @dataclass(frozen=True)
 class TransportSpec:
     name: Transport
-    client: str  # "module:Class" below seeding.gateway, imported on first use (grpc / aiohttp are heavy)
+    client: Callable[[], type[GatewayClient]]  # the client class, imported when asked for (grpc, aiohttp are heavy)
     default_target: str
     describe: str  # what its address is called in errors: "gRPC target"
     check: Callable[[str], str]  # the address, checked (ValueError names what is accepted)
     flag: str  # the command line's option for the address: "--grpc-target"
     settings: str  # the Settings section of its client: "gateway_grpc_client"
-    settings_model: str | None  # "module:Class" of that section's model (.target, .timeout); None: TARGET, TIMEOUT
+    # That section's model (.target, .timeout), imported when asked for (pydantic); None: TARGET, TIMEOUT.
+    settings_model: Callable[[], type[BaseModel]] | None
     address: Callable[[str, int], str]  # how a server listening on (host, port) is addressed
     locust_host: Callable[[str], str | None]  # Locust's --host as an address of this transport, if it is one
 
@@ -50,8 +49,7 @@ class TransportSpec:
         return self.flag.removeprefix("--").replace("-", "_")
 
     def client_class(self) -> type[GatewayClient]:
-        module, _, name = self.client.partition(":")
-        return getattr(importlib.import_module(module, __package__), name)
+        return self.client()
 
     def settings_class(self) -> type[BaseModel]:
         """The model of this transport's settings section (pydantic: ``--help`` never builds it)."""
@@ -59,12 +57,36 @@ class TransportSpec:
             from ._client_settings import target_settings
 
             return target_settings(f"{self.name.title()}ClientSettings", self.default_target, self.check)
-        module, _, name = self.settings_model.partition(":")
-        return getattr(importlib.import_module(module, __package__), name)
+        return self.settings_model()
 
     def client_settings(self, settings: Any) -> Any:
         """This transport's client settings (``.target``, ``.timeout``) out of ``Settings``."""
         return getattr(settings, self.settings)
+
+
+# Each row's classes, imported on first use: ``--help`` and reading a dump import neither grpc nor pydantic.
+def _grpc_client() -> type[GatewayClient]:
+    from ._grpc_client import GrpcGatewayClient
+
+    return GrpcGatewayClient
+
+
+def _http_client() -> type[GatewayClient]:
+    from ._http_client import HttpGatewayClient
+
+    return HttpGatewayClient
+
+
+def _grpc_settings() -> type[BaseModel]:
+    from ._client_settings import GrpcClientSettings
+
+    return GrpcClientSettings
+
+
+def _http_settings() -> type[BaseModel]:
+    from ._client_settings import HttpClientSettings
+
+    return HttpClientSettings
 
 
 def _grpc_host(host: str) -> str | None:
@@ -80,25 +102,25 @@ def _http_host(host: str) -> str | None:
 TRANSPORTS: dict[str, TransportSpec] = {
     "grpc": TransportSpec(
         name="grpc",
-        client="._grpc_client:GrpcGatewayClient",
+        client=_grpc_client,
         default_target="localhost:9003",
         describe="gRPC target",
         check=grpc_target,
         flag="--grpc-target",
         settings="gateway_grpc_client",
-        settings_model="._client_settings:GrpcClientSettings",
+        settings_model=_grpc_settings,
         address=_hostport,
         locust_host=_grpc_host,
     ),
     "http": TransportSpec(
         name="http",
-        client="._http_client:HttpGatewayClient",
+        client=_http_client,
         default_target="http://localhost:8003",
         describe="HTTP URL",
         check=http_url,
         flag="--http-url",
         settings="gateway_http_client",
-        settings_model="._client_settings:HttpClientSettings",
+        settings_model=_http_settings,
         address=lambda host, port: f"http://{_hostport(host, port)}",
         locust_host=_http_host,
     ),

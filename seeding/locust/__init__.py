@@ -19,58 +19,54 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if importlib.util.find_spec("locust") is None:
     raise ImportError('seeding.locust needs Locust, which is not installed: pip install "seeding[locust]"')
 
-from ._assignment import STRATEGIES, Assignment, NumberPool, Strategy, plan_assignments
-from ._options import add_arguments, configured_feeder, on_init
-from ._preflight import capacity_problem, requirements_problem, validate_requirements
-from ._regeneration import regenerate_dump, regeneration_reason
+from .._lazy import LazyNames
+from ._assignment import (
+    STRATEGIES as STRATEGIES,
+    Assignment as Assignment,
+    NumberPool as NumberPool,
+    Strategy as Strategy,
+    plan_assignments as plan_assignments,
+)
+from ._options import add_arguments as add_arguments, configured_feeder, on_init
+from ._preflight import (
+    capacity_problem as capacity_problem,
+    requirements_problem as requirements_problem,
+    validate_requirements as validate_requirements,
+)
+from ._regeneration import regenerate_dump as regenerate_dump, regeneration_reason as regeneration_reason
 
 if "locust" in sys.modules:  # inside a Locust process: learn its environment when it fires init
     from . import _course  # noqa: F401
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the same names for type checkers and editors (tests/test_lazy_names.py: as the table)
     from locust import User
 
     from ..dumps._result import SeedUserResult
-    from ._course import in_locust_worker, served_seeds
-    from ._feeder import FeederSeeds, SeedClaim, SeedsFeeder
+    from ._course import in_locust_worker as in_locust_worker, served_seeds as served_seeds
+    from ._feeder import FeederSeeds as FeederSeeds, SeedClaim as SeedClaim, SeedsFeeder as SeedsFeeder
 
-__all__ = [
-    "STRATEGIES",
-    "Assignment",
-    "FeederSeeds",
-    "NumberPool",
-    "SeedClaim",
-    "SeedsFeeder",
-    "Strategy",
-    "add_arguments",
-    "capacity_problem",
-    "claim_for",
-    "in_locust_worker",
-    "plan_assignments",
-    "regenerate_dump",
-    "regeneration_reason",
-    "requirements_problem",
-    "served_seeds",
-    "user_for",
-    "validate_requirements",
-]
-
-_NEEDS_LOCUST = {"FeederSeeds": "_feeder", "SeedClaim": "_feeder", "SeedsFeeder": "_feeder"}
-_NEEDS_LOCUST |= {"in_locust_worker": "_course", "served_seeds": "_course"}
-
-
-def __getattr__(name: str) -> Any:
-    """Import Locust (and gevent's patching) with the feeder, on first use."""
-    if name in _NEEDS_LOCUST:
-        import importlib
-
-        return getattr(importlib.import_module(f".{_NEEDS_LOCUST[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# One table of the public names; the feeder and the course's glue import Locust (and gevent's
+# patching), so they are imported on first use.
+_PUBLIC = LazyNames(
+    __name__,
+    {
+        ".": ("claim_for", "user_for"),
+        "._assignment": ("STRATEGIES", "Assignment", "NumberPool", "Strategy", "plan_assignments"),
+        "._options": ("add_arguments",),
+        "._preflight": ("capacity_problem", "requirements_problem", "validate_requirements"),
+        "._regeneration": ("regenerate_dump", "regeneration_reason"),
+        "._course": ("in_locust_worker", "served_seeds"),
+        "._feeder": ("FeederSeeds", "SeedClaim", "SeedsFeeder"),
+    },
+)
+__all__ = _PUBLIC.names
+__getattr__ = _PUBLIC.attribute
+__dir__ = _PUBLIC.dir
 
 
 def user_for(user: User, profile: str | None = None) -> SeedUserResult:

@@ -36,8 +36,7 @@ from typing import Any
 
 import gevent
 from gevent.event import AsyncResult, Event
-from locust import User
-from locust import events as locust_events
+from locust import User, events as locust_events
 from locust.env import Environment
 from locust.event import Events
 from locust.runners import STATE_INIT, MasterRunner, Runner, WorkerRunner

@@ -22,16 +22,27 @@ builder stays unaware of metrics.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from .._exceptions import GatewayError, TransientGatewayError
-from ..contract import card_rpc, open_account_rpc, operation_rpc
+from ..contract import (
+    AccountType,
+    CardType,
+    OperationStatus,
+    OperationType,
+    card_rpc,
+    open_account_rpc,
+    operation_rpc,
+)
 from ..gateway import GatewayClient
+
+if TYPE_CHECKING:
+    from ..contract import Account, Card, Document, Operation, OperationsSummary, User
 
 __all__ = ["CONTENT_TYPE", "CountingClient", "Metrics"]
 
@@ -48,6 +59,8 @@ _POOL_GAUGES = {  # gauge → (field of GET …/pool, help)
     "return_per_second": ("return_per_s", "Leases ended per second over the last minute"),
     "seconds_until_empty": ("empty_in_s", "Seconds until no user is free at the last minute's pace"),
 }
+
+T = TypeVar("T")
 
 
 class Metrics:
@@ -136,20 +149,17 @@ class _PoolCollector(Collector):
             yield family
 
 
-class CountingClient:
-    """A run's gateway client, counting each call the builder makes by RPC and outcome."""
+class CountingClient(GatewayClient):
+    """A run's gateway client, counting each call the builder makes by RPC and outcome; the rest passes through."""
 
     def __init__(self, client: GatewayClient, metrics: Metrics, scenario: str) -> None:
-        self._client = client
+        self.client = client
         self._metrics = metrics
         self._entities = metrics.entities.labels(scenario)
         self.transport = client.transport
         self.target = client.target
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
-
-    async def _count(self, rpc: str, call: Any) -> Any:
+    async def _count(self, rpc: str, call: Awaitable[T]) -> T:
         try:
             result = await call
         except GatewayError as exc:
@@ -161,14 +171,73 @@ class CountingClient:
         self._entities.inc()
         return result
 
-    async def create_user(self, **fields: Any) -> Any:
-        return await self._count("CreateUser", self._client.create_user(**fields))
+    # The builder's four calls, counted.
+    async def create_user(
+        self,
+        *,
+        email: str,
+        last_name: str = "",
+        first_name: str = "",
+        middle_name: str = "",
+        phone_number: str = "",
+    ) -> User:
+        created = self.client.create_user(
+            email=email,
+            last_name=last_name,
+            first_name=first_name,
+            middle_name=middle_name,
+            phone_number=phone_number,
+        )
+        return await self._count("CreateUser", created)
 
-    async def open_account(self, user_id: str, account_type: Any) -> Any:
-        return await self._count(open_account_rpc(account_type), self._client.open_account(user_id, account_type))
+    async def open_account(self, user_id: str, account_type: AccountType) -> Account:
+        return await self._count(open_account_rpc(account_type), self.client.open_account(user_id, account_type))
 
-    async def issue_card(self, user_id: str, account_id: str, card_type: Any) -> Any:
-        return await self._count(card_rpc(card_type), self._client.issue_card(user_id, account_id, card_type))
+    async def issue_card(self, user_id: str, account_id: str, card_type: CardType) -> Card:
+        return await self._count(card_rpc(card_type), self.client.issue_card(user_id, account_id, card_type))
 
-    async def make_operation(self, operation_type: Any, **fields: Any) -> Any:
-        return await self._count(operation_rpc(operation_type), self._client.make_operation(operation_type, **fields))
+    async def make_operation(
+        self,
+        operation_type: OperationType,
+        *,
+        account_id: str,
+        card_id: str,
+        amount: float,
+        status: OperationStatus = OperationStatus.COMPLETED,
+        category: str | None = None,
+    ) -> Operation:
+        made = self.client.make_operation(
+            operation_type, account_id=account_id, card_id=card_id, amount=amount, status=status, category=category
+        )
+        return await self._count(operation_rpc(operation_type), made)
+
+    # Everything else, as the wrapped client does it.
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def check_reachable(self, timeout: float = 3.0, *, answer_within: float | None = None) -> None:
+        await self.client.check_reachable(timeout, answer_within=answer_within)
+
+    async def get_user(self, user_id: str) -> User:
+        return await self.client.get_user(user_id)
+
+    async def get_accounts(self, user_id: str) -> list[Account]:
+        return await self.client.get_accounts(user_id)
+
+    async def get_operation(self, operation_id: str) -> Operation:
+        return await self.client.get_operation(operation_id)
+
+    async def get_operations(self, account_id: str) -> list[Operation]:
+        return await self.client.get_operations(account_id)
+
+    async def get_operation_receipt(self, operation_id: str) -> Document:
+        return await self.client.get_operation_receipt(operation_id)
+
+    async def get_operations_summary(self, account_id: str) -> OperationsSummary:
+        return await self.client.get_operations_summary(account_id)
+
+    async def get_tariff_document(self, account_id: str) -> Document:
+        return await self.client.get_tariff_document(account_id)
+
+    async def get_contract_document(self, account_id: str) -> Document:
+        return await self.client.get_contract_document(account_id)

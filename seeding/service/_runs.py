@@ -352,7 +352,7 @@ class Runs:
         assert self.metrics is not None
         run = PlanRun(
             plan,
-            CountingClient(client, self.metrics, scenario),  # type: ignore[arg-type]
+            CountingClient(client, self.metrics, scenario),
             dumps_dir=self.dumps_dir,
             options=BuildOptions(concurrency=record.concurrency, retries=settings.seeding.retries, timeout=timeout),
             seed=record.seed if resume else seed,  # a new run without a seed takes a grown dump's

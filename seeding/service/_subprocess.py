@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .._server_subprocess import ChildProcess
+from ..command._server_subprocess import ChildProcess
 
 __all__ = ["ServiceProcess", "ServiceStartError"]
 

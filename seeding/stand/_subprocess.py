@@ -12,9 +12,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from seeding._server_subprocess import PROJECT_ROOT, ChildProcess
-from seeding.gateway import Transport
-
+from ..command._server_subprocess import PROJECT_ROOT, ChildProcess
+from ..gateway import Transport
 from ._errors import StandStartError
 from ._options import StandOptions, parse_ready_line
 

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from seeding import SeedsResult, open_dump, write_dump
 from seeding.dumps._files import LazyUsers

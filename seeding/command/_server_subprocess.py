@@ -22,7 +22,7 @@ from typing import IO, Self
 
 __all__ = ["PROJECT_ROOT", "ChildProcess"]
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]  # on the child's path: it imports this very checkout
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # on the child's path: it imports this very checkout
 
 
 class ChildProcess:
