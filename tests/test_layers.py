@@ -24,6 +24,7 @@ LAYERS = [
     (0, "contract", ["seeding.contract"]),
     (1, "command", ["seeding.command"]),  # what every command shares: one-line errors, exit codes, gc, child processes
     (1, "files", ["seeding.files"]),  # files read by path, checked regular first
+    (1, "serving", ["seeding.serving"]),  # what the stand and the service share as HTTP servers
     (2, "plan", ["seeding.plan"]),
     (2, "dumps", ["seeding.dumps"]),
     (2, "gateway", ["seeding.gateway"]),

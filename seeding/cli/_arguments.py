@@ -30,7 +30,7 @@ from ..engine._shards import MAX_PROCESSES, MAX_SHARDS, Shard, parse_shard
 from ..gateway import DEFAULT_TRANSPORT, MAX_TIMEOUT, TRANSPORTS, transport_spec
 
 if TYPE_CHECKING:
-    from .._settings import Settings
+    pass
 
 __all__ = [
     "EXIT_FAILED",
@@ -42,7 +42,6 @@ __all__ = [
     "address_flag",
     "concurrency",
     "fraction",
-    "gateway_address",
     "latency_budget",
     "non_negative_float",
     "non_negative_int",
@@ -109,7 +108,7 @@ def _checked(check: Callable[[str], str], name: str) -> Callable[[str], str]:
 def add_gateway_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     """``--transport``, ``--http-url``, ``--grpc-target``, ``--timeout``; unset, they are None.
 
-    Their defaults are the settings', applied after parsing (``gateway_address``), so ``--help``
+    Their defaults are the settings', applied after parsing (``_seed_command.gateway_choice``), so ``--help``
     reads no settings: pydantic-settings alone costs more start-up than the rest of ``--help``.
     """
     group = parser.add_argument_group("gateway")
@@ -128,13 +127,6 @@ def add_gateway_arguments(parser: argparse.ArgumentParser) -> argparse._Argument
         help="seconds per call attempt (default: the transport's GATEWAY_*_CLIENT.TIMEOUT, else 10)",
     )
     return group
-
-
-def gateway_address(args: argparse.Namespace, settings: Settings) -> tuple[str, float]:
-    """The address and per-call timeout for the transport the flags chose (``args.transport``, settled):
-    the flags', else the settings'."""
-    transport = args.transport
-    return address_flag(args, transport) or settings.target(transport), args.timeout or settings.timeout(transport)
 
 
 def address_flag(args: argparse.Namespace, transport: str) -> str | None:

@@ -20,6 +20,7 @@ import importlib
 import os
 import sys
 from collections.abc import AsyncIterator, Coroutine, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,9 +33,9 @@ from .._exceptions import (
     SeedingError,
 )
 from ..command import _collector
-from ..engine._options import DEFAULT_LATENCY_BUDGET, DEFAULT_RETRIES, BuildOptions
+from ..engine._options import DEFAULT_LATENCY_BUDGET, DEFAULT_RETRIES
 from ..engine._shards import Shard, resolve_shard
-from ..gateway import TRANSPORTS, GatewayClient, Transport, connect, transport_spec
+from ..gateway import TRANSPORTS, GatewayClient, connect
 from ._arguments import (
     EXIT_FAILED,
     EXIT_OK,
@@ -42,9 +43,7 @@ from ._arguments import (
     PROG,
     OneLineParser,
     add_gateway_arguments,
-    address_flag,
     concurrency,
-    gateway_address,
     latency_budget,
     positive_float,
     positive_int,
@@ -56,6 +55,16 @@ from ._arguments import (
     shard_flag,
 )
 from ._progress import DEFAULT_PLAIN_INTERVAL
+from ._report import CommandReport, print_error
+from ._seed_command import (
+    GatewayChoice,
+    OutputOptions,
+    RunOptions,
+    gateway_choice,
+    journal_gateway,
+    output_options,
+    run_options,
+)
 from ._shutdown import Shutdown
 from ._summary import SUMMARIES
 
@@ -244,8 +253,9 @@ def _reader_gone() -> int:
 
 def _seed(argv: list[str]) -> int:
     """``python -m seeding PLAN …``: seed the plans."""
-    args: argparse.Namespace | None = None
-    report: dict[str, Any] = {"plans": []}
+    report = CommandReport()
+    gateway: GatewayChoice | None = None
+    output: OutputOptions | None = None
     code = EXIT_FAILED
     try:
         with Shutdown(PROG, exit_code=EXIT_FAILED) as shutdown:
@@ -253,112 +263,91 @@ def _seed(argv: list[str]) -> int:
                 args = build_parser().parse_args(argv)  # --help ends here, before any setting is read
                 from .._settings import load_settings  # pydantic-settings: more start-up than all the rest
 
-                args.argv = argv
-                args.gateway_given = args.transport is not None or any(address_flag(args, name) for name in TRANSPORTS)
                 settings = load_settings()
-                _apply_settings(args, settings)
-                args.address, args.timeout = gateway_address(args, settings)
-                args.report_data = report
+                gateway = gateway_choice(args, settings)
                 try:
                     _check_report_path(args.report)
                 except SeedingError:
-                    args.report = None  # no report of a report that cannot be written
+                    output = output_options(args, argv, report=None)  # no report of a report that cannot be written
                     raise
+                output = output_options(args, argv, report=args.report)
                 plans = _load_plans(args.plans, users=args.users)
-                if args.resume and args.stand == "embedded":
+                if args.resume and gateway.embedded_stand:
                     raise SeedingError("--resume cannot be used with --stand embedded: its data ended with its process")
-                args.shard = _shard(args, settings, plans)
-                if args.resume and not args.gateway_given and not args.stand:
-                    _journal_gateway(args, settings, plans)
+                run = run_options(args, settings)
+                run = replace(run, shard=_shard(args.shard, run, gateway, settings, plans))
+                if run.resume and not gateway.given and not gateway.embedded_stand:
+                    gateway = _journal_gateway(args, settings, gateway, run, plans)
             except (PlanError, SeedingError) as exc:
-                code = _error(exc, EXIT_USAGE, report)
+                code = report.fail(exc, EXIT_USAGE)
                 return code
             except KeyboardInterrupt:
-                code = _error("interrupted before anything was sent", EXIT_FAILED, report)
+                code = report.fail("interrupted before anything was sent", EXIT_FAILED)
                 return code
-            if args.dry_run:
-                code = _dry_run(args, plans)
+            if output.dry_run:
+                code = _dry_run(plans, gateway, run, output, report)
                 return code
             try:
-                if args.processes:
+                if run.processes:
                     from ._parallel import seed_in_processes
 
                     _collector.start_up_done()
                     shutdown.grace = max(shutdown.grace, 10.0)  # the shard processes stop first, then we do
-                    code = asyncio.run(seed_in_processes(args, plans[0], shutdown))
+                    work = seed_in_processes(plans[0], gateway, run, output, report)
                 else:
-                    code = asyncio.run(_seed_all(args, plans, shutdown))
+                    work = _seed_all(plans, gateway, run, output, report)
+                code = asyncio.run(_attached(shutdown, work))
             except KeyboardInterrupt:  # a signal between the run's end and the loop's
                 code = EXIT_FAILED
             except Exception as exc:  # a bug: still one line, and the journal (closed on the way out) keeps its users
-                code = _error(f"unexpected {type(exc).__name__}: {exc} (please report it)", EXIT_FAILED, report)
+                code = report.fail(f"unexpected {type(exc).__name__}: {exc} (please report it)", EXIT_FAILED)
             return code
     finally:
-        if args is not None and args.report is not None:
-            _write_report(args, report, code)
+        if gateway is not None and output is not None and output.report is not None:
+            _write_report(output.report, gateway, report, code)
 
 
-def _apply_settings(args: argparse.Namespace, settings: Settings) -> None:
-    """Options left unset take the settings' values (the gateway's address: ``gateway_address``)."""
-    defaults = settings.seeding
-    if args.transport is None:
-        args.transport = defaults.transport
-    if not hasattr(args, "concurrency"):
-        args.concurrency = defaults.concurrency
-    if not hasattr(args, "latency_budget"):
-        args.latency_budget = defaults.latency_budget
-    if args.rate is None:
-        args.rate = defaults.rate
-    if args.retries is None:
-        args.retries = defaults.retries
-    if args.dumps_dir is None:
-        args.dumps_dir = Path(defaults.dumps_dir)
-    if args.shards is None:
-        args.shards = defaults.shards
+async def _attached(shutdown: Shutdown, work: Coroutine[Any, Any, int]) -> int:
+    """``work``'s exit code; a signal cancels it, and cleanup (the gRPC channel, the stand) gets seconds, no more."""
+    shutdown.attach()
+    code = EXIT_FAILED
+    try:
+        code = await work
+    finally:
+        shutdown.finishing(code)
+    return code
 
 
-def _journal_gateway(args: argparse.Namespace, settings: Settings, plans: list[SeedsPlan]) -> None:
+def _journal_gateway(
+    args: argparse.Namespace, settings: Settings, gateway: GatewayChoice, run: RunOptions, plans: list[SeedsPlan]
+) -> GatewayChoice:
     """``--resume`` without gateway flags finishes the run on the gateway its journal names."""
     from ..dumps._files import dump_path
     from ..engine._journal import journal_path, peek_header
 
-    whole = dump_path(plans[0].name, args.dumps_dir)
-    header = peek_header(journal_path(args.shard.dump_path(whole) if args.shard else whole)) or {}
+    whole = dump_path(plans[0].name, run.dumps_dir)
+    header = peek_header(journal_path(run.shard.dump_path(whole) if run.shard else whole)) or {}
     transport, target = header.get("transport"), header.get("target")
     if transport in TRANSPORTS and isinstance(target, str) and target != "embedded":
-        args.transport = transport
-        setattr(args, transport_spec(transport).dest, target)
-        args.address, args.timeout = gateway_address(args, settings)
+        return journal_gateway(args, settings, transport, target)
+    return gateway
 
 
-def resume_command(args: argparse.Namespace) -> str:
-    """The command that finishes an interrupted run: this one's flags, ``--resume`` instead of ``--restart``."""
-    import shlex
-
-    argv = [arg for arg in getattr(args, "argv", []) if arg not in ("--restart", "--resume")]
-    return shlex.join([*PROG.split(), *argv, "--resume"])
-
-
-def _error(message: object, code: int, report: dict[str, Any] | None = None) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
-    if report is not None:
-        report.setdefault("error", str(message))
-    return code
-
-
-def _shard(args: argparse.Namespace, settings: Settings, plans: list[SeedsPlan]) -> Shard | None:
+def _shard(
+    flag: Shard | None, run: RunOptions, gateway: GatewayChoice, settings: Settings, plans: list[SeedsPlan]
+) -> Shard | None:
     """The shard this run seeds (flag, setting, or Indexed Job), checked against ``--processes`` and the plans."""
     try:
-        shard = resolve_shard(args.shard, args.shards, settings.seeding.shard)
+        shard = resolve_shard(flag, run.shards, settings.seeding.shard)
     except ValueError as exc:
         raise SeedingError(str(exc)) from None
-    if args.processes is not None:
+    if run.processes is not None:
         if shard is not None:
-            source = "--shard" if args.shard else "SEEDING_SHARD or JOB_COMPLETION_INDEX"
+            source = "--shard" if flag else "SEEDING_SHARD or JOB_COMPLETION_INDEX"
             raise SeedingError(f"--processes runs every shard itself; it cannot be combined with {source} ({shard})")
         if len(plans) != 1:
             raise SeedingError(f"--processes seeds one plan at a time, got {len(plans)}")
-        if args.stand == "embedded":
+        if gateway.embedded_stand:
             raise SeedingError("--processes cannot be used with --stand embedded: each process would seed its own")
     return shard
 
@@ -376,40 +365,36 @@ def _check_report_path(path: Path | None) -> None:
         raise SeedingError(f"--report {path}: cannot write into {parent}")
 
 
-def _write_report(args: argparse.Namespace, report: dict[str, Any], code: int) -> None:
+def _write_report(path: Path, gateway: GatewayChoice, report: CommandReport, code: int) -> None:
     from ._report import run_report, write_report
 
     try:
-        target = report.get("target", args.address)
-        write_report(args.report, run_report(report, code=code, transport=args.transport, target=target))
+        target = report.target if report.target is not None else gateway.address
+        write_report(path, run_report(report, code=code, transport=gateway.transport, target=target))
     except OSError as exc:
-        print(f"{PROG}: warning: {args.report}: cannot write the report: {exc.strerror or exc}", file=sys.stderr)
+        print(f"{PROG}: warning: {path}: cannot write the report: {exc.strerror or exc}", file=sys.stderr)
 
 
-def _dry_run(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
+def _dry_run(
+    plans: list[SeedsPlan], gateway: GatewayChoice, run: RunOptions, output: OutputOptions, report: CommandReport
+) -> int:
     """Print each plan's preview; nothing is sent and no journal is taken."""
     from ..engine._preview import ASSUMED_LATENCY_MS, preview
     from ..engine._shards import default_seed
 
-    latency = args.latency_ms or ASSUMED_LATENCY_MS[args.transport]
+    latency = output.latency_ms or ASSUMED_LATENCY_MS[gateway.transport]
     for plan in plans:
-        seed = args.seed if args.seed is not None else default_seed(plan.hash)
-        options = BuildOptions(
-            concurrency=args.concurrency,
-            parallel_operations=args.parallel_operations,
-            seed=seed,
-            latency_budget=args.latency_budget,
-            rate=args.rate,
-        )
+        seed = run.seed if run.seed is not None else default_seed(plan.hash)
+        options = run.build_options(gateway.timeout, seed=seed)
         indices = None
-        if args.shard is not None:  # the shard's share of the plan
-            indices = args.shard.indices(plan.users.count)
+        if run.shard is not None:  # the shard's share of the plan
+            indices = run.shard.indices(plan.users.count)
             if not plan.users.drawn:
                 plan = plan.with_users(len(indices)).model_copy(update={"scenario": plan.name})
                 indices = None
         shown = preview(plan, options, latency, indices)
-        print("\n".join(shown.lines(args.transport)))
-        args.report_data["plans"].append({"status": "dry-run", **shown.as_json()})
+        print("\n".join(shown.lines(gateway.transport)))
+        report.plans.append({"status": "dry-run", **shown.as_json()})
     return EXIT_OK
 
 
@@ -429,53 +414,44 @@ def _load_plans(paths: list[Path], *, users: int | None = None) -> list[SeedsPla
 
 
 @contextlib.asynccontextmanager
-async def _gateway_target(args: argparse.Namespace) -> AsyncIterator[tuple[str, str]]:
+async def _gateway_target(gateway: GatewayChoice) -> AsyncIterator[tuple[str, str]]:
     """(address to connect to, target to record in dumps): the embedded stand's, or the flags'."""
-    transport: Transport = args.transport
-    if args.stand == "embedded":
+    if gateway.embedded_stand:
         from ..stand import Stand
 
         async with Stand() as stand:
-            yield stand.target(transport), "embedded"
+            yield stand.target(gateway.transport), "embedded"
     else:
-        yield args.address, args.address
+        yield gateway.address, gateway.address
 
 
-async def _seed_all(args: argparse.Namespace, plans: list[SeedsPlan], shutdown: Shutdown) -> int:
-    shutdown.attach()
-    code = EXIT_FAILED
+async def _seed_all(
+    plans: list[SeedsPlan], gateway: GatewayChoice, run: RunOptions, output: OutputOptions, report: CommandReport
+) -> int:
     try:
-        code = await _seed_plans(args, plans)
+        return await _seed_plans(plans, gateway, run, output, report)
     except asyncio.CancelledError:  # stopped before the first plan began
-        code = _error("interrupted; nothing was seeded", EXIT_FAILED, args.report_data)
-    finally:
-        shutdown.finishing(code)  # cleanup (the gRPC channel, the stand) gets a few seconds, no more
-    return code
+        return report.fail("interrupted; nothing was seeded", EXIT_FAILED)
 
 
-async def _seed_plans(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
+async def _seed_plans(
+    plans: list[SeedsPlan], gateway: GatewayChoice, run: RunOptions, output: OutputOptions, report: CommandReport
+) -> int:
     """Every plan's journal is taken before the first call; then one pre-flight call; then the plans in order.
 
     The pre-flight call goes out before the engine is imported and is awaited once the journals are
     taken: the engine (Faker, the builder, the journal, the dump) is imported on a worker thread
     meanwhile, so the loop sends the call and takes its answer while the imports run (~25 ms less).
     """
-    options = BuildOptions(
-        concurrency=args.concurrency,
-        retries=args.retries,
-        timeout=args.timeout,
-        parallel_operations=args.parallel_operations,
-        latency_budget=args.latency_budget,
-        rate=args.rate,
-    )
-    if _all_reused(args, plans):
+    options = run.build_options(gateway.timeout)
+    if _all_reused(plans, gateway, run, report):
         return EXIT_OK
     async with contextlib.AsyncExitStack() as stack:
-        address, recorded = await stack.enter_async_context(_gateway_target(args))
-        args.report_data["target"] = address if recorded == address else f"{recorded} ({address})"
-        client = await stack.enter_async_context(_closing(connect(args.transport, address, timeout=args.timeout)))
-        preflight = await stack.enter_async_context(_started(client.preflight(args.timeout)))
-        await asyncio.to_thread(importlib.import_module, f"{__package__}._report")
+        address, recorded = await stack.enter_async_context(_gateway_target(gateway))
+        report.target = address if recorded == address else f"{recorded} ({address})"
+        client = await stack.enter_async_context(_closing(connect(gateway.transport, address, timeout=gateway.timeout)))
+        preflight = await stack.enter_async_context(_started(client.preflight(gateway.timeout)))
+        await asyncio.to_thread(importlib.import_module, "seeding.engine._run")
         from ..engine._run import PlanRun
         from ..gateway import CallLog
 
@@ -484,54 +460,53 @@ async def _seed_plans(args: argparse.Namespace, plans: list[SeedsPlan]) -> int:
             PlanRun(
                 plan,
                 client,
-                dumps_dir=args.dumps_dir,
+                dumps_dir=run.dumps_dir,
                 options=options,
-                seed=args.seed,
-                resume=args.resume,
-                restart=args.restart,
+                seed=run.seed,
+                resume=run.resume,
+                restart=run.restart,
                 target=recorded,
-                shard=args.shard,
-                reseed=args.reseed,
-                adopt_count=args.users is None,
+                shard=run.shard,
+                reseed=run.reseed,
+                adopt_count=run.users is None,
             )
             for plan in plans
         ]
-        for run in runs:
-            stack.callback(run.close)
+        for plan_run in runs:
+            stack.callback(plan_run.close)
             try:
-                run.open()
+                plan_run.open()
             except SeedingError as exc:  # nothing was sent: bad usage, whichever plan it is
-                return _error(exc, EXIT_USAGE, args.report_data)
-            for warning in run.warnings:
+                return report.fail(exc, EXIT_USAGE)
+            for warning in plan_run.warnings:
                 print(f"{PROG}: warning: {warning}", file=sys.stderr)
         try:
             await preflight
         except GatewayUnreachableError as exc:
-            return _error(
-                f"cannot reach the gateway over {args.transport} at {address}: {exc.detail}",
-                EXIT_FAILED,
-                args.report_data,
+            return report.fail(
+                f"cannot reach the gateway over {gateway.transport} at {address}: {exc.detail}", EXIT_FAILED
             )
-        for run in runs:
+        for plan_run in runs:
             client.call_log = CallLog()
-            code = await _seed_one(run, args)
+            code = await _seed_one(plan_run, output, report)
             if code != EXIT_OK:
                 return code
     return EXIT_OK
 
 
-def _all_reused(args: argparse.Namespace, plans: list[SeedsPlan]) -> bool:
+def _all_reused(plans: list[SeedsPlan], gateway: GatewayChoice, run: RunOptions, report: CommandReport) -> bool:
     """Whether every plan's dump already holds enough users of its shape: then not even the pre-flight call goes out."""
-    if args.resume or args.reseed or args.stand or args.shard:
+    if run.resume or run.reseed or gateway.embedded_stand or run.shard:
         return False
     from ..dumps._files import dump_path
     from ..engine._fit import fit_dump
+    from ._report import plan_entry
 
     fits = []
     for plan in plans:
-        path = dump_path(plan.name, args.dumps_dir)
+        path = dump_path(plan.name, run.dumps_dir)
         try:
-            fit = fit_dump(path, plan, seed=args.seed, transport=args.transport, target=args.address)
+            fit = fit_dump(path, plan, seed=run.seed, transport=gateway.transport, target=gateway.address)
         except SeedingError:
             return False  # the run says why, in its own words
         if fit.action != "reuse":
@@ -543,8 +518,8 @@ def _all_reused(args: argparse.Namespace, plans: list[SeedsPlan]) -> bool:
             f"{plan.name}: reused {fit.users}, seeded 0: the dump holds {fit.users} users of this plan's shape, "
             f"the plan wants {wanted} (a load test is served them from the first on); no call → {fit.path}"
         )
-        args.report_data["plans"].append(
-            {"scenario": plan.name, "status": "reused", "dump": str(fit.path), "users": fit.users, "calls": 0}
+        report.plans.append(
+            plan_entry(plan, "reused", seed=fit.seed, counts=plan.totals(0), stats=None, dump=fit.path, users=fit.users)
         )
     return True
 
@@ -573,43 +548,46 @@ async def _closing(client: GatewayClient) -> AsyncIterator[GatewayClient]:
                 await client.aclose()
 
 
-async def _seed_one(run: PlanRun, args: argparse.Namespace) -> int:
+async def _seed_one(run: PlanRun, output: OutputOptions, report: CommandReport) -> int:
     from ..engine._fit import FitError
     from ._progress import Progress
     from ._report import plan_report
 
-    entries: list[dict[str, Any]] = args.report_data["plans"]
-    enabled = False if args.no_progress else None
     try:
         progress = Progress(
-            run, enabled=enabled, plain_interval=args.progress_interval, users=run.count, json_lines=args.progress_jsonl
+            run,
+            enabled=output.progress,
+            plain_interval=output.progress_interval,
+            users=run.count,
+            json_lines=output.progress_jsonl,
         )
         async with progress:
             path = await run.execute()
     except (JournalError, FitError) as exc:
-        entries.append(plan_report(run, "failed", error=str(exc)))
-        return _error(exc, EXIT_USAGE)
+        report.plans.append(plan_report(run, "failed", error=str(exc)))
+        print_error(exc)
+        return EXIT_USAGE
     except asyncio.CancelledError:
-        entries.append(plan_report(run, "interrupted"))
-        _report_missing(run, "interrupted", args)
+        report.plans.append(plan_report(run, "interrupted"))
+        _report_missing(run, "interrupted", output)
         return EXIT_FAILED
     except (BuildError, GatewayError, SeedingError) as exc:
-        entries.append(plan_report(run, "failed", error=str(exc)))
-        _report_missing(run, f"failed: {exc}", args)
+        report.plans.append(plan_report(run, "failed", error=str(exc)))
+        _report_missing(run, f"failed: {exc}", output)
         return EXIT_FAILED
-    entries.append(plan_report(run, "seeded", dump=path))
-    _report_done(run, path, args.summary)
+    report.plans.append(plan_report(run, "seeded", dump=path))
+    _report_done(run, path, output.summary)
     return EXIT_OK
 
 
-def _report_missing(run: PlanRun, what: str, args: argparse.Namespace) -> None:
-    from ..engine._run import format_ranges
+def _report_missing(run: PlanRun, what: str, output: OutputOptions) -> None:
+    from ..engine._journal import format_ranges
 
     count = run.count
     missing = run.missing_count
     # The embedded stand's users ended with it: there is nothing to resume, only to run again.
-    finish = "run again" if run.target == "embedded" else f"finish with: {resume_command(args)}"
-    if args.progress_jsonl:  # a --processes child: its parent prints the command (this one's plan file is temporary)
+    finish = "run again" if run.target == "embedded" else f"finish with: {output.resume_command()}"
+    if output.progress_jsonl:  # a --processes child: its parent prints the command (this one's plan file is temporary)
         finish = "finish with --resume"
     print(
         f"{PROG}: {run.scenario}: {what}; {count - missing} of {count} users are safe in {run.journal_path}, "

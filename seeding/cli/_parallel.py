@@ -14,7 +14,6 @@ use ``default_seed(plan_hash)``, so a resumed run agrees with the first one.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import os
@@ -40,9 +39,9 @@ from ..files import open_regular
 from ..gateway import transport_spec
 from ..plan._models import SeedsPlan
 from ._arguments import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG
-from ._main import resume_command
 from ._progress import Progress
-from ._shutdown import Shutdown
+from ._report import CommandReport, plan_entry
+from ._seed_command import GatewayChoice, OutputOptions, RunOptions
 
 __all__ = ["seed_in_processes"]
 
@@ -138,63 +137,53 @@ class _Combined:
         )
 
 
-async def seed_in_processes(args: argparse.Namespace, plan: SeedsPlan, shutdown: Shutdown) -> int:
-    """Seed ``plan`` as ``args.processes`` shards in as many processes, merge them; the exit code."""
-    shutdown.attach()
-    code = EXIT_FAILED
-    try:
-        code = await _seed(args, plan)
-    finally:
-        shutdown.finishing(code)
-    return code
-
-
-async def _seed(args: argparse.Namespace, plan: SeedsPlan) -> int:
-    count = args.processes
-    whole = dump_path(plan.name, args.dumps_dir)
-    args.report_data["target"] = args.address
+async def seed_in_processes(
+    plan: SeedsPlan, gateway: GatewayChoice, run: RunOptions, output: OutputOptions, report: CommandReport
+) -> int:
+    """Seed ``plan`` as ``run.processes`` shards in as many processes, merge them; the exit code."""
+    assert run.processes is not None
+    count = run.processes
+    whole = dump_path(plan.name, run.dumps_dir)
+    report.target = gateway.address
     try:  # journals of another split first: a run split otherwise would orphan their users
-        refuse_other_splits(whole, count, restart=args.restart, finish=f"{PROG} {plan.name}{{split}} --resume")
+        refuse_other_splits(whole, count, restart=run.restart, finish=f"{PROG} {plan.name}{{split}} --resume")
     except SeedingError as exc:
-        return _error(str(exc), EXIT_USAGE, args.report_data)
+        return report.fail(exc, EXIT_USAGE)
     try:  # the children decide alike from the same dump; deciding here first refuses before any starts
-        fit = fit_dump(whole, plan, seed=args.seed, transport=args.transport, target=args.address, reseed=args.reseed)
+        fit = fit_dump(
+            whole, plan, seed=run.seed, transport=gateway.transport, target=gateway.address, reseed=run.reseed
+        )
     except SeedingError as exc:
-        return _error(str(exc), EXIT_USAGE, args.report_data)
-    seed = args.seed if args.seed is not None else fit.seed if fit.seed is not None else default_seed(plan.hash)
+        return report.fail(exc, EXIT_USAGE)
+    seed = run.seed if run.seed is not None else fit.seed if fit.seed is not None else default_seed(plan.hash)
     base = fit.base
-    entry: dict[str, Any] = {
-        "scenario": plan.name,
-        "plan_hash": plan.hash,
-        "seed": seed,
-        "processes": count,
-        "counts": plan.totals(),
-    }
-    args.report_data["plans"].append(entry)
+
+    def entry(status: str, stats: BuildStats | None = None, **outcome: Any) -> dict[str, Any]:
+        return plan_entry(plan, status, seed=seed, counts=plan.totals(), stats=stats, processes=count, **outcome)
+
     if fit.action == "reuse":
-        entry.update(status="reused", dump=str(whole))
+        report.plans.append(entry("reused", dump=whole))
         print(
             f"{plan.name}: reused {fit.users}, seeded 0: the dump holds {fit.users} users of this plan's shape, "
             f"the plan wants {plan.users.count}; no call → {whole}"
         )
         return EXIT_OK
     try:
-        todo, finished_users = _shards_to_run(args, plan, seed, whole, base)
+        todo, finished_users = _shards_to_run(run, plan, seed, whole, base)
     except SeedingError as exc:
-        entry.update(status="failed", error=str(exc))
-        return _error(str(exc), EXIT_USAGE, args.report_data)
+        report.plans.append(entry("failed", error=str(exc)))
+        return report.fail(exc, EXIT_USAGE)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="seeding-processes-") as scratch:
         plan_file = Path(scratch) / "plan.json"  # --users applied, the scenario inside: the shards' hash is ours
         plan_file.write_text(plan.model_copy(update={"scenario": plan.name}).model_dump_json(), encoding="utf-8")
-        children = [_ShardProcess(shard, _command(args, plan_file, shard, seed)) for shard in todo]
+        children = [_ShardProcess(shard, _command(gateway, run, plan_file, shard, seed)) for shard in todo]
         combined = _Combined(plan, children, finished_users)
-        enabled = False if args.no_progress else None
         interrupted = False
         progress = Progress(
             combined,  # type: ignore[arg-type]
-            enabled=enabled,
-            plain_interval=args.progress_interval,
+            enabled=output.progress,
+            plain_interval=output.progress_interval,
             users=plan.users.count - base,
         )
         async with progress:
@@ -207,7 +196,6 @@ async def _seed(args: argparse.Namespace, plan: SeedsPlan) -> int:
                 codes = await _stop(children)
     stats = combined.stats
     elapsed = time.monotonic() - started
-    entry.update(duration_s=round(elapsed, 3), calls=stats.calls, retries=stats.retries)
     for child in children:
         for line in child.errors:
             print(f"{PROG}: shard {child.shard}: {line}", file=sys.stderr)
@@ -216,30 +204,31 @@ async def _seed(args: argparse.Namespace, plan: SeedsPlan) -> int:
         what = "interrupted" if interrupted else f"{len(failed)} of {count} shards failed"
         message = (
             f"{plan.name}: {what}; every shard's journal keeps what it did; no dump written; "
-            f"finish with: {resume_command(args)}"
+            f"finish with: {output.resume_command()}"
         )
-        entry.update(status="interrupted" if interrupted else "failed", error=message)
+        status = "interrupted" if interrupted else "failed"
+        report.plans.append(entry(status, stats, duration_s=elapsed, error=message))
         usage = not interrupted and all(code == EXIT_USAGE for code in codes if code != 0)
-        return _error(message, EXIT_USAGE if usage else EXIT_FAILED, args.report_data)
+        return report.fail(message, EXIT_USAGE if usage else EXIT_FAILED)
     try:
         merged = await asyncio.to_thread(
-            merge_shards, plan.name, args.dumps_dir, count=count, expect={"plan_hash": plan.hash, "seed": seed}
+            merge_shards, plan.name, run.dumps_dir, count=count, expect={"plan_hash": plan.hash, "seed": seed}
         )
     except (SeedingError, OSError) as exc:
         detail = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.filename else str(exc)
         message = f"{plan.name}: every shard finished but the merge failed: {detail}; the shards stay: `{PROG} merge`"
-        entry.update(status="failed", error=message)
-        return _error(message, EXIT_FAILED, args.report_data)
+        report.plans.append(entry("failed", stats, duration_s=elapsed, error=message))
+        return report.fail(message, EXIT_FAILED)
     for item in merged.shards:  # merged: the whole dump is what readers open
         item.path.unlink(missing_ok=True)
         index_path(item.path).unlink(missing_ok=True)
-    entry.update(status="seeded", dump=str(merged.path))
+    report.plans.append(entry("seeded", stats, duration_s=elapsed, dump=merged.path))
     counts = ", ".join(f"{n} {name}" for name, n in plan.totals(plan.users.count - base).items())
     resumed = finished_users + combined.total("already") // max(plan.users.entities_per_user, 1)
     rate = stats.calls / elapsed if elapsed > 0 else 0.0
     grown = f"reused {base}, seeded {plan.users.count - base}, " if base else ""
     print(
-        f"{plan.name}: {counts} in {elapsed:.2f} s over {args.transport} at {args.address} "
+        f"{plan.name}: {counts} in {elapsed:.2f} s over {gateway.transport} at {gateway.address} "
         f"({grown}{count} processes, {stats.calls} calls, {rate:.0f} calls/s, {stats.retries} retries"
         f"{f', {resumed} users from journals' if resumed else ''}) → {merged.path}"
     )
@@ -248,9 +237,7 @@ async def _seed(args: argparse.Namespace, plan: SeedsPlan) -> int:
     return EXIT_OK
 
 
-def _shards_to_run(
-    args: argparse.Namespace, plan: SeedsPlan, seed: int, whole: Path, base: int
-) -> tuple[list[Shard], int]:
+def _shards_to_run(run: RunOptions, plan: SeedsPlan, seed: int, whole: Path, base: int) -> tuple[list[Shard], int]:
     """The shards to start, and how many users the finished ones (kept by ``--resume``) hold.
 
     Refuses, before anything is sent, what a child would refuse only after its siblings began: an
@@ -258,19 +245,20 @@ def _shards_to_run(
     """
     todo: list[Shard] = []
     finished = 0
-    for index in range(1, args.processes + 1):
-        shard = Shard(index, args.processes)
+    assert run.processes is not None
+    for index in range(1, run.processes + 1):
+        shard = Shard(index, run.processes)
         path = shard.dump_path(whole)
         journal = journal_path(path)
         if journal.exists():
-            if not (args.resume or args.restart):
+            if not (run.resume or run.restart):
                 raise SeedingError(
                     f"{journal}: an unfinished run of shard {shard} is here; "
                     "pass --resume to finish it, or --restart to discard it"
                 )
-            if args.resume:
+            if run.resume:
                 _check_journal(journal, plan, seed, shard)
-        elif args.resume and _finished(path, plan, seed, shard, base):
+        elif run.resume and _finished(path, plan, seed, shard, base):
             finished += len(shard.indices(plan.users.count, base))
             continue
         todo.append(shard)
@@ -308,8 +296,9 @@ def _finished(path: Path, plan: SeedsPlan, seed: int, shard: Shard, base: int) -
     return meta.get("plan_hash") == plan.hash and meta.get("seed") == seed
 
 
-def _command(args: argparse.Namespace, plan_file: Path, shard: Shard, seed: int) -> list[str]:
-    journal = ["--resume"] if args.resume else ["--restart"] if args.restart else []
+def _command(gateway: GatewayChoice, run: RunOptions, plan_file: Path, shard: Shard, seed: int) -> list[str]:
+    assert run.processes is not None
+    journal = ["--resume"] if run.resume else ["--restart"] if run.restart else []
     return [
         sys.executable,
         "-m",
@@ -317,18 +306,18 @@ def _command(args: argparse.Namespace, plan_file: Path, shard: Shard, seed: int)
         str(plan_file),
         f"--shard={shard}",
         f"--seed={seed}",
-        f"--transport={args.transport}",
-        f"{transport_spec(args.transport).flag}={args.address}",
-        f"--timeout={args.timeout}",
-        f"--concurrency={args.concurrency or 'auto'}",
-        f"--latency-budget={args.latency_budget or 'off'}",
-        *([f"--rate={args.rate / args.processes!r}"] if args.rate else []),  # the quota is the run's, shared
-        f"--retries={args.retries}",
-        f"--dumps-dir={Path(args.dumps_dir).absolute()}",
+        f"--transport={gateway.transport}",
+        f"{transport_spec(gateway.transport).flag}={gateway.address}",
+        f"--timeout={gateway.timeout}",
+        f"--concurrency={run.concurrency or 'auto'}",
+        f"--latency-budget={run.latency_budget or 'off'}",
+        *([f"--rate={run.rate / run.processes!r}"] if run.rate else []),  # the quota is the run's, shared
+        f"--retries={run.retries}",
+        f"--dumps-dir={Path(run.dumps_dir).absolute()}",
         "--progress-jsonl",
         "--progress-interval=0.5",
-        *(["--parallel-operations"] if args.parallel_operations else []),
-        *(["--reseed"] if args.reseed else []),
+        *(["--parallel-operations"] if run.parallel_operations else []),
+        *(["--reseed"] if run.reseed else []),
         *journal,
     ]
 
@@ -367,9 +356,3 @@ def _stop_with_parent() -> None:
     """
     if _PRCTL is not None:
         _PRCTL(1, signal.SIGINT)  # PR_SET_PDEATHSIG
-
-
-def _error(message: str, code: int, report: dict[str, Any]) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
-    report.setdefault("error", message)
-    return code

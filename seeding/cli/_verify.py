@@ -112,10 +112,10 @@ def main(argv: Sequence[str]) -> int:
         try:
             args = build_parser().parse_args(list(argv))
             settings = load_settings()
-            args.dump = find_dump(args.dump, args.dumps_dir or settings.seeding.dumps_dir)
-            seeds = open_dump(args.dump)
-            meta = read_meta(args.dump) or {}
-            transport, address, timeout = _gateway(args, settings, meta)
+            dump = find_dump(args.dump, args.dumps_dir or settings.seeding.dumps_dir)
+            seeds = open_dump(dump)
+            meta = read_meta(dump) or {}
+            transport, address, timeout = _gateway(args, dump, settings, meta)
         except (DumpError, SeedingError) as exc:
             print(f"{NAME}: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
@@ -155,13 +155,15 @@ def main(argv: Sequence[str]) -> int:
     made_on = meta.get("target")
     note = f"; the dump was made on {made_on}" if made_on and made_on != address else ""
     print(
-        f"{args.dump}: sampled {size} of {count} users (seed {seed}); checked {checked} "
+        f"{dump}: sampled {size} of {count} users (seed {seed}); checked {checked} "
         f"over {transport} at {address}: {len(lines)} stale{note}"
     )
     return EXIT_FAILED if lines else EXIT_OK
 
 
-def _gateway(args: argparse.Namespace, settings: Settings, meta: dict[str, Any]) -> tuple[Transport, str, float]:
+def _gateway(
+    args: argparse.Namespace, dump: Path, settings: Settings, meta: dict[str, Any]
+) -> tuple[Transport, str, float]:
     """Transport, address and timeout: the flags', else the ones the dump was made on, else the settings'.
 
     A dump made on the embedded stand names no gateway that still exists: the settings' is used.
@@ -176,9 +178,7 @@ def _gateway(args: argparse.Namespace, settings: Settings, meta: dict[str, Any])
         try:
             address = transport_spec(transport).check(made_on)
         except ValueError as exc:
-            raise SeedingError(
-                f"{args.dump}: its meta.target is unusable ({exc}); pass the gateway's address"
-            ) from None
+            raise SeedingError(f"{dump}: its meta.target is unusable ({exc}); pass the gateway's address") from None
     else:
         address = settings.target(transport)
     return transport, address, args.timeout or settings.timeout(transport)

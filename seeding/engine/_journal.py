@@ -32,7 +32,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,15 @@ import orjson
 from .._exceptions import JournalError
 from ..files import check_regular
 
-__all__ = ["Journal", "journal_path", "peek_header", "plan_lock", "refuse_other_splits", "split_journals"]
+__all__ = [
+    "Journal",
+    "format_ranges",
+    "journal_path",
+    "peek_header",
+    "plan_lock",
+    "refuse_other_splits",
+    "split_journals",
+]
 
 _VERSION = 1
 _USER_KEY = b',"user":'
@@ -528,3 +536,15 @@ def plan_lock(dump: Path, *, within: float = 30.0) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def format_ranges(ranges: Iterable[tuple[int, int]], limit: int = 12) -> str:
+    """``[(0, 2), (5, 5)]`` → ``"0-2, 5"`` (at most ``limit`` ranges, then how many more)."""
+    shown: list[str] = []
+    more = 0
+    for first, last in ranges:
+        if len(shown) < limit:
+            shown.append(str(first) if first == last else f"{first}-{last}")
+        else:
+            more += 1
+    return ", ".join(shown) + (f", … ({more} more ranges)" if more else "")

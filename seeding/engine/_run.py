@@ -14,7 +14,7 @@ import contextlib
 import secrets
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,7 +45,7 @@ from ._shards import Shard, default_seed
 if TYPE_CHECKING:
     from ..dumps._result import SeedsResult
 
-__all__ = ["DEFAULT_SCENARIO", "PlanRun", "build_seeds", "format_indices", "format_ranges"]
+__all__ = ["DEFAULT_SCENARIO", "PlanRun", "build_seeds"]
 
 
 class PlanRun:
@@ -419,29 +419,6 @@ def _ranges(indices: Sequence[int]) -> Iterator[tuple[int, int]]:
         else:
             runs.append((index, index))
     return iter(runs)
-
-
-def format_indices(indices: list[int], limit: int = 12) -> str:
-    """``[0, 1, 2, 5, 7, 8]`` → ``"0-2, 5, 7-8"`` (at most ``limit`` ranges, then "…")."""
-    ranges: list[tuple[int, int]] = []
-    for index in indices:
-        if ranges and index == ranges[-1][1] + 1:
-            ranges[-1] = (ranges[-1][0], index)
-        else:
-            ranges.append((index, index))
-    return format_ranges(ranges, limit)
-
-
-def format_ranges(ranges: Iterable[tuple[int, int]], limit: int = 12) -> str:
-    """``[(0, 2), (5, 5)]`` → ``"0-2, 5"`` (at most ``limit`` ranges, then how many more)."""
-    shown: list[str] = []
-    more = 0
-    for first, last in ranges:
-        if len(shown) < limit:
-            shown.append(str(first) if first == last else f"{first}-{last}")
-        else:
-            more += 1
-    return ", ".join(shown) + (f", … ({more} more ranges)" if more else "")
 
 
 def _os_error(exc: OSError) -> str:

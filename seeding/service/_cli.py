@@ -18,8 +18,7 @@ from pathlib import Path
 
 from .._exceptions import SeedingError
 from .._settings import Settings, load_settings
-from ..command._arguments import EXIT_OK, EXIT_USAGE, OneLineParser, bounded, port
-from ..command._arguments import PROG as SEEDING_PROG
+from ..command._arguments import EXIT_OK, EXIT_USAGE, PROG as SEEDING_PROG, OneLineParser, bounded, port
 from ..serving import ConnectionLimits
 from ._app import Service
 from ._store import EMBEDDED, check_store
