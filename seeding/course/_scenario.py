@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from abc import ABC, abstractmethod
 
-from ..dumps._files import load_seeds_result, save_seeds_result
+from ..dumps._files import dump_path, load_seeds_result, save_seeds_result
 from ..dumps._result import SeedsResult
 from ..plan._models import SeedsPlan
 from ._builders import SeedsBuilder, build_grpc_seeds_builder
@@ -50,6 +50,9 @@ class SeedsScenario(ABC):
         """Seed ``plan`` into ``dumps/<scenario>_seeds.json`` (on a Locust worker: nothing, the master seeds)."""
         if _locust() is not None and _locust().in_locust_worker():
             return
+        course = sys.modules.get("seeding.locust._course")  # loaded by ``import seeding`` inside Locust only
+        if course is not None:  # the master hears its workers' greetings while it seeds
+            course.listen_before_seeding(dump_path(self.scenario))
         self.builder().seed(self.plan, self.scenario)
 
     def load(self) -> SeedsResult:

@@ -42,7 +42,7 @@ __all__ = ["GrpcGatewayClient"]
 
 # GetAccounts of an unknown user answers OK with no accounts and touches nothing: a cheap "are you there?".
 _PROBE = ENDPOINTS["GetAccounts"]
-_PROBE_FIELDS = {"user_id": "00000000-0000-0000-0000-000000000000"}
+_PROBE_FIELDS = {"user_id": "00000000-0000-4000-8000-000000000000"}  # version 4 (the nil UUID: 500), never issued
 
 # What grpc-core says in UNAVAILABLE details when no connection could be made at all.
 _CONNECT_FAILURES = ("failed to connect", "connection refused", "errors resolving", "dns resolution failed")

@@ -51,7 +51,7 @@ _NO_TIMEOUTS = {"timeout": httpx.Timeout(None).as_dict()}  # ``_call`` bounds th
 _camel = functools.cache(to_camel)
 # GetAccounts of an unknown user answers 200 [] and touches nothing: a cheap "are you there?".
 _PROBE = ENDPOINTS["GetAccounts"]
-_PROBE_PARAMS = {"userId": "00000000-0000-0000-0000-000000000000"}
+_PROBE_PARAMS = {"userId": "00000000-0000-4000-8000-000000000000"}  # version 4 (the nil UUID: 500), never issued
 
 
 class HttpGatewayClient(ContractClient):

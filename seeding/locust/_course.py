@@ -24,11 +24,11 @@ from typing import Any
 
 from locust import events
 from locust.env import Environment
-from locust.runners import STATE_INIT, WorkerRunner
+from locust.runners import STATE_INIT, MasterRunner, WorkerRunner
 
 from ._feeder import SeedsFeeder
 
-__all__ = ["in_locust_worker", "served_seeds"]
+__all__ = ["in_locust_worker", "listen_before_seeding", "served_seeds"]
 
 logger = logging.getLogger("seeding.locust")
 
@@ -67,6 +67,22 @@ def served_seeds(dump: Path) -> Any | None:
             return None
         feeder = _feeders[dump] = SeedsFeeder(dump, strategy="unique")
     return feeder.attach(_environment)
+
+
+def listen_before_seeding(dump: Path) -> None:
+    """On the master, before ``build()`` seeds: the feeder of ``dump`` made now, so its messages are registered.
+
+    Workers greet the master as soon as their ``load()`` runs, while the master may still be seeding
+    in its own ``init`` listener; a message type not yet registered is logged by Locust as unknown
+    and lost. The feeder opens the dump only at test start, so making it before the dump exists is safe.
+    """
+    runner = _environment.runner if _environment is not None else None
+    if not isinstance(runner, MasterRunner) or runner.state != STATE_INIT:
+        return  # only a master has workers to hear
+    feeder = _feeders.get(dump)
+    if feeder is None:
+        feeder = _feeders[dump] = SeedsFeeder(dump, strategy="unique")
+    feeder.attach(_environment, runner)
 
 
 def _warn_once(dump: Path, when: str) -> None:

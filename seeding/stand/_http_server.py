@@ -143,6 +143,18 @@ def _uuid_param(request: web.Request, source: Literal["path", "query"], name: st
         raise _Unprocessable(_located(exc, source, name)) from None
 
 
+def _v4_query(request: web.Request, name: str) -> str:
+    """A query UUID the services behind the real gateway take: version 4, else their bare 500 (contract: odd inputs).
+
+    The gateway itself accepts any UUID; the service behind it validates a version-4 UUID outside its
+    request validation, so the nil UUID or a version-1 UUID crash it (500, plain text).
+    """
+    value = _uuid_param(request, "query", name)
+    if uuid.UUID(value).version != 4:
+        raise _GatewayBug(f"{name} {value} is not a version-4 UUID")
+    return value
+
+
 async def _body(request: web.Request, model: type[M]) -> M:
     """The JSON body validated against ``model``, or a 422 like FastAPI's."""
     raw = await request.read()
@@ -256,7 +268,7 @@ class _Handlers:
         return {"user": _payload(self.bank.create_user(**body.model_dump()))}
 
     async def get_accounts(self, request: web.Request) -> Payload:
-        accounts = self.bank.get_accounts(_uuid_param(request, "query", "userId"))
+        accounts = self.bank.get_accounts(_v4_query(request, "userId"))
         return {"accounts": [_payload(a) for a in accounts]}
 
     async def open_account(self, account_type: AccountType, request: web.Request) -> Payload:
@@ -289,11 +301,11 @@ class _Handlers:
         return {"operation": _payload(self.bank.get_operation(_uuid_param(request, "path", "operation_id")))}
 
     async def get_operations(self, request: web.Request) -> Payload:
-        operations = self.bank.get_operations(_uuid_param(request, "query", "accountId"))
+        operations = self.bank.get_operations(_v4_query(request, "accountId"))
         return {"operations": [_payload(o) for o in operations]}
 
     async def get_operations_summary(self, request: web.Request) -> Payload:
-        summary = self.bank.get_operations_summary(_uuid_param(request, "query", "accountId"))
+        summary = self.bank.get_operations_summary(_v4_query(request, "accountId"))
         return {"summary": _payload(summary)}
 
     async def get_receipt(self, request: web.Request) -> Payload:

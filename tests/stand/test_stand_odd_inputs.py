@@ -357,3 +357,42 @@ def _ids(account: dict[str, str]) -> dict[str, str]:
 
 def _same(got: float, expected: float) -> bool:
     return (math.isnan(got) and math.isnan(expected)) or got == expected
+
+
+NIL = "00000000-0000-0000-0000-000000000000"
+V1 = "11111111-1111-1111-1111-111111111111"
+V4_NONE = "00000000-0000-4000-8000-000000000000"
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "status"),
+    [
+        ("/accounts?userId=", NIL, 500),
+        ("/accounts?userId=", V1, 500),
+        ("/accounts?userId=", V4_NONE, 200),
+        ("/operations?accountId=", NIL, 500),
+        ("/operations?accountId=", V1, 500),
+        ("/operations?accountId=", V4_NONE, 200),
+        ("/operations/operations-summary?accountId=", NIL, 500),
+        ("/operations/operations-summary?accountId=", V1, 500),
+    ],
+)
+async def test_http_query_uuids_must_be_version_4_as_the_services_behind_the_gateway_check(
+    stand: Stand, http: aiohttp.ClientSession, path: str, value: str, status: int
+) -> None:
+    async with http.get(f"/api/v1{path}{value}") as answer:
+        text = await answer.text()
+        assert answer.status == status, text
+        if status == 500:
+            assert (answer.content_type, text) == ("text/plain", "Internal Server Error")
+
+
+def test_our_reachability_probes_ask_for_a_version_4_uuid_no_user_has() -> None:
+    """The real gateway answers the nil UUID with a 500 and a logged traceback on every run and verify."""
+    import uuid
+
+    from seeding.gateway._grpc_client import _PROBE_FIELDS
+    from seeding.gateway._http_client import _PROBE_PARAMS
+
+    for value in (_PROBE_PARAMS["userId"], _PROBE_FIELDS["user_id"]):
+        assert uuid.UUID(value).version == 4 and value == V4_NONE
