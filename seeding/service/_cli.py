@@ -34,7 +34,8 @@ _connections = bounded(int, "within 1-1000000", lambda v: 1 <= v <= 1_000_000)
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog=PROG,
-        description="Seed plans on request and hand seeded users to load tools over HTTP (see /openapi.json).",
+        description="Seed plans on request and hand seeded users to load tools over HTTP. Open its address in a "
+        "browser for runs and dumps (start, cancel, resume), /docs for the API (/openapi.json).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
     parser.add_argument("--port", type=port, default=DEFAULT_PORT, help="default %(default)s; 0 picks a free port")
@@ -48,7 +49,8 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser.add_argument(
         "--token",
         default=settings.seeding.service_token,
-        help="require 'Authorization: Bearer TOKEN' on every route but /healthz (default: SEEDING.SERVICE_TOKEN)",
+        help="require 'Authorization: Bearer TOKEN' on every API route (not /healthz, nor the page, which asks "
+        "for it) (default: SEEDING.SERVICE_TOKEN)",
     )
     parser.add_argument(
         "--store",

@@ -165,6 +165,7 @@ class Pools:
         self._seen: dict[str, _Seen] = {}
         self.on_take: Callable[[str], None] = lambda scenario: None
         self.on_return: Callable[[str, float, str], None] = lambda scenario, held, how: None
+        self._empty: set[tuple[str, str | None]] = set()  # (scenario, profile) found empty, said once until a lease
 
     async def _call(self, call: Any) -> Any:
         try:
@@ -191,7 +192,9 @@ class Pools:
             if isinstance(got, Lease):
                 seen.takes.add()
                 self.on_take(key.scenario)
+                self._empty.discard((key.scenario, profile.name if profile is not None else None))
                 return got
+            self._said_empty(key.scenario, profile, got)
             remaining = deadline - loop.time()
             if remaining <= 0:
                 of = f" of profile {profile.name!r}" if profile is not None else ""
@@ -209,6 +212,22 @@ class Pools:
             finally:
                 if not waiter.done():
                     waiter.cancel()
+
+    def _said_empty(self, scenario: str, profile: Profile | None, counts: Any) -> None:
+        """One log line when a pool (or a profile's part of it) has no user free, not one per refused lease."""
+        empty = (scenario, profile.name if profile is not None else None)
+        if empty in self._empty:
+            return
+        self._empty.add(empty)
+        of = f" (profile {profile.name!r})" if profile is not None else ""
+        log.warning(
+            "pool %s%s is empty: %d leased, %d quarantined, of %d users; leases wait or are refused (409)",
+            scenario,
+            of,
+            counts.leased,
+            counts.quarantined,
+            counts.users,
+        )
 
     def _wake(self, scenario: str) -> None:
         """A user came free: the longest waiter tries again now."""

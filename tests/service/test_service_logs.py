@@ -132,3 +132,29 @@ def test_users_in_a_run_request(tmp_path: Path, users: object, message: str | No
                 return
             run = _finish(http, answer.json()["run"]["id"])
     assert run["state"] == "succeeded" and run["planned"] == 4 * 3  # the plan's 4 users, 3 entities each
+
+
+def test_a_pool_that_empties_says_so_once(tmp_path: Path) -> None:
+    from seeding import DumpWriter, dump_path
+
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    with DumpWriter(dump_path("two", dumps), {"scenario": "two", "counts": {"users": 2}}) as writer:
+        for i in range(2):
+            writer.write({"user_id": f"u-{i}", "debit_card_accounts": []})
+    service = ServiceProcess(dumps_dir=dumps, plans_dir=_plans(tmp_path))
+    with service, httpx.Client(base_url=service.url, timeout=30) as http:
+        leases = [http.post("/v1/dumps/two/leases", params={"ttl": 60}) for _ in range(2)]
+        assert [lease.status_code for lease in leases] == [201, 201]
+        for _ in range(3):  # three refusals, one line
+            assert http.post("/v1/dumps/two/leases", params={"ttl": 60}).status_code == 409
+        assert http.delete(f"/v1/leases/{leases[0].json()['lease']}").status_code == 200
+        again = http.post("/v1/dumps/two/leases", params={"ttl": 60})
+        assert again.status_code == 201
+        assert http.post("/v1/dumps/two/leases", params={"ttl": 60}).status_code == 409  # empty again: a new line
+    empties = [line for line in service.stderr.splitlines() if "is empty" in line]
+    assert len(empties) == 2, service.stderr
+    assert re.fullmatch(
+        rf"{STAMP}pool two is empty: 2 leased, 0 quarantined, of 2 users; leases wait or are refused \(409\)",
+        empties[0],
+    )
