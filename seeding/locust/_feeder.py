@@ -28,6 +28,7 @@ import itertools
 import logging
 import random
 import shutil
+import time
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ from locust.runners import STATE_INIT, MasterRunner, Runner, WorkerRunner
 from pydantic import PrivateAttr
 
 from .._exceptions import DumpError, SeedingError, SeedsExhaustedError
+from ..dumps._exhaustion import WhenEmpty
 from ..dumps._files import open_dump
 from ..dumps._result import SeedsResult, SeedUserResult
 from ..dumps._strategies import strategy_spec
@@ -114,7 +116,9 @@ class SeedsFeeder(MasterSide, WorkerSide):
 
     ``strategy``: ``unique`` (no two live virtual users share a seeded user, across all
     processes), ``shuffle`` (as unique, in an order seeded by ``seed``), ``cycle`` (wraps around
-    the dump) or ``random``. ``requires`` names what the scenario reads (``"credit_card_accounts"``,
+    the dump) or ``random``. ``when_empty`` (``stop``, ``wait:SECONDS``, ``cycle``, ``warn``; see
+    ``seeding.dumps._exhaustion``) says what a claim does when every user is held. ``requires``
+    names what the scenario reads (``"credit_card_accounts"``,
     ``"debit_card_accounts.purchase_operations"``); a dump without it fails the run at start.
     ``dump`` may be a seeding service's URL, ``http://host:8010/v1/dumps/<scenario>`` (see ``_service``):
     then every claim asks the service (``token`` or ``SEEDING.SERVICE_TOKEN`` authenticates).
@@ -138,8 +142,12 @@ class SeedsFeeder(MasterSide, WorkerSide):
         events: Events | None = None,
         token: str | None = None,
         profile: str | None = None,
+        when_empty: str | WhenEmpty = "stop",
     ) -> None:
         strategy = strategy_spec(strategy).name  # ValueError naming the known ones
+        self.when_empty = when_empty if isinstance(when_empty, WhenEmpty) else WhenEmpty.parse(when_empty)
+        self._overflows = itertools.count()  # cycle/warn: positions handed out beyond the exclusive ones
+        self._warned = False
         self._service = service_dump(dump, token=token)
         self.dump = Path(dump)
         self.strategy: Strategy = strategy
@@ -197,7 +205,7 @@ class SeedsFeeder(MasterSide, WorkerSide):
     def claim(self) -> SeedClaim:
         """A seeded user for a caller that is not a virtual user; ``release`` it when done."""
         if self._service is not None:
-            return SeedClaim(*self._service.next(self.strategy, self.profile))
+            return SeedClaim(*self._service.next(self.strategy, self.profile, str(self.when_empty)))
         assignment, seeds = self._wait_ready()
         number = self._numbers.take()
         assert number is not None  # unbounded
@@ -208,6 +216,10 @@ class SeedsFeeder(MasterSide, WorkerSide):
         else:
             if position is None:
                 position, pooled = self._take_pooled(assignment), True
+            if position is None and self.when_empty.action == "wait":
+                position = self._wait_pooled(assignment)
+            if position is None and self.when_empty.action in ("cycle", "warn"):
+                return self._overflow(assignment, seeds, number)
             if position is None:
                 self._numbers.put(number)
                 raise SeedsExhaustedError(
@@ -216,6 +228,28 @@ class SeedsFeeder(MasterSide, WorkerSide):
                 )
             index = assignment.index(position)
         return SeedClaim(index, seeds.get_user(index), number, position, pooled, assignment.generation)
+
+    def _wait_pooled(self, assignment: Assignment) -> int | None:
+        """``when_empty=wait:S``: ask the pool again every 50 ms until a user comes back or S seconds pass."""
+        deadline = time.monotonic() + self.when_empty.seconds
+        while time.monotonic() < deadline:
+            gevent.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+            position = self._take_pooled(assignment)
+            if position is not None:
+                return position
+        return None
+
+    def _overflow(self, assignment: Assignment, seeds: FeederSeeds, number: int) -> SeedClaim:
+        """``when_empty=cycle|warn``: a user someone already holds, in the strategy's order (warn says so once)."""
+        if self.when_empty.action == "warn" and not self._warned:
+            self._warned = True
+            logger.warning(
+                "%s: all %d seeded users are held; handing out users already held (--seeds-when-empty warn)",
+                self.dump,
+                assignment.seeds,
+            )
+        index = assignment.index(next(self._overflows) % assignment.seeds)
+        return SeedClaim(index, seeds.get_user(index), number, None, False, assignment.generation)
 
     def release(self, claim: SeedClaim) -> None:
         """Give a claimed seeded user back (virtual users do this when they stop)."""
@@ -321,7 +355,7 @@ class SeedsFeeder(MasterSide, WorkerSide):
         self._failure = None
         users = self._wanted(runner)
         if self._service is not None:
-            problem = self._service.problem(self.strategy, users, self.requires, self.profile)
+            problem = self._service.problem(self.strategy, users, self.requires, self.profile, self.when_empty)
             return self._abort(environment, problem) if problem else None
         generation = (self._assignment.generation + 1) if self._assignment else 1
         try:
@@ -330,7 +364,7 @@ class SeedsFeeder(MasterSide, WorkerSide):
             return self._abort(environment, str(exc))
         source = str(self.dump) if self.profile is None else f"{self.dump} (profile {self.profile!r})"
         problem = requirements_problem(source, seeds, self.requires) or capacity_problem(
-            source, self.strategy, seeds=len(seeds.users), users=users
+            source, self.strategy, seeds=len(seeds.users), users=users, when_empty=self.when_empty
         )
         if problem:
             return self._abort(environment, problem)

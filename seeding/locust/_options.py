@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .._exceptions import PlanError, SeedingError
+from ..dumps._exhaustion import WhenEmpty
 from ..dumps._files import dump_path
 from ..dumps._strategies import strategy_spec
 from ..plan._models import find_plan, load_plan
@@ -88,6 +89,13 @@ def _strategy(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _when_empty(text: str) -> WhenEmpty:
+    try:
+        return WhenEmpty.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _transport(text: str) -> str:
     if text not in ("grpc", "http"):
         raise argparse.ArgumentTypeError(f"{text!r} is not a transport: grpc or http")
@@ -128,6 +136,14 @@ OPTIONS: list[tuple[str, dict[str, Any]]] = [
     ("--seeds-dump", {"help": "dump the virtual users take their seeded users from (default: the plan's)"}),
     ("--seeds-strategy", {"type": _strategy, "default": "unique", "help": "unique, shuffle, cycle, random or zipf:S"}),
     ("--seeds-profile", {"help": "profiles to serve besides the plan's, comma-separated; the first is the default"}),
+    (
+        "--seeds-when-empty",
+        {
+            "type": _checked(_when_empty),
+            "default": "stop",
+            "help": "when every seeded user is held: stop, wait:SECONDS, cycle (start over) or warn (share, say once)",
+        },
+    ),
     ("--seeds-users", {"type": _checked(seeds_users), "help": "users to seed: N, run (= --users) or run*FACTOR"}),
     ("--seeds-max-age", {"type": _checked(max_age), "help": "re-seed a dump older than this (90, 30m, 12h, 1d)"}),
     ("--seeds-transport", {"type": _transport, "help": "grpc or http (default: settings, then grpc)"}),
@@ -213,7 +229,13 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
         }
     requires = [name.strip() for name in (options.seeds_requires or "").split(",") if name.strip()]
     try:
-        feeder = SeedsFeeder(Path(dump), strategy=options.seeds_strategy, requires=requires, seed=options.seeds_seed)
+        feeder = SeedsFeeder(
+            Path(dump),
+            strategy=options.seeds_strategy,
+            requires=requires,
+            seed=options.seeds_seed,
+            when_empty=getattr(options, "seeds_when_empty", None) or "stop",
+        )
     except ValueError as exc:
         _fail(f"--seeds-requires: {exc}")
     # Listening first: workers forked with this process say hello while the master is still seeding.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..dumps._exhaustion import WhenEmpty
 from ..dumps._result import SeedsResult
 from ..dumps._strategies import Strategy, exclusive
 from ..plan._models import ACCOUNT_FIELDS, CARD_FIELDS, OPERATION_FIELDS, did_you_mean
@@ -55,13 +56,16 @@ def requirements_problem(source: str, seeds: SeedsResult, requires: Iterable[str
     return None
 
 
-def capacity_problem(source: str, strategy: Strategy, *, seeds: int, users: int) -> str | None:
-    """Why ``seeds`` seeded users cannot serve ``users`` virtual users under ``strategy``."""
+def capacity_problem(
+    source: str, strategy: Strategy, *, seeds: int, users: int, when_empty: WhenEmpty | None = None
+) -> str | None:
+    """Why ``seeds`` seeded users cannot serve ``users`` virtual users under ``strategy`` (and ``when_empty``)."""
     if seeds == 0:
         return f"{source}: holds no seeded users"
-    if exclusive(strategy) and users > seeds:
+    if exclusive(strategy) and users > seeds and (when_empty is None or when_empty.action == "stop"):
         return (
             f"{source}: holds {seeds} seeded users but the run asks for {users} virtual users, and strategy "
-            f"{strategy!r} gives each its own; seed at least {users} users or use strategy='cycle'"
+            f"{strategy!r} gives each its own; seed at least {users} users, use strategy='cycle', "
+            "or say what to do when none is left (--seeds-when-empty wait:SECONDS|cycle|warn)"
         )
     return None

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import requests
 
 from .._exceptions import SeedingError, SeedsExhaustedError
+from ..dumps._exhaustion import WhenEmpty
 from ..dumps._result import SeedsResult, SeedUserResult
 from ._preflight import capacity_problem, requirements_problem
 
@@ -50,16 +51,25 @@ class ServiceDump:
             self._http.headers["Authorization"] = f"Bearer {token}"
         self._timeout = timeout
 
-    def next(self, strategy: str, profile: str | None = None) -> tuple[int, SeedUserResult]:
+    def next(self, strategy: str, profile: str | None = None, when_empty: str = "stop") -> tuple[int, SeedUserResult]:
         """The next user under ``strategy`` (of ``profile``); ``SeedsExhaustedError`` when the service has none left."""
         params = {"strategy": strategy} if profile is None else {"strategy": strategy, "profile": profile}
+        if when_empty != "stop":
+            params["when_empty"] = when_empty
         answer = self._request("POST", "/next", params=params)
         if answer.status_code == 409:
             raise SeedsExhaustedError(f"{self.url}: {_error(answer)}")
         data = answer.json()
         return data["index"], SeedUserResult.model_validate(data["user"])
 
-    def problem(self, strategy: str, users: int, requires: Iterable[str], profile: str | None = None) -> str | None:
+    def problem(
+        self,
+        strategy: str,
+        users: int,
+        requires: Iterable[str],
+        profile: str | None = None,
+        when_empty: WhenEmpty | None = None,
+    ) -> str | None:
         """Why this dump cannot serve ``users`` virtual users (one line), or None.
 
         With ``profile``, only the requirements are checked here; the service refuses a profile it
@@ -75,7 +85,7 @@ class ServiceDump:
         if profile is not None:
             return requirements_problem(self.url, seeds, requires)
         return requirements_problem(self.url, seeds, requires) or capacity_problem(
-            self.url, strategy, seeds=left, users=users
+            self.url, strategy, seeds=left, users=users, when_empty=when_empty
         )  # type: ignore[arg-type]
 
     def _request(self, method: str, suffix: str, **kwargs: object) -> requests.Response:

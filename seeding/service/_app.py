@@ -20,6 +20,7 @@ from aiohttp import web
 
 from .._exceptions import DumpError
 from .._settings import Settings, load_settings
+from ..dumps._exhaustion import WhenEmpty
 from ..dumps._strategies import strategy_spec
 from ..serving import BoundedListener, ConnectionLimits, OneLineLog, read_body
 from ._dumps import Dumps
@@ -28,7 +29,7 @@ from ._handouts import FSYNC_INTERVAL, STRATEGIES, HandOuts
 from ._metrics import CONTENT_TYPE, Metrics
 from ._openapi import openapi
 from ._page import ASSETS, PAGES, TOKEN_REQUIRED, asset, page
-from ._pool import MAX_TTL, MAX_WAIT, Lease, PoolKey, Pools, Profile, iso, lease_id, parse_lease_id, seconds
+from ._pool import MAX_TTL, MAX_WAIT, POLL, Lease, PoolKey, Pools, Profile, iso, lease_id, parse_lease_id, seconds
 from ._runs import LIVE, Runs
 from ._store import EMBEDDED, open_store
 
@@ -39,6 +40,7 @@ REQUEST_LOG = OneLineLog(logging.getLogger("seeding.service.http"), "service")
 
 MAX_BODY = 1 << 20  # bytes: a plan is a few hundred; this bounds what a request can make us parse
 EVENTS_INTERVAL = 0.5  # seconds between progress events of a running run
+STOP = WhenEmpty()
 _OPEN = frozenset({"/healthz", *PAGES, *(f"/ui/{name}" for name in ASSETS)})
 _ACCESS_FORMAT = '%a "%r" %s %b %Tfs'  # who, the request line, status, bytes, seconds
 _JSON = "application/json"
@@ -162,6 +164,7 @@ class Service:
         self.handouts = HandOuts()
         self.pools = Pools(open_store(store, self.dumps_dir))
         self._profiles: dict[tuple[str, str, str], Profile] = {}
+        self._warned: set[str] = set()  # scenarios whose when_empty=warn was logged (once each)
         self.runs = Runs(self.dumps_dir, self.plans_dir, self.settings)
         self.metrics = Metrics(self.runs.by_state, self.handouts.left)
         self.runs.metrics = self.metrics
@@ -371,21 +374,56 @@ class Service:
                 strategy = strategy_spec(strategy).name
             except ValueError as exc:
                 raise ApiError(400, str(exc)) from None
+        when = _when_empty(request.query.get("when_empty"))
         profile = request.query.get("profile")
         members = dump.members(profile) if profile is not None else None
         blocked = await self.pools.quarantined(_key(dump))
         sequence = self.handouts.sequence(dump)  # from here to the answer, no await: no user goes twice
         index = sequence.take(strategy, profile, members, blocked)  # type: ignore[arg-type]
+        headers = None
+        if index is None and when.action != "stop":
+            index, headers = await self._when_empty(when, dump, strategy, profile, members)
         if index is None:
+            blocked = await self.pools.quarantined(_key(dump))
             which = f"{len(members)} users of profile {profile!r}" if members is not None else f"{dump.count} users"
             out = f" or are quarantined ({len(blocked)} of the dump's users are)" if blocked else ""
+            waited = f" (waited {when.seconds:g} s)" if when.action == "wait" else ""
             raise ApiError(
                 409,
-                f"scenario {dump.scenario!r}: all {which} were handed out under unique/shuffle{out}; "
-                f"POST /v1/dumps/{dump.scenario}/reset starts over",
+                f"scenario {dump.scenario!r}: all {which} were handed out under unique/shuffle{out}{waited}; "
+                f"POST /v1/dumps/{dump.scenario}/reset starts over, ?when_empty=cycle|warn|wait:SECONDS decides",
             )
         self.metrics.handed_out(dump.scenario, strategy)
-        return self._user(dump, index)
+        return self._user(dump, index, headers)
+
+    async def _when_empty(
+        self, when: WhenEmpty, dump: Any, strategy: str, profile: str | None, members: list[int] | None
+    ) -> tuple[int | None, dict[str, str] | None]:
+        """No user left under ``strategy``: wait for one, start over, or hand out one already out (with a warning)."""
+        key = _key(dump)
+        if when.action == "wait":
+            deadline = asyncio.get_running_loop().time() + when.seconds
+            while (remaining := deadline - asyncio.get_running_loop().time()) > 0:
+                await asyncio.sleep(min(remaining, POLL))
+                blocked = await self.pools.quarantined(key)
+                index = self.handouts.sequence(dump).take(strategy, profile, members, blocked)  # type: ignore[arg-type]
+                if index is not None:
+                    return index, None
+            return None, None
+        blocked = await self.pools.quarantined(key)
+        sequence = self.handouts.sequence(dump)
+        if when.action == "cycle":
+            log.info("scenario %r: every user was handed out; when_empty=cycle starts over", dump.scenario)
+            sequence.reset()
+            return sequence.take(strategy, profile, members, blocked), None  # type: ignore[arg-type]
+        index = sequence.take("cycle", profile, members, blocked)
+        if index is None:
+            return None, None
+        message = f"scenario {dump.scenario!r}: every user was handed out; handing out users again (when_empty=warn)"
+        if dump.scenario not in self._warned:
+            self._warned.add(dump.scenario)
+            log.warning("%s", message)
+        return index, {"X-Seeding-Warning": message}
 
     async def reset(self, request: web.Request) -> web.Response:
         dump = self.dumps.get(request.match_info["scenario"])
@@ -393,12 +431,14 @@ class Service:
         sequence.reset()
         return _json({"scenario": dump.scenario, "users": dump.count, "left": sequence.left})
 
-    def _user(self, dump: Any, index: int) -> web.Response:
+    def _user(self, dump: Any, index: int, headers: dict[str, str] | None = None) -> web.Response:
         try:
             raw = dump.raw(index)
         except DumpError as exc:  # a user damaged in the middle of the file
             raise ApiError(409, str(exc)) from None
-        return web.Response(body=b'{"index":%d,"user":%b}' % (index, raw), headers={"Content-Type": _JSON})
+        return web.Response(
+            body=b'{"index":%d,"user":%b}' % (index, raw), headers={"Content-Type": _JSON, **(headers or {})}
+        )
 
     # --- pools -----------------------------------------------------------------------------
 
@@ -407,6 +447,14 @@ class Service:
         query = request.query
         ttl = seconds(query.get("ttl"), "ttl", upper=MAX_TTL, allow_zero=False)
         wait = seconds(query.get("wait"), "wait", upper=MAX_WAIT, allow_zero=True, default=0.0)
+        when = _when_empty(query.get("when_empty"))
+        if not when.exclusive_only:
+            raise ApiError(
+                400,
+                f"when_empty={when}: a lease is exclusive, so it takes stop or wait:SECONDS only "
+                "(cycle and warn would give one user two holders)",
+            )
+        wait = max(wait, when.seconds)
         name = query.get("profile")
         profile = None if name is None else self._profile(dump, name)
         key = _key(dump)
@@ -486,6 +534,15 @@ class Service:
         """Users handed out under unique/shuffle, when this process hands out that dump (else 0)."""
         sequence = self.handouts.current(key.scenario)
         return 0 if sequence is None or sequence.fingerprint != key.fingerprint else sequence.count - sequence.left
+
+
+def _when_empty(text: str | None) -> WhenEmpty:
+    if text is None:
+        return STOP
+    try:
+        return WhenEmpty.parse(text, max_wait=MAX_WAIT)
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
 
 
 def _key(dump: Any) -> PoolKey:

@@ -52,6 +52,13 @@ _TTL = {
     "schema": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_TTL},
 }
 _LEASE = _json(_ref("Lease"), "the lease")
+_WHEN_EMPTY = {
+    "name": "when_empty",
+    "in": "query",
+    "description": "when no user is left: stop (409, the default), wait:SECONDS (up to 60), cycle (start over) "
+    "or warn (hand out one already out, with an X-Seeding-Warning header); leases take stop or wait:SECONDS",
+    "schema": {"type": "string", "pattern": "^(stop|cycle|warn|wait:[0-9.]+)$", "default": "stop"},
+}
 _RUN = _json({"type": "object", "properties": {"run": _ref("Run")}}, "the run")
 _HTML = {"200": {"description": "a page", "content": {"text/html": {"schema": {"type": "string"}}}}}
 _USER = _json(_ref("HandOut"), "the user and its index in the dump")
@@ -284,6 +291,7 @@ def openapi() -> dict[str, Any]:
                         "description": f"one of {', '.join(STRATEGIES)}; zipf:S sets the exponent (zipf:1.1)",
                         "schema": {"type": "string", "default": "unique"},
                     },
+                    _WHEN_EMPTY,
                     {
                         "name": "profile",
                         "in": "query",
@@ -308,6 +316,7 @@ def openapi() -> dict[str, Any]:
                         "schema": {"type": "number", "minimum": 0, "maximum": MAX_WAIT},
                     },
                     {"name": "profile", "in": "query", "schema": {"type": "string"}},
+                    _WHEN_EMPTY,
                 ],
                 "post": _op(
                     "lease a user no one else holds, least recently used first, until expires_at "

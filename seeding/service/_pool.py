@@ -31,6 +31,7 @@ from ._errors import ApiError
 __all__ = [
     "MAX_TTL",
     "MAX_WAIT",
+    "POLL",
     "Lease",
     "PoolCounts",
     "PoolKey",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from seeding import SeedsResult
+from seeding.dumps._exhaustion import WhenEmpty
 from seeding.locust import capacity_problem, requirements_problem, validate_requirements
 
 USER = {
@@ -50,3 +51,20 @@ def test_capacity(strategy, seeds, users, fails):
     assert (problem is not None) == fails
     if fails and seeds:
         assert f"holds {seeds} seeded users but the run asks for {users} virtual users" in problem
+
+
+@pytest.mark.parametrize(("policy", "fails"), [("stop", True), ("wait:5", False), ("cycle", False), ("warn", False)])
+def test_a_when_empty_policy_lets_more_virtual_users_than_seeded_users_start(policy: str, fails: bool) -> None:
+    problem = capacity_problem("d.json", "unique", seeds=10, users=11, when_empty=WhenEmpty.parse(policy))
+    assert (problem is not None) == fails
+    if fails:
+        assert "--seeds-when-empty wait:SECONDS|cycle|warn" in problem
+    assert capacity_problem("d.json", "cycle", seeds=0, users=1, when_empty=WhenEmpty.parse(policy))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("stop", WhenEmpty("stop")), ("wait:2.5", WhenEmpty("wait", 2.5)), (" cycle ", WhenEmpty("cycle"))],
+)
+def test_when_empty_parses_and_prints_back(text: str, expected: WhenEmpty) -> None:
+    assert WhenEmpty.parse(text) == expected and WhenEmpty.parse(str(expected)) == expected
