@@ -247,7 +247,11 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
     _profiled.clear()
     for profile in dict.fromkeys([*named, *known]):
         _profiled[profile] = SeedsFeeder(
-            Path(dump), strategy=options.seeds_strategy, seed=options.seeds_seed, profile=profile
+            Path(dump),
+            strategy=options.seeds_strategy,
+            seed=options.seeds_seed,
+            profile=profile,
+            when_empty=getattr(options, "seeds_when_empty", None) or "stop",
         )
         _profiled[profile].attach(environment, runner)
     _default_profile = named[0] if named else None
