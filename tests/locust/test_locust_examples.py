@@ -28,6 +28,23 @@ def test_example_runs_clean(example, stand_process, run_locust, repo_root, tmp_p
     assert requests > 10 and failures == 0
 
 
+def test_the_soak_example_runs_more_virtual_users_than_seeded_users_waiting_for_one(
+    stand_process, run_locust, repo_root, tmp_path
+):
+    """14 virtual users on 10 seeded users under unique: 4 wait (--seeds-when-empty wait:30), none fails."""
+    folder = repo_root / "examples" / "locust"
+    files = ["--config", str(folder / "soak_leases.conf"), "-f", str(folder / "get_operations_http.py")]
+    plan = ["--seeds-plan", str(repo_root / "plans" / "get-operations.yaml")]
+    done = run_locust([*files, "--host", stand_process.http_url, "-t", "4s", "-u", "14", "-r", "14", *plan], env={})
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "holds 10 seeded users but the run asks for 14" not in done.stderr
+    total = re.search(r"^\s+Aggregated\s+(\d+)\s+(\d+)\(", done.stderr, re.MULTILINE)
+    assert total is not None, done.stderr[-3000:]
+    requests, failures = map(int, total.groups())
+    assert requests > 10 and failures == 0
+
+
 @pytest.mark.parametrize("example", ["get_operations_http", "make_purchase_grpc"])
 def test_example_without_a_gateway_stops_before_seeding(example, run_locust, repo_root, tmp_path):
     """No --host: one line and exit 2, nothing seeded (a shared machine's localhost:8003/9003 is not ours)."""
@@ -42,7 +59,7 @@ def test_example_without_a_gateway_stops_before_seeding(example, run_locust, rep
     assert not (tmp_path / "dumps").exists() or not any((tmp_path / "dumps").iterdir())
 
 
-@pytest.mark.parametrize("conf", ["get_operations_http.conf", "make_purchase_grpc.conf"])
+@pytest.mark.parametrize("conf", ["get_operations_http.conf", "make_purchase_grpc.conf", "soak_leases.conf"])
 def test_example_confs_name_no_gateway_and_bind_the_master_to_loopback(conf, repo_root):
     keys = {}
     for line in (repo_root / "examples" / "locust" / conf).read_text().splitlines():
