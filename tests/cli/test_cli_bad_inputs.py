@@ -100,7 +100,7 @@ ROWS = [
     Row("env-retries", ["{plan}"], 2, "SEEDING.RETRIES", {".env": "SEEDING.RETRIES=99999999\n"}),
     # plans
     Row("plan-missing", ["{tmp}/nope.yaml"], 2, "nope.yaml: no such plan file"),
-    Row("plan-directory", ["{tmp}"], 2, "cannot read the plan"),
+    Row("plan-directory", ["{tmp}"], 2, "cannot read it as a plan: it is a directory"),
     Row("plan-binary", ["{tmp}/p.yaml"], 2, "cannot read the plan", {"p.yaml": b"\xff\xfe\x00users"}),
     Row("plan-empty", ["{tmp}/p.yaml"], 2, "the plan is empty", {"p.yaml": ""}),
     Row("plan-list", ["{tmp}/p.yaml"], 2, "not a list", {"p.yaml": "- 1\n"}),
@@ -245,10 +245,10 @@ ROWS = [
         "missing plan indices",
     ),
     Row(
-        "http-operation-refused",
+        "plan-over-4-mib",  # refused before a call: a request from it would exceed the gateway's 4 MiB as well
         ["{tmp}/big.yaml", "--stand", "embedded", "--transport", "http", "--dumps-dir", "{tmp}"],
-        1,
-        "failed: plan user #",
+        2,
+        "too large for a plan",
         {
             "big.yaml": "users: {count: 2, debit_card_accounts: {count: 1, purchase_operations: 1}}\n"
             "operations: {purchase_categories: [%s]}\n" % ("x" * 5_000_000)

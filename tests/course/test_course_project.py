@@ -188,7 +188,7 @@ def _free_port() -> int:
 
 def test_the_course_locustfile_seeds_once_and_hands_no_user_out_twice(stand: StandProcess, tmp_path: Path) -> None:
     project, env = _make_project(tmp_path, stand, own_contracts=True)
-    # Yesterday's dump at the very path: workers call load() at init, before the master has seeded.
+    # Yesterday's dump at the very path: workers call load() at init, before the master decides to reuse it.
     subprocess.run(
         [sys.executable, "-c", "from seeds.scenarios.get_user import GetUserSeedsScenario as S; S().build()"],
         cwd=project,
@@ -213,7 +213,7 @@ def test_the_course_locustfile_seeds_once_and_hands_no_user_out_twice(stand: Sta
 
     assert done.returncode == 0, done.stderr[-3000:]
     fresh = {user.user_id for user in open_dump(project / "dumps/get-user_seeds.json").users}
-    assert not fresh & stale, "the master seeded anew"
+    assert fresh == stale, "the master reused the dump of the plan's shape (seeded data is kept, not re-seeded)"
     rows = [line.split() for line in records.read_text().splitlines()]
     handed = [user_id for _, user_id in rows]
     assert len(handed) == 6 and set(handed) == fresh, "each seeded user went to exactly one virtual user"

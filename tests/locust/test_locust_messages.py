@@ -243,7 +243,7 @@ BAD_ASSIGNMENTS = [
     ({"slot": 2}, "assignment: Value error, slot 2 is not a rank among 2 workers"),
     ({"seeds": 0}, "assignment.seeds: Input should be greater than or equal to 1"),
     ({"rounds": 3}, "assignment: Value error, 3 rounds of 2 workers need more than 4 seeds"),
-    ({"strategy": "evil"}, "assignment.strategy: Input should be"),
+    ({"strategy": "evil"}, "assignment: Value error, strategy must be one of unique, shuffle, cycle, random, zipf"),
     ({"workers": "2"}, "assignment.workers: Input should be a valid integer"),
     ({"seed": 0.5}, "assignment.seed: Input should be a valid integer"),
 ]

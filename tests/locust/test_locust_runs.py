@@ -77,7 +77,7 @@ def test_processes_regenerate_once_and_hand_out_each_seeded_user_once(
 
     assert done.returncode == 0, done.stderr[-3000:]
     lines = seeding_lines(done.stderr)
-    assert sum("another plan" in line for line in lines) == 1, lines  # the master seeded, once
+    assert sum("another shape" in line for line in lines) == 1, lines  # the master seeded, once
     assert len(open_dump(dump).users) == 10
     rows = records(tmp_path / "records")
     assert_unique_and_true(rows, dump, 7)
