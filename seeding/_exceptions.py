@@ -8,7 +8,8 @@
     ├── SeedsExhaustedError       more users asked of a dump than it holds (also an IndexError)
     └── GatewayError              a gateway call failed: carries method, target, status and message
         ├── TransientGatewayError     worth retrying: the same call may succeed later
-        │   └── GatewayUnreachableError   nothing answers at the target (connect refused, no route)
+        │   ├── GatewayUnreachableError   nothing answers at the target (connect refused, no route)
+        │   └── OverloadedError           refused for load, with when to come back (Retry-After, pushback)
         └── PermanentGatewayError     retrying the same call cannot help
             ├── NotFoundError             404 / NOT_FOUND
             ├── InvalidRequestError       422, 403 / INVALID_ARGUMENT (bad email, duplicate email, bad field)
@@ -22,6 +23,7 @@ Classification happens here, once, for both transports (``error_for_grpc_status`
 from __future__ import annotations
 
 __all__ = [
+    "PUSHBACK_TRAILER",
     "BuildError",
     "DumpError",
     "GatewayError",
@@ -29,6 +31,7 @@ __all__ = [
     "InvalidRequestError",
     "JournalError",
     "NotFoundError",
+    "OverloadedError",
     "PermanentGatewayError",
     "PlanError",
     "RejectedError",
@@ -38,6 +41,7 @@ __all__ = [
     "error_for_grpc_status",
     "error_for_http_status",
     "is_transient",
+    "pushback_seconds",
 ]
 
 
@@ -105,6 +109,24 @@ class GatewayUnreachableError(TransientGatewayError):
     """Nothing answered at the target address (connection refused, reset, no route)."""
 
 
+class OverloadedError(TransientGatewayError):
+    """The gateway refused the call for load and said how long to hold off: ``pushback`` seconds.
+
+    HTTP 429 or 503 with ``Retry-After``; gRPC RESOURCE_EXHAUSTED or UNAVAILABLE with the
+    ``grpc-retry-pushback-ms`` trailer. The whole run holds off, not only this call's retry.
+    """
+
+    def __init__(self, *, method: str, target: str, status: str, detail: str, pushback: float) -> None:
+        super().__init__(method=method, target=target, status=status, detail=detail)
+        self.pushback = pushback
+
+
+# gRPC's trailer for "come back in N ms" (gRFC A6, the one grpc-core's own retries read).
+PUSHBACK_TRAILER = "grpc-retry-pushback-ms"
+# A gateway's pushback is honoured up to this long: a hostile or broken one should not stall a run.
+MAX_PUSHBACK_S = 60.0
+
+
 class PermanentGatewayError(GatewayError):
     """A failure retrying cannot fix: the request itself is wrong for the gateway."""
 
@@ -149,8 +171,16 @@ _PERMANENT_HTTP: dict[int, type[PermanentGatewayError]] = {
 }
 
 
-def error_for_grpc_status(status_name: str, *, method: str, target: str, detail: str) -> GatewayError:
-    """The error for a failed gRPC call, by status name (``"NOT_FOUND"``)."""
+_PUSHBACK_GRPC = frozenset({"RESOURCE_EXHAUSTED", "UNAVAILABLE"})
+_PUSHBACK_HTTP = frozenset({429, 503})
+
+
+def error_for_grpc_status(
+    status_name: str, *, method: str, target: str, detail: str, pushback: float | None = None
+) -> GatewayError:
+    """The error for a failed gRPC call, by status name (``"NOT_FOUND"``); ``pushback``: its trailer's, in s."""
+    if pushback is not None and status_name in _PUSHBACK_GRPC:
+        return OverloadedError(method=method, target=target, status=status_name, detail=detail, pushback=pushback)
     if status_name in _TRANSIENT_GRPC:
         cls: type[GatewayError] = TransientGatewayError
     else:
@@ -158,10 +188,48 @@ def error_for_grpc_status(status_name: str, *, method: str, target: str, detail:
     return cls(method=method, target=target, status=status_name, detail=detail)
 
 
-def error_for_http_status(status_code: int, *, method: str, target: str, detail: str) -> GatewayError:
-    """The error for a failed HTTP call, by status code."""
+def error_for_http_status(
+    status_code: int, *, method: str, target: str, detail: str, pushback: float | None = None
+) -> GatewayError:
+    """The error for a failed HTTP call, by status code; ``pushback``: its ``Retry-After``, in s."""
+    if pushback is not None and status_code in _PUSHBACK_HTTP:
+        status = str(status_code)
+        return OverloadedError(method=method, target=target, status=status, detail=detail, pushback=pushback)
     if status_code in _TRANSIENT_HTTP:
         cls: type[GatewayError] = TransientGatewayError
     else:
         cls = _PERMANENT_HTTP.get(status_code, RejectedError)
     return cls(method=method, target=target, status=str(status_code), detail=detail)
+
+
+def pushback_seconds(text: str | bytes | None, *, unit: float = 1.0) -> float | None:
+    """A pushback header's value in seconds (``unit``: seconds per its unit), or None if absent or unusable.
+
+    ``Retry-After`` is whole seconds (a decimal is taken too) or an HTTP date; ``grpc-retry-pushback-ms``
+    is milliseconds, and a negative one means "do not retry", which the retry policy's limits
+    already cover. Longer than ``MAX_PUSHBACK_S`` is cut to it.
+    """
+    if text is None:
+        return None
+    if isinstance(text, bytes):
+        text = text.decode("latin-1")
+    try:
+        seconds = float(text) * unit
+    except ValueError:
+        seconds = _http_date_from_now(text)
+    if seconds is None or not seconds >= 0:  # also nan
+        return None
+    return min(seconds, MAX_PUSHBACK_S)
+
+
+def _http_date_from_now(text: str) -> float | None:
+    from datetime import UTC, datetime
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

@@ -7,8 +7,8 @@ Both poll the builder's counters instead of being called from the hot path. A re
 what the journal already held as done, but rates count only what this process did.
 
 A shard process run by ``--processes`` reports to its parent instead (``json_lines``): one JSON
-object per interval on stdout, ``{"progress": {"done", "already", "total", "calls", "retries"}}``
-(entities, ``already`` of them from the journal; this process's calls), and a last one when it
+object per interval on stdout, ``{"progress": {"done", "already", "total", "calls", "retries", "pushbacks",
+"in_flight"}}`` (entities, ``already`` of them from the journal; this process's calls), and a last one when it
 ends; the parent shows one line for all.
 """
 
@@ -22,9 +22,12 @@ from typing import TYPE_CHECKING, Self, TextIO
 
 import orjson
 
+from ._summary import pushbacks
+
 if TYPE_CHECKING:
     from tqdm import tqdm
 
+    from ..engine._builder import Builder
     from ..engine._run import PlanRun
 
 __all__ = ["DEFAULT_PLAIN_INTERVAL", "Progress"]
@@ -89,7 +92,8 @@ class Progress:
         stats = builder.stats
         if self._json:
             record = {"done": self._already + stats.done, "already": self._already, "total": self._total}
-            record.update(calls=stats.calls, retries=stats.retries)
+            record.update(calls=stats.calls, retries=stats.retries, pushbacks=stats.pushbacks)
+            record.update(in_flight=builder.in_flight)
             self._stream.write(orjson.dumps({"progress": record}).decode() + "\n")
             self._stream.flush()
             return
@@ -98,7 +102,8 @@ class Progress:
             share = done / self._total if self._total else 1.0
             print(
                 f"{self._run.scenario}: {done}/{self._total} entities ({share:.0%}), {stats.calls} calls, "
-                f"{stats.calls_per_second:.0f} calls/s, {stats.retries} retries, {stats.elapsed:.0f} s",
+                f"{stats.calls_per_second:.0f} calls/s, {_in_flight(builder)}, {stats.retries} retries"
+                f"{pushbacks(stats.pushbacks)}, {stats.elapsed:.0f} s",
                 file=self._stream,
                 flush=True,
             )
@@ -106,7 +111,11 @@ class Progress:
         if self._bar is None:
             return
         self._bar.n = self._already + stats.done
-        self._bar.set_postfix_str(f"{stats.calls_per_second:.0f} calls/s, {stats.retries} retries", refresh=False)
+        self._bar.set_postfix_str(
+            f"{stats.calls_per_second:.0f} calls/s, {_in_flight(builder)}, {stats.retries} retries"
+            f"{pushbacks(stats.pushbacks)}",
+            refresh=False,
+        )
         self._bar.refresh()
 
     async def __aenter__(self) -> Self:
@@ -128,6 +137,15 @@ class Progress:
         if self._bar is not None:
             self._bar.clear()
             self._bar.close()
+
+
+def _in_flight(builder: Builder) -> str:
+    """``12 in flight, round trip 26/21 ms``: the calls out now, and the round trip against the unloaded one."""
+    round_trip, unloaded = builder.round_trips
+    text = f"{builder.in_flight} in flight"
+    if round_trip is not None and unloaded is not None:
+        text += f", round trip {round_trip * 1000:.0f}/{unloaded * 1000:.0f} ms"
+    return text
 
 
 def _is_terminal(stream: TextIO) -> bool:

@@ -62,6 +62,10 @@ def write_report(path: Path, report: dict[str, Any]) -> None:
         temporary.unlink(missing_ok=True)
 
 
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 2)
+
+
 def plan_entry(
     plan: SeedsPlan,
     status: str,
@@ -90,6 +94,10 @@ def plan_entry(
         "duration_s": round(duration_s, 3),
         "calls": stats.calls if stats else 0,
         "retries": stats.retries if stats else 0,
+        "pushbacks": stats.pushbacks if stats else 0,
+        "peak_in_flight": stats.peak_in_flight if stats else 0,
+        "round_trip_ms": _ms(stats.round_trip if stats else None),
+        "unloaded_round_trip_ms": _ms(stats.unloaded_round_trip if stats else None),
         **details,
     }
     if dump is not None:

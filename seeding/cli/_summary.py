@@ -59,13 +59,26 @@ def wants_table(summary: Summary, stream: TextIO) -> bool:
     return summary == "table" or (summary == "auto" and _is_terminal(stream))
 
 
+def round_trips(round_trip: float | None, unloaded: float | None) -> str:
+    """``, round trip 26 ms (unloaded 21 ms)``: what the latency-aware limit kept; "" without it."""
+    if round_trip is None or unloaded is None:
+        return ""
+    return f", round trip {round_trip * 1000:.0f} ms (unloaded {unloaded * 1000:.0f} ms)"
+
+
+def pushbacks(count: int) -> str:
+    """``, 3 pushbacks``: calls the gateway refused for load (the run held off); "" for none."""
+    return f", {count} pushback{'s' if count != 1 else ''}" if count else ""
+
+
 def summary_lines(run: PlanRun, path: Path) -> list[str]:
     """The one-line summary (CI's format: unchanged from before the table)."""
     totals = run.totals()
     stats = run.builder.stats if run.builder else None
     counts = ", ".join(f"{n} {name}" for name, n in totals.items())
     rate = (
-        f"{stats.calls} calls, {stats.calls_per_second:.0f} calls/s, up to {stats.peak_in_flight} in flight, "
+        f"{stats.calls} calls, {stats.calls_per_second:.0f} calls/s, up to {stats.peak_in_flight} in flight"
+        f"{round_trips(stats.round_trip, stats.unloaded_round_trip)}{pushbacks(stats.pushbacks)}, "
         f"{stats.retries} retries"
         if stats
         else ""
@@ -148,6 +161,7 @@ def table_lines(run: PlanRun, path: Path, style: Style) -> list[str]:
         lines.append(
             f"  {'wall'.ljust(8)}{_seconds(stats.elapsed)}, {stats.calls_per_second:,.0f} calls/s, "
             f"{entity_rate:,.0f} entities/s, up to {stats.peak_in_flight} calls in flight"
+            f"{round_trips(stats.round_trip, stats.unloaded_round_trip)}{pushbacks(stats.pushbacks)}"
         )
     if run.resumed_users:
         lines.append(f"  {'resumed'.ljust(8)}{run.resumed_users:,} users from the journal")

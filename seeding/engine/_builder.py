@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._exceptions import BuildError, GatewayError, SeedingError, TransientGatewayError
+from .._exceptions import BuildError, GatewayError, OverloadedError, SeedingError, TransientGatewayError
 from ..dumps._user_entry import account_entry, user_json
 from ..gateway import AccountType, CardType, GatewayClient, lean_calls
 from ..plan._fake_data import FakeData, OperationData
@@ -59,8 +59,12 @@ class BuildStats:
     done: int = 0
     calls: int = 0
     retries: int = 0
+    pushbacks: int = 0  # calls the gateway refused for load with a Retry-After / pushback: the run held off
     failures: int = 0  # calls that failed for good
     peak_in_flight: int = 0  # the most calls in flight at once (where an adaptive limit took the run)
+    # The latency-aware limit's last window's mean round trip and the gateway's unloaded one (s), at the end.
+    round_trip: float | None = None
+    unloaded_round_trip: float | None = None
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
 
@@ -88,6 +92,16 @@ class _Slots:
     def __init__(self, limit: int | ConcurrencyLimit, rate: float | None = None) -> None:
         self._limit = FixedLimit(limit) if isinstance(limit, int) else limit
         self._bucket = _bucket(rate) if rate else None
+        self._paused_until = 0.0
+        # After a pushback, at most the calls still in flight when it came (each refusal lowers it: the
+        # last of a burst leaves what the gateway took), one more per round trip of answers after: a
+        # fixed limit is not met with its whole burst again at the end of each pause. ``_clear``: no
+        # such ceiling.
+        self._ceiling = _NO_CEILING
+        self._growth = 0.0
+        self._clear = True
+        self._cap = self._limit.limit  # what may be in flight now: the limit, under the ceiling
+        self._resume: asyncio.TimerHandle | None = None  # set while a gateway's pushback holds new calls off
         self.in_flight = 0
         self.peak_in_flight = 0
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
@@ -97,11 +111,15 @@ class _Slots:
 
     @property
     def limit(self) -> int:
-        return self._limit.limit
+        return self._cap
 
     @property
     def maximum(self) -> int:
         return self._limit.maximum
+
+    @property
+    def concurrency_limit(self) -> ConcurrencyLimit:
+        return self._limit
 
     async def acquire(self, chain: int) -> float:
         """Take a slot; ``chain`` is how many calls must still follow this one, one after another.
@@ -110,7 +128,7 @@ class _Slots:
         then waits for its turn in the token bucket (calls leave it in the order their slots were
         granted, so by priority).
         """
-        if self.in_flight < self._limit.limit and not self._waiting:
+        if self.in_flight < self._cap and not self._waiting and self._resume is None:
             self._take()
         else:
             await self._granted(chain)
@@ -138,7 +156,9 @@ class _Slots:
         if started is not None:
             now = time.monotonic()
             if self._limit.sample(now, now - started, failed=failed, in_flight=self.in_flight):
-                self._wake_users()
+                self._set_cap()
+            if not self._clear and not failed:
+                self._raise_ceiling()
         self._grant()
 
     def _take(self) -> None:
@@ -146,8 +166,47 @@ class _Slots:
         if self.in_flight > self.peak_in_flight:
             self.peak_in_flight = self.in_flight
 
+    def push_back(self, seconds: float) -> None:
+        """Send no new call for ``seconds`` (a gateway's Retry-After or pushback): the whole run holds off.
+
+        Calls in flight go on; those waiting (the refused one's retry among them) start when it ends.
+        The first refusal of a pause also makes an adaptive limit back off (those of calls sent before
+        the pause do not again), and every refusal lowers a ceiling to the calls still in flight.
+        """
+        if self._resume is None:
+            self._limit.back_off()
+        self._ceiling, self._growth, self._clear = min(self._ceiling, max(1, self.in_flight)), 0.0, False
+        self._set_cap()
+        loop = asyncio.get_running_loop()
+        until = loop.time() + seconds
+        if until <= self._paused_until:
+            return
+        self._paused_until = until
+        if self._resume is not None:
+            self._resume.cancel()
+        self._resume = loop.call_at(until, self._go_on)
+
+    def _raise_ceiling(self) -> None:
+        """One answer more under the pushback ceiling: a whole ceiling's worth of them raise it by one."""
+        self._growth += 1 / self._ceiling
+        if self._growth >= 1:
+            self._ceiling, self._growth = self._ceiling + 1, 0.0
+            if self._ceiling >= self._limit.limit:
+                self._ceiling, self._clear = _NO_CEILING, True
+            self._set_cap()
+
+    def _set_cap(self) -> None:
+        self._cap = min(self._limit.limit, self._ceiling)
+        self._wake_users()
+
+    def _go_on(self) -> None:
+        self._resume = None
+        self._grant()
+
     def _grant(self) -> None:
-        while self._waiting and self.in_flight < self._limit.limit:
+        if self._resume is not None:
+            return
+        while self._waiting and self.in_flight < self._cap:
             _, _, granted = heapq.heappop(self._waiting)
             if not granted.done():
                 self._take()
@@ -155,7 +214,7 @@ class _Slots:
 
     async def admit(self) -> None:
         """Wait until another user may start (fewer in progress than the limit)."""
-        while self._users >= self._limit.limit:
+        while self._users >= self._cap:
             admitted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._admitting.append(admitted)
             await admitted
@@ -170,6 +229,9 @@ class _Slots:
         for admitted in admitting:
             if not admitted.done():
                 admitted.set_result(None)
+
+
+_NO_CEILING = 1 << 62
 
 
 def _bucket(rate: float) -> AsyncLimiter:
@@ -232,6 +294,7 @@ class Builder:
         finally:
             self.stats.finished = time.monotonic()
             self.stats.peak_in_flight = self._slots.peak_in_flight
+            self.stats.round_trip, self.stats.unloaded_round_trip = self.round_trips
 
     async def _checked_user(self, index: int) -> bytes:
         """``_user(index)``, any failure in its tree raised as the ``BuildError`` of that user."""
@@ -352,6 +415,17 @@ class Builder:
         return self._chained(operations) + waits_for_cards
 
     @property
+    def in_flight(self) -> int:
+        """Calls in flight now (for the live progress line)."""
+        return self._slots.in_flight
+
+    @property
+    def round_trips(self) -> tuple[float | None, float | None]:
+        """The latency-aware limit's current round trip and the gateway's unloaded one (s); None without them."""
+        limit = self._slots.concurrency_limit
+        return getattr(limit, "round_trip", None), getattr(limit, "unloaded", None)
+
+    @property
     def longest_chain(self) -> int:
         """Calls user 0 needs one after another: its creation and the longest run that must follow."""
         return 1 + self.after_user(self._shapes[0])
@@ -375,8 +449,11 @@ class Builder:
             try:
                 self.stats.calls += 1
                 result = await call()
-            except TransientGatewayError:
+            except TransientGatewayError as exc:
                 self._slots.release(started, failed=True)
+                if isinstance(exc, OverloadedError):
+                    self.stats.pushbacks += 1
+                    self._slots.push_back(exc.pushback)
                 raise
             except BaseException:
                 self._slots.release()

@@ -73,6 +73,10 @@ class ConcurrencyLimit(Protocol):
         """A call ended at ``now`` after ``round_trip`` s, ``in_flight`` others still out; True if the limit changed."""
         ...
 
+    def back_off(self) -> bool:
+        """The gateway refused a call for load (a Retry-After / pushback); True if the limit changed."""
+        ...
+
 
 class FixedLimit:
     """``--concurrency N``: N calls in flight, whatever happens."""
@@ -84,6 +88,9 @@ class FixedLimit:
 
     def sample(self, now: float, round_trip: float, *, failed: bool = False, in_flight: int = 0) -> bool:
         return False
+
+    def back_off(self) -> bool:
+        return False  # fixed: the pause alone (``_Slots.push_back``) slows it
 
 
 class AdaptiveLimit:
@@ -153,6 +160,11 @@ class AdaptiveLimit:
         elif elapsed < max(FIRST_WINDOW_ROUND_TRIPS * shortest, MIN_FIRST_WINDOW_S):
             return grew  # the first window is shorter: a short run should not spend long at the start
         return self._close_window(now, elapsed) or grew
+
+    def back_off(self) -> bool:
+        """As a failure: start-up ends and the window's rate replaces the best one."""
+        self._failed, self._starting = True, False
+        return False
 
     def _slow_start(self, round_trip: float) -> bool:
         """One more call in flight for an answer as fast as the first ones; True if the limit rose."""
@@ -260,10 +272,12 @@ class LatencyLimit:
     flat it grows (doubling each window in start-up, until a window's round trip is past the aim)
     up to ``maximum``, or until the client itself,
     short of CPU, is what slows the answers. A window in which the calls never filled half the
-    limit (the run had no more to send) does not raise it. Failed calls do not count: their round
-    trip says nothing about the queue. A window that never had more calls in flight than a probe
-    has counts as part of it (a probe that drew fast answers by chance would otherwise hold the
-    limit at its minimum until the next).
+    limit (the run had no more to send) does not raise it. In start-up only calls sent under a
+    window's limit count in it (answers to calls sent at half the limit would double it twice), and
+    failed calls never: their round trip says nothing about the queue. A window that never
+    had more calls in flight than a probe has counts as part of it (a probe that drew fast answers
+    by chance would otherwise hold the limit at its minimum until the next). A gateway's pushback
+    (``back_off``) halves the limit.
     """
 
     def __init__(
@@ -302,7 +316,7 @@ class LatencyLimit:
             return self._probing(now, round_trip, failed, in_flight)
         if in_flight >= self._busiest:
             self._busiest = in_flight + 1
-        if not failed:
+        if not failed and (not self._starting or now - round_trip >= self._window_start):
             self._total += round_trip
             self._answers += 1
         window = LATENCY_WINDOW_ROUND_TRIPS * self.unloaded  # type: ignore[operator]
@@ -330,6 +344,15 @@ class LatencyLimit:
         if now >= self._next_probe:
             self._probe, self._resume = _MeanProbe(), self._rounded()
             return self._set(self.minimum)
+        return self._set(self._rounded())
+
+    def back_off(self) -> bool:
+        """Halve the limit and end start-up: the gateway says it has more than it can take."""
+        self._starting = False
+        self._size = max(float(self.minimum), self._size * SHRINK)
+        if self._probe is not None:
+            self._resume = max(self.minimum, math.floor(self._resume * SHRINK))
+            return False
         return self._set(self._rounded())
 
     def _new_window(self, now: float) -> None:

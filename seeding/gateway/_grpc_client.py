@@ -22,7 +22,13 @@ from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 from pydantic import BaseModel
 
-from .._exceptions import GatewayError, GatewayUnreachableError, error_for_grpc_status
+from .._exceptions import (
+    PUSHBACK_TRAILER,
+    GatewayError,
+    GatewayUnreachableError,
+    error_for_grpc_status,
+    pushback_seconds,
+)
 from ..contract import (
     ENDPOINTS,
     GRPC_DATE,
@@ -143,7 +149,11 @@ class GrpcGatewayClient(ContractClient):
         detail = exc.details() or ""
         if status == "UNAVAILABLE" and any(f in detail.lower() for f in _CONNECT_FAILURES):
             return GatewayUnreachableError(method=endpoint.rpc, target=self.target, status=status, detail=detail)
-        return error_for_grpc_status(status, method=endpoint.rpc, target=self.target, detail=detail)
+        pushback = None
+        if status in ("RESOURCE_EXHAUSTED", "UNAVAILABLE"):
+            trailers = dict(exc.trailing_metadata() or ())
+            pushback = pushback_seconds(trailers.get(PUSHBACK_TRAILER), unit=0.001)
+        return error_for_grpc_status(status, method=endpoint.rpc, target=self.target, detail=detail, pushback=pushback)
 
     def _decode(self, response: Any, key: str, model: type[BaseModel]) -> Any:
         value = getattr(response, key)

@@ -35,7 +35,13 @@ from httpx_aiohttp.transport import map_aiohttp_exceptions
 from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
 
-from .._exceptions import GatewayError, GatewayUnreachableError, TransientGatewayError, error_for_http_status
+from .._exceptions import (
+    GatewayError,
+    GatewayUnreachableError,
+    TransientGatewayError,
+    error_for_http_status,
+    pushback_seconds,
+)
 from ..contract import ENDPOINTS, AccountType, CardType, Endpoint
 from ._address import Transport
 from ._contract_client import AccountRef, CardRef, ContractClient
@@ -145,7 +151,11 @@ class HttpGatewayClient(ContractClient):
             ) from None
         if not response.is_success:
             raise error_for_http_status(
-                response.status_code, method=endpoint.http_route, target=self.target, detail=_detail(response)
+                response.status_code,
+                method=endpoint.http_route,
+                target=self.target,
+                detail=_detail(response),
+                pushback=pushback_seconds(response.headers.get("retry-after")),
             )
         try:
             return orjson.loads(response.content)

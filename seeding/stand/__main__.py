@@ -70,7 +70,10 @@ async def serve(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
     """Entry point (also ``seeding stand``, which names itself ``prog``); returns the exit status."""
-    args = build_parser(prog).parse_args(argv)
+    parser = build_parser(prog)
+    args = parser.parse_args(argv)
+    if args.pushback_above is not None and args.max_in_flight is None:
+        parser.error("--pushback-above needs --max-in-flight: the queue it refuses calls above")
     logging.basicConfig(level=logging.WARNING, format="seeding stand: %(levelname)s %(name)s: %(message)s")
     try:
         return asyncio.run(serve(args))

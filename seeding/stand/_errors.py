@@ -9,7 +9,8 @@
     ├── DuplicateEmailError       a second user with the same email (403, INVALID_ARGUMENT)
     ├── CardsNotAllowedError      a card on a deposit or savings account (400, FAILED_PRECONDITION)
     ├── ReceiptMissingError       receipt of a FAILED / UNSPECIFIED operation (500, INTERNAL)
-    └── InjectedFaultError        the fail-rate picked this call (503, UNAVAILABLE); nothing applied
+    ├── InjectedFaultError        the fail-rate picked this call (503, UNAVAILABLE); nothing applied
+    └── PushbackError             the queue is past --pushback-above (429, RESOURCE_EXHAUSTED) with a pushback
 
     StandStartError               the stand could not start (a port in use, a bad address)
 
@@ -34,6 +35,7 @@ __all__ = [
     "MalformedIdError",
     "NonFiniteAmountError",
     "NotFoundError",
+    "PushbackError",
     "ReceiptMissingError",
     "StandError",
     "StandStartError",
@@ -111,6 +113,14 @@ class InjectedFaultError(StandError):
     """A transient fault chosen by the fail-rate; the call changed nothing."""
 
 
+class PushbackError(StandError):
+    """The gateway sheds load: come back in ``pushback_ms`` (Retry-After, grpc-retry-pushback-ms); nothing applied."""
+
+    def __init__(self, rpc: str, pushback_ms: float) -> None:
+        self.pushback_ms = pushback_ms
+        super().__init__(f"{rpc}: too many calls queued, retry in {pushback_ms:g} ms")
+
+
 class StandStartError(RuntimeError):
     """The stand could not start; the message is one line saying why (e.g. a port in use)."""
 
@@ -134,6 +144,7 @@ ANSWERS: dict[type[StandError], Answer] = {
     CardsNotAllowedError: Answer(400, "detail", "FAILED_PRECONDITION"),
     ReceiptMissingError: Answer(500, "plain", "INTERNAL"),
     InjectedFaultError: Answer(503, "detail", "UNAVAILABLE"),
+    PushbackError: Answer(429, "detail", "RESOURCE_EXHAUSTED"),
 }
 
 

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from ._errors import InjectedFaultError
+from ._errors import InjectedFaultError, PushbackError
 
 if TYPE_CHECKING:
     from ._options import StandOptions
@@ -33,8 +33,10 @@ class Faults:
     delayed too, then raises ``InjectedFaultError`` *before* the bank sees it, so it changes
     nothing. With ``max_in_flight`` set, at most that many calls are served at once (delay and
     handler both run while a call holds one of these workers); the others queue in arrival order,
-    as behind a gateway with that many workers. The counters are there for tests: ``calls`` and
-    ``injected`` per RPC name, the calls being served (now and at the peak) and those queued.
+    as behind a gateway with that many workers; with ``pushback_above`` too, a call that would wait
+    behind more than that many is refused at once with a pushback of ``pushback_ms`` (a gateway
+    that sheds load). The counters are there for tests: ``calls``, ``injected`` and ``refused`` per
+    RPC name, the calls being served (now and at the peak) and those queued.
     """
 
     def __init__(
@@ -45,6 +47,8 @@ class Faults:
         fail_rate: float = 0.0,
         seed: int | None = None,
         max_in_flight: int | None = None,
+        pushback_above: int | None = None,
+        pushback_ms: float = 100.0,
     ) -> None:
         if latency_ms < 0:
             raise ValueError(f"latency_ms must be >= 0, got {latency_ms}")
@@ -54,6 +58,13 @@ class Faults:
             raise ValueError(f"fail_rate must be within [0, 1], got {fail_rate}")
         if max_in_flight is not None and max_in_flight < 1:
             raise ValueError(f"max_in_flight must be at least 1 (or None: no limit), got {max_in_flight}")
+        if pushback_above is not None and (max_in_flight is None or pushback_above < 0):
+            raise ValueError("pushback_above needs max_in_flight (a queue to be above) and must be 0 or more")
+        if not pushback_ms > 0:
+            raise ValueError(f"pushback_ms must be more than 0, got {pushback_ms}")
+        self.pushback_above = pushback_above
+        self.pushback_ms = pushback_ms
+        self.refused: Counter[str] = Counter()  # calls answered with a pushback, per RPC
         self.latency_ms = latency_ms
         self.jitter_ms = jitter_ms
         self.fail_rate = fail_rate
@@ -76,6 +87,8 @@ class Faults:
             fail_rate=options.fail_rate,
             seed=options.seed,
             max_in_flight=options.max_in_flight,
+            pushback_above=options.pushback_above,
+            pushback_ms=options.pushback_ms,
         )
 
     @property
@@ -111,6 +124,9 @@ class Faults:
             delay_ms += self._rng.uniform(0.0, self.jitter_ms)
         workers = self._workers
         if workers is not None:
+            if self.pushback_above is not None and self.queued >= self.pushback_above and workers.locked():
+                self.refused[rpc] += 1
+                raise PushbackError(rpc, self.pushback_ms)
             self.queued += 1
             self.peak_queued = max(self.peak_queued, self.queued)
             try:

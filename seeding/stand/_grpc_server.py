@@ -35,10 +35,12 @@ from seeding.contract import (
     to_proto,
 )
 
+from .._exceptions import PUSHBACK_TRAILER
 from ._bank import AccountRow, Bank, CardRow, DocumentKind, DocumentRow, OperationRow, SummaryRow, UserRow
 from ._dispatch import MAX_REQUEST_BYTES, handlers_by_rpc
 from ._errors import (
     InvalidInputError,
+    PushbackError,
     StandError,
     StandStartError,
     answer_for,
@@ -234,14 +236,18 @@ def _serve(
         if isinstance(request, _Undecodable):  # refused before any handler, as by grpcio itself
             log.warning("stand: %s: %s", rpc, request.details)
             await context.abort(grpc.StatusCode.UNKNOWN, _bounded(request.details))
+        trailers: tuple[tuple[str, str], ...] = ()
         try:
             return response(**await faults.run(rpc, handler, request))
+        except PushbackError as exc:
+            code, details = _code(exc), str(exc)
+            trailers = ((PUSHBACK_TRAILER, f"{exc.pushback_ms:.0f}"),)
         except StandError as exc:
             code, details = _code(exc), str(exc)
         except Exception as exc:  # never a crash: answer as an unhandled servicer error would
             log.exception("stand: %s failed", rpc)
             code, details = grpc.StatusCode.UNKNOWN, f"Unexpected {type(exc).__name__}: {exc}"
-        await context.abort(code, _bounded(details))
+        await context.abort(code, _bounded(details), trailing_metadata=trailers)
         raise AssertionError("unreachable: context.abort raises")
 
     return serve

@@ -43,6 +43,7 @@ from ._bank import (
 from ._dispatch import MAX_REQUEST_BYTES, handlers_by_rpc
 from ._errors import (
     NotFoundError,
+    PushbackError,
     StandError,
     StandStartError,
     answer_for,
@@ -341,7 +342,10 @@ def _error_response(exc: StandError) -> web.Response:
         loc = list(getattr(exc, "loc", ("body",)))
         detail = [{"type": "value_error", "loc": loc, "msg": str(exc), "input": None}]
         return _json(answer.http_status, {"detail": detail})
-    return _json(answer.http_status, {"detail": str(exc)})
+    response = _json(answer.http_status, {"detail": str(exc)})
+    if isinstance(exc, PushbackError):  # seconds, as a decimal: the stand's pushbacks are shorter than one
+        response.headers["Retry-After"] = f"{exc.pushback_ms / 1000:g}"
+    return response
 
 
 def _serve(rpc: str, handler: Handler, faults: Faults) -> WebHandler:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-from ..command._arguments import fraction, non_negative_float, port, positive_int
+from ..command._arguments import fraction, non_negative_float, non_negative_int, port, positive_float, positive_int
 
 if TYPE_CHECKING:
     from seeding.gateway import Transport
@@ -53,6 +53,14 @@ class StandOptions:
         "serve at most this many calls at once and queue the rest, as a gateway with that many "
         "workers (default: no limit)",
     )
+    pushback_above: int | None = _option(
+        None,
+        non_negative_int,
+        "with --max-in-flight: refuse a call that would queue behind more than N others, answering 429 "
+        "Retry-After / RESOURCE_EXHAUSTED grpc-retry-pushback-ms, as a shared gateway that sheds load "
+        "(default: queue them all)",
+    )
+    pushback_ms: float = _option(100.0, positive_float, "the pushback --pushback-above answers with")
     seed: int | None = _option(None, int, "seed for faults and card data (reproducible)")
     missing_receipt_delay_s: float = _option(
         0.0, non_negative_float, "how long a missing receipt takes to fail (real gateway: ~2.5 s HTTP, ~5 s gRPC)"

@@ -27,7 +27,12 @@ class Terminal(io.StringIO):
 async def _show(resumed_users: int, done: int) -> str:
     """Progress of a run (a stand-in holding the counters it reads) cancelled mid-way, as Ctrl-C does."""
     stats = BuildStats()
-    run = SimpleNamespace(plan=PLAN, scenario="s", resumed_users=resumed_users, builder=SimpleNamespace(stats=stats))
+    run = SimpleNamespace(
+        plan=PLAN,
+        scenario="s",
+        resumed_users=resumed_users,
+        builder=SimpleNamespace(stats=stats, in_flight=0, round_trips=(None, None)),
+    )
     out = Terminal()
 
     async def seeding() -> None:

@@ -23,7 +23,8 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # The CI line: what scripts and logs have always read, byte for byte the same shape.
 CI_LINE = re.compile(
     r"^scenario-11-2: 4 users, 8 accounts, 16 cards, 32 operations in \d+\.\d\d s over (grpc|http) at the embedded "
-    r"stand \((http://)?127\.0\.0\.1:\d+\) \(60 calls, \d+ calls/s, up to \d+ in flight, 0 retries\) → .+_seeds\.json$"
+    r"stand \((http://)?127\.0\.0\.1:\d+\) \(60 calls, \d+ calls/s, up to \d+ in flight"
+    r"(, round trip \d+ ms \(unloaded \d+ ms\))?, 0 retries\) → .+_seeds\.json$"
 )
 RPCS = [
     "CreateUser",
@@ -105,7 +106,10 @@ def _assert_table(text: str, dump: Path) -> None:
         assert re.search(rf"^  {rpc}\s+\d+\s+0\s+0(\s+\d[\d.,]* ms){{3}}$", text, re.MULTILINE), (rpc, text)
     assert re.search(r"^  total\s+60\s+0\s+0$", text, re.MULTILINE), text
     assert re.search(
-        r"^  wall\s+\d+\.\d\d s, [\d,]+ calls/s, [\d,]+ entities/s, up to \d+ calls in flight$", text, re.M
+        r"^  wall\s+\d+\.\d\d s, [\d,]+ calls/s, [\d,]+ entities/s, up to \d+ calls in flight"
+        r"(, round trip \d+ ms \(unloaded \d+ ms\))?$",
+        text,
+        re.M,
     )
     assert re.search(rf"^  dump\s+{re.escape(str(dump))}$", text, re.MULTILINE)
 
@@ -140,7 +144,7 @@ def test_off_a_terminal_the_ci_line_is_unchanged(tmp_path: Path, transport: str)
     lines = done.stdout.splitlines()
     assert len(lines) == 1 and CI_LINE.match(lines[0]), done.stdout
     assert f"over {transport} " in lines[0]
-    # --report: the same keys as ever; its counts are the plan's (opened cards are the table's alone)
+    # --report: the same keys as ever, and the limit's; its counts are the plan's (opened cards are the table's alone)
     (plan,) = orjson.loads(report.read_bytes())["plans"]
     assert plan["counts"] == {"users": 4, "accounts": 8, "cards": 16, "operations": 32}
     assert set(plan) == {
@@ -152,6 +156,10 @@ def test_off_a_terminal_the_ci_line_is_unchanged(tmp_path: Path, transport: str)
         "duration_s",
         "calls",
         "retries",
+        "pushbacks",  # what the limit met and kept (issue 27): the gateway's refusals, calls in flight,
+        "peak_in_flight",  # the round trip it kept and the unloaded one
+        "round_trip_ms",
+        "unloaded_round_trip_ms",
         "resumed_users",
         "rpcs",
         "dump",
