@@ -133,8 +133,18 @@ class _Combined:
             done=self.finished + self.total("done"),
             calls=self.total("calls"),
             retries=self.total("retries"),
+            pushbacks=self.total("pushbacks"),
             started=self.started,
         )
+
+    @property
+    def in_flight(self) -> int:
+        """The children's calls in flight, as they last said."""
+        return self.total("in_flight")
+
+    @property
+    def round_trips(self) -> tuple[float | None, float | None]:
+        return None, None  # each child has its own: the line shows the calls in flight only
 
 
 async def seed_in_processes(
