@@ -194,19 +194,24 @@ def service_routes() -> str:
     return "\n".join(lines)
 
 
-def exported_metrics() -> dict[str, tuple[str, str]]:
-    """Every sample name the service's registry exports → (its family's type, its help)."""
+def metric_families() -> list[tuple[str, str, str, list[str]]]:
+    """Every metric family of the service's registry: name, type, help, and the sample names it exports."""
     suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"], "summary": ["_sum", "_count"]}
     registry = Metrics(dict, dict).registry
-    names: dict[str, tuple[str, str]] = {}
-    for family in registry.collect():
-        for suffix in suffixes.get(family.type, [""]):
-            names[family.name + suffix] = (family.type, family.documentation)
-    return names
+    return [
+        (family.name, family.type, family.documentation, [family.name + s for s in suffixes.get(family.type, [""])])
+        for family in registry.collect()
+    ]
+
+
+def exported_metrics() -> set[str]:
+    """Every sample name the service's registry exports."""
+    return {name for *_, samples in metric_families() for name in samples}
 
 
 def service_metrics() -> str:
     lines = ["| metric | type | what |", "|---|---|---|"]
-    for name, (kind, documentation) in exported_metrics().items():
-        lines.append(f"| `{name}` | {kind} | {documentation} |")
+    for _, kind, documentation, samples in metric_families():
+        names = ", ".join(f"`{name}`" for name in samples)
+        lines.append(f"| {names} | {kind} | {documentation} |")
     return "\n".join(lines)

@@ -12,7 +12,7 @@ import { SharedArray } from "k6/data";
 // The gateway, with no default: on a shared machine localhost:8003 may be someone else's stand.
 const BASE_URL = __ENV.BASE_URL;
 if (!BASE_URL) {
-  throw new Error("no gateway: k6 run -e BASE_URL=http://HOST:PORT ... (python -m seeding.stand starts one at http://127.0.0.1:8003)");
+  throw new Error("no gateway: k6 run -e BASE_URL=http://HOST:PORT ... (seeding stand starts one at http://127.0.0.1:8003)");
 }
 
 const users = new SharedArray("seeded users", () =>

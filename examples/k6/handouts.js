@@ -1,6 +1,6 @@
 // k6 load test whose virtual users take their seeded users from the seeding service.
 //
-//   python -m seeding.stand                                    # terminal 1: the embedded stand
+//   seeding stand                                    # terminal 1: the embedded stand
 //   seeding serve                                              # terminal 2: the service, http://127.0.0.1:8010
 //   curl -s -X POST localhost:8010/v1/runs -H 'Content-Type: application/json' \
 //        -d '{"plan": "scenario-11-2", "transport": "http", "target": "http://127.0.0.1:8003"}'
@@ -18,7 +18,7 @@ const SCENARIO = __ENV.SCENARIO || "scenario-11-2";
 // The gateway, with no default: on a shared machine localhost:8003 may be someone else's stand.
 const GATEWAY = __ENV.GATEWAY;
 if (!GATEWAY) {
-  throw new Error("no gateway: k6 run -e GATEWAY=http://HOST:PORT ... (python -m seeding.stand starts one at http://127.0.0.1:8003)");
+  throw new Error("no gateway: k6 run -e GATEWAY=http://HOST:PORT ... (seeding stand starts one at http://127.0.0.1:8003)");
 }
 const AUTH = __ENV.SEEDING_TOKEN ? { Authorization: `Bearer ${__ENV.SEEDING_TOKEN}` } : {};
 

@@ -1,6 +1,6 @@
 """Existing-user load over HTTP: each virtual user reads and spends on its own seeded credit-card account.
 
-Run it from the repository root against a stand (another terminal: ``python -m seeding.stand``)::
+Run it from the repository root against a stand (another terminal: ``seeding stand``)::
 
     locust --config examples/locust/get_operations_http.conf --host http://127.0.0.1:8003
 
@@ -31,7 +31,7 @@ def require_a_gateway(parser, **_kwargs) -> None:
     if not options.host and not {"-h", "--help"} & set(sys.argv):
         parser.error(
             "get_operations_http: no gateway: give --host http://HOST:PORT (or LOCUST_HOST); "
-            "`python -m seeding.stand` starts a stand at http://127.0.0.1:8003"
+            "`seeding stand` starts a stand at http://127.0.0.1:8003"
         )
 
 

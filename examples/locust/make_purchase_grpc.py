@@ -1,6 +1,6 @@
 """Existing-user load over gRPC: purchases on each virtual user's own seeded credit-card account.
 
-Run it from the repository root against a stand (another terminal: ``python -m seeding.stand``)::
+Run it from the repository root against a stand (another terminal: ``seeding stand``)::
 
     locust --config examples/locust/make_purchase_grpc.conf --host 127.0.0.1:9003
 
@@ -48,7 +48,7 @@ def require_a_gateway(parser, **_kwargs) -> None:
     if not options.host and not {"-h", "--help"} & set(sys.argv):
         parser.error(
             "make_purchase_grpc: no gateway: give --host HOST:PORT (or LOCUST_HOST); "
-            "`python -m seeding.stand` starts a stand with gRPC at 127.0.0.1:9003"
+            "`seeding stand` starts a stand with gRPC at 127.0.0.1:9003"
         )
 
 
