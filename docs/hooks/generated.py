@@ -130,6 +130,8 @@ def _type(prop: dict[str, Any], models: dict[str, Any]) -> str:
         if "enum" in target:
             return " \\| ".join(f"`{value}`" for value in target["enum"])
         return f"[{name}](#{name.lower()})"
+    if "allOf" in prop:  # older pydantic wraps a $ref that has a default: {"allOf": [{"$ref": ...}]}
+        return " and ".join(_type(part, models) for part in prop["allOf"])
     for union in ("anyOf", "oneOf"):
         if union in prop:
             return " or ".join(_type(option, models) for option in prop[union])
