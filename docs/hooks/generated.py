@@ -4,6 +4,7 @@
   every field with its type, default and limits, read from the models themselves;
 - ``<!-- generated: service-routes -->`` becomes the service's routes, read from its OpenAPI document;
 - ``<!-- generated: service-metrics -->`` becomes the metrics its registry exports;
+- ``<!-- generated: layers -->`` becomes the layers ``tests/test_layers.py`` holds the imports to;
 - ``plan.schema.json`` (for editors' YAML support) and ``openapi.json`` are added to the site.
 
 A marker left in a page, or a model the renderer does not know how to show, fails the build.
@@ -11,6 +12,7 @@ A marker left in a page, or a model the renderer does not know how to show, fail
 
 from __future__ import annotations
 
+import ast
 import json
 import sys
 import typing
@@ -20,14 +22,16 @@ from typing import Any
 from pydantic import BaseModel
 
 # The checkout this site documents, even when mkdocs runs from a tree that is not installed.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
 
-from seeding import SeedsPlan
-from seeding.service import Metrics, openapi
+from seeding import SeedsPlan  # noqa: E402  (after the path above)
+from seeding.service import Metrics, openapi  # noqa: E402
 
 PLAN_MARKER = "<!-- generated: plan-reference -->"
 ROUTES_MARKER = "<!-- generated: service-routes -->"
 METRICS_MARKER = "<!-- generated: service-metrics -->"
+LAYERS_MARKER = "<!-- generated: layers -->"
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
@@ -37,6 +41,8 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         markdown = markdown.replace(ROUTES_MARKER, service_routes())
     if METRICS_MARKER in markdown:
         markdown = markdown.replace(METRICS_MARKER, service_metrics())
+    if LAYERS_MARKER in markdown:
+        markdown = markdown.replace(LAYERS_MARKER, layers())
     if "<!-- generated:" in markdown:
         raise ValueError(f"{page.file.src_path}: a generated marker this hook does not know")
     return markdown
@@ -216,4 +222,21 @@ def service_metrics() -> str:
     for _, kind, documentation, samples in metric_families():
         names = ", ".join(f"`{name}`" for name in samples)
         lines.append(f"| {names} | {kind} | {documentation} |")
+    return "\n".join(lines)
+
+
+# --- the layers ------------------------------------------------------------------------------------------------
+
+
+def layers() -> str:
+    """The rank table of ``tests/test_layers.py`` (read, not imported: the site needs no pytest), top first."""
+    tree = ast.parse((ROOT / "tests" / "test_layers.py").read_text(encoding="utf-8"))
+    table = next(
+        ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign) and any(getattr(target, "id", None) == "LAYERS" for target in node.targets)
+    )
+    lines = ["| rank | layer | modules |", "|---|---|---|"]
+    for rank, name, members in sorted(table, key=lambda row: -row[0]):
+        lines.append(f"| {rank} | {name} | {', '.join(f'`{member}`' for member in members)} |")
     return "\n".join(lines)

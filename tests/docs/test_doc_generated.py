@@ -90,3 +90,12 @@ def test_the_site_builds_strict(tmp_path: Path) -> None:
     assert (site / "plans" / "index.html").read_text().count('id="seedaccountsplan"') == 1
     assert json.loads((site / "openapi.json").read_text())["paths"].keys() == openapi()["paths"].keys()
     assert "<!-- generated:" not in (site / "service" / "index.html").read_text()
+
+
+def test_layers_table_names_every_package(hook: ModuleType) -> None:
+    """The architecture's table is read from tests/test_layers.py; every package of seeding/ is in it."""
+    table = hook.layers()
+    packages = [path.parent.name for path in (ROOT / "seeding").glob("*/__init__.py")]
+    assert len(packages) >= 10
+    for package in packages:
+        assert f"`seeding.{package}`" in table, package
