@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 import typing
@@ -92,10 +93,13 @@ def test_the_site_builds_strict(tmp_path: Path) -> None:
     assert "<!-- generated:" not in (site / "service" / "index.html").read_text()
 
 
-def test_layers_table_names_every_package(hook: ModuleType) -> None:
-    """The architecture's table is read from tests/test_layers.py; every package of seeding/ is in it."""
-    table = hook.layers()
-    packages = [path.parent.name for path in (ROOT / "seeding").glob("*/__init__.py")]
-    assert len(packages) >= 10
-    for package in packages:
-        assert f"`seeding.{package}`" in table, package
+def test_layers_table_is_the_layer_tests_table(hook: ModuleType) -> None:
+    """The architecture's table is read from tests/test_layers.py: one row per entry there, in rank order."""
+    source = (ROOT / "tests" / "test_layers.py").read_text()
+    entries = re.findall(r'^\s*\((\d+), "([^"]+)", \[([^\]]*)\]\)', source, re.MULTILINE)
+    rows = hook.layers().splitlines()[2:]
+    assert len(entries) >= 10 and len(rows) == len(entries)
+    for rank, name, members in entries:
+        modules = ", ".join(f"`{member.strip().strip(chr(34))}`" for member in members.split(","))
+        assert f"| {rank} | {name} | {modules} |" in rows
+    assert [int(row.split("|")[1]) for row in rows] == sorted((int(rank) for rank, *_ in entries), reverse=True)
