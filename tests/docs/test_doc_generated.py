@@ -96,7 +96,7 @@ def test_the_site_builds_strict(tmp_path: Path) -> None:
 def test_layers_table_is_the_layer_tests_table(hook: ModuleType) -> None:
     """The architecture's table is read from tests/test_layers.py: one row per entry there, in rank order."""
     source = (ROOT / "tests" / "test_layers.py").read_text()
-    entries = re.findall(r'^\s*\((\d+), "([^"]+)", \[([^\]]*)\]\)', source, re.MULTILINE)
+    entries = re.findall(r'^\s*\((-?\d+), "([^"]+)", \[([^\]]*)\]\)', source, re.MULTILINE)
     rows = hook.layers().splitlines()[2:]
     assert len(entries) >= 10 and len(rows) == len(entries)
     for rank, name, members in entries:
