@@ -14,6 +14,7 @@ regeneration treat the merged dump like any other, plus ``merged_from`` naming t
 from __future__ import annotations
 
 import glob
+import math
 import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -256,12 +257,12 @@ def _merged_meta(
             "target": targets[0] if len(targets) == 1 else targets,  # shards may seed through several gateway nodes
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "started_at": min(started) if started else None,
-            "resumed_users": sum(int(item.meta.get("resumed_users") or 0) for item in shards),
+            "resumed_users": sum(_count(item, "resumed_users") for item in shards),
             "counts": dict(counts),
             **({"profiles": dict(profiles)} if profiles else {}),
-            "duration_s": max(float(item.meta.get("duration_s") or 0) for item in shards),
-            "calls": sum(int(item.meta.get("calls") or 0) for item in shards),
-            "retries": sum(int(item.meta.get("retries") or 0) for item in shards),
+            "duration_s": max(_count(item, "duration_s", float) for item in shards),
+            "calls": sum(_count(item, "calls") for item in shards),
+            "retries": sum(_count(item, "retries") for item in shards),
             "merged_from": {"shards": len(shards), "files": [item.path.name for item in shards]},
             "seeded_users": sum(item.users for item in shards),
         }
@@ -269,3 +270,17 @@ def _merged_meta(
     if old is not None:
         meta["grown_from"] = len(old[0])
     return meta
+
+
+def _count(item: Any, key: str, kind: type[int] | type[float] = int) -> Any:
+    """A shard's ``meta.<key>`` (a figure of its run): absent is 0; anything but a number is refused naming the file."""
+    value = item.meta.get(key)
+    if value is None:
+        return kind(0)
+    if isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and not isinstance(value, int)):
+        raise DumpError(
+            f"{item.path}: meta.{key} is {str(value)[:40]!r}, not a {'whole ' if kind is int else ''}number"
+        )
+    if not math.isfinite(value) or value < 0:
+        raise DumpError(f"{item.path}: meta.{key} is {value!r}, not a number 0 or more")
+    return kind(value)

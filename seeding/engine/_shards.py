@@ -137,8 +137,9 @@ def resolve_shard(
     job_index = environ.get(JOB_INDEX_VARIABLE)
     if shards is None or job_index is None:
         return None
-    if not job_index.strip().isdigit():
-        raise ValueError(f"{JOB_INDEX_VARIABLE}: {job_index!r} is not a whole number 0 or more")
+    text = job_index.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:  # '²'.isdigit() is true; int('²') fails
+        raise ValueError(f"{JOB_INDEX_VARIABLE}: {job_index[:30]!r} is not a whole number 0 or more")
     index = int(job_index)
     if index >= shards:
         raise ValueError(

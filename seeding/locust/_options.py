@@ -38,6 +38,7 @@ logger = logging.getLogger("seeding.locust")
 
 _DURATION = re.compile(r"(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>d|h|min|m|s)?")
 _UNITS = {"d": 86400, "h": 3600, "min": 60, "m": 60, "s": 1, None: 1}
+_MAX_AGE_S = 36_500 * 86_400
 _RUN = re.compile(r"run(?:\s*\*\s*(?P<factor>\d+(?:\.\d+)?))?")
 
 
@@ -46,7 +47,10 @@ def max_age(text: str) -> timedelta:
     match = _DURATION.fullmatch(text.strip())
     if match is None or float(match["number"]) <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 90, 30m, 12h or 1d")
-    return timedelta(seconds=float(match["number"]) * _UNITS[match["unit"]])
+    seconds = float(match["number"]) * _UNITS[match["unit"]]
+    if not seconds <= _MAX_AGE_S:  # timedelta overflows past 999,999,999 days; 100 years says "never" already
+        raise argparse.ArgumentTypeError(f"{text!r} is longer than 100 years (36500d)")
+    return timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True)
@@ -104,9 +108,12 @@ def _transport(text: str) -> str:
 
 def _seed(text: str) -> int:
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not -(2**63) < value < 2**63:  # seeds travel as JSON integers (journals, dumps): 64 bits
+        raise argparse.ArgumentTypeError(f"{text[:30]!r} is not a whole number within ±9223372036854775807")
+    return value
 
 
 def _positive(text: str) -> float:

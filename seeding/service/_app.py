@@ -380,6 +380,9 @@ class Service:
         blocked = await self.pools.quarantined(_key(dump))
         sequence = self.handouts.sequence(dump)  # from here to the answer, no await: no user goes twice
         index = sequence.take(strategy, profile, members, blocked)  # type: ignore[arg-type]
+        if index is None and (dump.count == 0 or members == []):
+            which = f"profile {profile!r} of the dump" if members is not None else "the dump"
+            raise ApiError(409, f"scenario {dump.scenario!r}: {which} holds no users; there is none to hand out")
         headers = None
         if index is None and when.action != "stop":
             index, headers = await self._when_empty(when, dump, strategy, profile, members)

@@ -46,6 +46,21 @@ CASES: dict[str, tuple[list[str], dict[str, str], list[str]]] = {
         {"JOB_COMPLETION_INDEX": "x", "SEEDING_SHARDS": "3"},
         ["JOB_COMPLETION_INDEX: 'x'"],
     ),
+    "JOB_COMPLETION_INDEX superscript two": (
+        [],
+        {"JOB_COMPLETION_INDEX": "²", "SEEDING_SHARDS": "3"},
+        ["JOB_COMPLETION_INDEX: '²' is not a whole number"],
+    ),
+    "JOB_COMPLETION_INDEX arabic-indic digit": (
+        ["--shards=3"],
+        {"JOB_COMPLETION_INDEX": "٣"},
+        ["JOB_COMPLETION_INDEX: '٣' is not a whole number"],
+    ),
+    "JOB_COMPLETION_INDEX 40 digits": (
+        ["--shards=3"],
+        {"JOB_COMPLETION_INDEX": "9" * 40},
+        ["JOB_COMPLETION_INDEX: '999"],
+    ),
     "unfinished shard without --resume": (
         ["--processes=2"],
         {},

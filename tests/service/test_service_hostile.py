@@ -113,6 +113,9 @@ ROWS = [
     Row("range-garbage", get("/v1/dumps/five/file", b"Range: lines=1-2\r\n"), 416, "is not a byte range"),
     Row("range-backwards", get("/v1/dumps/five/file", b"Range: bytes=9-3\r\n"), 416, "is not a byte range"),
     Row("handouts-a-directory", post("/v1/dumps/held/next", b""), 409, "it is a directory, not a regular file"),
+    Row("cycle-on-0-users", post("/v1/dumps/empty/next?strategy=cycle", b""), 409, "the dump holds no users"),
+    Row("random-on-0-users", post("/v1/dumps/empty/next?strategy=random", b""), 409, "the dump holds no users"),
+    Row("unique-on-0-users", post("/v1/dumps/empty/next", b""), 409, "the dump holds no users"),
     Row("unknown-route-method", b"PATCH /v1/runs HTTP/1.1\r\nHost: x\r\n" + AUTH + b"\r\n", 405, "not allowed"),
 ]
 
@@ -146,6 +149,7 @@ async def hostile(dirs: tuple[Path, Path]) -> Service:
     dumps, plans = dirs
     write_dump(dumps, "five", 5)
     write_dump(dumps, "held", 2)
+    write_dump(dumps, "empty", 0)
     (dumps / "held_seeds.handouts").mkdir()
     async with Service(dumps_dir=dumps, plans_dir=plans, token=TOKEN, limits=LIMITS) as service:
         yield service
