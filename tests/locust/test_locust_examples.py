@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -59,7 +60,9 @@ def test_example_without_a_gateway_stops_before_seeding(example, run_locust, rep
     assert not (tmp_path / "dumps").exists() or not any((tmp_path / "dumps").iterdir())
 
 
-@pytest.mark.parametrize("conf", ["get_operations_http.conf", "make_purchase_grpc.conf", "soak_leases.conf"])
+@pytest.mark.parametrize(
+    "conf", sorted(path.name for path in (Path(__file__).resolve().parents[2] / "examples" / "locust").glob("*.conf"))
+)
 def test_example_confs_name_no_gateway_and_bind_the_master_to_loopback(conf, repo_root):
     keys = {}
     for line in (repo_root / "examples" / "locust" / conf).read_text().splitlines():
