@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, ValidationError, create_model
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -74,11 +74,16 @@ class SeedingSettings(BaseModel):
 # One section per transport, named and shaped by its row in the table of transports
 # (``gateway_http_client``, ``gateway_grpc_client``): a new transport brings its own settings.
 _TRANSPORTS = TRANSPORTS.values()
-_ClientSections: type[BaseSettings] = create_model(  # type: ignore[call-overload]
-    "_ClientSections",
-    __base__=BaseSettings,
-    **{spec.settings: (spec.settings_class(), Field(default_factory=spec.settings_class())) for spec in _TRANSPORTS},
-)
+if TYPE_CHECKING:  # a model built from the table: to a type checker, the settings' base
+    _ClientSections = BaseSettings
+else:
+    _ClientSections = create_model(
+        "_ClientSections",
+        __base__=BaseSettings,
+        **{
+            spec.settings: (spec.settings_class(), Field(default_factory=spec.settings_class())) for spec in _TRANSPORTS
+        },
+    )
 
 
 class Settings(_ClientSections):

@@ -131,4 +131,5 @@ def add_gateway_arguments(parser: argparse.ArgumentParser) -> argparse._Argument
 
 def address_flag(args: argparse.Namespace, transport: str) -> str | None:
     """What the command line gave as ``transport``'s address (its flag's value)."""
-    return getattr(args, transport_spec(transport).dest)
+    given: str | None = getattr(args, transport_spec(transport).dest)
+    return given

@@ -65,8 +65,10 @@ def _parser_of(module: object, name: str) -> argparse.ArgumentParser:
     if name == "serve":  # its defaults come from the settings
         from .._settings import Settings
 
-        return build(Settings())
-    return build()
+        parser: argparse.ArgumentParser = build(Settings())
+    else:
+        parser = build()
+    return parser
 
 
 def main(argv: Sequence[str]) -> int:

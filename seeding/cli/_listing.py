@@ -27,8 +27,7 @@ from ..dumps._files import open_dump, read_meta
 from ..engine._shards import Shard, parse_shard
 from ..files import open_regular
 from ..plan._models import PLANS_DIR, SeedsPlan, load_plan
-from ._arguments import EXIT_OK, OneLineParser
-from ._main import PROG
+from ._arguments import EXIT_OK, PROG, OneLineParser
 
 __all__ = ["main"]
 

@@ -231,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if argv[:1] and argv[0] in SUBCOMMANDS:
                 module = importlib.import_module(SUBCOMMANDS[argv[0]], __package__)
                 _collector.start_up_done()
-                code = module.main(argv[1:])
+                code: int = module.main(argv[1:])
             else:
                 code = _seed(argv)
         except SystemExit:  # argparse's --help and errors

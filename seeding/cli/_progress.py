@@ -18,7 +18,7 @@ import asyncio
 import shutil
 import sys
 from types import TracebackType
-from typing import TYPE_CHECKING, Self, TextIO
+from typing import TYPE_CHECKING, Any, Self, TextIO
 
 import orjson
 
@@ -61,7 +61,7 @@ class Progress:
         live = enabled is not False and not json_lines and _is_terminal(self._stream)
         self._plain = (enabled is not False and not live) or json_lines
         self._interval = plain_interval if self._plain else interval
-        self._bar: tqdm | None = None
+        self._bar: tqdm[Any] | None = None
         if live:
             from tqdm import tqdm  # only a terminal's live line needs it (13 ms of start-up otherwise)
 

@@ -70,7 +70,7 @@ def plan_entry(
     plan: SeedsPlan,
     status: str,
     *,
-    seed: int,
+    seed: int | None,
     counts: dict[str, int],
     stats: BuildStats | None,
     duration_s: float | None = None,

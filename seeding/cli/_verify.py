@@ -170,13 +170,14 @@ def _gateway(
     """
     made_over, made_on = meta.get("transport"), meta.get("target")
     recorded = made_over in TRANSPORTS and isinstance(made_on, str) and made_on != "embedded"
-    transport: Transport = args.transport or (made_over if recorded else settings.seeding.transport)
+    given: Transport | None = args.transport
+    transport: Transport = given or (made_over if recorded and made_over else settings.seeding.transport)
     flag = address_flag(args, transport)
     if flag:
         address = flag
     elif recorded and made_over == transport:
         try:
-            address = transport_spec(transport).check(made_on)
+            address = transport_spec(transport).check(str(made_on))
         except ValueError as exc:
             raise SeedingError(f"{dump}: its meta.target is unusable ({exc}); pass the gateway's address") from None
     else:

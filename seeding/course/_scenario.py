@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from abc import ABC, abstractmethod
+from types import ModuleType
 
 from ..dumps._files import dump_path, load_seeds_result, save_seeds_result
 from ..dumps._result import SeedsResult
@@ -48,7 +49,8 @@ class SeedsScenario(ABC):
 
     def build(self) -> None:
         """Seed ``plan`` into ``dumps/<scenario>_seeds.json`` (on a Locust worker: nothing, the master seeds)."""
-        if _locust() is not None and _locust().in_locust_worker():
+        locust = _locust()
+        if locust is not None and locust.in_locust_worker():
             return
         course = sys.modules.get("seeding.locust._course")  # loaded by ``import seeding`` inside Locust only
         if course is not None:  # the master hears its workers' greetings while it seeds
@@ -64,7 +66,7 @@ class SeedsScenario(ABC):
         save_seeds_result(result=result, scenario=self.scenario)
 
 
-def _locust():  # -> the seeding.locust module, inside a Locust process only
+def _locust() -> ModuleType | None:  # the seeding.locust module, inside a Locust process only
     """``seeding.locust`` when Locust runs this process (it is imported already); else None."""
     if "locust" not in sys.modules:
         return None

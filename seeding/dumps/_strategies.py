@@ -77,7 +77,7 @@ class _Wrapping:
 
 
 def _zipf(index: int, exponent: float) -> float:
-    return (index + 1) ** -exponent
+    return math.pow(index + 1, -exponent)
 
 
 _TABLE: dict[str, StrategySpec] = {

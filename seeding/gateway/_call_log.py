@@ -47,7 +47,7 @@ class RpcStats:
         for bucket in sorted(self.buckets):
             seen += self.buckets[bucket]
             if seen >= rank:
-                return min(_BASE ** (bucket + 0.5) / 1e6, self.max_s)
+                return min(math.pow(_BASE, bucket + 0.5) / 1e6, self.max_s)
         return self.max_s  # pragma: no cover - the counts add up to ``calls``
 
     def as_json(self) -> dict[str, Any]:

@@ -59,7 +59,7 @@ class TargetSettings(BaseModel):
 @cache
 def target_settings(name: str, default_target: str, check: Callable[[str], str]) -> type[TargetSettings]:
     """The section of a transport whose row names no model: its target, checked as its row checks it."""
-    return create_model(  # type: ignore[no-any-return, call-overload]
+    return create_model(
         name,
         __base__=TargetSettings,
         target=(Annotated[str, AfterValidator(check)], default_target),

@@ -104,11 +104,13 @@ class ContractClient(GatewayClient):
 
     async def _one(self, rpc: str, fields: Mapping[str, Any], model: type[M]) -> M:
         data = await self._invoke(rpc, fields, model)
-        return self._validate(rpc, model, data)
+        one: M = self._validate(rpc, model, data)
+        return one
 
     async def _many(self, rpc: str, fields: Mapping[str, Any], model: type[M]) -> list[M]:
         data = await self._invoke(rpc, fields, model)
-        return self._validate(rpc, list[model], data)  # type: ignore[valid-type]
+        many: list[M] = self._validate(rpc, list[model], data)  # type: ignore[valid-type]  # a runtime type: list[M] of this call's M
+        return many
 
     async def _invoke(self, rpc: str, fields: Mapping[str, Any], model: type[BaseModel]) -> Any:
         endpoint = ENDPOINTS[rpc]

@@ -63,7 +63,7 @@ class GrpcGatewayClient(ContractClient):
         self.target = target
         self.timeout = timeout
         self._channel: grpc.aio.Channel | None = None
-        self._calls: dict[str, tuple[grpc.aio.UnaryUnaryMultiCallable, type[Message]]] = {}
+        self._calls: dict[str, tuple[grpc.aio.UnaryUnaryMultiCallable[Message, Message], type[Message]]] = {}
 
     def _open_channel(self) -> grpc.aio.Channel:
         # Opened on first use, not in __init__: a grpc.aio channel belongs to the running event loop.
@@ -122,7 +122,7 @@ class GrpcGatewayClient(ContractClient):
     def _method_name(self, endpoint: Endpoint) -> str:
         return endpoint.rpc
 
-    def _rpc(self, endpoint: Endpoint) -> tuple[grpc.aio.UnaryUnaryMultiCallable, type[Message]]:
+    def _rpc(self, endpoint: Endpoint) -> tuple[grpc.aio.UnaryUnaryMultiCallable[Message, Message], type[Message]]:
         """The call of ``endpoint`` on our channel, and its request class."""
         found = self._calls.get(endpoint.rpc)
         if found is None:
@@ -140,7 +140,8 @@ class GrpcGatewayClient(ContractClient):
         call, request_class = self._rpc(endpoint)
         request = request_class(**{k: to_proto(v) if isinstance(v, StrEnum) else v for k, v in fields.items()})
         try:
-            return await call(request, timeout=self.timeout)
+            response: Message = await call(request, timeout=self.timeout)
+            return response
         except grpc.aio.AioRpcError as exc:
             raise self._error(endpoint, exc) from exc
 
@@ -162,7 +163,8 @@ class GrpcGatewayClient(ContractClient):
         return [_message_data(item, model) for item in value]
 
     def _read_id(self, response: Any, key: str) -> str:
-        return getattr(response, key).id
+        identifier: str = getattr(response, key).id
+        return identifier
 
     def _read_account(self, response: Any, key: str) -> AccountRef:
         account = getattr(response, key)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._address import Transport, grpc_target, http_url
 
@@ -29,10 +29,26 @@ def _hostport(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+class ClientClass(Protocol):
+    """A transport's client class: made from an address and a per-call timeout."""
+
+    def __call__(self, target: str, /, *, timeout: float = ...) -> GatewayClient: ...
+
+
+class ClientSettings(Protocol):
+    """What every transport's settings section has, whatever its own names (the course's HOST / PORT)."""
+
+    @property
+    def target(self) -> str: ...
+
+    @property
+    def timeout(self) -> float: ...
+
+
 @dataclass(frozen=True)
 class TransportSpec:
     name: Transport
-    client: Callable[[], type[GatewayClient]]  # the client class, imported when asked for (grpc, aiohttp are heavy)
+    client: Callable[[], ClientClass]  # the client class, imported when asked for (grpc, aiohttp are heavy)
     default_target: str
     describe: str  # what its address is called in errors: "gRPC target"
     check: Callable[[str], str]  # the address, checked (ValueError names what is accepted)
@@ -48,7 +64,7 @@ class TransportSpec:
         """The argparse attribute of ``flag``."""
         return self.flag.removeprefix("--").replace("-", "_")
 
-    def client_class(self) -> type[GatewayClient]:
+    def client_class(self) -> ClientClass:
         return self.client()
 
     def settings_class(self) -> type[BaseModel]:
@@ -59,19 +75,20 @@ class TransportSpec:
             return target_settings(f"{self.name.title()}ClientSettings", self.default_target, self.check)
         return self.settings_model()
 
-    def client_settings(self, settings: Any) -> Any:
+    def client_settings(self, settings: Any) -> ClientSettings:
         """This transport's client settings (``.target``, ``.timeout``) out of ``Settings``."""
-        return getattr(settings, self.settings)
+        section: ClientSettings = getattr(settings, self.settings)
+        return section
 
 
 # Each row's classes, imported on first use: ``--help`` and reading a dump import neither grpc nor pydantic.
-def _grpc_client() -> type[GatewayClient]:
+def _grpc_client() -> ClientClass:
     from ._grpc_client import GrpcGatewayClient
 
     return GrpcGatewayClient
 
 
-def _http_client() -> type[GatewayClient]:
+def _http_client() -> ClientClass:
     from ._http_client import HttpGatewayClient
 
     return HttpGatewayClient

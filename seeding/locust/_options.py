@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._exceptions import PlanError, SeedingError
 from ..dumps._exhaustion import WhenEmpty
@@ -31,6 +31,9 @@ from ..dumps._files import dump_path
 from ..dumps._strategies import strategy_spec
 from ..plan._models import find_plan, load_plan
 from ._assignment import STRATEGIES
+
+if TYPE_CHECKING:  # the feeder imports Locust: named here, imported when made
+    from ._feeder import SeedsFeeder
 
 __all__ = ["SeedsUsers", "add_arguments", "configured_feeder", "max_age", "seeds_users"]
 
@@ -170,12 +173,12 @@ def add_arguments(parser: Any) -> None:
         group.add_argument(flag, env_var=env_var, **keywords)
 
 
-_configured: Any = None  # the SeedsFeeder the options made in this process
-_profiled: dict[str, Any] = {}  # profile → its SeedsFeeder (the plan's profiles, and --seeds-profile's)
+_configured: SeedsFeeder | None = None  # the SeedsFeeder the options made in this process
+_profiled: dict[str, SeedsFeeder] = {}  # profile → its SeedsFeeder (the plan's profiles, and --seeds-profile's)
 _default_profile: str | None = None  # --seeds-profile's first: for virtual users that name none
 
 
-def configured_feeder(profile: str | None = None) -> Any:
+def configured_feeder(profile: str | None = None) -> SeedsFeeder:
     """The feeder ``--seeds-plan`` / ``--seeds-dump`` made (of ``profile``); ``SeedingError`` in one line otherwise."""
     if _configured is None:
         raise SeedingError(

@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 from .._exceptions import DumpError, PlanError, SeedingError
 from ..dumps._files import dump_path, read_meta
 from ..engine._seed_subprocess import seed_in_subprocess
-from ..gateway import transport_spec
+from ..gateway import Transport, transport_spec
 from ..plan._models import SeedsPlan, load_plan
 
 __all__ = ["regenerate_dump", "regeneration_reason"]
@@ -112,7 +112,7 @@ def regenerate_dump(
     environment: Any,
     plan: str | Path | SeedsPlan,
     *,
-    transport: str | None = None,
+    transport: Transport | None = None,
     target: str | None = None,
     dumps_dir: str | Path | None = None,
     max_age: timedelta | float | None = None,

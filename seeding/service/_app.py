@@ -71,7 +71,8 @@ def _guard(token: str | None) -> Any:
             response.force_close()
             return response
         try:
-            return await handler(request)
+            answer: web.StreamResponse = await handler(request)
+            return answer
         except _RangeError as exc:
             return _error(exc.status, exc.message, {"Content-Range": f"bytes */{exc.size}"})
         except ApiError as exc:
@@ -195,7 +196,7 @@ class Service:
         """Read the run records, then listen; raises ``OSError`` when the port cannot be bound."""
         self.runs.load()
         access = logging.getLogger("aiohttp.access") if self.access_log else None
-        access_args = {"access_log": access, "access_log_format": _ACCESS_FORMAT}
+        access_args: dict[str, Any] = {"access_log": access, "access_log_format": _ACCESS_FORMAT}
         self._runner = web.AppRunner(
             self.app(), logger=REQUEST_LOG, shutdown_timeout=1.0, **access_args, **self.limits.handler_args()
         )

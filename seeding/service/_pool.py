@@ -20,10 +20,10 @@ import collections
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ..dumps._pool_file import Lease, QuarantineEntry
 from ._errors import ApiError
@@ -44,6 +44,8 @@ __all__ = [
     "parse_lease_id",
     "seconds",
 ]
+
+T = TypeVar("T")
 
 log = logging.getLogger("seeding.service")
 
@@ -168,7 +170,7 @@ class Pools:
         self.on_return: Callable[[str, float, str], None] = lambda scenario, held, how: None
         self._empty: set[tuple[str, str | None]] = set()  # (scenario, profile) found empty, said once until a lease
 
-    async def _call(self, call: Any) -> Any:
+    async def _call(self, call: Awaitable[T]) -> T:
         try:
             return await call
         finally:
@@ -275,7 +277,7 @@ class Pools:
         return entry
 
     async def quarantined(self, key: PoolKey) -> dict[int, QuarantineEntry]:
-        return await self._call(self.store.quarantined(key))  # type: ignore[no-any-return]
+        return await self._call(self.store.quarantined(key))
 
     async def state(self, key: PoolKey, handed_out: int) -> dict[str, Any]:
         """What ``GET …/pool`` answers: counts, rates over the last minute, and when nothing is left at them."""

@@ -229,10 +229,10 @@ def _lenient(request: type[Message]) -> Callable[[bytes], Any]:
 
 def _serve(
     rpc: str, handler: Handler, response: type[Message], faults: Faults
-) -> Callable[[Any, grpc.aio.ServicerContext], Awaitable[Message]]:
+) -> Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Message]]:
     """``handler`` behind the fault injector, with the stand's errors turned into status codes."""
 
-    async def serve(request: Any, context: grpc.aio.ServicerContext) -> Message:
+    async def serve(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Message:
         if isinstance(request, _Undecodable):  # refused before any handler, as by grpcio itself
             log.warning("stand: %s: %s", rpc, request.details)
             await context.abort(grpc.StatusCode.UNKNOWN, _bounded(request.details))
@@ -267,7 +267,7 @@ def _message_classes(endpoint: Endpoint) -> tuple[type[Message], type[Message]]:
     return message_class(method.input_type.full_name), message_class(method.output_type.full_name)
 
 
-def _method_handler(endpoint: Endpoint, handler: Handler, faults: Faults) -> grpc.RpcMethodHandler:
+def _method_handler(endpoint: Endpoint, handler: Handler, faults: Faults) -> grpc.RpcMethodHandler[Any, Any]:
     request, response = _message_classes(endpoint)
     return grpc.unary_unary_rpc_method_handler(
         _serve(endpoint.rpc, handler, response, faults),

@@ -376,7 +376,8 @@ async def _fastapi_errors(request: web.Request, handler: Any) -> web.StreamRespo
     A body over ``MAX_REQUEST_BYTES`` is a 413 with the same shape, never a 500.
     """
     try:
-        return await handler(request)
+        response: web.StreamResponse = await handler(request)
+        return response
     except web.HTTPException as exc:
         if exc.status >= 400:
             detail = exc.reason if exc.status in (404, 405) else exc.text

@@ -49,7 +49,7 @@ class Stand:
         self.bank = Bank(seed=options.seed, missing_receipt_delay_s=options.missing_receipt_delay_s)
         self.faults = Faults.from_options(options)
         self._servers: list[Server] = []
-        self._ports: dict[str, int] = {}  # transport → port bound, once every server listens
+        self._ports: dict[Transport, int] = {}  # transport → port bound, once every server listens
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -85,7 +85,7 @@ class Stand:
     @property
     def addresses(self) -> dict[str, str]:
         """``{transport: address}`` of every side, as the ready line names them."""
-        return {transport: self.target(transport) for transport in self._ports}  # type: ignore[arg-type]
+        return {transport: self.target(transport) for transport in self._ports}
 
     def target(self, transport: Transport) -> str:
         """The address a client of ``transport`` ("grpc" or "http") connects to."""
@@ -95,7 +95,7 @@ class Stand:
         """Bind every side's port and serve; ``StandStartError`` (nothing left running) if one is taken."""
         if self.started or self._servers:
             raise RuntimeError("stand already started")
-        ports = {}
+        ports: dict[Transport, int] = {}
         try:
             for transport, server_class, port in self.options.servers():
                 server = _server_class(server_class)(self.bank, self.faults)
