@@ -35,7 +35,7 @@ class WhenEmpty:
         if name not in ACTIONS or (colon and name != "wait"):
             raise ValueError(f"when_empty {text[:40]!r}: {expected}")
         if name != "wait":
-            return cls(name)  # type: ignore[arg-type]
+            return cls(name)
         try:
             seconds = float(rest)
         except ValueError:

@@ -76,13 +76,14 @@ def listen_before_seeding(dump: Path) -> None:
     in its own ``init`` listener; a message type not yet registered is logged by Locust as unknown
     and lost. The feeder opens the dump only at test start, so making it before the dump exists is safe.
     """
-    runner = _environment.runner if _environment is not None else None
-    if not isinstance(runner, MasterRunner) or runner.state != STATE_INIT:
+    environment = _environment
+    runner = environment.runner if environment is not None else None
+    if environment is None or not isinstance(runner, MasterRunner) or runner.state != STATE_INIT:
         return  # only a master has workers to hear
     feeder = _feeders.get(dump)
     if feeder is None:
         feeder = _feeders[dump] = SeedsFeeder(dump, strategy="unique")
-    feeder.attach(_environment, runner)
+    feeder.attach(environment, runner)
 
 
 def _warn_once(dump: Path, when: str) -> None:

@@ -86,7 +86,7 @@ class ServiceDump:
             return requirements_problem(self.url, seeds, requires)
         return requirements_problem(self.url, seeds, requires) or capacity_problem(
             self.url, strategy, seeds=left, users=users, when_empty=when_empty
-        )  # type: ignore[arg-type]
+        )
 
     def _request(self, method: str, suffix: str, **kwargs: object) -> requests.Response:
         try:
