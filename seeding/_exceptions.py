@@ -213,6 +213,7 @@ def pushback_seconds(text: str | bytes | None, *, unit: float = 1.0) -> float | 
         return None
     if isinstance(text, bytes):
         text = text.decode("latin-1")
+    seconds: float | None
     try:
         seconds = float(text) * unit
     except ValueError:
