@@ -380,7 +380,7 @@ class Service:
         members = dump.members(profile) if profile is not None else None
         blocked = await self.pools.quarantined(_key(dump))
         sequence = self.handouts.sequence(dump)  # from here to the answer, no await: no user goes twice
-        index = sequence.take(strategy, profile, members, blocked)  # type: ignore[arg-type]
+        index = sequence.take(strategy, profile, members, blocked)
         if index is None and (dump.count == 0 or members == []):
             which = f"profile {profile!r} of the dump" if members is not None else "the dump"
             raise ApiError(409, f"scenario {dump.scenario!r}: {which} holds no users; there is none to hand out")
@@ -410,7 +410,7 @@ class Service:
             while (remaining := deadline - asyncio.get_running_loop().time()) > 0:
                 await asyncio.sleep(min(remaining, POLL))
                 blocked = await self.pools.quarantined(key)
-                index = self.handouts.sequence(dump).take(strategy, profile, members, blocked)  # type: ignore[arg-type]
+                index = self.handouts.sequence(dump).take(strategy, profile, members, blocked)
                 if index is not None:
                     return index, None
             return None, None
@@ -419,7 +419,7 @@ class Service:
         if when.action == "cycle":
             log.info("scenario %r: every user was handed out; when_empty=cycle starts over", dump.scenario)
             sequence.reset()
-            return sequence.take(strategy, profile, members, blocked), None  # type: ignore[arg-type]
+            return sequence.take(strategy, profile, members, blocked), None
         index = sequence.take("cycle", profile, members, blocked)
         if index is None:
             return None, None
