@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from ..engine._options import MAX_RATE
 from ..gateway import TRANSPORTS
 from ._handouts import STRATEGIES
 from ._pool import MAX_TTL, MAX_WAIT
@@ -112,6 +113,13 @@ def openapi() -> dict[str, Any]:
                             "minimum": 1,
                             "maximum": MAX_CONCURRENCY,
                             "description": "calls in flight, fixed; omitted: the service's setting (default adaptive)",
+                        },
+                        "rate": {
+                            "type": "number",
+                            "exclusiveMinimum": 0,
+                            "maximum": MAX_RATE,
+                            "description": "calls per second at most (a gateway's quota); omitted: SEEDING.RATE, "
+                            "else no cap",
                         },
                         "users": {
                             "type": "integer",

@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from .._exceptions import GatewayUnreachableError, PlanError, SeedingError
 from .._settings import Settings
 from ..engine._builder import BuildOptions
+from ..engine._options import MAX_RATE
 from ..engine._preview import entities_by_kind
 from ..engine._run import PlanRun
 from ..files import read_regular
@@ -90,6 +91,7 @@ class RunRequest(BaseModel):
     target: str | None = Field(default=None, max_length=2000)
     seed: int | None = Field(default=None, gt=-(2**63), lt=2**63)
     concurrency: int | None = Field(default=None, ge=1, le=MAX_CONCURRENCY)
+    rate: float | None = Field(default=None, gt=0, le=MAX_RATE, allow_inf_nan=False)  # calls per second at most
     users: int | None = Field(default=None, ge=0)  # the plan's count instead: a dump of its shape grows to it
 
 
@@ -113,6 +115,7 @@ class RunRecord:
     finished_at: str | None = None
     dump: str | None = None  # where a run that succeeded wrote its users
     wall_s: float | None = None  # how long the run's last attempt took, from start to end
+    rate: float | None = None  # calls per second at most (the request's, else SEEDING.RATE); None: no cap
 
     def public(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in PUBLIC_FIELDS}
@@ -254,6 +257,7 @@ class Runs:
             plan=plan.model_dump(mode="json"),
             seed=request.seed if request.seed is not None else 0,  # chosen by the run: a grown dump's own
             concurrency=request.concurrency or self.settings.seeding.concurrency,
+            rate=request.rate or self.settings.seeding.rate,
             planned=sum(plan.totals().values()),
             missing=plan.users.count,
         )
@@ -354,7 +358,13 @@ class Runs:
             plan,
             CountingClient(client, self.metrics, scenario),
             dumps_dir=self.dumps_dir,
-            options=BuildOptions(concurrency=record.concurrency, retries=settings.seeding.retries, timeout=timeout),
+            options=BuildOptions(
+                concurrency=record.concurrency,
+                retries=settings.seeding.retries,
+                timeout=timeout,
+                latency_budget=settings.seeding.latency_budget,
+                rate=record.rate,
+            ),
             seed=record.seed if resume else seed,  # a new run without a seed takes a grown dump's
             resume=resume,
             target=record.target,
