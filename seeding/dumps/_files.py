@@ -482,10 +482,16 @@ class _DumpFile:
 
     def user_bytes(self, index: int) -> bytes:
         """User ``index``'s JSON as it is in the file (without the separator after it)."""
-        last = index + 1 == len(self.starts)
+        starts = self.starts
+        last = index + 1 == len(starts)
         try:
-            start = self.starts[index]
-            end = self.users_end if last else self.starts[index + 1]
+            if isinstance(starts, array):
+                start = starts[index]
+                end = self.users_end if last else starts[index + 1]
+            else:  # an open index file: both offsets in one read
+                start, end = starts.span(index)  # type: ignore[attr-defined]
+                if last:
+                    end = self.users_end
         except DumpError:  # the index changed on disk under us
             return self._misplaced(index)
         raw = os.pread(self.fd, end - start, start).rstrip() if start < end <= self.users_end else b""

@@ -185,6 +185,20 @@ class _Offsets(Sequence[int]):
     def __len__(self) -> int:
         return self._count
 
+    def span(self, index: int) -> tuple[int, int]:
+        """Offsets ``index`` and ``index + 1`` (one ``pread`` of 16 bytes, one ``fstat``); the last has -1 after it."""
+        if not 0 <= index < self._count:
+            raise IndexError(f"{self._path}: offset {index} out of range ({self._count})")
+        wanted = 16 if index + 1 < self._count else 8
+        try:
+            raw = os.pread(self._fd, wanted, _HEADER.size + 8 * index)
+            same = _identity(os.fstat(self._fd)) == self._identity
+        except OSError as exc:
+            raise DumpError(f"{self._path}: cannot read the index: {exc.strerror or exc}") from None
+        if len(raw) != wanted or not same:
+            raise DumpError(f"{self._path}: the index changed on disk while it was open")
+        return (_OFFSET.unpack_from(raw)[0], _OFFSET.unpack_from(raw, 8)[0] if wanted == 16 else -1)
+
     @overload
     def __getitem__(self, index: int) -> int: ...
     @overload
