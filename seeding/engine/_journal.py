@@ -343,6 +343,11 @@ def _check_same_run(path: Path, old: dict[str, Any], new: dict[str, Any], done: 
             f"{path}: was made from another plan (hash {old.get('plan_hash')}, now "
             f"{new.get('plan_hash')}); pass --restart to discard it"
         )
+    if new.get("seed_given") and old.get("seed") != new.get("seed"):
+        raise JournalError(
+            f"{path}: the interrupted run seeds with seed {old.get('seed')}, this one asks {new.get('seed')}; "
+            f"pass --seed {old.get('seed')} to finish it, {discard}"
+        )
     if old.get("shape_hash") and old.get("users") != new.get("users"):
         raise JournalError(f"{path}: --users {old.get('users')} was given before; pass it again, {discard}")
     before = (old.get("transport"), old.get("target"))

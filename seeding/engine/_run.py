@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._exceptions import JournalError, SeedingError
+from .._exceptions import SeedingError
 from .._version import seeding_version
 from ..dumps._files import (
     DEFAULT_DUMPS_DIR,
@@ -150,6 +150,8 @@ class PlanRun:
             header["repair"] = self.repair
         if self.shard is not None:
             header["shard"] = str(self.shard)
+        if self.asked_seed is not None:
+            header["seed_given"] = True  # --resume compares seeds only when this run asked for one
         with plan_lock(self.whole_path):  # the check and our journal's creation, as one step
             refuse_other_splits(
                 self.whole_path,
@@ -159,15 +161,6 @@ class PlanRun:
             )
             self.journal = Journal.start(self.journal_path, header, resume=self.resume, restart=self.restart)
         old_seed = self.journal.header.get("seed", self.seed)
-        if self.asked_seed is not None and old_seed != self.asked_seed:
-            done = self.journal.done_count
-            self.journal.close()
-            self.journal = None
-            raise JournalError(
-                f"{self.journal_path}: the interrupted run seeds with seed {old_seed}, this one asks "
-                f"{self.asked_seed}; "
-                f"pass --seed {old_seed} to finish it, or --restart to discard its {done} users"
-            )
         for path in (self.dump_path, self.journal_path):  # ours to tidy now that we hold the lock
             remove_stale_temporaries(path)
         self.seed = old_seed  # a resumed run keeps the names it began with

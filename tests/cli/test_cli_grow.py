@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from pathlib import Path
 
+import orjson
 import pytest
 
 from seeding import open_dump, read_meta
@@ -169,3 +171,124 @@ async def test_growth_under_processes_and_through_shards_and_merge(tmp_path: Pat
         third = user_lines(dump)
         assert len(third) == 21 and third[:16] == second and len(stand.bank.users) == 21
         assert {user.user_id for user in open_dump(dump).users} == set(stand.bank.users)
+
+
+async def wait_for_journal(path: Path, users: int, cli: Cli, timeout: float = 60) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not path.exists() or path.read_bytes().count(b'{"index":') < users:
+        assert cli.proc.returncode is None, f"the run ended early ({cli.proc.returncode})"
+        assert loop.time() < deadline, "the run made no progress"
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize("transport", ["grpc", "http"])
+async def test_an_interrupted_growth_prints_its_command_and_resume_alone_finishes_it(
+    tmp_path: Path, transport: str
+) -> None:
+    (tmp_path / "p.yaml").write_text(PLAN.format(count=10, ops=2))
+    dump, journal = tmp_path / "dumps" / "p_seeds.json", tmp_path / "dumps" / "p_seeds.journal"
+    async with Stand(latency_ms=20) as stand:
+        first = await Cli.run("p.yaml", *gateway(stand, transport), cwd=tmp_path)
+        assert first.proc.returncode == 0, first.stderr
+        before = user_lines(dump)
+        growing = await Cli.start(
+            "p.yaml", *gateway(stand, transport), "--users", "40", "--concurrency", "2", cwd=tmp_path
+        )
+        await wait_for_journal(journal, 2, growing)
+        growing.proc.send_signal(signal.SIGINT)
+        assert await growing.finish() == 1
+        line = growing.stderr.strip().splitlines()[-1]
+        assert "interrupted" in line and "finish with: python -m seeding p.yaml" in line, growing.stderr
+        assert "--users 40" in line and line.endswith("--no-progress --resume"), line
+        assert user_lines(dump) == before, "an interrupted growth touched the dump"
+
+        other = await Cli.run("p.yaml", "--resume", "--users", "30", cwd=tmp_path)
+        assert other.proc.returncode == 2, other.stderr
+        done = journal.read_bytes().count(b'{"index":')
+        assert f"--users 40 was given before; pass it again, or --restart to discard its {done} users" in other.stderr
+
+        resumed = await Cli.run("p.yaml", "--resume", cwd=tmp_path)  # no --users, no gateway: the journal's
+        assert resumed.proc.returncode == 0, resumed.stderr
+        assert "reused 10, seeded 30" in resumed.stdout, resumed.stdout
+    after = user_lines(dump)
+    assert len(after) == 40 and after[:10] == before and not journal.exists()
+    ids = {user.user_id for user in open_dump(dump).users}
+    assert len(ids) == 40 and ids <= set(stand.bank.users)
+    # Users in flight when the signal came were cut mid-tree and stay on the stand unused: 2 calls in flight at most.
+    assert len(stand.bank.users) - 40 <= 2, "users the journal held were seeded again"
+
+
+def _journal(tmp_path: Path, **header: object) -> None:
+    from seeding import load_plan
+
+    plan = load_plan(tmp_path / "p.yaml")
+    fields = {
+        "journal": 1,
+        "scenario": "p",
+        "plan_hash": plan.hash,
+        "shape_hash": plan.shape_hash,
+        "transport": "grpc",
+        "target": "127.0.0.1:1",
+        "seed": 1,
+        "users": 30,
+        **header,
+    }
+    path = tmp_path / "dumps" / "p_seeds.journal"
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(orjson.dumps(fields) + b'\n{"index":0,"user":{"user_id":"u0"}}\n')
+
+
+def _dump(tmp_path: Path, **meta: object) -> None:
+    from seeding import load_plan, write_dump
+
+    plan = load_plan(tmp_path / "p.yaml")
+    fields = {"scenario": "p", "shape_hash": plan.shape_hash, "seed": 1, "transport": "grpc", "target": "127.0.0.1:1"}
+    users = [{"user_id": f"u{i}", "debit_card_accounts": []} for i in range(3)]
+    write_dump(tmp_path / "dumps" / "p_seeds.json", {**fields, "counts": {"users": 3}, **meta}, users)
+
+
+BAD = [
+    # (case, how the dumps dir is spoiled, extra flags, words of the one line)
+    (
+        "dump's users do not match its meta",
+        lambda t: _dump(t, counts={"users": 5}),
+        [],
+        ["promises 5 users", "--reseed"],
+    ),
+    ("journal of another shape", lambda t: _journal(t, shape_hash="0" * 16), ["--resume"], ["another shape"]),
+    ("--resume with other --users", lambda t: _journal(t), ["--resume", "--users", "20"], ["--users 30 was given"]),
+    ("--resume with other --seed", lambda t: _journal(t), ["--resume", "--seed", "2"], ["seed 1", "--seed 1"]),
+    (
+        "growing across transports",
+        lambda t: _dump(t),
+        ["--transport", "http", "--http-url", "http://127.0.0.1:1"],
+        ["seeded over grpc at 127.0.0.1:1", "over http at http://127.0.0.1:1", "--reseed"],
+    ),
+    ("growing across targets", lambda t: _dump(t), ["--grpc-target", "127.0.0.2:1"], ["127.0.0.2:1", "127.0.0.1:1"]),
+]
+
+
+@pytest.mark.parametrize(("case", "spoil", "flags", "words"), BAD, ids=[row[0] for row in BAD])
+async def test_bad_inputs_are_one_line_and_touch_nothing(tmp_path, case, spoil, flags, words) -> None:
+    (tmp_path / "p.yaml").write_text(PLAN.format(count=6, ops=2))
+    spoil(tmp_path)
+    before = {path.name: path.read_bytes() for path in (tmp_path / "dumps").iterdir()}
+    run = await Cli.run("p.yaml", "--grpc-target", "127.0.0.1:1", *flags, cwd=tmp_path)
+    assert run.proc.returncode == 2, (case, run.stdout, run.stderr)
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+    for word in words:
+        assert word in run.stderr, (case, run.stderr)
+    assert {path.name: path.read_bytes() for path in (tmp_path / "dumps").iterdir()} == before
+
+
+async def test_an_explicit_other_seed_is_another_shape_and_keeps_the_old_dump(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text(PLAN.format(count=4, ops=2))
+    async with Stand() as stand:
+        assert (await Cli.run("p.yaml", *gateway(stand, "grpc"), "--seed", "1", cwd=tmp_path)).proc.returncode == 0
+        old = (tmp_path / "dumps" / "p_seeds.json").read_bytes()
+        other = await Cli.run("p.yaml", *gateway(stand, "grpc"), "--seed", "2", "--users", "6", cwd=tmp_path)
+        assert other.proc.returncode == 0, other.stderr
+        assert "seed changed (the dump's 1, this run's 2)" in other.stdout, other.stdout
+        assert len(stand.bank.users) == 4 + 6, "a run of another seed grew the dump instead of seeding anew"
+    assert (tmp_path / "dumps" / "p_seeds.previous.json").read_bytes() == old
