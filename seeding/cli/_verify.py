@@ -88,6 +88,16 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"further attempts of a read after a transient failure (default: SEEDING.RETRIES, else {DEFAULT_RETRIES})",
     )
     add_gateway_arguments(parser)  # unset flags fall back to the dump's transport and target (meta), then the settings
+    repair = parser.add_argument_group("repair")
+    repair.add_argument(
+        "--repair",
+        action="store_true",
+        help="re-seed every stale user found at its own index and rewrite the dump (all users with --sample 0); "
+        "journaled like a run",
+    )
+    journal = repair.add_mutually_exclusive_group()
+    journal.add_argument("--resume", action="store_true", help="with --repair: finish an interrupted repair")
+    journal.add_argument("--restart", action="store_true", help="with --repair: discard an interrupted repair")
     return parser
 
 
@@ -111,6 +121,8 @@ def main(argv: Sequence[str]) -> int:
     with Shutdown(NAME, exit_code=EXIT_FAILED) as shutdown:
         try:
             args = build_parser().parse_args(list(argv))
+            if (args.resume or args.restart) and not args.repair:
+                raise SeedingError(f"--{'resume' if args.resume else 'restart'} goes with --repair")
             settings = load_settings()
             dump = find_dump(args.dump, args.dumps_dir or settings.seeding.dumps_dir)
             seeds = open_dump(dump)
@@ -128,6 +140,10 @@ def main(argv: Sequence[str]) -> int:
         sample = sorted(random.Random(seed).sample(range(count), size))
         retry_count = args.retries if args.retries is not None else settings.seeding.retries
         check = _Check(seeds, sample, seed, transport, address, timeout, retry_count)
+        if args.repair:
+            from ._repair import repair_main
+
+            return repair_main(args, check, meta, shutdown)
         try:
             report = asyncio.run(_verify(check, shutdown))
         except GatewayUnreachableError as exc:

@@ -319,6 +319,21 @@ class Bank:
             raise NotFoundError("User", user_id)
         return user
 
+    def delete_user(self, user_id: str) -> None:
+        """Remove a user with its accounts, cards and operations, as a gateway reset for one user would.
+
+        The gateway has no such call; tests use it to make a dump stale for some users only.
+        """
+        user = self.get_user(user_id)
+        del self._users[user.id]
+        self._user_ids_by_email.pop(user.email, None)
+        for account_id in self._account_ids_by_user.pop(user.id, []):
+            self._accounts.pop(account_id, None)
+            for operation_id in self._operation_ids_by_account.pop(account_id, []):
+                self._operations.pop(operation_id, None)
+            for card_id in [card.id for card in self._cards.values() if card.account_id == account_id]:
+                del self._cards[card_id]
+
     # accounts
     def open_account(self, user_id: str, account_type: AccountType) -> AccountRow:
         """A new ACTIVE account; card accounts come with a VIRTUAL then a PHYSICAL card."""
