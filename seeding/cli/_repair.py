@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from .._exceptions import GatewayUnreachableError, JournalError, PlanError, SeedingError
-from ..engine._journal import journal_path, peek_header
+from ..engine._journal import format_ranges, journal_path, peek_header
 from ..engine._options import BuildOptions
-from ..engine._run import PlanRun, format_ranges
+from ..engine._run import PlanRun
 from ..gateway import connect
 from ..plan._models import SeedsPlan
 from ._arguments import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG
