@@ -6,6 +6,9 @@ cycle     dump order, wrapping around
 random    any user, with replacement
 zipf:S    any user, with replacement, user ``i`` drawn with weight (i + 1)^−S (default S = 1):
           a few hot users get most hand-outs, as in production
+lease     dump order, each user to one holder until it gives it back (or quarantines it); every
+          holder asks the one pool, so a holder that vanishes can have its users taken back
+          (Locust's feeder; the service leases through ``POST …/leases``, not ``/next``)
 
 A strategy is a row: whether it is exclusive (each user to one holder, so users run out) and its
 order, position → dump index (None: drawn instead, uniformly or by the row's ``weight``). A row
@@ -46,6 +49,9 @@ class StrategySpec:
     weight: Callable[[int, float], float] | None = None
     parameter: float | None = None  # the row's default; "name:value" sets another
     parameter_name: str = ""
+    # Held until given back, every position from one pool (no worker's private stripe): a lost
+    # holder's users can come back, and a quarantined one never does.
+    leased: bool = False
 
     def weights(self, count: int) -> list[float] | None:
         """Each dump index's relative weight under a drawn strategy that weighs them (None: all alike)."""
@@ -88,6 +94,7 @@ _TABLE: dict[str, StrategySpec] = {
         StrategySpec("cycle", exclusive=False, order=lambda count, seed: _Wrapping(count)),
         StrategySpec("random", exclusive=False, order=None),
         StrategySpec("zipf", exclusive=False, order=None, weight=_zipf, parameter=1.0, parameter_name="exponent"),
+        StrategySpec("lease", exclusive=True, order=lambda count, seed: range(count), leased=True),
     )
 }
 STRATEGIES: tuple[str, ...] = tuple(_TABLE)

@@ -9,6 +9,8 @@
                            ``environment.seeds``, unique across processes (``_course``)
     user_for, claim_for    the seeded user of a virtual user, when ``--seeds-plan`` / ``--seeds-dump``
                            configured the run (``_options``: Locust flags, ``.conf``, ``LOCUST_SEEDS_*``)
+    release, quarantine    a virtual user gives its seeded user back before it stops, or takes it out
+                           of circulation (strategy ``lease``: for the run, or in the service's pool)
 
 Install with ``pip install "seeding[locust]"``. ``import seeding`` never imports Locust; this
 package imports it (and so gevent's monkey-patching) only when ``SeedsFeeder`` is first used, so
@@ -55,7 +57,7 @@ if TYPE_CHECKING:  # the same names for type checkers and editors (tests/test_la
 _PUBLIC = LazyNames(
     __name__,
     {
-        ".": ("claim_for", "user_for"),
+        ".": ("claim_for", "quarantine", "release", "user_for"),
         "._assignment": ("STRATEGIES", "Assignment", "NumberPool", "Strategy", "plan_assignments"),
         "._options": ("add_arguments",),
         "._preflight": ("capacity_problem", "requirements_problem", "validate_requirements"),
@@ -82,6 +84,24 @@ def user_for(user: User, profile: str | None = None) -> SeedUserResult:
 def claim_for(user: User, profile: str | None = None) -> SeedClaim:
     """As ``user_for``, with the seeded user's index in the dump (among its profile's users with one)."""
     return configured_feeder(profile or getattr(type(user), "seeds_profile", None)).claim_for(user)
+
+
+def release(user: User) -> None:
+    """Give back the seeded user virtual user ``user`` holds (its next ``user_for`` takes another).
+
+    ``SeedingError`` in one line when it holds none (never claimed, or given back already).
+    """
+    from ._feeder import release_user
+
+    release_user(user)
+
+
+def quarantine(user: User, reason: str) -> None:
+    """Take the seeded user ``user`` holds out of circulation: no virtual user gets it again in this run
+    (through a service: until it is released there). ``reason``: 1 to 500 characters (``ValueError``)."""
+    from ._feeder import quarantine_user
+
+    quarantine_user(user, reason)
 
 
 # Inside a Locust process (a locustfile imports us), Locust is imported already: join its parser

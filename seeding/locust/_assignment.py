@@ -15,6 +15,8 @@ The strategy then turns a position into a dump index:
     shuffle   a permutation of the dump seeded once per run (the same on every worker), then as unique
     cycle     position modulo the dump's size (users share seeded users once it wraps)
     random    no position: any seeded user, drawn per virtual user
+    lease     as unique, with no stripes (``rounds`` 0): every position comes from the master's
+              pool, which knows each holder, so a vanished worker's users come back to it
 
 (Which is which is the table of strategies, ``seeding/dumps/_strategies.py``: exclusive or not, and its
 order; nothing here names a strategy.)
@@ -23,6 +25,7 @@ order; nothing here names a strategy.)
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from functools import cached_property
@@ -40,16 +43,24 @@ _Count = Annotated[StrictInt, Field(ge=0)]
 
 
 class NumberPool:
-    """The smallest free number of ``[start, stop)`` (``stop=None``: unbounded); freed numbers come back."""
+    """The smallest free number of ``[start, stop)`` (``stop=None``: unbounded); freed numbers come back.
 
-    def __init__(self, start: int = 0, stop: int | None = None) -> None:
+    ``oldest=True`` hands out the least recently used instead (never-used numbers, then freed ones
+    in the order they came back), as leases do: a held user's neighbours are not reused first.
+    """
+
+    def __init__(self, start: int = 0, stop: int | None = None, *, oldest: bool = False) -> None:
         self._next = start
         self._stop = stop
         self._free: list[int] = []
+        self._returned: deque[int] | None = deque() if oldest else None
 
     def take(self) -> int | None:
-        """The smallest free number, or None when all of a bounded pool are taken."""
-        if self._free:
+        """The smallest (or least recently used) free number, or None when all of a bounded pool are taken."""
+        if self._returned is not None:
+            if self._stop is not None and self._next >= self._stop:
+                return self._returned.popleft() if self._returned else None
+        elif self._free:
             return heapq.heappop(self._free)
         if self._stop is not None and self._next >= self._stop:
             return None
@@ -58,7 +69,10 @@ class NumberPool:
 
     def put(self, number: int) -> None:
         """Give ``number`` back (it must have come from ``take``)."""
-        heapq.heappush(self._free, number)
+        if self._returned is not None:
+            self._returned.append(number)
+        else:
+            heapq.heappush(self._free, number)
 
 
 @dataclass(frozen=True)
@@ -93,6 +107,11 @@ class Assignment:
         return strategy_spec(self.strategy).exclusive
 
     @property
+    def leased(self) -> bool:
+        """Whether every position is held until given back, all from the one pool."""
+        return strategy_spec(self.strategy).leased
+
+    @property
     def drawn(self) -> bool:
         """Whether users are drawn at random (no positions at all)."""
         return strategy_spec(self.strategy).order is None
@@ -114,7 +133,7 @@ class Assignment:
     def pool(self) -> NumberPool:
         """The master's (or the local runner's) pool of positions beyond the striped rounds."""
         start = self.rounds * self.workers
-        return NumberPool(start, max(start, self.seeds) if self.unique else start)
+        return NumberPool(start, max(start, self.seeds) if self.unique else start, oldest=self.leased)
 
     def pooled(self, position: int) -> bool:
         """Whether ``position`` is one the pool can hand out (a grant outside it is forged)."""
@@ -161,7 +180,7 @@ def plan_assignments(
     workers = len(ranked)
     if not workers:
         return {}
-    rounds = min(users, seeds) // workers
+    rounds = 0 if strategy_spec(strategy).leased else min(users, seeds) // workers
     return {
         index: Assignment(strategy, seeds, workers, slot, rounds, seed, generation) for slot, index in enumerate(ranked)
     }

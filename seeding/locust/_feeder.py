@@ -50,15 +50,42 @@ from ..dumps._result import SeedsResult, SeedUserResult
 from ..dumps._strategies import strategy_spec
 from ._assignment import Assignment, NumberPool, Strategy
 from ._master import MasterSide
-from ._messages import MESSAGES, Kind, drop, listener
+from ._messages import MESSAGES, Kind, drop, listener, quarantine_reason
 from ._preflight import capacity_problem, requirements_problem, validate_requirements
 from ._service import service_dump
 from ._shipping import SeedsReceiver
 from ._worker import WorkerSide
 
-__all__ = ["FeederSeeds", "SeedClaim", "SeedsFeeder"]
+__all__ = ["FeederSeeds", "SeedClaim", "SeedsFeeder", "quarantine_user", "release_user"]
 
 logger = logging.getLogger("seeding.locust")
+
+MAX_LEASE_TTL = 86400.0  # the service's bound
+_FEEDERS: weakref.WeakSet[SeedsFeeder] = weakref.WeakSet()  # every feeder: which one holds a virtual user's seeds
+
+
+def _held(user: User, what: str) -> list[tuple[SeedsFeeder, SeedClaim]]:
+    held = [(feeder, claim) for feeder in list(_FEEDERS) if (claim := feeder._claims.get(user)) is not None]
+    if not held:
+        raise SeedingError(
+            f"seeding.locust.{what}: {type(user).__name__} holds no seeded user; call it after user_for(self), once"
+        )
+    return held
+
+
+def release_user(user: User) -> None:
+    """Give back the seeded user(s) virtual user ``user`` holds; its next ``user_for`` claims another."""
+    for feeder, claim in _held(user, "release"):
+        del feeder._claims[user]
+        feeder.release(claim)
+
+
+def quarantine_user(user: User, reason: str) -> None:
+    """Take the seeded user(s) ``user`` holds out of circulation (``reason``: 1 to 500 characters)."""
+    reason = quarantine_reason(reason)
+    for feeder, claim in _held(user, "quarantine"):
+        del feeder._claims[user]
+        feeder.quarantine(claim, reason)
 
 
 @dataclass(frozen=True)
@@ -71,6 +98,7 @@ class SeedClaim:
     _position: int | None = field(repr=False, default=None)
     _pooled: bool = field(repr=False, default=False)
     _generation: int = field(repr=False, default=0)
+    _lease: str | None = field(repr=False, default=None)  # the service's lease ID (strategy lease over a URL)
 
 
 class FeederSeeds(SeedsResult):
@@ -143,9 +171,21 @@ class SeedsFeeder(MasterSide, WorkerSide):
         token: str | None = None,
         profile: str | None = None,
         when_empty: str | WhenEmpty = "stop",
+        lease_ttl: float = 30.0,
     ) -> None:
-        strategy = strategy_spec(strategy).name  # ValueError naming the known ones
+        spec = strategy_spec(strategy)  # ValueError naming the known ones
+        strategy = spec.name
         self.when_empty = when_empty if isinstance(when_empty, WhenEmpty) else WhenEmpty.parse(when_empty)
+        if spec.leased and not self.when_empty.exclusive_only:
+            raise ValueError(
+                f"strategy {strategy!r} holds each user exclusively: when_empty takes stop or wait:SECONDS, "
+                f"not {str(self.when_empty)!r}"
+            )
+        if not 0 < lease_ttl <= MAX_LEASE_TTL:
+            raise ValueError(f"lease_ttl must be above 0 and at most {MAX_LEASE_TTL:g} seconds, not {lease_ttl!r}")
+        self.lease_ttl = lease_ttl
+        self._leased = spec.leased
+        self._exclusive = spec.exclusive
         self._overflows = itertools.count()  # cycle/warn: positions handed out beyond the exclusive ones
         self._warned = False
         self._service = service_dump(dump, token=token)
@@ -180,6 +220,10 @@ class SeedsFeeder(MasterSide, WorkerSide):
         self._assigned: set[str] = set()
         self._shipped: set[str] = set()
         self._granted: dict[int, str] = {}
+        self._live: set[tuple[int, int]] = set()  # (generation, number) of claims not given back yet
+        self._quarantined: dict[int, str] = {}  # position → reason, this test run (master, local runner)
+        self._renewers: dict[str, gevent.Greenlet] = {}  # service lease ID → its renewing greenlet
+        _FEEDERS.add(self)
         events = events or locust_events
         events.init.add_listener(self._on_init)
         events.test_start.add_listener(self._on_test_start)
@@ -205,6 +249,8 @@ class SeedsFeeder(MasterSide, WorkerSide):
     def claim(self) -> SeedClaim:
         """A seeded user for a caller that is not a virtual user; ``release`` it when done."""
         if self._service is not None:
+            if self._leased:
+                return self._lease_from_service()
             return SeedClaim(*self._service.next(self.strategy, self.profile, str(self.when_empty)))
         assignment, seeds = self._wait_ready()
         number = self._numbers.take()
@@ -227,6 +273,7 @@ class SeedsFeeder(MasterSide, WorkerSide):
                     f"strategy {assignment.strategy!r} gives each its own; seed more users or use strategy='cycle'"
                 )
             index = assignment.index(position)
+        self._live.add((assignment.generation, number))
         return SeedClaim(index, seeds.get_user(index), number, position, pooled, assignment.generation)
 
     def _wait_pooled(self, assignment: Assignment) -> int | None:
@@ -249,19 +296,96 @@ class SeedsFeeder(MasterSide, WorkerSide):
                 assignment.seeds,
             )
         index = assignment.index(next(self._overflows) % assignment.seeds)
+        self._live.add((assignment.generation, number))
         return SeedClaim(index, seeds.get_user(index), number, None, False, assignment.generation)
 
     def release(self, claim: SeedClaim) -> None:
-        """Give a claimed seeded user back (virtual users do this when they stop)."""
-        assignment = self._assignment
-        if assignment is None or claim._generation != assignment.generation:
-            return  # claimed in an earlier test run: that run's numbering is gone
-        self._numbers.put(claim._number)
-        if claim._pooled and claim._position is not None:
+        """Give a claimed seeded user back (virtual users do this when they stop); a second time does nothing."""
+        if claim._lease is not None:
+            return self._end_lease(claim, None)
+        if self._end(claim) and claim._pooled and claim._position is not None:
             if isinstance(self._runner, WorkerRunner):
                 self._send("release", {"generation": claim._generation, "position": claim._position})
             else:
                 self._pool.put(claim._position)
+
+    def quarantine(self, claim: SeedClaim, reason: str) -> None:
+        """Take a claimed seeded user out of circulation: never handed out again in this test run.
+
+        Through a service (strategy ``lease`` over a URL), the service's pool quarantines it until
+        someone releases it there (``DELETE …/quarantine/<index>``). ``ValueError`` for a reason that
+        is not 1 to 500 characters, ``SeedingError`` under a strategy that shares users.
+        """
+        reason = quarantine_reason(reason)
+        if claim._lease is not None:
+            return self._end_lease(claim, reason)
+        if not self._exclusive:
+            raise SeedingError(
+                f"{self.dump}: strategy {self.strategy!r} shares seeded users, so none can be quarantined; "
+                "use strategy 'lease' (or unique, shuffle)"
+            )
+        generation, number, position = claim._generation, claim._number, claim._position
+        if (generation, number) not in self._live:
+            raise SeedingError(f"{self.dump}: seeded user {claim.index} is not held here (given back already?)")
+        self._live.discard((generation, number))  # its number never comes back: nor does its position
+        if claim._pooled and position is not None and isinstance(self._runner, WorkerRunner):
+            self._send("quarantine", {"generation": generation, "position": position, "reason": reason})
+        elif position is not None:
+            self._quarantined[position] = reason
+            logger.info("%s: seeded user %d quarantined for this test run: %s", self.dump, claim.index, reason)
+        if claim._pooled:  # a striped number stays taken: its position is out of this run with it
+            self._numbers.put(number)
+
+    def _end(self, claim: SeedClaim) -> bool:
+        """Forget a claim once (False: of an earlier test run, or given back already)."""
+        assignment = self._assignment
+        if assignment is None or claim._generation != assignment.generation:
+            return False  # claimed in an earlier test run: that run's numbering is gone
+        key = (claim._generation, claim._number)
+        if key not in self._live:
+            return False
+        self._live.discard(key)
+        self._numbers.put(claim._number)
+        return True
+
+    # --- leases from a service -------------------------------------------------------------
+
+    def _lease_from_service(self) -> SeedClaim:
+        assert self._service is not None
+        lease, index, user = self._service.lease(self.lease_ttl, self.profile, str(self.when_empty))
+        self._renewers[lease] = gevent.spawn(self._renew, lease)
+        return SeedClaim(index, user, _lease=lease)
+
+    def _renew(self, lease: str) -> None:
+        """Renew a held lease a third of its TTL before it would expire, until it is given back."""
+        assert self._service is not None
+        while True:
+            gevent.sleep(self.lease_ttl / 3)
+            try:
+                renewed = self._service.renew(lease, self.lease_ttl)
+            except SeedingError as exc:
+                logger.warning("%s", exc)  # the service is away: try again at the next third
+                continue
+            if not renewed:
+                self._renewers.pop(lease, None)
+                logger.error("%s: a lease expired before it was renewed; its user may have another holder", self.name)
+                return
+
+    def _end_lease(self, claim: SeedClaim, reason: str | None) -> None:
+        assert self._service is not None and claim._lease is not None
+        renewer = self._renewers.pop(claim._lease, None)
+        if renewer is None:
+            if reason is not None:
+                raise SeedingError(f"{self._service.url}: seeded user {claim.index} is not leased here (given back?)")
+            return  # given back already
+        renewer.kill(block=False)
+        try:
+            if reason is None:
+                self._service.give_back(claim._lease)
+            else:
+                self._service.quarantine(claim._lease, reason)
+        except SeedingError as exc:
+            logger.warning("%s (the lease expires by itself)", exc)
 
     @property
     def seeds(self) -> FeederSeeds:
@@ -326,7 +450,10 @@ class SeedsFeeder(MasterSide, WorkerSide):
         environment.seeds = _SeedsWhenReady(self)  # type: ignore[attr-defined]
         if isinstance(runner, MasterRunner):
             handlers = {"hello": self._on_hello, "need": self._on_need}
-            self._register(runner, **handlers, claim=self._on_claim, release=self._on_release)
+            self._register(
+                runner, **handlers, claim=self._on_claim, release=self._on_release, quarantine=self._on_quarantine
+            )
+            gevent.spawn(self._watch_workers)
         elif isinstance(runner, WorkerRunner):
             self._register(runner, assign=self._on_assign, chunk=self._on_chunk, grant=self._on_grant)
             # Only now can this worker hear an "assign": a worker joining a running test asks for one.
@@ -373,7 +500,8 @@ class SeedsFeeder(MasterSide, WorkerSide):
         if isinstance(runner, MasterRunner):
             where = self._start_workers(environment, runner, seeds, users, seed, generation)
         else:
-            self._install(environment, Assignment(self.strategy, count, 1, 0, count, seed, generation), seeds)
+            rounds = 0 if self._leased else count  # lease: every position from the pool, where quarantine keeps it
+            self._install(environment, Assignment(self.strategy, count, 1, 0, rounds, seed, generation), seeds)
             where = "in this process"
         logger.info(
             "%s: %d seeded users for %d virtual users %s, strategy %r",
@@ -411,6 +539,8 @@ class SeedsFeeder(MasterSide, WorkerSide):
         self._assignment = assignment
         self._numbers = NumberPool()
         self._pool = assignment.pool()
+        self._live.clear()
+        self._quarantined.clear()
         self._random = random.Random(f"{assignment.seed}:{assignment.slot}:{assignment.generation}")
         environment.seeds = served  # type: ignore[attr-defined]
         self._ready.set()

@@ -13,12 +13,12 @@ from dataclasses import replace
 
 import gevent
 from locust.env import Environment
-from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner
+from locust.runners import HEARTBEAT_INTERVAL, STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner
 
 from ..dumps._files import read_meta
 from ..dumps._result import SeedsResult
 from ._assignment import Assignment, plan_assignments
-from ._messages import Claim, Hello, Need, Release
+from ._messages import Claim, Hello, Need, Quarantine, Release
 from ._shipping import fingerprint, user_chunks
 
 __all__ = ["MasterSide"]
@@ -105,16 +105,38 @@ class MasterSide:
         self._send("grant", {"generation": msg.generation, "ticket": msg.ticket, "position": position}, node)
 
     def _reclaim_from_departed(self) -> bool:
-        """Positions held by workers that have left go back to the pool (their releases never came)."""
+        """Positions held by workers that have left or gone missing go back to the pool (their releases never came).
+
+        Locust marks a worker missing once it has not sent a heartbeat for ``HEARTBEAT_LIVENESS``
+        intervals; from then on a release or quarantine from it is dropped (it holds nothing).
+        """
         runner = self._runner
         assert runner is not None
-        gone = [position for position, node in self._granted.items() if node not in runner.clients]
+        gone = [position for position, node in self._granted.items() if _departed(runner, node)]
         for position in gone:
             del self._granted[position]
             self._pool.put(position)
         if gone:
             logger.info("%s: %d pooled positions held by workers that left are free again", self.dump, len(gone))
         return bool(gone)
+
+    def _watch_workers(self) -> None:
+        """Every heartbeat interval: a missing worker's positions come back (strategy lease holds them all)."""
+        while True:
+            gevent.sleep(HEARTBEAT_INTERVAL)
+            if self._granted and self._runner is not None:
+                self._reclaim_from_departed()
+
+    def _on_quarantine(self, node: str, msg: Quarantine) -> None:
+        assignment = self._assignment
+        if assignment is None or msg.generation != assignment.generation:
+            return self._drop("quarantine", node, f"generation {msg.generation} is not this test run's", stale=True)
+        if self._granted.get(msg.position) != node:
+            return self._drop("quarantine", node, f"position {msg.position} is not held by this worker")
+        del self._granted[msg.position]  # and never put back in this run
+        self._quarantined[msg.position] = msg.reason
+        index = assignment.index(msg.position)
+        logger.info("%s: seeded user %d quarantined for this test run by %s: %s", self.dump, index, node, msg.reason)
 
     def _on_release(self, node: str, msg: Release) -> None:
         if self._assignment is None or msg.generation != self._assignment.generation:
@@ -123,3 +145,8 @@ class MasterSide:
             return self._drop("release", node, f"position {msg.position} is not held by this worker")
         del self._granted[msg.position]
         self._pool.put(msg.position)
+
+
+def _departed(runner: MasterRunner, node: str) -> bool:
+    worker = runner.clients.get(node)
+    return worker is None or worker.state == STATE_MISSING

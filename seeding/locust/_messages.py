@@ -4,6 +4,7 @@
                       need {generation}         it lacks the dump: stream the users to it
                       claim {generation, ticket}  a position from the master's pool
                       release {generation, position}  a pooled position is free again
+                      quarantine {generation, position, reason}  a pooled position is out for this run
     master → worker   assign {assignment, fingerprint, meta}  its place in this test run
                       chunk {generation, lines, last}  users of the dump, as JSON lines
                       grant {generation, ticket, position}  the answer to a claim (None: exhausted)
@@ -33,14 +34,18 @@ __all__ = [
     "Hello",
     "Kind",
     "Need",
+    "Quarantine",
     "Release",
     "listener",
+    "quarantine_reason",
 ]
 
-Kind = Literal["hello", "assign", "need", "chunk", "claim", "grant", "release"]
+Kind = Literal["hello", "assign", "need", "chunk", "claim", "grant", "release", "quarantine"]
 M = TypeVar("M", bound="_Message")
 
 _Number = Annotated[StrictInt, Field(ge=0, lt=2**63)]  # a generation, a ticket, a position
+MAX_REASON = 500  # characters, as the service's quarantine takes
+_Reason = Annotated[str, Field(strict=True, min_length=1, max_length=MAX_REASON)]
 _Fingerprint = Annotated[str, Field(strict=True, pattern=r"^[0-9a-f]{32}$")]
 
 
@@ -85,6 +90,22 @@ class Release(_Message):
     position: _Number
 
 
+class Quarantine(_Message):
+    generation: _Number
+    position: _Number
+    reason: _Reason
+
+
+def quarantine_reason(reason: object) -> str:
+    """``reason`` on one line; ``ValueError`` unless it is text of 1 to 500 characters (as the service's)."""
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON:
+        shown = reason[:40] + "…" if isinstance(reason, str) and len(reason) > 40 else reason
+        raise ValueError(
+            f"seeding.locust.quarantine: the reason must be text of 1 to {MAX_REASON} characters, not {shown!r}"
+        )
+    return " ".join(reason.split())
+
+
 MESSAGES: dict[Kind, type[_Message]] = {
     "hello": Hello,
     "assign": Assign,
@@ -93,6 +114,7 @@ MESSAGES: dict[Kind, type[_Message]] = {
     "claim": Claim,
     "grant": Grant,
     "release": Release,
+    "quarantine": Quarantine,
 }
 
 

@@ -1,11 +1,13 @@
 """Seeded users from ``python -m seeding serve`` instead of a file: ``SeedsFeeder("http://host:8010/v1/dumps/x")``.
 
 Workers on other machines need neither the dump nor the master's messages: each claim is one
-``POST /v1/dumps/<scenario>/next?strategy=…``. Under ``unique`` and ``shuffle`` the service hands
-every user out once across every process, machine and load tool asking, until
-``POST /v1/dumps/<scenario>/reset``; users are not given back when a virtual user stops. The token
-comes from ``token=`` or ``SEEDING.SERVICE_TOKEN``. The client is ``requests`` (Locust's own dependency,
-cooperative under gevent; httpx's sync client is not importable once gevent has patched ``select``).
+``POST /v1/dumps/<scenario>/next?strategy=…`` (strategy ``lease``: ``POST …/leases?ttl=…``,
+renewed by the feeder before it expires, returned or quarantined at ``/v1/leases/<id>``). Under
+``unique`` and ``shuffle`` the service hands every user out once across every process, machine and
+load tool asking, until ``POST /v1/dumps/<scenario>/reset``; users are not given back when a
+virtual user stops. The token comes from ``token=`` or ``SEEDING.SERVICE_TOKEN``. The client is
+``requests`` (Locust's own dependency, cooperative under gevent; httpx's sync client is not
+importable once gevent has patched ``select``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -62,6 +65,52 @@ class ServiceDump:
         data = answer.json()
         return data["index"], SeedUserResult.model_validate(data["user"])
 
+    def lease(
+        self, ttl: float, profile: str | None = None, when_empty: str = "stop"
+    ) -> tuple[str, int, SeedUserResult]:
+        """A user no one else holds, for ``ttl`` seconds (``POST …/leases``): its lease ID, index and user.
+
+        ``when_empty`` ``wait:S`` waits up to S seconds on the service for one to come back;
+        ``SeedsExhaustedError`` when none is free (409).
+        """
+        params: dict[str, str] = {"ttl": f"{ttl:g}"}
+        if profile is not None:
+            params["profile"] = profile
+        if when_empty != "stop":
+            params["when_empty"] = when_empty
+        wait = float(when_empty.partition(":")[2] or 0)
+        answer = self._request("POST", "/leases", params=params, timeout=self._timeout + wait)
+        if answer.status_code == 409:
+            raise SeedsExhaustedError(f"{self.url}: {_error(answer)}")
+        data = answer.json()
+        return data["lease"], data["index"], SeedUserResult.model_validate(data["user"])
+
+    def renew(self, lease: str, ttl: float) -> bool:
+        """Push the lease's expiry ``ttl`` seconds on; False when it had expired already (404)."""
+        return self._lease_call("POST", lease, "/renew", params={"ttl": f"{ttl:g}"})
+
+    def give_back(self, lease: str) -> bool:
+        """Return the leased user (False: the lease had ended already)."""
+        return self._lease_call("DELETE", lease, "")
+
+    def quarantine(self, lease: str, reason: str) -> bool:
+        """Take the leased user out of circulation until someone releases it on the service."""
+        return self._lease_call("POST", lease, "/quarantine", json={"reason": reason})
+
+    def _lease_call(self, method: str, lease: str, suffix: str, **kwargs: object) -> bool:
+        root = self.url[: self.url.index("/v1/dumps/")]
+        try:
+            answer = self._http.request(method, f"{root}/v1/leases/{lease}{suffix}", timeout=self._timeout, **kwargs)  # type: ignore[arg-type]
+        except requests.RequestException as exc:
+            raise SeedingError(f"{self.url}: the seeding service does not answer: {exc}") from None
+        if answer.status_code == 404:
+            return False
+        if answer.status_code >= 400:
+            raise SeedingError(
+                f"{self.url}: {method} lease {lease[:6]}…{suffix}: {answer.status_code}: {_error(answer)}"
+            )
+        return True
+
     def problem(
         self,
         strategy: str,
@@ -81,16 +130,17 @@ class ServiceDump:
         except SeedingError as exc:
             return str(exc)
         seeds = SeedsResult.model_validate({"users": first})
-        left = dump["left"] if strategy in ("unique", "shuffle") else dump["users"]
+        left = dump["left"] if strategy in ("unique", "shuffle") else dump["users"]  # lease: the pool's users
         if profile is not None:
             return requirements_problem(self.url, seeds, requires)
         return requirements_problem(self.url, seeds, requires) or capacity_problem(
             self.url, strategy, seeds=left, users=users, when_empty=when_empty
         )
 
-    def _request(self, method: str, suffix: str, **kwargs: object) -> requests.Response:
+    def _request(self, method: str, suffix: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self._timeout)
         try:
-            answer = self._http.request(method, self.url + suffix, timeout=self._timeout, **kwargs)  # type: ignore[arg-type]
+            answer = self._http.request(method, self.url + suffix, **kwargs)  # type: ignore[arg-type]
         except requests.RequestException as exc:
             raise SeedingError(f"{self.url}: the seeding service does not answer: {exc}") from None
         if answer.status_code >= 400 and answer.status_code != 409:

@@ -375,6 +375,10 @@ class Service:
                 strategy = strategy_spec(strategy).name
             except ValueError as exc:
                 raise ApiError(400, str(exc)) from None
+        if strategy_spec(strategy).leased:
+            raise ApiError(
+                400, f"strategy {strategy!r} holds a user until it is given back: POST {request.path[:-4]}leases"
+            )
         when = _when_empty(request.query.get("when_empty"))
         profile = request.query.get("profile")
         members = dump.members(profile) if profile is not None else None

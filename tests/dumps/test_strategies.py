@@ -46,7 +46,8 @@ def test_cycle_wraps_and_random_has_no_order() -> None:
 def test_unknown_strategy_is_one_line_naming_the_known_ones(name: str) -> None:
     with pytest.raises(
         ValueError,
-        match=r"^strategy must be one of unique, shuffle, cycle, random, zipf \(zipf:S sets the exponent\), not ",
+        match=r"^strategy must be one of unique, shuffle, cycle, random, zipf, lease "
+        r"\(zipf:S sets the exponent\), not ",
     ) as info:
         strategy_spec(name)
     assert "\n" not in str(info.value)

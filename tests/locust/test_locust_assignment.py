@@ -197,3 +197,25 @@ def test_an_assignment_from_a_message_is_checked(fields):
     data = {**Assignment("unique", seeds=10, workers=2, slot=1, rounds=5).to_message(), **fields}
     with pytest.raises(ValueError):  # pydantic's ValidationError is a ValueError
         Assignment.from_message(data)
+
+
+def test_lease_stripes_nothing_so_every_position_comes_from_the_one_pool() -> None:
+    plan = plan_assignments("lease", seeds=10, users=8, worker_indexes=[0, 1], seed=1)
+    assert {assignment.rounds for assignment in plan.values()} == {0}
+    assert all(assignment.leased and assignment.unique for assignment in plan.values())
+    assert all(plan[0].position(number) is None for number in range(10))
+    assert all(plan[0].pooled(position) for position in range(10)) and not plan[0].pooled(10)
+    assert not Assignment("unique", 10).leased
+
+
+def test_the_lease_pool_hands_out_the_least_recently_used_first() -> None:
+    pool = Assignment("lease", 4, rounds=0).pool()
+    taken = [pool.take() for _ in range(4)]
+    assert taken == [0, 1, 2, 3] and pool.take() is None
+    for position in (2, 0, 3):
+        pool.put(position)
+    assert [pool.take(), pool.take(), pool.take(), pool.take()] == [2, 0, 3, None]
+    smallest = NumberPool(0, 4)
+    assert [smallest.take() for _ in range(4)] == [0, 1, 2, 3]
+    smallest.put(2), smallest.put(0)
+    assert smallest.take() == 0  # the default: smallest first

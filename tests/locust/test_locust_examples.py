@@ -32,7 +32,7 @@ def test_example_runs_clean(example, stand_process, run_locust, repo_root, tmp_p
 def test_the_soak_example_runs_more_virtual_users_than_seeded_users_waiting_for_one(
     stand_process, run_locust, repo_root, tmp_path
 ):
-    """14 virtual users on 10 seeded users under unique: 4 wait (--seeds-when-empty wait:30), none fails."""
+    """14 virtual users on 10 seeded users under lease: 4 wait (--seeds-when-empty wait:30), none fails."""
     folder = repo_root / "examples" / "locust"
     files = ["--config", str(folder / "soak_leases.conf"), "-f", str(folder / "get_operations_http.py")]
     plan = ["--seeds-plan", str(repo_root / "plans" / "get-operations.yaml")]
@@ -40,6 +40,7 @@ def test_the_soak_example_runs_more_virtual_users_than_seeded_users_waiting_for_
 
     assert done.returncode == 0, done.stderr[-3000:]
     assert "holds 10 seeded users but the run asks for 14" not in done.stderr
+    assert "strategy 'lease'" in done.stderr  # the feeder's start line: the conf's strategy is the one run
     total = re.search(r"^\s+Aggregated\s+(\d+)\s+(\d+)\(", done.stderr, re.MULTILINE)
     assert total is not None, done.stderr[-3000:]
     requests, failures = map(int, total.groups())

@@ -103,6 +103,13 @@ CASES: list[tuple[str, str, Any, int, str]] = [
         400,
         "strategy 'lifo' is not one of unique, shuffle, cycle, random",
     ),
+    (
+        "POST",
+        "/v1/dumps/five/next?strategy=lease",
+        None,
+        400,
+        "strategy 'lease' holds a user until it is given back: POST /v1/dumps/five/leases",
+    ),
     ("GET", "/v1/dumps/five/users/5", None, 404, "no user #5 (the dump holds 5)"),
     ("GET", "/v1/dumps/five/users/-1", None, 400, "user index '-1' is not a whole number"),
     ("GET", "/v1/dumps/five/users/x", None, 400, "is not a whole number"),
