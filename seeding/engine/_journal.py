@@ -207,14 +207,19 @@ class Journal:
             self.close()
 
 
+def _make_dumps_dir(directory: Path) -> None:
+    """Make the dumps directory, or say in one line why it cannot be (before any lock or journal in it)."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise JournalError(f"{directory}: the dumps directory is a file, or inside one") from None
+    except OSError as exc:
+        raise JournalError(f"{directory}: cannot make the dumps directory: {exc.strerror or exc}") from None
+
+
 def _lock(path: Path, header: dict[str, Any]) -> tuple[int, bool]:
     """The journal's descriptor with our exclusive lock on it, and whether we just created it."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise JournalError(f"{path.parent}: the dumps directory is a file, or inside one") from None
-    except OSError as exc:
-        raise JournalError(f"{path.parent}: cannot make the dumps directory: {exc.strerror or exc}") from None
+    _make_dumps_dir(path.parent)
     for _ in range(100):  # each retry means another process created or replaced it meanwhile
         try:
             fd = os.open(path, _OPEN_FLAGS)
@@ -522,8 +527,8 @@ def plan_lock(dump: Path, *, within: float = 30.0) -> Iterator[None]:
     shards of one split start together; the journals then say who runs.
     """
     lock = dump.with_name(f".{dump.name}.lock")
+    _make_dumps_dir(dump.parent)
     try:
-        dump.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
     except OSError as exc:
         raise JournalError(f"{lock}: cannot take the plan's lock: {exc.strerror or exc}") from None

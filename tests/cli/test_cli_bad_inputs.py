@@ -87,7 +87,12 @@ ROWS = [
     Row("dumps-dir-file", ["{plan}", "--stand", "embedded", "--dumps-dir", "{tmp}/f"], 2, "is a file", {"f": "x"}),
     Row("dumps-dir-in-file", ["{plan}", "--stand", "embedded", "--dumps-dir", "{tmp}/f/d"], 2, "is a file", {"f": "x"}),
     Row("dumps-dir-uncreatable", ["{plan}", "--stand", "embedded", "--dumps-dir", "/proc/seeding"], 2, "cannot make"),
-    Row("dumps-dir-read-only", ["{plan}", "--stand", "embedded", "--dumps-dir", "/sys/kernel"], 2, "cannot open the"),
+    Row(
+        "dumps-dir-read-only",
+        ["{plan}", "--stand", "embedded", "--dumps-dir", "/sys/kernel"],
+        2,
+        "cannot take the plan's lock",
+    ),
     # settings, from .env
     Row("env-grpc-port", ["{plan}"], 2, "GATEWAY_GRPC_CLIENT.PORT", {".env": "GATEWAY_GRPC_CLIENT.PORT=99999\n"}),
     Row("env-grpc-host", ["{plan}"], 2, "has no valid host", {".env": "GATEWAY_GRPC_CLIENT.HOST=\n"}),
