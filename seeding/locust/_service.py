@@ -140,7 +140,7 @@ class ServiceDump:
     def _request(self, method: str, suffix: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self._timeout)
         try:
-            answer = self._http.request(method, self.url + suffix, **kwargs)  # type: ignore[arg-type]
+            answer = self._http.request(method, self.url + suffix, **kwargs)
         except requests.RequestException as exc:
             raise SeedingError(f"{self.url}: the seeding service does not answer: {exc}") from None
         if answer.status_code >= 400 and answer.status_code != 409:
