@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._exceptions import GatewayUnreachableError, JournalError, PlanError, SeedingError
+from .._exceptions import GatewayUnreachableError, JournalError, SeedingError
 from ..engine._journal import format_ranges, journal_path, peek_header
 from ..engine._options import BuildOptions
 from ..engine._run import PlanRun
+from ..engine._stale import check_sample, repair_plan
 from ..gateway import connect
-from ..plan._models import SeedsPlan
 from ._arguments import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG
 from ._shutdown import Shutdown
 
@@ -50,11 +50,9 @@ class _Outcome:
 
 def repair_main(args: argparse.Namespace, check: Any, meta: dict[str, Any], shutdown: Shutdown) -> int:
     """Check ``check``'s sample, re-seed the stale users and rewrite the dump; the exit code."""
-    from ._verify import _check_sample  # the same check as verify's (a lazy import: verify imports us lazily)
-
     dump: Path = args.dump
     try:
-        plan = _plan_of(dump, meta, len(check.seeds.users))
+        plan = repair_plan(dump, meta, len(check.seeds.users))
     except SeedingError as exc:
         print(f"{NAME}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -70,7 +68,7 @@ def repair_main(args: argparse.Namespace, check: Any, meta: dict[str, Any], shut
                 if isinstance(pending, list):
                     outcome.stale = [int(index) for index in pending]
                 else:
-                    report = await _check_sample(check)
+                    report = await check_sample(check)
                     outcome.checked = len(check.sample)
                     outcome.stale = sorted(report.stale)
                     outcome.stale_lines = [line for index in outcome.stale for line in report.stale[index]]
@@ -134,24 +132,3 @@ def _left(outcome: _Outcome, args: argparse.Namespace) -> str:
         f"{done} of {run.count} stale users re-seeded are safe in {run.journal_path} (missing: {missing}); "
         f"the dump is not rewritten yet; finish with: {command}"
     )
-
-
-def _plan_of(dump: Path, meta: dict[str, Any], users: int) -> SeedsPlan:
-    """The plan the dump was seeded from (its meta), with its size; refused when its shape is not recorded."""
-    scenario, data, shape = meta.get("scenario"), meta.get("plan"), meta.get("shape_hash")
-    if not isinstance(scenario, str) or not isinstance(data, dict) or not isinstance(shape, str):
-        raise SeedingError(
-            f"{dump}: its meta records no plan and shape (an older version or the course's builder made it); "
-            "a repair needs both: seed it anew instead"
-        )
-    if dump.name != f"{scenario}_seeds.json":
-        raise SeedingError(
-            f"{dump}: holds scenario {scenario!r}; a repair rewrites it in place as {scenario}_seeds.json"
-        )
-    try:
-        plan = SeedsPlan.model_validate({**data, "scenario": scenario}).with_users(users)
-    except (PlanError, ValueError) as exc:
-        raise SeedingError(f"{dump}: its meta.plan is not a valid plan: {exc}") from None
-    if plan.shape_hash != shape:
-        raise SeedingError(f"{dump}: its meta.plan gives shape {plan.shape_hash}, its meta says {shape}; seed it anew")
-    return plan

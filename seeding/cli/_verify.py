@@ -25,18 +25,15 @@ import asyncio
 import random
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .._exceptions import DumpError, GatewayUnreachableError, PermanentGatewayError, SeedingError
+from .._exceptions import DumpError, GatewayUnreachableError, SeedingError
 from .._settings import Settings, load_settings
 from ..dumps._files import find_dump, open_dump, read_meta
-from ..dumps._result import SeedOperationResult, SeedsResult, SeedUserResult
 from ..engine._options import DEFAULT_RETRIES
-from ..engine._retry import retry_policy
-from ..gateway import TRANSPORTS, GatewayClient, Transport, connect, transport_spec
-from ..plan._models import ACCOUNT_FIELDS, CARD_FIELDS, OPERATION_FIELDS
+from ..engine._stale import Check, StaleReport, check_sample
+from ..gateway import TRANSPORTS, Transport, transport_spec
 from ._arguments import (
     EXIT_FAILED,
     EXIT_OK,
@@ -101,21 +98,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@dataclass
-class _Report:
-    """What was checked and what was found stale, in the sample's order."""
-
-    checked: dict[str, int] = field(
-        default_factory=lambda: dict.fromkeys(("users", "accounts", "cards", "operations"), 0)
-    )
-    stale: dict[int, list[str]] = field(default_factory=dict)
-    retries: int = 0
-    opened_cards: int = 0  # of ``checked["cards"]``: those the card accounts opened with
-
-    def add(self, index: int, user: SeedUserResult, what: str) -> None:
-        self.stale.setdefault(index, []).append(f"stale: user #{index} ({user.user_id}): {what}")
-
-
 def main(argv: Sequence[str]) -> int:
     """Entry point of ``python -m seeding verify``; returns the exit code."""
     with Shutdown(NAME, exit_code=EXIT_FAILED) as shutdown:
@@ -139,7 +121,7 @@ def main(argv: Sequence[str]) -> int:
         size = count if args.sample == 0 else min(args.sample, count)
         sample = sorted(random.Random(seed).sample(range(count), size))
         retry_count = args.retries if args.retries is not None else settings.seeding.retries
-        check = _Check(seeds, sample, seed, transport, address, timeout, retry_count)
+        check = Check(seeds, sample, seed, transport, address, timeout, retry_count)
         if args.repair:
             from ._repair import repair_main
 
@@ -201,104 +183,9 @@ def _gateway(
     return transport, address, args.timeout or settings.timeout(transport)
 
 
-@dataclass(frozen=True)
-class _Check:
-    """What one ``verify`` checks, where, and how patiently."""
-
-    seeds: SeedsResult
-    sample: list[int]  # indices of the users to check
-    seed: int  # each user's operation to check is drawn from it
-    transport: Transport
-    address: str
-    timeout: float
-    retries: int
-
-
-async def _verify(check: _Check, shutdown: Shutdown) -> _Report:
+async def _verify(check: Check, shutdown: Shutdown) -> StaleReport:
     shutdown.attach()
     try:
-        return await _check_sample(check)
+        return await check_sample(check)
     finally:
         shutdown.finishing(EXIT_FAILED)  # the report is printed after the loop ends: this only bounds a hang
-
-
-async def _check_sample(check: _Check) -> _Report:
-    report = _Report()
-    limit = asyncio.Semaphore(_CONCURRENCY)
-
-    def count_retry(_: object) -> None:
-        report.retries += 1
-
-    policy = retry_policy(check.retries, on_retry=count_retry)
-
-    async def read(method: Callable[..., Awaitable[T]], *args: Any) -> T:
-        """``await method(*args)``, again after a transient failure (reads change nothing: retrying is safe)."""
-        return await policy.copy()(method, *args)
-
-    async with connect(check.transport, check.address, timeout=check.timeout) as client:
-        await client.preflight(check.timeout)
-
-        async def one(index: int) -> None:
-            async with limit:
-                rng = random.Random(f"{check.seed}:{index}")
-                await _verify_user(client, read, index, check.seeds.users[index], report, rng)
-
-        try:
-            async with asyncio.TaskGroup() as group:  # the first failure cancels the rest
-                for index in check.sample:
-                    group.create_task(one(index))
-        except BaseExceptionGroup as failures:
-            raise failures.exceptions[0] from None
-    return report
-
-
-async def _verify_user(
-    client: GatewayClient, read: Read, index: int, user: SeedUserResult, report: _Report, rng: random.Random
-) -> None:
-    """Check one seeded user; a user that is gone is one stale entry, its accounts are not listed too."""
-    report.checked["users"] += 1
-    try:
-        await read(client.get_user, user.user_id)
-    except PermanentGatewayError as exc:
-        report.add(index, user, f"the user is gone ({exc.method}: {exc.status})")
-        return
-    live = {account.id: account for account in await read(client.get_accounts, user.user_id)}
-    for kind in ACCOUNT_FIELDS:
-        for account in getattr(user, kind):
-            report.checked["accounts"] += 1
-            found = live.get(account.account_id)
-            if found is None:
-                report.add(index, user, f"{kind} account {account.account_id} is not among the user's accounts")
-                continue
-            cards_here = {card.id for card in found.cards}
-            for card_kind in (*CARD_FIELDS, "opened_cards"):  # opened with the account, or issued by the plan
-                for card in getattr(account, card_kind):
-                    report.checked["cards"] += 1
-                    report.opened_cards += card_kind == "opened_cards"
-                    if card.card_id not in cards_here:
-                        report.add(index, user, f"{card_kind} card {card.card_id} is not on account {found.id}")
-            operations = [(op_kind, op) for op_kind in OPERATION_FIELDS for op in getattr(account, op_kind)]
-            if operations:
-                kind, operation = rng.choice(operations)
-                await _verify_operation(client, read, index, user, account.account_id, kind, operation, report)
-
-
-async def _verify_operation(
-    client: GatewayClient,
-    read: Read,
-    index: int,
-    user: SeedUserResult,
-    account_id: str,
-    kind: str,
-    operation: SeedOperationResult,
-    report: _Report,
-) -> None:
-    report.checked["operations"] += 1
-    operation_id = operation.operation_id
-    try:
-        found = await read(client.get_operation, operation_id)
-    except PermanentGatewayError as exc:
-        report.add(index, user, f"{kind} operation {operation_id} is gone ({exc.method}: {exc.status})")
-        return
-    if found.account_id != account_id:
-        report.add(index, user, f"{kind} operation {operation_id} is on account {found.account_id}, not {account_id}")

@@ -48,6 +48,9 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_SCENARIO", "PlanRun", "build_seeds"]
 
 
+_REPLACES = 16  # fingerprints a repaired dump remembers replacing
+
+
 class PlanRun:
     """Seeds one plan through one client into ``dumps/<scenario>_seeds.json``.
 
@@ -361,7 +364,11 @@ class PlanRun:
         base = int(header.get("base") or 0)
         shard = {"shard": self.shard.meta(self.plan.users.count, base)} if self.shard else {}
         if self.repair is not None:
-            grown = {"repaired": {"users": len(self.repair), "at": _now()}}
+            before = (read_meta(self.whole_path) or {}).get("repaired") or {}
+            older = before.get("replaces") if isinstance(before, dict) else None
+            replaces = [header.get("base_fingerprint"), *(older if isinstance(older, list) else [])][:_REPLACES]
+            # the fingerprints this dump replaces in place: hand-outs given from them stay valid (service/_handouts)
+            grown = {"repaired": {"users": len(self.repair), "at": _now(), "replaces": replaces}}
         else:
             grown = {"grown_from": base} if base else {}
         if base and self.shard is not None:

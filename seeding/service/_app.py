@@ -269,6 +269,7 @@ class Service:
         app.router.add_get("/v1/dumps/{scenario}/file", self.dump_file)
         app.router.add_get("/v1/dumps/{scenario}/users/{index}", self.dump_user)
         app.router.add_post("/v1/dumps/{scenario}/reset", self.reset)
+        app.router.add_post("/v1/dumps/{scenario}/repair", self.repair_dump)
         app.router.add_get("/v1/dumps/{scenario}/pool", self.pool)
         app.router.add_get("/v1/dumps/{scenario}/quarantine", self.list_quarantine)
         app.router.add_delete("/v1/dumps/{scenario}/quarantine/{index}", self.release)
@@ -297,6 +298,23 @@ class Service:
 
     async def start_run(self, request: web.Request) -> web.Response:
         record = await self.runs.start(await _body(request, self.limits))
+        return _json({"run": record.public()}, 202, {"Location": f"/v1/runs/{record.id}"})
+
+    async def repair_dump(self, request: web.Request) -> web.Response:
+        """A repair run: the body (or the query) may give ``sample``; nothing at all checks every user."""
+        raw = await read_body(request, self.limits)
+        body: object = {}
+        if raw.strip():
+            try:
+                body = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                raise ApiError(400, f"POST {request.path}: the body is not JSON: {exc.msg}") from None
+        if "sample" in request.query and isinstance(body, dict):
+            text = request.query["sample"]
+            if not text.isdigit():
+                raise ApiError(422, f"sample: {text[:40]!r} is not a whole number >= 0")
+            body = {**body, "sample": int(text)}
+        record = await self.runs.repair(request.match_info["scenario"], body)
         return _json({"run": record.public()}, 202, {"Location": f"/v1/runs/{record.id}"})
 
     async def list_runs(self, request: web.Request) -> web.Response:

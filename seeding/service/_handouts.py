@@ -13,8 +13,10 @@ killed service (``kill -9``) never hands a user out twice; the file is ``fsync``
 ``FSYNC_INTERVAL`` seconds and on shutdown, so only a machine crash can lose the last second of
 hand-outs. The log is ``flock``-ed while a service uses it, so a second service on the same
 dumps directory is refused (409) instead of handing the same users out again. A header of
-another fingerprint (the dump was seeded again) starts a new sequence; a torn last line is cut
-off; ``reset`` replaces the file atomically with a fresh header.
+another fingerprint (the dump was seeded again) starts a new sequence, except a fingerprint the dump's
+``meta.repaired.replaces`` names: a repair rewrote stale users at their own indices, so what was handed
+out stays handed out (the header is rewritten to the new fingerprint). A torn last line is cut off;
+``reset`` replaces the file atomically with a fresh header.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import fcntl
 import os
 import random
 import secrets
-from collections.abc import Container
+from collections.abc import Container, Iterable
 from pathlib import Path
 
 import orjson
@@ -50,13 +52,14 @@ def log_path(dump: Path) -> Path:
 class Sequence:
     """What was handed out of one dump (one fingerprint), with its log file open for appends."""
 
-    def __init__(self, path: Path, fingerprint: str, count: int) -> None:
+    def __init__(self, path: Path, fingerprint: str, count: int, replaces: Iterable[str] = ()) -> None:
         self.path = path
         self.fingerprint = fingerprint
         self.count = count
         self.handed = bytearray(count)
         self.left = count
         self.shuffle_seed = 0
+        self._replaces = tuple(replaces)
         # per (strategy, profile), under this sequence's shuffle seed; profile None: the whole dump
         self._orders: dict[tuple[str, str | None], Order] = {}
         self._cursors: dict[tuple[str, str | None], int] = {}  # next position (exclusive: all before it handed out)
@@ -167,7 +170,8 @@ class Sequence:
             raise ApiError(409, f"{exc}; remove it to hand this dump out again") from None
         lines = data.split(b"\n")
         header = _header(lines[0]) if data else None
-        if header is None or header.get("fingerprint") != self.fingerprint or header.get("users") != self.count:
+        ours = header is not None and header.get("fingerprint") in (self.fingerprint, *self._replaces)
+        if header is None or not ours or header.get("users") != self.count:
             self.reset()
             return
         self.shuffle_seed = int(header.get("shuffle_seed", 0))
@@ -179,6 +183,25 @@ class Sequence:
         self._fd = _open_locked(self.path)
         if torn:  # killed mid-line: cut it off so the next line starts clean
             os.ftruncate(self._fd, len(data) - len(lines[-1]))
+        if header.get("fingerprint") != self.fingerprint:  # a repaired dump's: continue under its new fingerprint
+            self.adopt(self.fingerprint)
+
+    def adopt(self, fingerprint: str) -> None:
+        """Continue this sequence for a dump repaired in place (same users at the same indices): log rewritten."""
+        self.close()
+        self.fingerprint = fingerprint
+        header = {"handouts": _VERSION, "fingerprint": fingerprint, "users": self.count}
+        lines = [orjson.dumps({**header, "shuffle_seed": self.shuffle_seed})]
+        lines += [b"%d" % index for index in range(self.count) if self.handed[index]]
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        try:
+            os.write(fd, b"\n".join(lines) + b"\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, self.path)
+        self._fd = _open_locked(self.path)
 
     def reset(self) -> None:
         """Start over: nothing handed out, a new shuffle order, the log replaced atomically."""
@@ -247,9 +270,13 @@ class HandOuts:
         current = self._sequences.get(dump.scenario)
         if current is not None and current.fingerprint == dump.fingerprint:
             return current
+        replaces = _replaces(dump)
+        if current is not None and current.fingerprint in replaces and current.count == dump.count:
+            current.adopt(dump.fingerprint)  # repaired in place: what was handed out stays handed out
+            return current
         if current is not None:
             current.close()
-        current = Sequence(log_path(dump.path), dump.fingerprint, dump.count)
+        current = Sequence(log_path(dump.path), dump.fingerprint, dump.count, replaces)
         self._sequences[dump.scenario] = current
         return current
 
@@ -269,3 +296,10 @@ class HandOuts:
         for sequence in self._sequences.values():
             sequence.close()
         self._sequences.clear()
+
+
+def _replaces(dump: Dump) -> frozenset[str]:
+    """The fingerprints a repaired dump replaced in place (``meta.repaired.replaces``)."""
+    repaired = dump.meta.get("repaired")
+    replaces = repaired.get("replaces") if isinstance(repaired, dict) else None
+    return frozenset(f for f in replaces if isinstance(f, str)) if isinstance(replaces, list) else frozenset()

@@ -80,6 +80,12 @@ def openapi() -> dict[str, Any]:
             "target": {"type": "string"},
             "dump": {"type": ["string", "null"], "description": "the dump a run that succeeded wrote"},
             "wall_s": {"type": ["number", "null"], "description": "seconds the run's last attempt took"},
+            "kind": {"enum": ["seed", "repair"], "description": "repair: POST /v1/dumps/{scenario}/repair"},
+            "repair": {
+                "type": ["array", "null"],
+                "items": {"type": "integer"},
+                "description": "a repair's stale plan indices, once checked (re-seeded at their own indices)",
+            },
         }
     )
     return {
@@ -374,6 +380,30 @@ def openapi() -> dict[str, Any]:
             "/v1/dumps/{scenario}/quarantine/{index}": {
                 "parameters": [_SCENARIO, _INDEX],
                 "delete": _op("release a quarantined user into the pool", {"200": _json({"type": "object"}, "done")}),
+            },
+            "/v1/dumps/{scenario}/repair": {
+                "parameters": [_SCENARIO],
+                "post": _op(
+                    "a run that checks the dump on the gateway its meta names (every user, or a sample) and "
+                    "re-seeds the stale users at their own indices, rewriting the dump and its index atomically; "
+                    "hand-outs already given keep their indices. The body (or the query) may give `sample` "
+                    "(0, the default: every user). 404 no dump; 409 a dump whose meta names no plan, shape or "
+                    "gateway, or a live run of the scenario; 422 a bad sample. An unreachable gateway fails the run "
+                    "(its `error`), and nothing is rewritten",
+                    {"202": _RUN},
+                    requestBody={
+                        "required": False,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "additionalProperties": False,
+                                    "properties": {"sample": {"type": "integer", "minimum": 0}},
+                                }
+                            }
+                        },
+                    },
+                ),
             },
             "/v1/dumps/{scenario}/reset": {
                 "parameters": [_SCENARIO],

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import re
 import secrets
 import time
@@ -35,12 +36,14 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from .._exceptions import GatewayUnreachableError, PlanError, SeedingError
+from .._exceptions import DumpError, GatewayUnreachableError, PlanError, SeedingError
 from .._settings import Settings
+from ..dumps._files import open_dump, read_meta
 from ..engine._builder import BuildOptions
 from ..engine._options import MAX_RATE
 from ..engine._preview import entities_by_kind
 from ..engine._run import PlanRun
+from ..engine._stale import Check, check_sample, repair_plan
 from ..files import read_regular
 from ..gateway import TRANSPORTS, Transport, connect, transport_spec
 from ..plan._models import SCENARIO_NAME, SeedsPlan, load_plan, parse_plan
@@ -71,6 +74,8 @@ PUBLIC_FIELDS = (
     "target",
     "dump",
     "wall_s",
+    "kind",
+    "repair",
 )
 MAX_CONCURRENCY = 1000
 PLAN_SUFFIXES = (".yaml", ".yml", ".json")
@@ -78,6 +83,14 @@ _ID = re.compile(r"[0-9a-f]{16}")
 _MAX_RECORD = 16 << 20  # a record holds a plan of at most MAX_BODY; anything much larger is not one
 _SAVE_INTERVAL = 1.0  # seconds between progress saves of a running run
 _CLOSE_WITHIN = 2.0  # seconds a client's close may take (a channel that never connected can hang it)
+
+
+class RepairRequest(BaseModel):
+    """The body of ``POST /v1/dumps/{scenario}/repair`` (or its query): how many users to check, 0 for all."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    sample: int = Field(default=0, ge=0)
 
 
 class RunRequest(BaseModel):
@@ -116,6 +129,9 @@ class RunRecord:
     dump: str | None = None  # where a run that succeeded wrote its users
     wall_s: float | None = None  # how long the run's last attempt took, from start to end
     rate: float | None = None  # calls per second at most (the request's, else SEEDING.RATE); None: no cap
+    kind: str = "seed"  # "repair": POST /v1/dumps/{scenario}/repair
+    sample: int | None = None  # a repair's: users checked (0: all)
+    repair: list[int] | None = None  # a repair's stale plan indices, once checked (a resume re-seeds only them)
 
     def public(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in PUBLIC_FIELDS}
@@ -141,9 +157,9 @@ def _record_of(data: bytes) -> RunRecord:
 
 @dataclass
 class _Live:
-    """A run this service is executing now."""
+    """A run this service is executing now (a repair's ``run`` is None while it checks the dump)."""
 
-    run: PlanRun
+    run: PlanRun | None
     refresh: Callable[[], None]
     task: asyncio.Task[None] | None = None
     cancelling: bool = False
@@ -276,8 +292,109 @@ class Runs:
             raise ApiError(
                 409, f"run {run_id}: its record holds a plan that is no longer valid: {where}: {first['msg']}"
             ) from None
-        await self._launch(record, plan, resume=True)
+        if record.kind == "repair" and record.repair is None:  # stopped while checking: check again
+            await self._launch_repair(record, plan)
+        else:
+            await self._launch(record, plan, resume=True)
         return record
+
+    async def repair(self, scenario: str, body: object) -> RunRecord:
+        """A run that checks the dump on its gateway and re-seeds its stale users at their own indices."""
+        if not isinstance(body, dict):
+            raise ApiError(422, "body: expected a JSON object (or nothing)")
+        try:
+            request = RepairRequest.model_validate(body)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "body"
+            raise ApiError(422, f"body.{where}: {first['msg']}") from None
+        path = self.dumps_dir / f"{check_scenario(scenario)}_seeds.json"
+        if not path.is_file():
+            raise ApiError(404, f"no dump for scenario {scenario!r} in {self.dumps_dir}")
+        try:
+            meta = read_meta(path) or {}
+            users = len(open_dump(path).users)
+            plan = repair_plan(path, meta, users)
+        except (DumpError, SeedingError) as exc:
+            raise ApiError(409, " ".join(str(exc).split())) from None
+        transport, target = meta.get("transport"), meta.get("target")
+        if transport not in TRANSPORTS or not isinstance(target, str) or target == "embedded":
+            raise ApiError(
+                409, f"{path}: its meta records no gateway to check it on (made on {target!r}); seed it anew"
+            )
+        record = RunRecord(
+            id=secrets.token_hex(8),
+            scenario=plan.name,
+            transport=transport,
+            target=target,
+            plan=plan.model_dump(mode="json"),
+            seed=int(meta.get("seed") or 0),
+            concurrency=self.settings.seeding.concurrency,
+            rate=self.settings.seeding.rate,
+            planned=0,
+            missing=0,
+            kind="repair",
+            sample=request.sample,
+        )
+        await self._launch_repair(record, plan)
+        return record
+
+    async def _launch_repair(self, record: RunRecord, plan: SeedsPlan) -> None:
+        """Check the dump in a task; its stale users are then re-seeded by ``_launch``'s run (``repair=``)."""
+        self._refuse_live(record.scenario)
+        record.state, record.error, record.finished_at = "queued", None, None
+        record.dump = record.wall_s = None
+        self._records[record.id] = record
+        self._save(record, durable=True)
+        self._finished[record.id] = asyncio.Event()
+        live = self._live[record.id] = _Live(None, lambda: None)
+        live.task = asyncio.create_task(self._check(record, plan, live))
+        log.info(
+            "run %s started: repair of %s over %s at %s", record.id, record.scenario, record.transport, record.target
+        )
+
+    async def _check(self, record: RunRecord, plan: SeedsPlan, live: _Live) -> None:
+        """A repair's first step: which users are stale (the same check as ``verify``); then their re-seeding."""
+        path = self.dumps_dir / f"{record.scenario}_seeds.json"
+        transport: Transport = record.transport  # type: ignore[assignment]
+        timeout = self.settings.timeout(transport)
+        started = time.monotonic()
+        try:
+            record.state = "running"
+            self._save(record, durable=True)
+            seeds = open_dump(path)
+            count = len(seeds.users)
+            size = count if not record.sample else min(record.sample, count)
+            sample = sorted(random.Random(record.seed).sample(range(count), size))
+            check = Check(seeds, sample, record.seed, transport, record.target, timeout, self.settings.seeding.retries)
+            report = await check_sample(check)
+            record.repair = sorted(report.stale)
+        except asyncio.CancelledError:
+            record.state = "cancelled" if live.cancelling else "interrupted"
+        except GatewayUnreachableError as exc:
+            record.state = "failed"
+            record.error = (
+                f"cannot reach the gateway over {transport} at {record.target}: {exc.detail}; nothing rewritten"
+            )
+        except (DumpError, SeedingError) as exc:
+            record.state, record.error = "failed", " ".join(str(exc).split()) + "; nothing rewritten"
+        except Exception as exc:
+            log.exception("run %s failed", record.id)
+            record.state, record.error = "failed", f"internal error: {type(exc).__name__}: {exc}"
+        del self._live[record.id]
+        if record.repair is not None and record.state == "running" and record.repair:
+            try:
+                await self._launch(record, plan, resume=False, repair=record.repair, seed=record.seed)
+                return
+            except ApiError as exc:
+                record.state, record.error = "failed", exc.message
+        if record.state == "running":  # nothing stale: nothing to rewrite
+            record.state, record.dump = "succeeded", str(path)
+        record.finished_at = _now()
+        record.wall_s = round(time.monotonic() - started, 3)
+        self._save(record, durable=True)
+        log.info("run %s %s: repair of %s: %s", record.id, record.state, record.scenario, record.error or "0 stale")
+        self._finished[record.id].set()
 
     def cancel(self, run_id: str) -> RunRecord:
         record = self.get(run_id)
@@ -344,12 +461,24 @@ class Runs:
                 return path
         raise ApiError(404, f"no plan {name!r} in {self.plans_dir} (looked for {name}.yaml, .yml, .json)")
 
-    async def _launch(self, record: RunRecord, plan: SeedsPlan, *, resume: bool, seed: int | None = None) -> None:
-        """Take the run's journal now (a refusal is the request's answer), then run it in a task."""
-        scenario = record.scenario
+    def _refuse_live(self, scenario: str) -> None:
         for other in self._live:
             if self._records[other].scenario == scenario:
                 raise ApiError(409, f"scenario {scenario!r} has a live run, {other}; wait for it or cancel it")
+
+    async def _launch(
+        self,
+        record: RunRecord,
+        plan: SeedsPlan,
+        *,
+        resume: bool,
+        seed: int | None = None,
+        repair: list[int] | None = None,
+    ) -> None:
+        """Take the run's journal now (a refusal is the request's answer), then run it in a task."""
+        scenario = record.scenario
+        self._refuse_live(scenario)
+        repair = record.repair if repair is None and record.kind == "repair" else repair
         settings = self.settings
         timeout = settings.timeout(record.transport)  # type: ignore[arg-type]
         client = connect(record.transport, record.target, timeout=timeout)  # type: ignore[arg-type]
@@ -368,6 +497,7 @@ class Runs:
             seed=record.seed if resume else seed,  # a new run without a seed takes a grown dump's
             resume=resume,
             target=record.target,
+            repair=repair,
         )
         try:
             run.open()
@@ -404,6 +534,7 @@ class Runs:
 
     async def _execute(self, record: RunRecord, live: _Live, client: Any, timeout: float) -> None:
         run, refresh = live.run, live.refresh
+        assert run is not None
         per_user = run.plan.users.entities_per_user
         ticker = asyncio.create_task(self._tick(record, refresh))
         started = time.monotonic()
