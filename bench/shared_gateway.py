@@ -2,7 +2,8 @@
 
 Side by side in one run: for each capacity (the stand in its own process with ``--max-in-flight``
 4, 8 and 32, and without a limit, all at ``--latency-ms`` 20), whole ``python -m seeding`` runs of
-scenario 11.2 with the default limit and with ``--concurrency`` 8, 16, 64 and 400, each with
+scenario 11.2 with the default limit, the previous default (``--latency-budget off``, for
+before/after in the same run) and with ``--concurrency`` 8, 16, 64 and 400, each with
 ``--report``: wall, calls per second, peak calls in flight, and p50 / p95 of CreateUser and
 OpenDebitCardAccount (the client's round trips, from the report). A run at ``--concurrency 1``
 (fewer users) gives the unloaded p50. Goals (issue 27): on a capacity-bound stand the default's
@@ -32,13 +33,14 @@ ROOT = Path(__file__).resolve().parents[1]
 PLAN = ROOT / "plans" / "scenario-11-2.yaml"
 RPCS = ("CreateUser", "OpenDebitCardAccount")
 DEFAULT = "default"
+OFF = "off"  # --latency-budget off: the previous default (AdaptiveLimit), for before/after in one run
 
 
 def run(config: str, stand: StandProcess, transport: str, users: int, dumps: Path) -> dict:
     dumps = dumps / f"c{config}-{users}"  # a dump of its own: a run never reuses another's
     dumps.mkdir()
     report = dumps / "report.json"
-    limit = [] if config == DEFAULT else ["--concurrency", config]
+    limit = [] if config == DEFAULT else ["--latency-budget", "off"] if config == OFF else ["--concurrency", config]
     flag = "--grpc-target" if transport == "grpc" else "--http-url"
     command = [sys.executable, "-m", "seeding", str(PLAN), "--users", str(users), "--transport", transport]
     command += [flag, stand.target(transport), "--dumps-dir", str(dumps), "--restart", "--no-progress"]
@@ -76,6 +78,7 @@ def main() -> None:
             dumps = Path(tmp)
             baseline = run("1", stand, args.transport, args.baseline_users, dumps)
             rows = [row(DEFAULT, run(DEFAULT, stand, args.transport, args.users, dumps))]
+            rows.append(row(OFF, run(OFF, stand, args.transport, args.users, dumps)))
             rows += [row(fixed, run(fixed, stand, args.transport, args.users, dumps)) for fixed in args.fixed]
         unloaded = {rpc: baseline["rpcs"][rpc]["latency_ms"]["p50"] for rpc in RPCS}
         where = f"--max-in-flight {capacity}" if capacity else "no capacity limit"
@@ -85,19 +88,21 @@ def main() -> None:
         )
         print("|---|---|---|---|" + "---|" * len(RPCS))
         for name, wall, rate, cells, plan in rows:
-            shown = "default (latency budget 1.5)" if name == DEFAULT else name
+            shown = {DEFAULT: "default (latency budget 1.5)", OFF: "previous default (budget off)"}.get(name, name)
             print(f"| {shown} | {wall:.2f} s | {rate:.0f} | {plan['peak_in_flight']} | " + " | ".join(cells) + " |")
-        default, fixed = rows[0], rows[1:]
+        fixed = rows[2:]
         best_rate = max(r[2] for r in fixed)
         best_wall = min(r[1] for r in fixed)
-        p50 = max(default[4]["rpcs"][r]["latency_ms"]["p50"] / unloaded[r] for r in RPCS)
-        if capacity:
-            print(
-                f"\ndefault: {default[2] / best_rate:.2f} × the best fixed calls/s (goal ≥ 0.95), "
-                f"p50 {p50:.2f} × the p50 at concurrency 1 (goal ≤ 1.5)"
-            )
-        else:
-            print(f"\ndefault: wall {default[1] / best_wall:.2f} × the best fixed wall (goal ≤ 1.1)")
+        print()
+        for adaptive in rows[:2]:
+            p50 = max(adaptive[4]["rpcs"][r]["latency_ms"]["p50"] / unloaded[r] for r in RPCS)
+            if capacity:
+                print(
+                    f"{adaptive[0]}: {adaptive[2] / best_rate:.2f} × the best fixed calls/s (goal ≥ 0.95), "
+                    f"p50 {p50:.2f} × the p50 at concurrency 1 (goal ≤ 1.5)"
+                )
+            else:
+                print(f"{adaptive[0]}: wall {adaptive[1] / best_wall:.2f} × the best fixed wall (goal ≤ 1.1)")
 
 
 if __name__ == "__main__":

@@ -256,6 +256,15 @@ PROBE_ANSWERS = 12
 FIRST_PROBE_ANSWERS = 4  # the run's first windows, at one call in flight, count as the rest of it
 PROBE_EVERY_S = 10.0
 PROBE_SPACING = 400
+# A window whose round trip is past the aim still "paid" for its calls in flight if it answered
+# PAID_RATE × as many calls per second as a window since the last probe with a PAID_SPREAD-th of
+# them or fewer: the round trip rose, but not from a queue at the gateway (there, past its
+# workers, more calls in flight bring no more answers); on a loaded machine the client's own event
+# loop is what slows the answers as calls in flight grow, and its gateway still wants them.
+PAID_RATE = 1.1
+PAID_SPREAD = 1.5
+PAID_REACH = 3.0  # and no more than this many times fewer: a probe's one call says nothing about 20
+PAID_WINDOWS = 16
 
 
 class LatencyLimit:
@@ -278,6 +287,14 @@ class LatencyLimit:
     had more calls in flight than a probe has counts as part of it (a probe that drew fast answers
     by chance would otherwise hold the limit at its minimum until the next). A gateway's pushback
     (``back_off``) halves the limit.
+
+    A round trip past the aim is not always the gateway's queue: on a loaded machine the client's
+    own event loop slows every answer more as calls in flight grow, and its gateway still wants
+    them. So after start-up a window whose answers per second (Little's: mean calls in flight /
+    mean round trip) beat those of a recent window with 1.5–3 × fewer calls in flight by
+    ``PAID_RATE``, or fell that short of one with 1.5–3 × more, grows by a quarter instead of
+    shrinking: past a gateway's workers more calls in flight bring no more answers, so this never
+    fills its queue. A window answering calls sent before the limit last came down changes nothing.
     """
 
     def __init__(
@@ -310,15 +327,22 @@ class LatencyLimit:
         self._answers = 0
         self._window_start = 0.0
         self._busiest = 0
+        self._loaded = 0  # the window's calls in flight, summed over its answers (with the one answered)
+        self._lowered = -math.inf  # when the limit last came down
+        self._draining = False  # the window answered calls sent before that
+        self._rates: deque[tuple[float, float]] = deque(maxlen=PAID_WINDOWS)  # (mean in flight, answers/s)
 
     def sample(self, now: float, round_trip: float, *, failed: bool = False, in_flight: int = 0) -> bool:
         if self._probe is not None:
             return self._probing(now, round_trip, failed, in_flight)
         if in_flight >= self._busiest:
             self._busiest = in_flight + 1
+        if now - round_trip < self._lowered:
+            self._draining = True
         if not failed and (not self._starting or now - round_trip >= self._window_start):
             self._total += round_trip
             self._answers += 1
+            self._loaded += in_flight + 1
         window = LATENCY_WINDOW_ROUND_TRIPS * self.unloaded  # type: ignore[operator]
         if self._answers < min(WINDOW_ANSWERS, 4 * self.limit) or now - self._window_start < window:
             return False
@@ -331,6 +355,10 @@ class LatencyLimit:
             self._probed += self._answers
             self.unloaded += (self._total - self._answers * self.unloaded) / self._probed
         gradient = self._aim * self.unloaded / mean
+        if self._draining:
+            gradient = 1.0  # answers to calls sent under a larger limit: this window says little
+        elif self._paid() and gradient < 1 and not self._starting:
+            gradient = GROWTH
         if self._starting and gradient >= 1:
             gradient = START_UP_GROWTH
         elif self._starting:
@@ -340,11 +368,25 @@ class LatencyLimit:
         if gradient > 1 and 2 * self._busiest < self.limit:
             gradient = 1.0  # the run did not use the limit: its round trips say nothing about more
         self._size = max(self.minimum, min(self.maximum, self._size * max(SHRINK, gradient)))
+        if self._rounded() < self.limit:
+            self._lowered = now
         self._new_window(now)
         if now >= self._next_probe:
             self._probe, self._resume = _MeanProbe(), self._rounded()
             return self._set(self.minimum)
         return self._set(self._rounded())
+
+    def _paid(self) -> bool:
+        """Whether this window's calls in flight bought answers: its rate against fewer in flight before.
+
+        The rate is Little's: mean calls in flight / mean round trip (a window's count of answers
+        is noisy, and in start-up the first of them answer the window before's calls)."""
+        loaded = self._loaded / self._answers
+        rate = loaded / (self._total / self._answers)
+        fewer = [seen for load, seen in self._rates if PAID_SPREAD * load <= loaded <= PAID_REACH * load]
+        more = [seen for load, seen in self._rates if PAID_SPREAD * loaded <= load <= PAID_REACH * loaded]
+        self._rates.append((loaded, rate))
+        return (bool(fewer) and rate >= PAID_RATE * max(fewer)) or (bool(more) and max(more) >= PAID_RATE * rate)
 
     def back_off(self) -> bool:
         """Halve the limit and end start-up: the gateway says it has more than it can take."""
@@ -357,6 +399,7 @@ class LatencyLimit:
 
     def _new_window(self, now: float) -> None:
         self._total, self._answers, self._window_start, self._busiest = 0.0, 0, now, 0
+        self._loaded, self._draining = 0, False
 
     def _probing(self, now: float, round_trip: float, failed: bool, in_flight: int) -> bool:
         probe = self._probe
@@ -373,6 +416,8 @@ class LatencyLimit:
         self._probe = None
         self.unloaded = self.round_trip = sum(probe.answers) / len(probe.answers)
         self._probed = len(probe.answers)
+        self._rates.clear()  # the gateway's load may have changed: rates before say nothing now
+        self._rates.append((float(self.minimum), 1 / self.unloaded))  # a probe's rate: one call at a time
         self._next_probe = now + max(self._probe_every, PROBE_SPACING * self.unloaded)
         self._new_window(now)
         return self._set(self._resume)

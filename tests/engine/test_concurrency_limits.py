@@ -81,8 +81,12 @@ class Queueing:
         service: float | Callable[[float], float] = 0.02,
         jitter: float = 0.0,
         demand: float = math.inf,
+        lag: float = 0.0,
     ) -> None:
         self.limit, self.workers, self.jitter, self.demand = limit, workers, jitter, demand
+        # A loaded client: each call in flight delays every answer by ``lag`` s more before the
+        # client reads it (its event loop has that much more to do per turn, and shares 2 cores).
+        self.lag = lag
         self.service = service if callable(service) else (lambda now, s=service: s)
         self.answers: list[tuple[float, float]] = []  # (sent, round trip)
         self.limits: list[tuple[float, int]] = []  # (when, the limit after an answer)
@@ -111,10 +115,16 @@ class Queueing:
         send(0.0)
         while events and events[0][0] <= seconds:
             now, _, sent = heapq.heappop(events)
-            if queue:
-                serve(now, queue.popleft())
+            if sent >= 0:  # the gateway answered; the client reads it when its CPU gets to it
+                if queue:
+                    serve(now, queue.popleft())
+                else:
+                    busy -= 1
+                if self.lag:
+                    heapq.heappush(events, (now + self.lag * in_flight, next(order), -1 - sent))
+                    continue
             else:
-                busy -= 1
+                sent = -1 - sent
             in_flight -= 1
             self.answers.append((sent, now - sent))
             self.limit.sample(now, now - sent, in_flight=in_flight)
@@ -154,6 +164,20 @@ def test_on_a_latency_bound_gateway_the_default_opens_up() -> None:
     assert rate >= 0.95 * ADAPTIVE_MAX / SERVICE and median <= 1.5 * SERVICE
     reached = next(when for when, limit in model.limits if limit == ADAPTIVE_MAX)
     assert reached < 50 * SERVICE  # start-up doubles it each window: a few dozen round trips
+
+
+@pytest.mark.parametrize("lag", [SERVICE / 64, SERVICE / 32, SERVICE / 16])
+def test_a_busy_client_is_not_read_as_a_queue_at_the_gateway(lag: float) -> None:
+    # No capacity limit, but a loaded client (a 2-core machine shared with other work): each call
+    # in flight delays every answer by ``lag`` more, so round trips rise with calls in flight
+    # (×1.5 at SERVICE / 2 / lag of them) although the gateway queues nothing. Answers per second
+    # still grow with them, which a gateway's queue never does past its workers: the default
+    # follows the answers, as the previous default did, not the round trip alone.
+    model = Queueing(LatencyLimit(), workers=math.inf, jitter=0.2, lag=lag).run(10.0)
+    best = Queueing(FixedLimit(ADAPTIVE_MAX), workers=math.inf, jitter=0.2, lag=lag).run(10.0)
+    assert model.settled(after=2.0)[0] >= 0.8 * best.settled(after=2.0)[0]
+    reached = next(when for when, limit in model.limits if limit >= SERVICE / lag)
+    assert reached < 100 * SERVICE  # past where the round trip doubled, within a hundred round trips
 
 
 @pytest.mark.parametrize("budget", [1.2, 2.0, 3.0])
