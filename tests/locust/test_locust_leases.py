@@ -19,9 +19,11 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from seeding import write_dump
+from seeding.service import ServiceProcess
 
 from .conftest import DATA, _free_port, locust_env, private_master_port
 from .test_locust_runs import seeding_lines
@@ -74,18 +76,17 @@ def ten_users(tmp_path: Path) -> Path:
     )
 
 
-def test_a_killed_workers_leases_come_back_and_no_user_has_two_holders(
-    stand_process, seed_dump, scenario_plan, tmp_path
-):
-    """12 virtual users over 2 worker processes share 10 seeded users (2 wait); one worker is killed -9 mid-run."""
-    dump = seed_dump(scenario_plan, stand_process, tmp_path / "dumps")
+def run_and_kill_a_worker(
+    tmp_path: Path, host: str, env: dict[str, str | Path]
+) -> tuple[subprocess.CompletedProcess[str], list[Event], int, float]:
+    """12 virtual users over 2 worker processes lease from 10 seeded users; one worker is killed -9 mid-run."""
     records = tmp_path / "records"
     records.mkdir()
     args = ["-f", str(DATA / "lease_locustfile.py"), "--headless", "-u", "12", "-r", "100", "-t", "9s"]
-    args += ["--processes", "2", "--only-summary", "--exit-code-on-error", "1", "--host", stand_process.http_url]
+    args += ["--processes", "2", "--only-summary", "--exit-code-on-error", "1", "--host", host]
     master = subprocess.Popen(
         [sys.executable, "-m", "locust", *private_master_port(args, _free_port())],
-        env=locust_env({"SEEDS_DUMP": dump, "SEEDS_RECORDS": records, "SEEDS_QUARANTINE": "3"}),
+        env=locust_env({"SEEDS_RECORDS": records, "SEEDS_QUARANTINE": "3", **env}),
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -103,14 +104,17 @@ def test_a_killed_workers_leases_come_back_and_no_user_has_two_holders(
         victim = max(workers)
         killed_at = time.time()
         os.kill(victim, signal.SIGKILL)
-        _, err = master.communicate(timeout=60)
+        out, err = master.communicate(timeout=60)
     finally:
         if master.poll() is None:
             os.killpg(master.pid, signal.SIGKILL)
             master.wait()
+    return subprocess.CompletedProcess(master.args, master.returncode, out, err), events(records), victim, killed_at
 
-    assert master.returncode == 0, err[-3000:]
-    rows = events(records)
+
+def assert_leases_came_back(rows: list[Event], victim: int, killed_at: float, bound: float) -> None:
+    """No seeded user ever had two holders; those the killed worker held were leased again within ``bound`` s;
+    user 3, quarantined by its first holder, was never leased again; every user was leased."""
     assert not [row for row in rows if row[0] == victim and row[3] > killed_at]
     found = holds(rows, {victim: killed_at})
     assert_one_holder_at_a_time(found)
@@ -123,15 +127,45 @@ def test_a_killed_workers_leases_come_back_and_no_user_has_two_holders(
         ]
         assert taken, f"seeded user {index}, held by the killed worker, never came back"
         back[index] = min(taken) - killed_at
-    # Locust marks a worker missing after HEARTBEAT_LIVENESS (3) silent 1 s intervals; the master
-    # then gives its positions back at once. Generous: the machine is shared.
-    assert max(back.values()) < 12, back
+    assert max(back.values()) < bound, back
     print(f"killed worker's {len(lost)} seeded users back after {sorted(round(s, 2) for s in back.values())} s")
     quarantined = [at for _, index, event, at in rows if index == 3 and event == "quarantine"]
     assert len(quarantined) == 1, [row for row in rows if row[1] == 3]
     assert not [row for row in rows if row[1] == 3 and row[2] == "start" and row[3] > quarantined[0]]
     assert {index for _, index, *_ in rows} == set(range(10))
-    assert any("quarantined for this test run" in line and "broken by the test" in line for line in seeding_lines(err))
+
+
+def test_a_killed_workers_leases_come_back_and_no_user_has_two_holders(
+    stand_process, seed_dump, scenario_plan, tmp_path
+):
+    """Through the master: 2 of the 12 virtual users wait; the killed worker's users come back to the other."""
+    dump = seed_dump(scenario_plan, stand_process, tmp_path / "dumps")
+    done, rows, victim, killed_at = run_and_kill_a_worker(tmp_path, stand_process.http_url, {"SEEDS_DUMP": dump})
+    assert done.returncode == 0, done.stderr[-3000:]
+    # Locust marks a worker missing after HEARTBEAT_LIVENESS (3) silent 1 s intervals; the master
+    # then gives its positions back at once. Generous: the machine is shared.
+    assert_leases_came_back(rows, victim, killed_at, bound=12)
+    lines = seeding_lines(done.stderr)
+    assert any("quarantined for this test run" in line and "broken by the test" in line for line in lines)
+
+
+def test_service_leases_renew_come_back_after_a_kill_and_quarantine_in_the_pool(
+    stand_process, seed_dump, scenario_plan, tmp_path
+):
+    """Through a service: 1 s leases, renewed every third of it, held up to 2.5 s; a killed worker's expire."""
+    dumps = tmp_path / "dumps"
+    seed_dump(scenario_plan, stand_process, dumps)
+    with ServiceProcess(dumps_dir=dumps, plans_dir=tmp_path) as service:
+        url = f"{service.url}/v1/dumps/{scenario_plan.stem}"
+        env = {"SEEDS_DUMP": url, "SEEDS_TTL": "1", "SEEDS_HOLD": "2.5", "SEEDS_WHEN_EMPTY": "wait:5"}
+        done, rows, victim, killed_at = run_and_kill_a_worker(tmp_path, stand_process.http_url, env)
+        pool = httpx.get(f"{url}/pool").json()["pool"]
+        listed = httpx.get(f"{url}/quarantine").json()["quarantined"]
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert_leases_came_back(rows, victim, killed_at, bound=8)  # the TTL, and the wait's polling
+    assert [(entry["index"], entry["reason"]) for entry in listed] == [(3, "broken by the test")]
+    assert (pool["leased"], pool["quarantined"], pool["free"]) == (0, 1, 9), pool  # the others were returned
+    assert "expired before it was renewed" not in done.stderr
 
 
 def drive(tmp_path: Path, steps: list[list[Any]], **feeder: Any) -> dict[str, Any]:

@@ -4,7 +4,8 @@ gives it back (``seeding.locust.release``) and leases another; every hold is wri
 Configured by environment variables: SEEDS_DUMP (a dump or a service URL), SEEDS_RECORDS (a
 directory: one file per process, lines ``pid index start|end|quarantine unix-time``; a hold is
 written after it is granted and its end before it is given back, so written holds lie inside the
-real ones), SEEDS_QUARANTINE (the index its first holder quarantines), SEEDS_WHEN_EMPTY, SEEDS_TTL.
+real ones), SEEDS_QUARANTINE (the index its first holder quarantines), SEEDS_WHEN_EMPTY, SEEDS_TTL
+(a service lease's) and SEEDS_HOLD (the longest hold, seconds).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class LeasingUser(FastHttpUser):
     def _lease(self) -> None:
         claim = feeder.claim_for(self)
         self.index, self.seed_user = claim.index, claim.user
-        self.until = time.monotonic() + random.uniform(0.1, 0.4)
+        self.until = time.monotonic() + random.uniform(0.1, float(os.environ.get("SEEDS_HOLD", "0.4")))
         record(claim.index, "start")
 
     @task
