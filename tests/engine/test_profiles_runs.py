@@ -48,3 +48,25 @@ async def test_a_killed_run_resumes_with_every_user_as_planned(tmp_path: Path) -
         assert shape_of_dump(seeds, stand) == planned(plan, 4)
         for index, user_id in kept.items():
             assert seeds.users[index].user_id == user_id
+
+
+@pytest.mark.parametrize("transport", ["grpc", "http"])
+async def test_growth_keeps_every_user_and_draws_new_ones_as_one_run_would(tmp_path: Path, transport: str) -> None:
+    """20 → 30 users of two profiles: the first 20 lines unchanged, the 10 new ones as a 30-user run draws them."""
+    (tmp_path / "p.yaml").write_text(MIX)
+    async with Stand() as stand:
+        args = ["p.yaml", *gateway_flags(stand, transport), f"--dumps-dir={tmp_path}"]
+        first = await Cli.run(*args, "--seed=5", cwd=tmp_path)
+        assert first.proc.returncode == 0, first.stderr
+        dump = tmp_path / "mix_seeds.json"
+        before = open_dump(dump)
+        old_lines = [before.users[index].model_dump_json() for index in range(20)]
+        users_before = len(stand.bank.users)
+
+        grown = await Cli.run(*args, "--users=30", cwd=tmp_path)  # no --seed: the dump's seed is taken
+        assert grown.proc.returncode == 0, grown.stderr
+        assert "reused 20, seeded 10" in grown.stdout, grown.stdout
+        assert len(stand.bank.users) == users_before + 10  # only the new users were created
+        after = open_dump(dump)
+        assert [after.users[index].model_dump_json() for index in range(20)] == old_lines
+        assert shape_of_dump(after, stand) == planned(parse_plan(MIX).with_users(30), 5)
