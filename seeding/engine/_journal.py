@@ -185,8 +185,8 @@ class Journal:
         offset, length = self._done[index]
         return os.pread(self._fd, length, offset)
 
-    def users_in_order(self, indices: int | range) -> Iterator[bytes]:
-        """Users ``0..count-1`` (or a shard's ``range``) in plan order (all must be done), read back one at a time."""
+    def users_in_order(self, indices: int | Iterable[int]) -> Iterator[bytes]:
+        """Users ``0..count-1`` (or given indices: a shard's, a repair's) in plan order (all done), read one by one."""
         for index in range(indices) if isinstance(indices, int) else indices:
             yield self.user(index)
 

@@ -37,7 +37,7 @@ ADAPTIVE_GAIN = 4.0  # headroom: a busy client leaves gaps that a short queue at
 # The default limit keeps the mean round trip within this × the unloaded one (--latency-budget;
 # None: no budget, fill the gateway as AdaptiveLimit does). It probes the unloaded round trip at
 # LATENCY_MIN calls in flight: one, so that even a gateway serving one call at a time has no queue.
-DEFAULT_LATENCY_BUDGET: float | None = 1.5
+DEFAULT_LATENCY_BUDGET: float = 1.5
 LATENCY_MIN = 1
 DEFAULT_RETRIES = 8
 # Beyond these a value is a typo: 10**9 calls in flight would start a task per plan user up front,

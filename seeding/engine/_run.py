@@ -190,7 +190,8 @@ class PlanRun:
         header = peek_header(self.journal_path)
         users = header.get("users") if header else None
         if (
-            isinstance(users, int)
+            header is not None
+            and isinstance(users, int)
             and users != self.plan.users.count
             and header.get("shape_hash") == self.plan.shape_hash
         ):
@@ -362,7 +363,8 @@ class PlanRun:
     def _meta(self, header: dict[str, Any], duration: float) -> dict[str, Any]:
         stats = self.builder.stats if self.builder else None
         base = int(header.get("base") or 0)
-        shard = {"shard": self.shard.meta(self.plan.users.count, base)} if self.shard else {}
+        shard: dict[str, object] = {"shard": self.shard.meta(self.plan.users.count, base)} if self.shard else {}
+        grown: dict[str, object]
         if self.repair is not None:
             before = (read_meta(self.whole_path) or {}).get("repaired") or {}
             older = before.get("replaces") if isinstance(before, dict) else None

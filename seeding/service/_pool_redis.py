@@ -260,6 +260,7 @@ class RedisStore:
         await self._redis.aclose() if hasattr(self._redis, "aclose") else await self._redis.close()
 
 
-def _entry(index: int, value: bytes) -> QuarantineEntry:
-    at, _, reason = value.decode().partition(" ")
+def _entry(index: int, value: bytes | str) -> QuarantineEntry:
+    # redis-py types answers ``bytes | str`` (str under decode_responses, which this store does not set).
+    at, _, reason = (value.decode() if isinstance(value, bytes) else value).partition(" ")
     return QuarantineEntry(index, reason, int(at))
