@@ -23,11 +23,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import io
 import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TextIO
 
 import orjson
 
@@ -38,8 +38,7 @@ from ..dumps._pool_file import quarantined_in
 from ..dumps._result import SeedAccountResult, SeedUserResult
 from ..dumps._strategies import StrategySpec, strategy_spec
 from ..plan._models import ACCOUNT_FIELDS, CARD_FIELDS, OPERATION_FIELDS
-from ._arguments import EXIT_OK, EXIT_USAGE, OneLineParser
-from ._main import PROG
+from ._arguments import EXIT_OK, EXIT_USAGE, PROG, OneLineParser
 
 __all__ = ["FORMATS", "field_names", "flatten", "main"]
 
@@ -141,7 +140,10 @@ def main(argv: Sequence[str]) -> int:
         refused = _output_problem(args.output, path)
         if refused:
             return _error(f"-o {args.output}: {refused}")
-    rows = lambda: _rows(seeds.users, indices, weights)  # noqa: E731  each write reads the dump again
+
+    def rows() -> Iterator[dict[str, str]]:  # each write reads the dump again
+        return _rows(seeds.users, indices, weights)
+
     try:
         if args.output is None:
             _write(sys.stdout, args.format, fields, rows())
@@ -240,10 +242,10 @@ def _rows(
         yield row
 
 
-def _write(out: io.TextIOBase | object, form: str, fields: list[str], rows: Iterator[dict[str, str]]) -> None:
-    write = out.write  # type: ignore[attr-defined]
+def _write(out: TextIO, form: str, fields: list[str], rows: Iterator[dict[str, str]]) -> None:
+    write = out.write
     if form == "csv":
-        writer = csv.writer(out, lineterminator="\n")  # type: ignore[arg-type]
+        writer = csv.writer(out, lineterminator="\n")
         writer.writerow(fields)
         for row in rows:
             writer.writerow([row.get(name, "") for name in fields])

@@ -86,7 +86,7 @@ def _raw_answer(status: int, reason: str, message: str) -> bytes:
     return head.encode() + body
 
 
-class _Handler(RequestHandler):  # type: ignore[misc]
+class _Handler(RequestHandler):
     """aiohttp's request handler, answering what it cannot parse with a JSON error instead of plain text."""
 
     def handle_error(
@@ -128,8 +128,8 @@ class _Bounded(asyncio.Protocol):
                 self._tail = seen[-3:]
         self._inner.data_received(data)
 
-    def eof_received(self) -> bool | None:
-        return self._inner.eof_received()
+    def eof_received(self) -> None:
+        self._inner.eof_received()  # aiohttp's handler answers None: the transport closes itself
 
     def pause_writing(self) -> None:
         self._inner.pause_writing()
@@ -209,7 +209,7 @@ class BoundedListener:
         runner: web.AppRunner,
         limits: ConnectionLimits,
         *,
-        logger: logging.LoggerAdapter | logging.Logger,
+        logger: logging.LoggerAdapter[logging.Logger] | logging.Logger,
         handler_args: dict[str, Any] | None = None,
     ) -> None:
         self.limits = limits
@@ -217,7 +217,7 @@ class BoundedListener:
         self._runner = runner
         self._logger = logger
         self._cap = limits.cap()
-        self._server: asyncio.AbstractServer | None = None
+        self._server: asyncio.Server | None = None
         self.open = 0
         self.refused = 0
         self.slow = 0
@@ -250,7 +250,12 @@ class BoundedListener:
             return _Refused()
         server = self._runner.server
         assert server is not None, "the runner is not set up"
-        inner = _Handler(server, loop=asyncio.get_running_loop(), logger=self._logger, **self._handler_args)
+        inner = _Handler(
+            server,
+            loop=asyncio.get_running_loop(),
+            logger=self._logger,  # type: ignore[arg-type]  # aiohttp annotates a Logger; an adapter logs alike
+            **self._handler_args,
+        )
         return _Bounded(self, inner)
 
     def opened(self) -> None:
