@@ -26,8 +26,9 @@ import fcntl
 import os
 import random
 import secrets
-from collections.abc import Container, Iterable
+from collections.abc import Callable, Container, Iterable
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -98,7 +99,7 @@ class Sequence:
         key = (strategy, profile)
         order = self._order(key, count)
         position = self._cursors.get(key, 0)
-        at = (lambda p: order[p]) if members is None else (lambda p: members[order[p]])
+        at: Callable[[int], int] = (lambda p: order[p]) if members is None else (lambda p: members[order[p]])
         if not spec.exclusive:
             self._cursors[key] = (position + 1) % count  # a shared order wraps at count
             return at(position)
@@ -133,7 +134,7 @@ class Sequence:
             return self._random.choice(allowed) if allowed else None
         key = (strategy, profile)
         order = self._order(key, count)
-        at = (lambda p: order[p]) if members is None else (lambda p: members[order[p]])
+        at: Callable[[int], int] = (lambda p: order[p]) if members is None else (lambda p: members[order[p]])
         start = self._cursors.get(key, 0)
         if not spec.exclusive:
             for step in range(count):
@@ -252,7 +253,7 @@ def _open_locked(path: Path) -> int:
     return fd
 
 
-def _header(line: bytes) -> dict[str, object] | None:
+def _header(line: bytes) -> dict[str, Any] | None:  # parsed JSON: its values are checked where read
     try:
         header = orjson.loads(line)
     except orjson.JSONDecodeError:
