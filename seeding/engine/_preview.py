@@ -43,7 +43,10 @@ class KindSpread:
     @classmethod
     def of(cls, kind: str, per_user: list[int]) -> KindSpread:
         ordered = sorted(per_user)
-        at = lambda q: ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]  # noqa: E731  nearest rank
+
+        def at(q: float) -> int:  # nearest rank
+            return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
+
         return cls(kind, ordered[0], at(0.5), at(0.95), ordered[-1], sum(ordered))
 
 
@@ -182,13 +185,13 @@ def entities_by_kind(
     for name, kind, accounts in plan.users.accounts():
         if not accounts.count:
             continue
-        count = users * accounts.count
+        count = users * accounts.fixed_count
         kinds.append((name, count))
         if kind.has_cards:
             opened += 2 * count
         for sub_field, _, sub in [*accounts.cards(), *accounts.operations()]:
             if sub.count:
-                kinds.append((f"{name}.{sub_field}", count * sub.count))
+                kinds.append((f"{name}.{sub_field}", count * sub.fixed_count))
     return kinds, opened
 
 
@@ -221,7 +224,7 @@ def _draw(plan: SeedsPlan, options: BuildOptions, indices: Sequence[int]) -> _Dr
             for account in accounts:
                 for sub_field, _, sub in [*account.cards(), *account.operations()]:
                     key = f"{name}.{sub_field}"
-                    counts[key] = counts.get(key, 0) + sub.count
+                    counts[key] = counts.get(key, 0) + sub.fixed_count
         for key, number in counts.items():
             per_user[shape.profile].setdefault(key, []).append(number)
             totals[key] = totals.get(key, 0) + number

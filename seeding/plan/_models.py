@@ -168,6 +168,13 @@ class _DrawnPlan(_PlanModel):
         """Whether this node's count is drawn (not a fixed number)."""
         return isinstance(self.count, Distribution)
 
+    @property
+    def fixed_count(self) -> int:
+        """The count where only numbers reach: a plan without draws, or a shape already drawn for one user."""
+        if isinstance(self.count, int):
+            return self.count
+        raise TypeError(f"a drawn count has no fixed number: {self.count!r}")
+
 
 class SeedCardsPlan(_DrawnPlan):
     """How many cards of one type to issue on each account (beyond the two a card account opens with)."""
@@ -430,9 +437,9 @@ class SeedsPlan(_PlanModel):
         if not self.users.drawn:
             accounts = cards = operations = 0
             for _, _, plan in self.users.accounts():
-                accounts += users * plan.count
-                cards += users * plan.count * plan.cards_per_account
-                operations += users * plan.count * plan.operations_per_account
+                accounts += users * plan.fixed_count
+                cards += users * plan.fixed_count * plan.cards_per_account
+                operations += users * plan.fixed_count * plan.operations_per_account
             return {"users": users, "accounts": accounts, "cards": cards, "operations": operations}
         return {"users": users, **{kind: round(users * mean) for kind, mean in self.users.mean_counts().items()}}
 

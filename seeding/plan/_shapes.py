@@ -115,4 +115,4 @@ def _count(count: int | Distribution, rng: random.Random) -> int:
 
 
 def _fixed(name: str | None, shape: _UserShape) -> UserShape:
-    return UserShape(name, tuple((field, kind, (plan,) * plan.count) for field, kind, plan in shape.accounts()))
+    return UserShape(name, tuple((field, kind, (plan,) * plan.fixed_count) for field, kind, plan in shape.accounts()))
