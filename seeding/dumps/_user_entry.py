@@ -31,7 +31,7 @@ def account_entry(
     operations: Iterable[tuple[str, str]],
     *,
     opened: Iterable[tuple[str, str]] = (),
-) -> Any:
+) -> dict[str, Any]:
     """One seeded account as a dump lists it: card ids by field, ``(field, operation id)`` in order,
     and ``(card id, type)`` of the cards it opened with (``opened_cards``, which course readers ignore)."""
     entry: dict[str, Any] = {"account_id": account_id}

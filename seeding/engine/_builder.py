@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from aiolimiter import AsyncLimiter
     from tenacity import AsyncRetrying, RetryCallState
 
-    from ..gateway import Account, AccountRef
+    from ..gateway import Account, AccountRef, Card, Operation, Ref, User
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -311,7 +311,7 @@ class Builder:
     async def _user(self, index: int) -> bytes:
         data = self._fake.user(index)
         shape = self._shapes[index]
-        user = await self._call(
+        user: User | Ref = await self._call(
             lambda: self._gateway.create_user(
                 email=data.fresh_email(),  # fresh on every attempt: the first may have succeeded
                 last_name=data.last_name,
@@ -339,14 +339,17 @@ class Builder:
     async def _account(
         self, user_id: str, kind: AccountType, plan: SeedAccountsPlan, operations: list[OperationData]
     ) -> dict[str, Any]:
-        account = await self._call(lambda: self._gateway.open_account(user_id, kind), chain=self._after_open(plan))
+        account: Account | AccountRef = await self._call(
+            lambda: self._gateway.open_account(user_id, kind), chain=self._after_open(plan)
+        )
         self.stats.done += 1
         round_robin = self.plan.operations.card == "round_robin"
         card_chain = self._chained(len(operations)) if round_robin else 0  # operations wait for the cards
         async with asyncio.TaskGroup() as group:
             cards = {
                 name: [
-                    group.create_task(self._card(user_id, account.id, ctype, card_chain)) for _ in range(cplan.count)
+                    group.create_task(self._card(user_id, account.id, ctype, card_chain))
+                    for _ in range(cplan.fixed_count)
                 ]
                 for name, ctype, cplan in plan.cards()
             }
@@ -372,7 +375,9 @@ class Builder:
         )
 
     async def _card(self, user_id: str, account_id: str, card_type: CardType, chain: int) -> str:
-        card = await self._call(lambda: self._gateway.issue_card(user_id, account_id, card_type), chain=chain)
+        card: Card | Ref = await self._call(
+            lambda: self._gateway.issue_card(user_id, account_id, card_type), chain=chain
+        )
         self.stats.done += 1
         return card.id
 
@@ -382,7 +387,7 @@ class Builder:
         """Make ``operations`` on ``account``, one at a time unless parallel operations are allowed."""
 
         async def make(number: int, op: OperationData) -> str:
-            operation = await self._call(
+            operation: Operation | Ref = await self._call(
                 lambda: self._gateway.make_operation(
                     op.type,
                     account_id=account.id,

@@ -14,6 +14,7 @@ import math
 import random
 import secrets
 from dataclasses import dataclass
+from typing import Protocol, cast
 
 from faker import Generator
 
@@ -50,6 +51,24 @@ class OperationData:
     category: str | None  # PURCHASE only
 
 
+class _Providers(Protocol):
+    """The part of a Faker generator used here: its providers' methods exist only once added at runtime."""
+
+    @property
+    def random(self) -> random.Random: ...
+
+    def seed_instance(self, seed: int | None = None) -> object: ...
+    def last_name_male(self) -> str: ...
+    def first_name_male(self) -> str: ...
+    def middle_name_male(self) -> str: ...
+    def last_name_female(self) -> str: ...
+    def first_name_female(self) -> str: ...
+    def middle_name_female(self) -> str: ...
+    def phone_number(self) -> str: ...
+    def user_name(self) -> str: ...
+    def free_email_domain(self) -> str: ...
+
+
 class FakeData:
     """Makes the data for plan user ``index`` under ``seed``."""
 
@@ -74,7 +93,7 @@ class FakeData:
         result = []
         for field, kind, ops in plan.operations():
             amounts = ops.amount or defaults.amount
-            for _ in range(ops.count):
+            for _ in range(ops.fixed_count):
                 category = rng.choice(defaults.purchase_categories) if kind is OperationType.PURCHASE else None
                 amount = _amount(amounts, rng)
                 result.append(OperationData(field, kind, ops.status or defaults.status, amount, category))
@@ -94,7 +113,7 @@ def _amount(amounts: AmountRange, rng: random.Random) -> float:
     return round(min(max(drawn, amounts.min), amounts.max), 2)
 
 
-def _generator(locale: str) -> Generator:
+def _generator(locale: str) -> _Providers:
     """What ``Faker(locale)`` builds, for ``_PROVIDERS`` only: each provider's locale version, else its default."""
     generator = Generator()
     for name in _PROVIDERS:
@@ -103,4 +122,4 @@ def _generator(locale: str) -> Generator:
         except ModuleNotFoundError:
             module = importlib.import_module(f"faker.providers.{name}")
         generator.add_provider(module.Provider)
-    return generator
+    return cast(_Providers, generator)  # the providers just added carry these methods; Faker types only its proxy
