@@ -151,3 +151,25 @@ async def test_a_repair_while_a_run_of_the_plan_is_live_is_a_409(service: Servic
         second = await http.post("/v1/dumps/busy/repair")  # the first one checks 8 users at 50 ms a read: live
         assert second.status_code == 409 and "has a live run" in second.json()["error"], second.text
         assert (await wait_run(http, repair.json()["run"]["id"]))["state"] == "succeeded"
+
+
+async def test_handouts_given_before_a_restart_survive_a_repair_made_by_the_next_service(
+    dirs: tuple[Path, Path],
+) -> None:
+    async with Stand() as stand:
+        async with (
+            Service(dumps_dir=dirs[0], plans_dir=dirs[1]) as first,
+            httpx.AsyncClient(base_url=first.url) as http,
+        ):
+            assert (await _seed(http, stand, "grpc", "kept"))["state"] == "succeeded"
+            handed = {(await http.post("/v1/dumps/kept/next")).json()["index"] for _ in range(3)}
+        stand.bank.delete_user(orjson_id(_lines(dirs[0] / "kept_seeds.json")[6]))
+        async with (
+            Service(dumps_dir=dirs[0], plans_dir=dirs[1]) as second,
+            httpx.AsyncClient(base_url=second.url) as http,
+        ):
+            final = await wait_run(http, (await http.post("/v1/dumps/kept/repair")).json()["run"]["id"])
+            assert final["state"] == "succeeded" and final["repair"] == [6], final
+            assert (await http.get("/v1/dumps/kept")).json()["dump"]["left"] == USERS - 3  # the log continued
+            rest = {(await http.post("/v1/dumps/kept/next")).json()["index"] for _ in range(USERS - 3)}
+            assert rest == set(range(USERS)) - handed
