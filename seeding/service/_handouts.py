@@ -115,7 +115,9 @@ class Sequence:
     def _order(self, key: tuple[str, str | None], count: int) -> Order:
         order = self._orders.get(key)
         if order is None:
-            order = self._orders[key] = strategy_spec(key[0]).order(count, self.shuffle_seed)  # type: ignore[misc]
+            make = strategy_spec(key[0]).order
+            assert make is not None, f"{key[0]}: a drawn strategy has no order"  # take() draws those before
+            order = self._orders[key] = make(count, self.shuffle_seed)
         return order
 
     def _take_around(

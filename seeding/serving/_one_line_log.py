@@ -13,7 +13,7 @@ __all__ = ["OneLineLog"]
 _THE_CLIENTS = (HttpProcessingError, ConnectionError, TimeoutError)
 
 
-class OneLineLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+class OneLineLog(logging.LoggerAdapter[logging.Logger]):
     """aiohttp's log of requests it cannot parse (a 100 kB URL, a header over 8 KiB, a bad chunk): one line each.
 
     The client sent them; the server answers 4xx and carries on, so a traceback would only say where in
