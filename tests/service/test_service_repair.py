@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from pathlib import Path
 from typing import Any
@@ -173,3 +174,31 @@ async def test_handouts_given_before_a_restart_survive_a_repair_made_by_the_next
             assert (await http.get("/v1/dumps/kept")).json()["dump"]["left"] == USERS - 3  # the log continued
             rest = {(await http.post("/v1/dumps/kept/next")).json()["index"] for _ in range(USERS - 3)}
             assert rest == set(range(USERS)) - handed
+
+
+async def test_a_repair_cancelled_while_it_reseeds_resumes_from_its_journal(
+    service: Service, http: httpx.AsyncClient
+) -> None:
+    dump = service.dumps_dir / "slow_seeds.json"
+    async with Stand(latency_ms=300) as stand:  # a user takes 6 calls of 300 ms: the re-seeding is cancelled midway
+        assert (await _seed(http, stand, "grpc", "slow"))["state"] == "succeeded"
+        before = _lines(dump)
+        for index in (1, 4, 7):
+            stand.bank.delete_user(orjson_id(before[index]))
+        run_id = (await http.post("/v1/dumps/slow/repair")).json()["run"]["id"]
+        for _ in range(400):  # bounded: 20 s
+            run = (await http.get(f"/v1/runs/{run_id}")).json()["run"]
+            if run["repair"] is not None or run["state"] not in ("queued", "running"):
+                break
+            await asyncio.sleep(0.05)
+        assert run["repair"] == [1, 4, 7] and run["state"] == "running", run
+        assert (await http.delete(f"/v1/runs/{run_id}")).status_code == 200
+        cancelled = await wait_run(http, run_id)
+        assert cancelled["state"] == "cancelled" and _lines(dump) == before, cancelled
+        resumed = await http.post(f"/v1/runs/{run_id}/resume")
+        assert resumed.status_code == 202, resumed.text
+        final = await wait_run(http, run_id)
+        assert final["state"] == "succeeded" and final["repair"] == [1, 4, 7], final
+        after = _lines(dump)
+        assert [after[i] == before[i] for i in range(USERS)] == [i not in (1, 4, 7) for i in range(USERS)]
+        assert len(stand.bank.users) >= USERS and {orjson_id(line) for line in after} <= set(stand.bank.users)
