@@ -32,6 +32,7 @@ import time
 from collections.abc import Container
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -255,15 +256,15 @@ class FilePool:
             "quarantine": [[q.index, q.at, q.reason] for q in self.quarantine.values()],
         }
 
-    def _restore(self, snapshot: dict[str, list[list[object]]]) -> None:
-        self.free = dict.fromkeys(int(i) for i in snapshot["free"])  # type: ignore[call-overload]
+    def _restore(self, snapshot: dict[str, Any]) -> None:  # parsed JSON: int() and str() check each value
+        self.free = dict.fromkeys(int(i) for i in snapshot["free"])
         self.leases.clear()
         self._expiry.clear()
         for token, index, granted, expires in snapshot["leases"]:
-            self.leases[str(token)] = Lease(str(token), int(index), int(granted), int(expires))  # type: ignore[call-overload]
-            heapq.heappush(self._expiry, (int(expires), str(token)))  # type: ignore[call-overload]
+            self.leases[str(token)] = Lease(str(token), int(index), int(granted), int(expires))
+            heapq.heappush(self._expiry, (int(expires), str(token)))
         self.quarantine = {
-            int(index): QuarantineEntry(int(index), str(reason), int(at))  # type: ignore[call-overload]
+            int(index): QuarantineEntry(int(index), str(reason), int(at))
             for index, at, reason in snapshot["quarantine"]
         }
 
