@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, NotRequired, Self, TypedDict, Unpack
 
 from ..contract import AccountType, CardType, OperationStatus, OperationType
 from ._timeouts import DEFAULT_TIMEOUT, MAX_TIMEOUT, PREFLIGHT_TIMEOUT
@@ -21,6 +21,19 @@ if TYPE_CHECKING:
     from ._call_log import CallLog
 
 __all__ = ["DEFAULT_TIMEOUT", "MAX_TIMEOUT", "PREFLIGHT_TIMEOUT", "GatewayClient"]
+
+
+class _PurchaseArgs(TypedDict):
+    """``make_operation``'s keywords besides the type (and the category a purchase names itself)."""
+
+    account_id: str
+    card_id: str
+    amount: float
+    status: NotRequired[OperationStatus]
+
+
+class _OperationArgs(_PurchaseArgs):
+    category: NotRequired[str | None]
 
 
 class GatewayClient(abc.ABC):
@@ -128,26 +141,26 @@ class GatewayClient(abc.ABC):
     ) -> Operation:
         """Make an operation; ``category`` is sent for PURCHASE only (where it is required)."""
 
-    async def make_fee_operation(self, **kwargs: object) -> Operation:
-        return await self.make_operation(OperationType.FEE, **kwargs)  # type: ignore[arg-type]
+    async def make_fee_operation(self, **kwargs: Unpack[_OperationArgs]) -> Operation:
+        return await self.make_operation(OperationType.FEE, **kwargs)
 
-    async def make_top_up_operation(self, **kwargs: object) -> Operation:
-        return await self.make_operation(OperationType.TOP_UP, **kwargs)  # type: ignore[arg-type]
+    async def make_top_up_operation(self, **kwargs: Unpack[_OperationArgs]) -> Operation:
+        return await self.make_operation(OperationType.TOP_UP, **kwargs)
 
-    async def make_cashback_operation(self, **kwargs: object) -> Operation:
-        return await self.make_operation(OperationType.CASHBACK, **kwargs)  # type: ignore[arg-type]
+    async def make_cashback_operation(self, **kwargs: Unpack[_OperationArgs]) -> Operation:
+        return await self.make_operation(OperationType.CASHBACK, **kwargs)
 
-    async def make_transfer_operation(self, **kwargs: object) -> Operation:
-        return await self.make_operation(OperationType.TRANSFER, **kwargs)  # type: ignore[arg-type]
+    async def make_transfer_operation(self, **kwargs: Unpack[_OperationArgs]) -> Operation:
+        return await self.make_operation(OperationType.TRANSFER, **kwargs)
 
-    async def make_bill_payment_operation(self, **kwargs: object) -> Operation:
-        return await self.make_operation(OperationType.BILL_PAYMENT, **kwargs)  # type: ignore[arg-type]
+    async def make_bill_payment_operation(self, **kwargs: Unpack[_OperationArgs]) -> Operation:
+        return await self.make_operation(OperationType.BILL_PAYMENT, **kwargs)
 
-    async def make_cash_withdrawal_operation(self, **kwargs: object) -> Operation:
-        return await self.make_operation(OperationType.CASH_WITHDRAWAL, **kwargs)  # type: ignore[arg-type]
+    async def make_cash_withdrawal_operation(self, **kwargs: Unpack[_OperationArgs]) -> Operation:
+        return await self.make_operation(OperationType.CASH_WITHDRAWAL, **kwargs)
 
-    async def make_purchase_operation(self, *, category: str, **kwargs: object) -> Operation:
-        return await self.make_operation(OperationType.PURCHASE, category=category, **kwargs)  # type: ignore[arg-type]
+    async def make_purchase_operation(self, *, category: str, **kwargs: Unpack[_PurchaseArgs]) -> Operation:
+        return await self.make_operation(OperationType.PURCHASE, category=category, **kwargs)
 
     # documents
     @abc.abstractmethod
