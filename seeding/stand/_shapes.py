@@ -32,7 +32,7 @@ class Shape(Generic[T]):
         build: Callable[[dict[str, Any]], T],
         nested: Mapping[type, Shape[T]],
     ) -> None:
-        fields = row_type.model.model_fields  # type: ignore[attr-defined]
+        fields = row_type.model.model_fields  # type: ignore[attr-defined]  # every bank row class names its model
         names = tuple(fields)
         self._keys = tuple(key(name, fields[name]) for name in names)
         self._values = operator.attrgetter(*names)  # several names: a tuple
