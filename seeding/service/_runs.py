@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -250,14 +250,7 @@ class Runs:
     # --- starting, cancelling, resuming ----------------------------------------------------
 
     async def start(self, body: object) -> RunRecord:
-        if not isinstance(body, dict):
-            raise ApiError(422, "body: expected a JSON object with 'plan'")
-        try:
-            request = RunRequest.model_validate(body)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"]) or "body"
-            raise ApiError(422, f"body.{where}: {first['msg']}") from None
+        request = _validated(RunRequest, body, "a JSON object with 'plan'")
         plan = self._plan(request)
         transport: Transport = request.transport or self.settings.seeding.transport
         target = request.target or self.settings.target(transport)
@@ -300,14 +293,7 @@ class Runs:
 
     async def repair(self, scenario: str, body: object) -> RunRecord:
         """A run that checks the dump on its gateway and re-seeds its stale users at their own indices."""
-        if not isinstance(body, dict):
-            raise ApiError(422, "body: expected a JSON object (or nothing)")
-        try:
-            request = RepairRequest.model_validate(body)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"]) or "body"
-            raise ApiError(422, f"body.{where}: {first['msg']}") from None
+        request = _validated(RepairRequest, body, "a JSON object (or nothing)")
         path = self.dumps_dir / f"{check_scenario(scenario)}_seeds.json"
         if not path.is_file():
             raise ApiError(404, f"no dump for scenario {scenario!r} in {self.dumps_dir}")
@@ -659,3 +645,18 @@ async def _close(client: Any) -> None:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _validated(model: type[_Model], body: object, expected: str) -> _Model:
+    """``body`` as ``model``, or a 422 naming the first field that is wrong."""
+    if not isinstance(body, dict):
+        raise ApiError(422, f"body: expected {expected}")
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        raise ApiError(422, f"body.{where}: {first['msg']}") from None
