@@ -125,7 +125,10 @@ def test_plain_progress_off_a_terminal(tmp_path: Path) -> None:
     assert plain.returncode == 0 and quiet.returncode == 0, plain.stderr + quiet.stderr
     lines = plain.stderr.strip().splitlines()
     assert len(lines) >= 2, plain.stderr
-    progress = re.compile(r"^scenario-11-2: (\d+)/45 entities \(\d+%\), \d+ calls, \d+ calls/s, \d+ retries, \d+ s$")
+    progress = re.compile(
+        r"^scenario-11-2: (\d+)/45 entities \(\d+%\), \d+ calls, \d+ calls/s, \d+ in flight(, round trip \d+/\d+ ms)?, "
+        r"\d+ retries, \d+ s$"
+    )
     done = [int(m.group(1)) for m in map(progress.match, lines) if m]
     assert len(done) == len(lines), lines  # plain lines only: no carriage returns, no bar
     assert done == sorted(done)

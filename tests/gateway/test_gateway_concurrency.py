@@ -24,7 +24,9 @@ async def test_300_concurrent_calls_complete_without_errors(stand: Stand, client
     )
     assert len({u.id for u in users}) == IN_FLIGHT
     assert [u.email for u in users] == [f"load-{i}@example.com" for i in range(IN_FLIGHT)]
-    assert stand.faults.peak_in_flight >= 50, "the client serialised its calls"
+    # 300 calls at once: a client that serialised them would peak at 1; an in-process stand on a loaded
+    # 2-core machine answers some before the last are sent, so the peak is tens, not 300.
+    assert stand.faults.peak_in_flight >= 20, "the client serialised its calls"
 
     fetched = await asyncio.gather(*(client.get_user(u.id) for u in users))
     assert fetched == users
