@@ -49,12 +49,27 @@ class Row:
     status: int
     says: str
     seconds: float = 5.0
+    # What the lowest declared versions answer instead (aiohttp 3.10's parser refuses an unknown method
+    # itself, orjson 3.9 parses deeper arrays): still one JSON line, another status.
+    lowest: tuple[int, str] | None = None
 
 
 ROWS = [
     # requests aiohttp cannot parse: JSON, not plain text; one log line, not a traceback
-    Row("unknown-method", b"FOO /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 405, "method not allowed"),
-    Row("method-with-bad-bytes", b"G\x01T /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 405, "method not allowed"),
+    Row(
+        "unknown-method",
+        b"FOO /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+        405,
+        "method not allowed",
+        lowest=(400, "cannot be parsed"),
+    ),
+    Row(
+        "method-with-bad-bytes",
+        b"G\x01T /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+        405,
+        "method not allowed",
+        lowest=(400, "cannot be parsed"),
+    ),
     Row(
         "bad-chunk-size",
         b"POST /v1/runs HTTP/1.1\r\nHost: x\r\n" + AUTH + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
@@ -70,7 +85,13 @@ ROWS = [
         400,
         "the request cannot be parsed",
     ),
-    Row("tls-hello", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 40, 405, "method not allowed"),
+    Row(
+        "tls-hello",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 40,
+        405,
+        "method not allowed",
+        lowest=(400, "cannot be parsed"),
+    ),
     Row("nul-in-header", get("/healthz", b"X-A: a\x00b\r\n"), 400, "the request cannot be parsed"),
     Row("http-2-preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400, ""),
     # sizes and time
@@ -108,7 +129,13 @@ ROWS = [
     Row("user-index-19-digits", get("/v1/dumps/five/users/" + "9" * 19), 400, "is not a whole number"),
     Row("plan-nested-300", post("/v1/runs", nested(300)), 422, "body.plan"),
     Row("plan-nested-600", post("/v1/runs", nested(600)), 422, "body.plan"),
-    Row("body-nested-2000", post("/v1/runs", b"[" * 2000 + b"]" * 2000), 400, "the body is not JSON"),
+    Row(
+        "body-nested-2000",
+        post("/v1/runs", b"[" * 2000 + b"]" * 2000),
+        400,
+        "the body is not JSON",
+        lowest=(422, "expected a JSON object"),
+    ),
     Row("range-past-end", get("/v1/dumps/five/file", b"Range: bytes=999999-\r\n"), 416, "is not a byte range"),
     Row("range-garbage", get("/v1/dumps/five/file", b"Range: lines=1-2\r\n"), 416, "is not a byte range"),
     Row("range-backwards", get("/v1/dumps/five/file", b"Range: bytes=9-3\r\n"), 416, "is not a byte range"),
@@ -161,10 +188,11 @@ async def test_hostile_request(hostile: Service, row: Row, caplog: pytest.LogCap
     assert hostile.port is not None
     answer, seconds = await exchange(hostile.port, row.send, row.seconds + 5)
     status, head, body = status_and_body(answer)
-    assert status == row.status, answer[:500]
     assert b"content-type: application/json" in head.lower(), answer[:500]
     error = orjson.loads(body)["error"]
-    assert row.says in error and "\n" not in error and len(error) <= 600, error
+    answers = [(row.status, row.says), *([row.lowest] if row.lowest else [])]
+    assert any(status == code and says in error for code, says in answers), answer[:500]
+    assert "\n" not in error and len(error) <= 600, error
     assert seconds < row.seconds, f"took {seconds:.1f} s"
     follow, _ = await exchange(hostile.port, get("/healthz"), 5)
     assert status_and_body(follow)[0] == 200
