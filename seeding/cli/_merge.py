@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{NAME}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
-        where = exc.filename or args.scenario
+        where = exc.filename or Path(args.dumps_dir or "dumps") / f"{args.scenario}_seeds.json"
         print(
             f"{NAME}: error: {where}: cannot write the merged dump: {exc.strerror or exc}; "
             "the shards are untouched, merge again",

@@ -43,10 +43,16 @@ class Cli:
             # in a launcher that then execs the CLI, not in a preexec_fn: forking a process that runs
             # a gRPC server (the stand, here) and running Python before exec can abort the child.
             command = [sys.executable, "-c", _LIMITED, str(file_size_limit), *command]
+        env = {**os.environ, "PYTHONPATH": str(PROJECT), "PYTHONDONTWRITEBYTECODE": "1"}
+        if file_size_limit is not None:
+            # Coverage (CI measures the commands tests start) would write its data under the same limit
+            # and end the command with its own traceback: the limited command runs unmeasured.
+            env.pop("COVERAGE_PROCESS_CONFIG", None)
+            env.pop("COVERAGE_PROCESS_START", None)
         proc = await asyncio.create_subprocess_exec(
             *command,
             cwd=cwd,
-            env={**os.environ, "PYTHONPATH": str(PROJECT), "PYTHONDONTWRITEBYTECODE": "1"},
+            env=env,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )

@@ -7,6 +7,8 @@ so each case can break exactly one thing; ``test_shards.py`` merges shards seede
 from __future__ import annotations
 
 import os
+import resource
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -93,8 +95,21 @@ def _corrupt_middle_user(path: Path) -> None:
     path.write_bytes(b"\n".join(lines))
 
 
+_UNDO: list[Callable[[], object]] = []
+
+
 def _unwritable(directory: Path) -> None:
-    directory.chmod(0o555)
+    """A directory that refuses the merged dump, for any user: read-only, or (root writes anywhere) a full disk."""
+    if os.geteuid() != 0:
+        directory.chmod(0o555)
+        return
+    # "Disk full" for root: writes past RLIMIT_FSIZE fail with EFBIG (SIGXFSZ ignored); undone after the merge.
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (200, hard))
+    _UNDO.append(
+        lambda: (resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard)), signal.signal(signal.SIGXFSZ, handler))
+    )
 
 
 Breakage = Callable[[Path], object]
@@ -149,7 +164,7 @@ CASES: dict[str, tuple[Breakage, list[str], str]] = {
     ),
     "no such dumps dir": (lambda d: None, ["nowhere", "no such dumps directory"], "nowhere"),
     "a path for the scenario": (lambda d: None, ["scenario name"], "../s"),
-    "output not writable": (_unwritable, ["cannot write the merged dump"], ""),
+    "output not writable": (_unwritable, ["s_seeds.json: cannot write the merged dump"], ""),
     "output is a directory": (lambda d: (d / "s_seeds.json").mkdir(), ["s_seeds.json: is a directory"], ""),
 }
 
@@ -159,8 +174,6 @@ def test_bad_merges_are_refused_naming_the_shard(
     shards: Path, case: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     breakage, says, other = CASES[case]
-    if case == "output not writable" and os.geteuid() == 0:
-        pytest.skip("root writes anywhere")
     breakage(shards)
     args = ["s", "--dumps-dir", str(shards / other if other == "nowhere" else shards)]
     if other == "../s":
@@ -169,9 +182,11 @@ def test_bad_merges_are_refused_naming_the_shard(
     try:
         code = merge_main(args)  # in this process: the table stays fast; the CLI entry is tested above
     finally:
+        while _UNDO:
+            _UNDO.pop()()
         shards.chmod(0o755)
     stderr = capsys.readouterr().err
-    assert code == 2, stderr
+    assert code == (1 if case == "output not writable" else 2), stderr  # 1: could not write, merge again
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("python -m seeding merge: error: "), stderr
     for part in says:

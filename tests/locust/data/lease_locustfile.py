@@ -43,21 +43,23 @@ class LeasingUser(FastHttpUser):
     def _lease(self) -> None:
         claim = feeder.claim_for(self)
         self.index, self.seed_user = claim.index, claim.user
-        self.until = time.monotonic() + random.uniform(0.1, float(os.environ.get("SEEDS_HOLD", "0.4")))
         record(claim.index, "start")
+        self.until = time.monotonic() + random.uniform(0.1, float(os.environ.get("SEEDS_HOLD", "0.4")))
 
     @task
     def use(self) -> None:
         self.client.get(f"/api/v1/users/{self.seed_user.user_id}", name="/api/v1/users/[id]")
         if str(self.index) == os.environ.get("SEEDS_QUARANTINE"):
+            # Written down, then forgotten before the call (which may wait on a service): a user stopped
+            # during the call must not write its end a second time in on_stop.
             record(self.index, "quarantine")
+            self.index = None
             seeding.locust.quarantine(self, "broken by the test")
-            self.index = None  # holds nothing while it waits for the next one
             self._lease()
         elif time.monotonic() >= self.until:
             record(self.index, "end")
-            seeding.locust.release(self)
             self.index = None
+            seeding.locust.release(self)
             self._lease()
 
     def on_stop(self) -> None:
