@@ -33,7 +33,7 @@ import orjson
 
 from .._exceptions import DumpError
 from ..dumps._files import LazyUsers, find_dump, open_dump
-from ..dumps._index import index_path
+from ..dumps._index import index_path, replaced_fingerprints
 from ..dumps._pool_file import quarantined_in
 from ..dumps._result import SeedAccountResult, SeedUserResult
 from ..dumps._strategies import StrategySpec, strategy_spec
@@ -202,7 +202,7 @@ def _quarantined(path: Path, users: Sequence[SeedUserResult]) -> frozenset[int]:
     """Indices quarantined in the dump's pool file, when that file is this dump's (else none)."""
     if not isinstance(users, LazyUsers):
         raise ValueError(f"{path}: --exclude-quarantined needs a dump laid out as seeding writes it")
-    return frozenset(quarantined_in(path, users.fingerprint(), len(users)))
+    return frozenset(quarantined_in(path, users.fingerprint(), len(users), replaced_fingerprints(users.meta)))
 
 
 def _weights(strategy: str | None) -> StrategySpec | None:

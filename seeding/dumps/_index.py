@@ -48,6 +48,7 @@ __all__ = [
     "fingerprint_of",
     "index_path",
     "open_index",
+    "replaced_fingerprints",
     "warn_index_unused",
 ]
 
@@ -78,6 +79,18 @@ def fingerprint_of(fd: int) -> bytes:
     head = os.pread(fd, _EDGE, 0)
     tail = os.pread(fd, _EDGE, max(size - _EDGE, 0))
     return hashlib.sha256(b"%d\0" % size + head + b"\0" + tail).digest()[:16]
+
+
+def replaced_fingerprints(meta: object) -> tuple[str, ...]:
+    """The fingerprints a repaired dump replaced in place (``meta.repaired.replaces``, newest first).
+
+    A repair rewrites stale users at their own indices, so what was keyed by those fingerprints
+    (hand-outs, leases, quarantine) stays valid for the repaired dump."""
+    repaired = meta.get("repaired") if isinstance(meta, dict) else None
+    replaces = repaired.get("replaces") if isinstance(repaired, dict) else None
+    if not isinstance(replaces, list):
+        return ()
+    return tuple(dict.fromkeys(f for f in replaces if isinstance(f, str) and f))
 
 
 def dump_fingerprint(path: str | Path) -> str | None:

@@ -17,8 +17,9 @@ held at a crash stays held until it expires. Each line is written (one ``write``
 ``O_APPEND`` descriptor) before the answer leaves, so a killed service never gives one user to
 two holders; ``sync`` fsyncs (the service does it every second and on shutdown). The file is
 ``flock``-ed while a process uses it (``PoolLocked`` otherwise); a torn last line is cut off; a
-header of another dump starts a new pool; past ``COMPACT_LINES`` changes the file is rewritten
-atomically as one snapshot.
+header of another dump starts a new pool, except a dump this one replaced in place (a repair,
+``replaces``): its pool carries over (leases held stay held, quarantined users stay out) under
+the new fingerprint; past ``COMPACT_LINES`` changes the file is rewritten atomically as one snapshot.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import heapq
 import os
 import secrets
 import time
-from collections.abc import Container
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,10 +85,13 @@ class QuarantineEntry:
 class FilePool:
     """One dump's pool in memory, every change appended to its file before it is answered."""
 
-    def __init__(self, path: Path, fingerprint: str, users: int, *, lock: bool = True) -> None:
+    def __init__(
+        self, path: Path, fingerprint: str, users: int, *, lock: bool = True, replaces: Iterable[str] = ()
+    ) -> None:
         self.path = path
         self.fingerprint = fingerprint
         self.users = users
+        self._replaces = tuple(replaces)
         self.free: dict[int, None] = dict.fromkeys(range(users))  # insertion order: least recently used first
         self.leases: dict[str, Lease] = {}
         self.quarantine: dict[int, QuarantineEntry] = {}
@@ -203,7 +207,8 @@ class FilePool:
             data = b""
         lines = data.split(b"\n")
         header = _header(lines[0]) if data else None
-        if header is None or header.get("fingerprint") != self.fingerprint or header.get("users") != self.users:
+        ours = header is not None and header.get("fingerprint") in (self.fingerprint, *self._replaces)
+        if header is None or not ours or header.get("users") != self.users:
             if lock:
                 self.compact()
             return
@@ -217,6 +222,15 @@ class FilePool:
         self._fd = _open_locked(self.path)
         if not data.endswith(b"\n"):  # killed mid-line: cut it off so the next line starts clean
             os.ftruncate(self._fd, len(data) - len(lines[-1]))
+        if header.get("fingerprint") != self.fingerprint:  # a repaired dump's: carried over under its fingerprint
+            self.compact()
+
+    def adopt(self, fingerprint: str) -> None:
+        """Carry this pool over to a dump repaired in place (same users at the same indices): the file is
+        rewritten atomically under ``fingerprint``, every lease, return and quarantine kept."""
+        self.reap()
+        self.fingerprint = fingerprint
+        self.compact()
 
     def _replay(self, line: bytes) -> None:
         kind, _, rest = line.partition(b" ")
@@ -332,9 +346,12 @@ def _header(line: bytes) -> dict[str, object] | None:
     return header if isinstance(header, dict) and header.get("pool") == _VERSION else None
 
 
-def quarantined_in(dump: Path, fingerprint: str, users: int) -> dict[int, QuarantineEntry]:
-    """The users quarantined in ``dump``'s pool file (read only, no lock); empty when it has none."""
+def quarantined_in(
+    dump: Path, fingerprint: str, users: int, replaces: Iterable[str] = ()
+) -> dict[int, QuarantineEntry]:
+    """The users quarantined in ``dump``'s pool file (read only, no lock); empty when it has none.
+    ``replaces``: the fingerprints the dump replaced in place, whose pool is still its own."""
     path = pool_path(dump)
     if not path.exists():
         return {}
-    return FilePool(path, fingerprint, users, lock=False).quarantine
+    return FilePool(path, fingerprint, users, lock=False, replaces=replaces).quarantine

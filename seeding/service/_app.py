@@ -572,7 +572,7 @@ def _when_empty(text: str | None) -> WhenEmpty:
 
 
 def _key(dump: Any) -> PoolKey:
-    return PoolKey(dump.scenario, dump.fingerprint, dump.count)
+    return PoolKey(dump.scenario, dump.fingerprint, dump.count, dump.replaces)
 
 
 def _index(dump: Any, text: str) -> int:

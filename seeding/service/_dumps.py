@@ -19,6 +19,7 @@ from typing import Any
 
 from .._exceptions import DumpError
 from ..dumps._files import LazyUsers, dump_path, open_dump
+from ..dumps._index import replaced_fingerprints
 from ..dumps._result import index_profiles, members_of
 from ..plan._models import SCENARIO_NAME
 from ._errors import ApiError
@@ -54,6 +55,11 @@ class Dump:
     users: LazyUsers
     meta: dict[str, Any]
     _profiles: dict[str, list[int]] | None = field(default=None, repr=False)
+
+    @property
+    def replaces(self) -> tuple[str, ...]:
+        """The fingerprints this dump replaced in place (a repair): what was keyed by them carries over."""
+        return replaced_fingerprints(self.meta)
 
     @property
     def count(self) -> int:

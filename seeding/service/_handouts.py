@@ -273,7 +273,7 @@ class HandOuts:
         current = self._sequences.get(dump.scenario)
         if current is not None and current.fingerprint == dump.fingerprint:
             return current
-        replaces = _replaces(dump)
+        replaces = dump.replaces
         if current is not None and current.fingerprint in replaces and current.count == dump.count:
             current.adopt(dump.fingerprint)  # repaired in place: what was handed out stays handed out
             return current
@@ -299,10 +299,3 @@ class HandOuts:
         for sequence in self._sequences.values():
             sequence.close()
         self._sequences.clear()
-
-
-def _replaces(dump: Dump) -> frozenset[str]:
-    """The fingerprints a repaired dump replaced in place (``meta.repaired.replaces``)."""
-    repaired = dump.meta.get("repaired")
-    replaces = repaired.get("replaces") if isinstance(repaired, dict) else None
-    return frozenset(f for f in replaces if isinstance(f, str)) if isinstance(replaces, list) else frozenset()

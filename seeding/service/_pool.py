@@ -21,7 +21,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
@@ -59,11 +59,16 @@ _TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 
 @dataclass(frozen=True)
 class PoolKey:
-    """One dump's pool: a new dump of the scenario (another fingerprint) is a new pool."""
+    """One dump's pool: a new dump of the scenario (another fingerprint) is a new pool, except a repair.
+
+    ``replaces``: the fingerprints the dump replaced in place (``meta.repaired.replaces``, newest
+    first). A repair rewrites stale users at their own indices, so a store finding the pool of one
+    of them carries it over: a live lease stays held, a quarantined user stays out."""
 
     scenario: str
     fingerprint: str
     users: int
+    replaces: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -180,6 +185,8 @@ class Pools:
 
     def _saw(self, scenario: str, key: PoolKey | None = None) -> _Seen:
         seen = self._seen.get(scenario)
+        if seen is not None and key is not None and seen.key != key and seen.key.fingerprint in key.replaces:
+            seen.key = key  # repaired in place: the same pool, its rates go on
         if seen is None or (key is not None and seen.key != key):
             seen = self._seen[scenario] = _Seen(key) if key is not None else _Seen(PoolKey(scenario, "", 0))
         return seen

@@ -27,8 +27,16 @@ class EmbeddedStore:
 
     def _pool(self, key: PoolKey, *, create: bool = True) -> FilePool | None:
         pool = self._pools.get(key.scenario)
-        if pool is not None and pool.fingerprint == key.fingerprint and pool.users == key.users:
-            return pool
+        if pool is not None and pool.users == key.users:
+            if pool.fingerprint == key.fingerprint:
+                return pool
+            if pool.fingerprint in key.replaces:  # the dump was repaired in place: its pool carries over
+                try:
+                    pool.adopt(key.fingerprint)
+                except OSError as exc:
+                    raise ApiError(409, f"{pool.path}: cannot keep the pool: {exc.strerror or exc}") from None
+                self._done(key, pool)
+                return pool
         path = pool_path(dump_path(key.scenario, self.dumps_dir))
         if not create and not path.exists():
             return None
@@ -36,7 +44,7 @@ class EmbeddedStore:
             pool.close()
             del self._pools[key.scenario]
         try:
-            pool = FilePool(path, key.fingerprint, key.users)
+            pool = FilePool(path, key.fingerprint, key.users, replaces=key.replaces)
         except PoolLocked as exc:
             raise ApiError(409, str(exc)) from None
         except OSError as exc:

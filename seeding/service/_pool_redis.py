@@ -8,15 +8,29 @@ on the server, and reads the server's clock (``TIME``), so replicas on machines 
 differ still agree on when a lease expires. redis-py's ``register_script`` sends each by SHA
 (``EVALSHA``) and loads it again after a Redis restart.
 
-One pool's keys share the hash tag ``{scenario:fingerprint}`` (one cluster slot)::
+One pool's keys share the hash tag ``{scenario}`` (one cluster slot), then its fingerprint::
 
-    …:init   the user count, set once: the first call fills ``free``
+    seeding:pool:{scenario}:FINGERPRINT:init   the user count, set once: the first call fills ``free``
     …:free   LIST of free indices, least recently used at the head
     …:exp    ZSET token → expires (ms)
     …:held   HASH token → "index granted"
     …:born   ZSET token → granted (ms): the oldest lease
     …:quar   HASH index → "at reason"
+    …:moved  the fingerprint of the dump that replaced this one in place (a repair): its pool now
     …:profile:NAME  SET of a profile's indices (written once, from the dump), for ``?profile=``
+
+**A repair carries the pool over.** A repaired dump has a new fingerprint but the same users at
+the same indices (``meta.repaired.replaces`` names the fingerprints it replaced). The first call
+of a process for it runs ``_ADOPT``: when the new pool does not exist yet, the newest replaced
+pool is renamed to it (leases held stay held, quarantined users stay out), and each replaced
+fingerprint gets a ``moved`` key. A replica still serving the old dump (its copy not yet
+replaced) then finds ``moved`` and follows it to the one pool, so no user gets two holders while
+replicas catch up. The scenario is the hash tag, so the rename stays in one slot.
+
+**Keys expire when a pool is idle.** Every call sets each key of its pool to expire ``IDLE_S``
+(7 days) later, so the pools of dumps that no longer exist, and of soaks that finished, leave
+Redis a week after their last call; a pool in use never expires (nor does a lease outlive
+``MAX_TTL``, one day).
 
 Durability is Redis's own (``appendonly yes`` keeps every change; the tests run it so). When
 Redis cannot be reached, each call fails with one 503 line naming it, and works again as soon as
@@ -40,18 +54,28 @@ __all__ = ["RedisStore"]
 log = logging.getLogger("seeding.service")
 
 MAX_CONNECTIONS = 64
+IDLE_S = 7 * 86_400  # seconds after its last call a pool's keys expire
+_HOPS = 8  # ``moved`` keys followed at most (a dump repaired again while a replica still serves an old copy)
+_PARTS = ("init", "free", "exp", "held", "born", "quar", "moved")
 
+# KEYS: init, free, exp, held, born, quar, moved, profile; ARGV: users, idle (ms), then each script's own.
+# ``_PRELUDE`` answers {-1, fingerprint} when the pool moved (its dump was repaired), brings back what
+# expired, and opens ``run()``; ``_END`` closes it and sets every key of the pool to expire after ``idle``.
 _PRELUDE = """
 if redis.replicate_commands then pcall(redis.replicate_commands) end
+local moved = redis.call('GET', KEYS[7])
+if moved then return {-1, moved} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local init, free, exp, held, born, quar = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local users = tonumber(ARGV[1])
+local users, idle = tonumber(ARGV[1]), tonumber(ARGV[2])
 if redis.call('SETNX', init, users) == 1 then
   for first = 0, users - 1, 1000 do
     local batch = {}
-    for i = first, math.min(first + 999, users - 1) do batch[#batch + 1] = i end
-    redis.call('RPUSH', free, unpack(batch))
+    for i = first, math.min(first + 999, users - 1) do
+      if redis.call('HEXISTS', quar, i) == 0 then batch[#batch + 1] = i end
+    end
+    if #batch > 0 then redis.call('RPUSH', free, unpack(batch)) end
   end
 end
 local reaped = {}
@@ -67,19 +91,29 @@ for _, token in ipairs(redis.call('ZRANGEBYSCORE', exp, '-inf', now, 'LIMIT', 0,
     reaped[#reaped + 1] = tonumber(expires) - tonumber(granted)
   end
 end
+local function run()
+"""
+
+_END = """
+end
+local answer = run()
+for k = 1, 6 do redis.call('PEXPIRE', KEYS[k], idle) end
+if ARGV[5] == '1' then redis.call('PEXPIRE', KEYS[8], idle) end
+return answer
 """
 
 _LEASE = (
     _PRELUDE
     + """
 local index
-if ARGV[4] == '' then
+if ARGV[5] == '' then
   index = redis.call('LPOP', free)
-else  -- the least recently used member of the profile's set (KEYS[7]): a scan, as the embedded store does
+else  -- the least recently used member of the profile's set (KEYS[8]): a scan, as the embedded store does
+  if redis.call('EXISTS', KEYS[8]) == 0 then return {-2, reaped} end  -- expired: the client writes it again
   local length, position = redis.call('LLEN', free), 0
   while position < length and not index do
     for _, candidate in ipairs(redis.call('LRANGE', free, position, position + 199)) do
-      if redis.call('SISMEMBER', KEYS[7], candidate) == 1 then index = candidate break end
+      if redis.call('SISMEMBER', KEYS[8], candidate) == 1 then index = candidate break end
     end
     position = position + 200
   end
@@ -88,54 +122,66 @@ end
 if not index then
   return {0, reaped, redis.call('HLEN', held), redis.call('HLEN', quar)}
 end
-local expires = now + tonumber(ARGV[2])
-redis.call('HSET', held, ARGV[3], index .. ' ' .. now)
-redis.call('ZADD', exp, expires, ARGV[3])
-redis.call('ZADD', born, now, ARGV[3])
+local expires = now + tonumber(ARGV[3])
+redis.call('HSET', held, ARGV[4], index .. ' ' .. now)
+redis.call('ZADD', exp, expires, ARGV[4])
+redis.call('ZADD', born, now, ARGV[4])
 return {1, reaped, tonumber(index), now, expires}
 """
+    + _END
 )
 
 _RENEW = (
     _PRELUDE
     + """
-local entry = redis.call('HGET', held, ARGV[3])
+local entry = redis.call('HGET', held, ARGV[4])
 if not entry then return {0, reaped} end
 local index, granted = string.match(entry, '(%d+) (%d+)')
-local expires = now + tonumber(ARGV[2])
-redis.call('ZADD', exp, expires, ARGV[3])
+local expires = now + tonumber(ARGV[3])
+redis.call('ZADD', exp, expires, ARGV[4])
 return {1, reaped, tonumber(index), tonumber(granted), expires}
 """
+    + _END
 )
 
 _GIVE_BACK = (
     _PRELUDE
     + """
-local entry = redis.call('HGET', held, ARGV[2])
+local entry = redis.call('HGET', held, ARGV[3])
 if not entry then return {0, reaped} end
 local index, granted = string.match(entry, '(%d+) (%d+)')
-local expires = redis.call('ZSCORE', exp, ARGV[2])
-redis.call('HDEL', held, ARGV[2])
-redis.call('ZREM', exp, ARGV[2])
-redis.call('ZREM', born, ARGV[2])
-if ARGV[3] == '' then
+local expires = redis.call('ZSCORE', exp, ARGV[3])
+redis.call('HDEL', held, ARGV[3])
+redis.call('ZREM', exp, ARGV[3])
+redis.call('ZREM', born, ARGV[3])
+if ARGV[4] == '' then
   redis.call('RPUSH', free, index)
 else
-  redis.call('HSET', quar, index, now .. ' ' .. ARGV[3])
+  redis.call('HSET', quar, index, now .. ' ' .. ARGV[4])
 end
 return {1, reaped, tonumber(index), tonumber(granted), tonumber(expires), now}
 """
+    + _END
 )
 
 _RELEASE = (
     _PRELUDE
     + """
-local entry = redis.call('HGET', quar, ARGV[2])
+local entry = redis.call('HGET', quar, ARGV[3])
 if not entry then return {0, reaped} end
-redis.call('HDEL', quar, ARGV[2])
-redis.call('RPUSH', free, ARGV[2])
+redis.call('HDEL', quar, ARGV[3])
+redis.call('RPUSH', free, ARGV[3])
 return {1, reaped, entry}
 """
+    + _END
+)
+
+_QUARANTINED = (
+    _PRELUDE
+    + """
+return {1, reaped, redis.call('HGETALL', quar)}
+"""
+    + _END
 )
 
 _COUNTS = (
@@ -144,15 +190,41 @@ _COUNTS = (
 local oldest = redis.call('ZRANGE', born, 0, 0, 'WITHSCORES')
 return {1, reaped, redis.call('LLEN', free), redis.call('HLEN', held), redis.call('HLEN', quar), oldest[2] or -1, now}
 """
+    + _END
 )
+
+# KEYS: the new pool's seven (init … moved), then seven per replaced fingerprint, newest first.
+# ARGV: users, idle (ms), the new fingerprint. Atomic: no replica leases from either pool meanwhile.
+_ADOPT = """
+local users, idle = tonumber(ARGV[1]), tonumber(ARGV[2])
+local replaced = #KEYS / 7 - 1
+if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[7]) == 0 then
+  for o = 1, replaced do
+    local base = o * 7
+    if tonumber(redis.call('GET', KEYS[base + 1])) == users then
+      for k = 1, 6 do
+        if redis.call('EXISTS', KEYS[base + k]) == 1 then redis.call('RENAME', KEYS[base + k], KEYS[k]) end
+      end
+      for k = 1, 6 do redis.call('PEXPIRE', KEYS[k], idle) end
+      break
+    end
+  end
+end
+for o = 1, replaced do  -- a replaced pool moved here, or never used: a replica serving that dump uses this one
+  local base = o * 7
+  if redis.call('EXISTS', KEYS[base + 1]) == 0 then redis.call('SET', KEYS[base + 7], ARGV[3], 'PX', idle) end
+end
+return 1
+"""
 
 
 class RedisStore:
-    """Pools in one Redis database; ``url`` as ``redis://HOST:PORT/DB``."""
+    """Pools in one Redis database (``redis://HOST:PORT/DB``); keys expire ``idle_s`` after a pool's last call."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, idle_s: float = IDLE_S) -> None:
         self.url = url
         self.name = url.split("@")[-1] if "@" in url else url  # never a password in answers or logs
+        self.idle_ms = max(1, round(idle_s * 1000))
         # At most MAX_CONNECTIONS to Redis per process; a request beyond waits for one (up to 5 s).
         connections = aioredis.BlockingConnectionPool.from_url(
             url, max_connections=MAX_CONNECTIONS, timeout=5.0, socket_connect_timeout=2.0, socket_timeout=5.0
@@ -162,35 +234,68 @@ class RedisStore:
         self._renew = self._redis.register_script(_RENEW)
         self._give_back = self._redis.register_script(_GIVE_BACK)
         self._release = self._redis.register_script(_RELEASE)
+        self._quarantined = self._redis.register_script(_QUARANTINED)
         self._counts = self._redis.register_script(_COUNTS)
+        self._adopt = self._redis.register_script(_ADOPT)
         self._expired: list[tuple[str, float]] = []
-        self._profiles: set[tuple[PoolKey, str]] = set()  # profile sets known to be in Redis
+        self._profiles: set[tuple[str, str, str]] = set()  # (scenario, fingerprint, profile) sets known in Redis
+        self._adopted: set[tuple[str, str]] = set()  # (scenario, fingerprint) of repaired dumps carried over
+        self._moved: dict[tuple[str, str], str] = {}  # (scenario, fingerprint) → the fingerprint its pool moved to
 
     @staticmethod
-    def _keys(key: PoolKey, profile: str = "") -> list[str]:
-        tag = f"seeding:pool:{{{key.scenario}:{key.fingerprint}}}:"
-        return [tag + part for part in ("init", "free", "exp", "held", "born", "quar", f"profile:{profile}")]
+    def _keys(scenario: str, fingerprint: str, profile: str = "") -> list[str]:
+        tag = f"seeding:pool:{{{scenario}}}:{fingerprint}:"
+        return [tag + part for part in (*_PARTS, f"profile:{profile}")]
 
-    async def _profile(self, key: PoolKey, profile: Profile) -> None:
+    async def _profile(self, scenario: str, fingerprint: str, profile: Profile) -> None:
         """The profile's members as a set, written once (by whichever replica asks first; the same members)."""
-        members, ready = self._keys(key, profile.name)[6], self._keys(key, profile.name)[6] + ":ready"
-        if (key, profile.name) in self._profiles:
+        if (scenario, fingerprint, profile.name) in self._profiles:
             return
-        if not await self._redis.exists(ready):
+        members = self._keys(scenario, fingerprint, profile.name)[7]
+        if profile.members and not await self._redis.exists(members):
             ordered = sorted(profile.members)
-            async with self._redis.pipeline(transaction=False) as pipe:
+            async with self._redis.pipeline(transaction=True) as pipe:  # all or nothing: the set is whole
                 for first in range(0, len(ordered), 1000):
                     pipe.sadd(members, *ordered[first : first + 1000])
-                pipe.set(ready, 1)
+                pipe.pexpire(members, self.idle_ms)
                 await pipe.execute()
-        self._profiles.add((key, profile.name))
+        self._profiles.add((scenario, fingerprint, profile.name))
+
+    async def _home(self, key: PoolKey) -> str:
+        """The fingerprint whose keys hold ``key``'s pool: a repaired dump's pool carried over first, moves followed."""
+        if key.replaces and (key.scenario, key.fingerprint) not in self._adopted:
+            keys = self._keys(key.scenario, key.fingerprint)[:7]
+            for old in key.replaces[:16]:
+                keys += self._keys(key.scenario, old)[:7]
+            await self._adopt(keys=keys, args=[key.users, self.idle_ms, key.fingerprint])
+            if len(self._adopted) > 10_000:
+                self._adopted.clear()
+            self._adopted.add((key.scenario, key.fingerprint))
+        fingerprint = key.fingerprint
+        for _ in range(_HOPS):
+            fingerprint = self._moved.get((key.scenario, fingerprint), fingerprint)
+        return fingerprint
 
     async def _run(self, script: Any, key: PoolKey, *args: object, profile: Profile | None = None) -> list[Any]:
         try:
-            if profile is not None:
-                await self._profile(key, profile)
-            keys = self._keys(key, "" if profile is None else profile.name)
-            answer: list[Any] = await script(keys=keys, args=[key.users, *args])
+            fingerprint = await self._home(key)
+            for _ in range(_HOPS):
+                if profile is not None:
+                    await self._profile(key.scenario, fingerprint, profile)
+                keys = self._keys(key.scenario, fingerprint, "" if profile is None else profile.name)
+                answer: list[Any] = await script(keys=keys, args=[key.users, self.idle_ms, *args])
+                if answer[0] == -1:  # its dump was repaired in place: the pool lives under the new fingerprint
+                    moved = answer[1].decode() if isinstance(answer[1], bytes) else str(answer[1])
+                    if len(self._moved) > 10_000:
+                        self._moved.clear()
+                    self._moved[(key.scenario, fingerprint)] = fingerprint = moved
+                    continue
+                if answer[0] == -2 and profile is not None:  # the profile's set expired: write it again
+                    self._profiles.discard((key.scenario, fingerprint, profile.name))
+                    continue
+                break
+            else:
+                raise ApiError(503, f"pool store {self.name}: the pool of scenario {key.scenario!r} moved too often")
         except RedisError as exc:
             message = f"pool store {self.name}: unreachable or failing: {' '.join(str(exc).split())[:200]}"
             log.warning("%s", message)
@@ -236,13 +341,8 @@ class RedisStore:
         return _entry(index, answer[2])
 
     async def quarantined(self, key: PoolKey) -> dict[int, QuarantineEntry]:
-        try:
-            found = await self._redis.hgetall(self._keys(key)[5])
-        except RedisError as exc:
-            message = f"pool store {self.name}: unreachable or failing: {' '.join(str(exc).split())[:200]}"
-            log.warning("%s", message)
-            raise ApiError(503, message) from None
-        return {int(index): _entry(int(index), value) for index, value in found.items()}
+        flat = (await self._run(self._quarantined, key))[2]
+        return {int(index): _entry(int(index), value) for index, value in zip(flat[::2], flat[1::2], strict=True)}
 
     async def counts(self, key: PoolKey) -> PoolCounts:
         _, _, free, leased, quarantined, oldest, now = await self._run(self._counts, key)
