@@ -34,6 +34,7 @@ from ..engine._builder import BuildStats
 from ..engine._fit import fit_dump
 from ..engine._journal import journal_path, refuse_other_splits
 from ..engine._merge import merge_shards
+from ..engine._plan_lock import PlanLock
 from ..engine._shards import Shard, default_seed, shard_of_meta
 from ..files import open_regular
 from ..gateway import transport_spec
@@ -51,16 +52,17 @@ _STOP_WAIT = 8.0  # seconds the children get to stop after the SIGINT we pass th
 class _ShardProcess:
     """One ``python -m seeding PLAN --shard I/N`` child: its counters, its last words, its exit status."""
 
-    def __init__(self, shard: Shard, command: list[str]) -> None:
+    def __init__(self, shard: Shard, command: list[str], lock: PlanLock) -> None:
         self.shard = shard
         self.command = command
+        self.lock = lock  # the parent's hold on the plan, handed down: the child needs none of its own
         self.progress: dict[str, int] = {}
         self.errors: list[str] = []
         self._proc: asyncio.subprocess.Process | None = None
         self._readers: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.lock.child_env()}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
         self._proc = await asyncio.create_subprocess_exec(
             *self.command,
@@ -68,6 +70,7 @@ class _ShardProcess:
             stderr=asyncio.subprocess.PIPE,
             env=env,
             start_new_session=True,  # a terminal's Ctrl-C reaches the parent, which passes it on once
+            pass_fds=(self.lock.fd,),
             preexec_fn=_stop_with_parent,
         )
         self._readers = [asyncio.create_task(self._read_stdout()), asyncio.create_task(self._read_stderr())]
@@ -150,11 +153,33 @@ class _Combined:
 async def seed_in_processes(
     plan: SeedsPlan, gateway: GatewayChoice, run: RunOptions, output: OutputOptions, report: CommandReport
 ) -> int:
-    """Seed ``plan`` as ``run.processes`` shards in as many processes, merge them; the exit code."""
+    """Seed ``plan`` as ``run.processes`` shards in as many processes, merge them; the exit code.
+
+    The plan's lock is held from the first look at its dump to the merge: no other run of the plan
+    may start in between (the children share this hold).
+    """
+    report.target = gateway.address
+    try:
+        lock = PlanLock.take(dump_path(plan.name, run.dumps_dir))
+    except SeedingError as exc:
+        return report.fail(exc, EXIT_USAGE)
+    try:
+        return await _seed_locked(plan, gateway, run, output, report, lock)
+    finally:
+        lock.release()
+
+
+async def _seed_locked(
+    plan: SeedsPlan,
+    gateway: GatewayChoice,
+    run: RunOptions,
+    output: OutputOptions,
+    report: CommandReport,
+    lock: PlanLock,
+) -> int:
     assert run.processes is not None
     count = run.processes
     whole = dump_path(plan.name, run.dumps_dir)
-    report.target = gateway.address
     try:  # journals of another split first: a run split otherwise would orphan their users
         refuse_other_splits(whole, count, restart=run.restart, finish=f"{PROG} {plan.name}{{split}} --resume")
     except SeedingError as exc:
@@ -187,7 +212,7 @@ async def seed_in_processes(
     with tempfile.TemporaryDirectory(prefix="seeding-processes-") as scratch:
         plan_file = Path(scratch) / "plan.json"  # --users applied, the scenario inside: the shards' hash is ours
         plan_file.write_text(plan.model_copy(update={"scenario": plan.name}).model_dump_json(), encoding="utf-8")
-        children = [_ShardProcess(shard, _command(gateway, run, plan_file, shard, seed)) for shard in todo]
+        children = [_ShardProcess(shard, _command(gateway, run, plan_file, shard, seed), lock) for shard in todo]
         combined = _Combined(plan, children, finished_users)
         interrupted = False
         progress = Progress(

@@ -31,7 +31,6 @@ import glob
 import os
 import re
 import secrets
-import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -45,8 +44,8 @@ __all__ = [
     "Journal",
     "format_ranges",
     "journal_path",
+    "make_dumps_dir",
     "peek_header",
-    "plan_lock",
     "refuse_other_splits",
     "split_journals",
 ]
@@ -207,7 +206,7 @@ class Journal:
             self.close()
 
 
-def _make_dumps_dir(directory: Path) -> None:
+def make_dumps_dir(directory: Path) -> None:
     """Make the dumps directory, or say in one line why it cannot be (before any lock or journal in it)."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -219,7 +218,7 @@ def _make_dumps_dir(directory: Path) -> None:
 
 def _lock(path: Path, header: dict[str, Any]) -> tuple[int, bool]:
     """The journal's descriptor with our exclusive lock on it, and whether we just created it."""
-    _make_dumps_dir(path.parent)
+    make_dumps_dir(path.parent)
     for _ in range(100):  # each retry means another process created or replaced it meanwhile
         try:
             fd = os.open(path, _OPEN_FLAGS)
@@ -514,36 +513,6 @@ def _discard(path: Path) -> None:
         except BlockingIOError:
             raise JournalError(f"{path}: another run is writing this journal right now; stop it first") from None
         path.unlink(missing_ok=True)
-    finally:
-        os.close(fd)
-
-
-@contextlib.contextmanager
-def plan_lock(dump: Path, *, within: float = 30.0) -> Iterator[None]:
-    """Held while a run checks the journals of every split and creates its own: one lock per dump.
-
-    ``.<dump>.lock`` beside the dump, locked exclusively: two runs of one plan split differently
-    cannot both find no journal and both start. Held for that check only (milliseconds), so the
-    shards of one split start together; the journals then say who runs.
-    """
-    lock = dump.with_name(f".{dump.name}.lock")
-    _make_dumps_dir(dump.parent)
-    try:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
-    except OSError as exc:
-        raise JournalError(f"{lock}: cannot take the plan's lock: {exc.strerror or exc}") from None
-    try:
-        check_regular(fd, lock, what="a lock file", error=JournalError)
-        deadline = time.monotonic() + within
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise JournalError(f"{lock}: another run of this plan holds it for {within:g} s") from None
-                time.sleep(0.01)
-        yield
     finally:
         os.close(fd)
 

@@ -39,7 +39,8 @@ from ..plan._models import DEFAULT_SCENARIO, SeedsPlan, load_plan
 from ..plan._shapes import Shapes
 from ._builder import Builder, BuildOptions
 from ._fit import DumpFit, fit_dump
-from ._journal import Journal, journal_path, peek_header, plan_lock, refuse_other_splits
+from ._journal import Journal, journal_path, peek_header, refuse_other_splits
+from ._plan_lock import PlanLock
 from ._shards import Shard, default_seed
 
 if TYPE_CHECKING:
@@ -93,6 +94,7 @@ class PlanRun:
         self.builder: Builder | None = None  # set once the journal is open: progress reads its stats
         self.resumed_users = 0
         self.journal: Journal | None = None
+        self.lock: PlanLock | None = None  # held from ``open`` until the dump is written or the run stops
         self.fit: DumpFit | None = None
         self.kept: Path | None = None  # where the replaced dump went (``.previous``)
         self.indices: Sequence[int] = self._indices(0)
@@ -123,6 +125,16 @@ class PlanRun:
         """
         if self.journal is not None or (self.fit is not None and self.fit.action == "reuse"):
             return self.journal
+        # The plan is ours from before we look at its dump until the dump is written: a run started a
+        # moment later is refused instead of deciding from a dump about to change, or writing it too.
+        self.lock = self.lock or PlanLock.take(self.whole_path, shared=self.shard is not None)
+        try:
+            return self._open()
+        except BaseException:
+            self._release()
+            raise
+
+    def _open(self) -> Journal | None:
         if self.resume and self.adopt_count and self.repair is None:
             self._adopt_count()
         fit = self.fit = self._fit()
@@ -135,6 +147,7 @@ class PlanRun:
         self.indices = self._indices(fit.base)
         if fit.action == "reuse" and self.repair is None:
             self.indices = range(0)
+            self._release()  # nothing to write
             return None
         header: dict[str, Any] = {
             "scenario": self.scenario,
@@ -155,7 +168,8 @@ class PlanRun:
             header["shard"] = str(self.shard)
         if self.asked_seed is not None:
             header["seed_given"] = True  # --resume compares seeds only when this run asked for one
-        with plan_lock(self.whole_path):  # the check and our journal's creation, as one step
+        assert self.lock is not None
+        with self.lock.checking():  # the check and our journal's creation, as one step
             refuse_other_splits(
                 self.whole_path,
                 self.shard.count if self.shard else 1,
@@ -273,6 +287,12 @@ class PlanRun:
         journal = self.open()
         if journal is None:  # reused as it is: no call
             return self.dump_path
+        try:
+            return await self._execute(journal)
+        finally:
+            self._release()
+
+    async def _execute(self, journal: Journal) -> Path:
         count = self.count
         self.builder = Builder(self.plan, self.client, replace(self.options, seed=self.seed))
         todo = (index for index in self.indices if index not in journal)
@@ -353,12 +373,19 @@ class PlanRun:
                 self.kept = keep_previous(self.dump_path)
 
     def close(self) -> None:
-        """Release the journal: it stays on disk for ``--resume`` if it holds anything, else it goes."""
+        """Release the journal (it stays on disk for ``--resume`` if it holds anything, else it goes), then the plan."""
         if self.journal is not None:
             if self.journal.done_count == 0 and not self.journal.damaged_lines:
                 self.journal.remove()
             else:
                 self.journal.close()
+        self._release()
+
+    def _release(self) -> None:
+        """Give the plan's lock back (after the journal: nobody may take a journal we still write)."""
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     def _meta(self, header: dict[str, Any], duration: float) -> dict[str, Any]:
         stats = self.builder.stats if self.builder else None

@@ -121,7 +121,7 @@ async def test_a_second_run_on_a_live_journal_is_refused_and_the_first_finishes_
             second = await Cli.run(*args, *extra, cwd=tmp_path)
             assert second.proc.returncode == 2, second.stderr
             assert len(second.stderr.strip().splitlines()) == 1, second.stderr
-            assert f"another run (pid {first.proc.pid}) is writing this journal" in second.stderr
+            assert f"another run of this plan (pid {first.proc.pid}) is running right now" in second.stderr
         assert first.proc.returncode is None, "the second run disturbed the first"
         first.proc.send_signal(signal.SIGCONT)
         assert await first.finish() == 0, first.stderr
