@@ -30,13 +30,13 @@ import random
 import shutil
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import gevent
-from gevent.event import AsyncResult, Event
+from gevent.event import Event
 from locust import User, events as locust_events
 from locust.env import Environment
 from locust.event import Events
@@ -50,10 +50,9 @@ from ..dumps._result import SeedsResult, SeedUserResult
 from ..dumps._strategies import strategy_spec
 from ._assignment import Assignment, NumberPool, Strategy
 from ._master import MasterSide
-from ._messages import MESSAGES, Kind, drop, listener, quarantine_reason
+from ._messages import MESSAGES, Kind, listener, quarantine_reason
 from ._preflight import capacity_problem, requirements_problem, validate_requirements
 from ._service import service_dump
-from ._shipping import SeedsReceiver
 from ._worker import WorkerSide
 
 __all__ = ["FeederSeeds", "SeedClaim", "SeedsFeeder", "quarantine_user", "release_user"]
@@ -199,30 +198,29 @@ class SeedsFeeder(MasterSide, WorkerSide):
             self.name += f"@{profile}"  # each profile's feeder has its own messages
         self.ready_timeout = ready_timeout
         self._messages = {kind: f"seeding:{self.name}:{kind}" for kind in MESSAGES}
-        self._environment: Environment | None = None
+        # The state the sides share is declared with them (``FeederState``, ``MasterSide``, ``WorkerSide``).
+        self._environment = None
         self._seeds: FeederSeeds | None = None
-        self._assignment: Assignment | None = None
+        self._assignment = None
         self._ready = Event()
         self._failure: str | None = None
         self._numbers = NumberPool()
-        self._pool = NumberPool(0, 0)  # positions beyond the striped rounds (master and local runner)
+        self._pool = NumberPool(0, 0)
         self._random = random.Random()
         self._claims: weakref.WeakKeyDictionary[User, SeedClaim] = weakref.WeakKeyDictionary()
-        self._tickets: dict[int, tuple[AsyncResult, Assignment]] = {}  # a worker's claims awaiting a grant
+        self._tickets = {}  # a worker's
         self._ticket_numbers = itertools.count()
-        self._abandoned: dict[int, Assignment] = {}  # claims that timed out: a late grant goes back
-        self._receiver: SeedsReceiver | None = None
-        self._receiving: int | None = None  # the generation being received
-        self._scratch: Path | None = None
-        self._copies = itertools.count()  # names the received copies: never anything from a message
-        # The master's, per test run: workers told their place, those sent the dump, and which
-        # worker holds each position granted from the pool (only it may release it, once).
-        self._assigned: set[str] = set()
-        self._shipped: set[str] = set()
-        self._granted: dict[int, str] = {}
+        self._abandoned = {}
+        self._receiver = None
+        self._receiving = None
+        self._scratch = None
+        self._copies = itertools.count()
+        self._assigned = set()  # the master's
+        self._shipped = set()
+        self._granted = {}
         self._live: set[tuple[int, int]] = set()  # (generation, number) of claims not given back yet
-        self._quarantined: dict[int, str] = {}  # position → reason, this test run (master, local runner)
-        self._renewers: dict[str, gevent.Greenlet] = {}  # service lease ID → its renewing greenlet
+        self._quarantined = {}
+        self._renewers: dict[str, gevent.Greenlet[[str], None]] = {}  # service lease ID → its renewing greenlet
         _FEEDERS.add(self)
         events = events or locust_events
         events.init.add_listener(self._on_init)
@@ -416,7 +414,7 @@ class SeedsFeeder(MasterSide, WorkerSide):
         self._failure = problem
         if getattr(environment, "seeding_stopped", False):
             return  # another feeder (another profile) stopped this run already: one line is enough
-        environment.seeding_stopped = True  # type: ignore[attr-defined]
+        environment.seeding_stopped = True  # type: ignore[attr-defined]  # ours: Locust's Environment has none
         logger.error("%s", problem)
         environment.process_exit_code = 1
         runner = environment.runner
@@ -427,10 +425,6 @@ class SeedsFeeder(MasterSide, WorkerSide):
             gevent.spawn(runner.quit)  # not from inside the spawning greenlet it has to kill
 
     # --- Locust events ---------------------------------------------------------------------
-
-    @property
-    def _runner(self) -> Runner | None:
-        return self._environment.runner if self._environment is not None else None
 
     def attach(self, environment: Environment, runner: Runner | None = None) -> Any:
         """Serve an environment whose ``init`` has already fired; returns what ``environment.seeds`` is.
@@ -447,33 +441,30 @@ class SeedsFeeder(MasterSide, WorkerSide):
         self._environment = environment
         if self._service is not None:
             return  # every process asks the service itself: no messages, no local seeds
-        environment.seeds = _SeedsWhenReady(self)  # type: ignore[attr-defined]
+        environment.seeds = _SeedsWhenReady(self)  # type: ignore[attr-defined]  # ours: Locust's Environment has none
         if isinstance(runner, MasterRunner):
-            handlers = {"hello": self._on_hello, "need": self._on_need}
             self._register(
-                runner, **handlers, claim=self._on_claim, release=self._on_release, quarantine=self._on_quarantine
+                runner,
+                {
+                    "hello": self._on_hello,
+                    "need": self._on_need,
+                    "claim": self._on_claim,
+                    "release": self._on_release,
+                    "quarantine": self._on_quarantine,
+                },
             )
             gevent.spawn(self._watch_workers)
         elif isinstance(runner, WorkerRunner):
-            self._register(runner, assign=self._on_assign, chunk=self._on_chunk, grant=self._on_grant)
+            self._register(runner, {"assign": self._on_assign, "chunk": self._on_chunk, "grant": self._on_grant})
             # Only now can this worker hear an "assign": a worker joining a running test asks for one.
             self._send("hello", {})
 
-    def _register(self, runner: Runner, **handlers: Any) -> None:
+    def _register(self, runner: Runner, handlers: dict[Kind, Callable[[str, Any], None]]) -> None:
         for kind, handler in handlers.items():
             # Streaming users to a worker may take a while: it must not hold up heartbeats.
             sender = "the master" if isinstance(runner, WorkerRunner) else None
             receive = listener(kind, handler, logger, str(self.dump), sender)
             runner.register_message(self._messages[kind], receive, concurrent=kind == "need")
-
-    def _drop(self, kind: Kind, node: str, reason: str, *, stale: bool = False) -> None:
-        """One line for a message not obeyed; a stale one (from the previous test run) is routine."""
-        drop(logger, str(self.dump), kind, node, reason, level=logging.DEBUG if stale else logging.WARNING)
-
-    def _send(self, kind: str, data: dict[str, Any], client_id: str | None = None) -> None:
-        runner = self._runner
-        assert runner is not None
-        runner.send_message(self._messages[kind], data, client_id=client_id)
 
     def _on_test_start(self, environment: Environment, **_: Any) -> None:
         runner = environment.runner
@@ -512,10 +503,6 @@ class SeedsFeeder(MasterSide, WorkerSide):
             self.strategy,
         )
 
-    def _served(self, seeds: SeedsResult) -> SeedsResult:
-        """The users this feeder hands out: the dump's, or its profile's (``ValueError`` naming the profiles)."""
-        return seeds if self.profile is None else seeds.users_of(self.profile)
-
     def _wanted(self, runner: Runner) -> int:
         """Virtual users this feeder must serve: the run's, or those of the classes declaring its profile."""
         counts = getattr(runner, "target_user_classes_count", None) or _class_counts(
@@ -542,7 +529,7 @@ class SeedsFeeder(MasterSide, WorkerSide):
         self._live.clear()
         self._quarantined.clear()
         self._random = random.Random(f"{assignment.seed}:{assignment.slot}:{assignment.generation}")
-        environment.seeds = served  # type: ignore[attr-defined]
+        environment.seeds = served  # type: ignore[attr-defined]  # ours: Locust's Environment has none
         self._ready.set()
 
     def _on_quitting(self, **_: Any) -> None:
@@ -582,7 +569,7 @@ def _class_counts(user_classes: list[type[User]], users: int) -> dict[str, int]:
         return counts
     order = _kl_generator(weighted)
     for _ in range(left):
-        name = next(order)
-        if name is not None:
-            counts[name] += 1
+        drawn = next(order)
+        if drawn is not None:
+            counts[drawn] += 1
     return counts

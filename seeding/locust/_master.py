@@ -18,6 +18,7 @@ from locust.runners import HEARTBEAT_INTERVAL, STATE_MISSING, STATE_RUNNING, STA
 from ..dumps._files import read_meta
 from ..dumps._result import SeedsResult
 from ._assignment import Assignment, plan_assignments
+from ._feeder_state import FeederState
 from ._messages import Claim, Hello, Need, Quarantine, Release
 from ._shipping import fingerprint, user_chunks
 
@@ -26,8 +27,14 @@ __all__ = ["MasterSide"]
 logger = logging.getLogger("seeding.locust")
 
 
-class MasterSide:
+class MasterSide(FeederState):
     """What ``SeedsFeeder`` does on the master (a mixin: the state is the feeder's)."""
+
+    # Per test run: workers told their place, those sent the dump, and which worker holds each
+    # position granted from the pool (only it may release it, once).
+    _assigned: set[str]
+    _shipped: set[str]
+    _granted: dict[int, str]
 
     def _start_workers(
         self, environment: Environment, runner: MasterRunner, seeds: SeedsResult, users: int, seed: int, generation: int
@@ -55,7 +62,11 @@ class MasterSide:
     def _on_hello(self, node: str, msg: Hello) -> None:
         """A worker joining a running test gets no stripe: its users take positions from the pool."""
         runner = self._runner
-        if self._assignment is None or runner is None or runner.state not in (STATE_SPAWNING, STATE_RUNNING):
+        if (
+            self._assignment is None
+            or not isinstance(runner, MasterRunner)
+            or runner.state not in (STATE_SPAWNING, STATE_RUNNING)
+        ):
             return  # test start will assign it
         if node in self._assigned:
             return  # it was in the run's plan already
@@ -111,7 +122,7 @@ class MasterSide:
         intervals; from then on a release or quarantine from it is dropped (it holds nothing).
         """
         runner = self._runner
-        assert runner is not None
+        assert isinstance(runner, MasterRunner)  # this side runs on the master only
         gone = [position for position, node in self._granted.items() if _departed(runner, node)]
         for position in gone:
             del self._granted[position]

@@ -33,6 +33,9 @@ from ..plan._models import find_plan, load_plan
 from ._assignment import STRATEGIES
 
 if TYPE_CHECKING:  # the feeder imports Locust: named here, imported when made
+    from locust.env import Environment
+    from locust.runners import Runner
+
     from ._feeder import SeedsFeeder
 
 __all__ = ["SeedsUsers", "add_arguments", "configured_feeder", "max_age", "seeds_users"]
@@ -198,16 +201,18 @@ def configured_feeder(profile: str | None = None) -> SeedsFeeder:
     return feeder
 
 
-def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
+def on_init(environment: Environment, runner: Runner | None = None, **_: Any) -> None:
     """``events.init``: re-seed on the master or local runner when needed, then serve the dump in every process."""
     global _configured, _default_profile
     from .._settings import load_settings
     from ._feeder import SeedsFeeder
     from ._regeneration import _fail, regenerate_dump
 
-    options = getattr(environment, "parsed_options", None)
+    options: argparse.Namespace | None = getattr(environment, "parsed_options", None)
+    if options is None:
+        return  # an environment made without Locust's parser has no --seeds-* options
     plan_name = getattr(options, "seeds_plan", None)
-    dump = getattr(options, "seeds_dump", None)
+    dump: str | Path | None = getattr(options, "seeds_dump", None)
     if not plan_name and not dump:
         return
     plan_file = find_plan(plan_name) if plan_name else None
@@ -237,6 +242,7 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
             "timeout": options.seeds_timeout,
             "users": users,
         }
+    assert dump  # --seeds-dump, or where --seeds-plan seeds
     requires = [name.strip() for name in (options.seeds_requires or "").split(",") if name.strip()]
     try:
         feeder = SeedsFeeder(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import gevent
@@ -17,6 +18,7 @@ from gevent.event import AsyncResult
 from .._exceptions import DumpError, SeedingError
 from ..dumps._files import open_dump
 from ._assignment import Assignment
+from ._feeder_state import FeederState
 from ._messages import Assign, Chunk, Grant
 from ._shipping import SeedsReceiver, fingerprint
 
@@ -25,8 +27,16 @@ __all__ = ["WorkerSide"]
 logger = logging.getLogger("seeding.locust")
 
 
-class WorkerSide:
+class WorkerSide(FeederState):
     """What ``SeedsFeeder`` does on a worker (a mixin: the state is the feeder's)."""
+
+    _tickets: dict[int, tuple[AsyncResult[int | None], Assignment]]  # claims awaiting a grant
+    _ticket_numbers: Iterator[int]
+    _abandoned: dict[int, Assignment]  # claims that timed out: a late grant goes back
+    _receiver: SeedsReceiver | None
+    _receiving: int | None  # the generation being received
+    _scratch: Path | None  # where received copies go
+    _copies: Iterator[int]  # names the received copies: never anything from a message
 
     def _on_assign(self, node: str, msg: Assign) -> None:
         environment = self._environment
@@ -81,7 +91,7 @@ class WorkerSide:
     def _claim_from_master(self, assignment: Assignment) -> int | None:
         """A position from the master's pool, asked for over the wire (None: the pool is dry)."""
         ticket = next(self._ticket_numbers)
-        answer = AsyncResult()
+        answer: AsyncResult[int | None] = AsyncResult()
         self._tickets[ticket] = (answer, assignment)
         try:
             self._send("claim", {"generation": assignment.generation, "ticket": ticket})
