@@ -14,6 +14,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from ._arguments import EXIT_OK, PROG, OneLineParser
 
@@ -54,14 +55,14 @@ def completion_parser(subcommands: dict[str, str]) -> argparse.ArgumentParser:
     for parser in [root, *commands.choices.values()]:
         for action in parser._actions:  # shtab's documented way: a ``complete`` attribute on the action
             if action.dest in _FILES:
-                action.complete = shtab.FILE  # type: ignore[attr-defined]
+                action.complete = shtab.FILE  # type: ignore[attr-defined]  # shtab's, unknown to argparse
             elif action.dest in _DIRECTORIES:
-                action.complete = shtab.DIRECTORY  # type: ignore[attr-defined]
+                action.complete = shtab.DIRECTORY  # type: ignore[attr-defined]  # shtab's, unknown to argparse
     return root
 
 
-def _parser_of(module: object, name: str) -> argparse.ArgumentParser:
-    build = module.build_parser  # type: ignore[attr-defined]
+def _parser_of(module: ModuleType, name: str) -> argparse.ArgumentParser:
+    build = module.build_parser  # each subcommand module has one (``serve``'s takes the settings)
     if name == "serve":  # its defaults come from the settings
         from .._settings import Settings
 

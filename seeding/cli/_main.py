@@ -72,6 +72,7 @@ if TYPE_CHECKING:  # the rest loads when a run needs it: ``--help`` imports no p
     from .._settings import Settings
     from ..engine._run import PlanRun
     from ..plan._models import SeedsPlan
+    from ._summary import Summary
 
 __all__ = ["main"]
 
@@ -596,7 +597,7 @@ def _report_missing(run: PlanRun, what: str, output: OutputOptions) -> None:
     )
 
 
-def _report_done(run: PlanRun, path: Path, summary: str) -> None:
+def _report_done(run: PlanRun, path: Path, summary: Summary) -> None:
     from ._summary import Style, summary_lines, table_lines, wants_table
 
     fit = run.fit
@@ -607,7 +608,7 @@ def _report_done(run: PlanRun, path: Path, summary: str) -> None:
             f"the plan wants {wanted} (a load test is served them from the first on); no call → {path}"
         )
         return
-    if wants_table(summary, sys.stdout):  # type: ignore[arg-type]
+    if wants_table(summary, sys.stdout):
         lines = table_lines(run, path, Style.for_stream(sys.stdout))
     else:
         lines = summary_lines(run, path)

@@ -216,7 +216,7 @@ async def _seed_locked(
         combined = _Combined(plan, children, finished_users)
         interrupted = False
         progress = Progress(
-            combined,  # type: ignore[arg-type]
+            combined,
             enabled=output.progress,
             plain_interval=output.progress_interval,
             users=plan.users.count - base,

@@ -18,7 +18,7 @@ import asyncio
 import shutil
 import sys
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, Self, TextIO
 
 import orjson
 
@@ -27,12 +27,36 @@ from ._summary import pushbacks
 if TYPE_CHECKING:
     from tqdm import tqdm
 
-    from ..engine._builder import Builder
-    from ..engine._run import PlanRun
+    from ..engine._builder import BuildStats
+    from ..plan._models import SeedsPlan
 
-__all__ = ["DEFAULT_PLAIN_INTERVAL", "Progress"]
+__all__ = ["DEFAULT_PLAIN_INTERVAL", "Counters", "Progress", "Watched"]
 
 DEFAULT_PLAIN_INTERVAL = 10.0  # seconds between plain progress lines (``--progress-interval``)
+
+
+class Counters(Protocol):
+    """What the line reads of a running builder (the engine's ``Builder``, or a sum over child processes)."""
+
+    @property
+    def stats(self) -> BuildStats: ...
+    @property
+    def in_flight(self) -> int: ...
+    @property
+    def round_trips(self) -> tuple[float | None, float | None]: ...
+
+
+class Watched(Protocol):
+    """What the line reads of a run: a ``PlanRun``, or ``--processes``' sum over its shard processes."""
+
+    @property
+    def plan(self) -> SeedsPlan: ...
+    @property
+    def scenario(self) -> str: ...
+    @property
+    def resumed_users(self) -> int: ...
+    @property
+    def builder(self) -> Counters | None: ...
 
 
 class Progress:
@@ -43,7 +67,7 @@ class Progress:
 
     def __init__(
         self,
-        run: PlanRun,
+        run: Watched,
         *,
         interval: float = 0.2,
         enabled: bool | None = None,
@@ -139,7 +163,7 @@ class Progress:
             self._bar.close()
 
 
-def _in_flight(builder: Builder) -> str:
+def _in_flight(builder: Counters) -> str:
     """``12 in flight, round trip 26/21 ms``: the calls out now, and the round trip against the unloaded one."""
     round_trip, unloaded = builder.round_trips
     text = f"{builder.in_flight} in flight"

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .._settings import Settings
     from ..engine._shards import Shard
     from ..gateway import Transport
+    from ._summary import Summary
 
 __all__ = [
     "GatewayChoice",
@@ -81,7 +82,7 @@ class OutputOptions:
     """What the command shows and leaves behind: progress, the summary, ``--dry-run``'s preview, the report."""
 
     report: Path | None  # --report FILE.json
-    summary: str  # "table", "line" or "auto"
+    summary: Summary  # "table", "line" or "auto"
     progress: bool | None  # False: --no-progress; None: shown on a terminal, plain lines elsewhere
     progress_interval: float
     progress_jsonl: bool  # a --processes child: counters as JSON lines for the parent

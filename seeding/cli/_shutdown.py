@@ -19,12 +19,15 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from types import FrameType, TracebackType
-from typing import Self
+from typing import Any, Self, TypeAlias
 
 __all__ = ["Shutdown", "exit_within"]
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# What ``signal.signal`` takes and gives back: a function, SIG_DFL / SIG_IGN, or None (set outside Python).
+_Handler: TypeAlias = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
 
 class Shutdown:
@@ -39,7 +42,7 @@ class Shutdown:
         self._task: asyncio.Task[object] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: threading.Timer | None = None
-        self._previous: dict[int, object] = {}
+        self._previous: dict[int, _Handler] = {}
 
     def __enter__(self) -> Self:
         if threading.current_thread() is not threading.main_thread():
@@ -57,7 +60,7 @@ class Shutdown:
         if self._timer is not None:
             self._timer.cancel()
         for signum, handler in self._previous.items():
-            signal.signal(signum, handler)  # type: ignore[arg-type]
+            signal.signal(signum, handler)
 
     def attach(self) -> None:
         """Make the running task the one a signal cancels (call it first thing in the main coroutine)."""

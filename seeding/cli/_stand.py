@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ._arguments import PROG
+
+if TYPE_CHECKING:
+    import argparse
 
 __all__ = ["build_parser", "main"]
 
 
-def build_parser():  # type: ignore[no-untyped-def]  # argparse.ArgumentParser, imported with the stand
+def build_parser() -> argparse.ArgumentParser:
     from ..stand.__main__ import build_parser as stand_parser
 
     return stand_parser(f"{PROG} stand")

@@ -47,6 +47,7 @@ from .._exceptions import DumpError
 from ..files import open_regular, read_regular
 from ._index import (
     INDEX_FROM_BYTES,
+    IndexOffsets,
     IndexWriter,
     OpenIndex,
     fingerprint_of,
@@ -404,7 +405,7 @@ class _DumpFile:
         except FileNotFoundError:
             raise DumpError(f"{path}: no such dump; run `python -m seeding <plan>` to make it") from None
         self.meta: dict[str, Any] | None = None
-        self.starts: Sequence[int] = array("q")
+        self.starts: array[int] | IndexOffsets = array("q")  # scanned, or read from the index file
         self.indexed = False
         self.users_end = 0
         try:
@@ -433,7 +434,7 @@ class _DumpFile:
             return
         self._layout(_find_all(self.fd, size), size)
 
-    def _layout(self, starts: Sequence[int], size: int) -> bool:
+    def _layout(self, starts: array[int] | IndexOffsets, size: int) -> bool:
         """Check the file around ``starts`` (head, tail, last user, count); whether it can be read lazily."""
         head_end = starts[0] if starts else size
         if head_end > _MAX_HEAD:
@@ -489,7 +490,7 @@ class _DumpFile:
                 start = starts[index]
                 end = self.users_end if last else starts[index + 1]
             else:  # an open index file: both offsets in one read
-                start, end = starts.span(index)  # type: ignore[attr-defined]
+                start, end = starts.span(index)
                 if last:
                     end = self.users_end
         except DumpError:  # the index changed on disk under us

@@ -16,7 +16,7 @@ Layout (8-byte integers in the byte order of the machine that wrote it, which th
 The fingerprint binds an index to the dump's bytes, not to a path or a time, so copying a dump
 with its index (``cp``, CI artifacts, ``kubectl cp``) keeps it valid, and any other file, or the
 same file appended to or rewritten, is refused. Offsets are read with ``pread``, not mapped, so an
-index truncated or rewritten in place under a reader (``cp``) cannot kill it (``_Offsets``).
+index truncated or rewritten in place under a reader (``cp``) cannot kill it (``IndexOffsets``).
 Opening also checks a few offsets, and every
 ``users[i]`` checks that the user it reads starts where the index says; a mismatch falls back to
 a scan. The writer (``DumpWriter``) streams offsets into a temporary file and moves it into place
@@ -42,6 +42,7 @@ from ..files import open_regular
 
 __all__ = [
     "INDEX_FROM_BYTES",
+    "IndexOffsets",
     "IndexWriter",
     "OpenIndex",
     "dump_fingerprint",
@@ -169,7 +170,7 @@ class OpenIndex:
     def __init__(self, path: Path, fd: int, count: int) -> None:
         self.path = path
         self._fd = fd
-        self.starts = _Offsets(path, fd, count)
+        self.starts = IndexOffsets(path, fd, count)
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -177,7 +178,7 @@ class OpenIndex:
             self._fd = -1
 
 
-class _Offsets(Sequence[int]):
+class IndexOffsets(Sequence[int]):
     """The offsets of an open index file, read where they are asked for.
 
     ``pread`` rather than a map: a mapped file truncated or rewritten in place (``cp other.idx

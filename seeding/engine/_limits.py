@@ -343,7 +343,8 @@ class LatencyLimit:
             self._total += round_trip
             self._answers += 1
             self._loaded += in_flight + 1
-        window = LATENCY_WINDOW_ROUND_TRIPS * self.unloaded  # type: ignore[operator]
+        assert self.unloaded is not None  # the first probe, which sets it, is over
+        window = LATENCY_WINDOW_ROUND_TRIPS * self.unloaded
         if self._answers < min(WINDOW_ANSWERS, 4 * self.limit) or now - self._window_start < window:
             return False
         return self._close_window(now)

@@ -97,10 +97,19 @@ class ServiceDump:
         """Take the leased user out of circulation until someone releases it on the service."""
         return self._lease_call("POST", lease, "/quarantine", json={"reason": reason})
 
-    def _lease_call(self, method: str, lease: str, suffix: str, **kwargs: object) -> bool:
+    def _lease_call(
+        self,
+        method: str,
+        lease: str,
+        suffix: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: dict[str, Any] | None = None,
+    ) -> bool:
         root = self.url[: self.url.index("/v1/dumps/")]
+        url = f"{root}/v1/leases/{lease}{suffix}"
         try:
-            answer = self._http.request(method, f"{root}/v1/leases/{lease}{suffix}", timeout=self._timeout, **kwargs)  # type: ignore[arg-type]
+            answer = self._http.request(method, url, params=params, json=json, timeout=self._timeout)
         except requests.RequestException as exc:
             raise SeedingError(f"{self.url}: the seeding service does not answer: {exc}") from None
         if answer.status_code == 404:

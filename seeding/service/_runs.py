@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -112,7 +112,7 @@ class RunRequest(BaseModel):
 class RunRecord:
     id: str
     scenario: str
-    transport: str
+    transport: str  # loaded as text, then checked (``_record_of``): see ``gateway_transport``
     target: str
     plan: dict[str, Any]
     seed: int
@@ -135,6 +135,11 @@ class RunRecord:
 
     def public(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in PUBLIC_FIELDS}
+
+    @property
+    def gateway_transport(self) -> Transport:
+        """``transport``, one of ``TRANSPORTS``: a new record's comes typed, a loaded one's is checked on load."""
+        return cast(Transport, self.transport)
 
 
 _RECORD = TypeAdapter(RunRecord)
@@ -342,7 +347,7 @@ class Runs:
     async def _check(self, record: RunRecord, plan: SeedsPlan, live: _Live) -> None:
         """A repair's first step: which users are stale (the same check as ``verify``); then their re-seeding."""
         path = self.dumps_dir / f"{record.scenario}_seeds.json"
-        transport: Transport = record.transport  # type: ignore[assignment]
+        transport = record.gateway_transport
         timeout = self.settings.timeout(transport)
         started = time.monotonic()
         try:
@@ -466,8 +471,8 @@ class Runs:
         self._refuse_live(scenario)
         repair = record.repair if repair is None and record.kind == "repair" else repair
         settings = self.settings
-        timeout = settings.timeout(record.transport)  # type: ignore[arg-type]
-        client = connect(record.transport, record.target, timeout=timeout)  # type: ignore[arg-type]
+        timeout = settings.timeout(record.gateway_transport)
+        client = connect(record.gateway_transport, record.target, timeout=timeout)
         assert self.metrics is not None
         run = PlanRun(
             plan,

@@ -28,7 +28,8 @@ class Server(Protocol):
 
 def _server_class(path: str) -> type[Server]:
     module, _, name = path.partition(":")
-    return getattr(importlib.import_module(module, __package__), name)  # type: ignore[no-any-return]  # imported by name
+    server: type[Server] = getattr(importlib.import_module(module, __package__), name)  # imported by name
+    return server
 
 
 class Stand:
