@@ -1,4 +1,4 @@
-"""Benchmark: the client's CPU per gateway call, the seeder next to a raw grpc.aio stub loop, side by side.
+"""Benchmark: the client's CPU per gateway call and a default run's wall, the seeder next to a raw grpc.aio loop.
 
 A stand runs in its own process (``python -m seeding.stand``, no latency), so only the client's
 CPU is counted: user + sys time of each client process, read with ``os.wait4`` when it exits.
@@ -6,16 +6,24 @@ Each client makes the calls of scenario 11.2 (15 per user) for ``--small`` and f
 users; the difference divided by the difference in calls is the marginal CPU per call, free of
 start-up. Clients:
 
-    raw     a grpc.aio loop on the course's generated stubs (``contracts/services``), 200 in flight
-    grpc    python -m seeding over gRPC, --concurrency 200
-    http    python -m seeding over HTTP, --concurrency 200
+    raw      a grpc.aio loop on the course's generated stubs (``contracts/services``), 200 in flight
+    grpc     python -m seeding over gRPC, --concurrency 200
+    default  python -m seeding over gRPC with its default limit (latency-aware)
+    http     python -m seeding over HTTP, --concurrency 200
+
+Then the wall of whole runs (start-up included) of ``--wall-users`` users against a stand at
+``--latency-ms`` (20 ms): the raw loop, the default and ``--concurrency 200``, in turn within each
+repeat (a busy spell falls on all alike), with each process's own CPU beside its wall. Issue 27's
+targets: the gRPC seeder's CPU per call ≤ 1.2× the raw loop's (both at 200 in flight, and the
+default's), and the default's wall ≤ 1.15× the raw loop's.
 
 Also ``python -m seeding --help`` against ``python -c "import grpc, pydantic"`` (whole processes).
-Every figure is the median of ``--repeats`` runs. Targets: gRPC seeder ≤ 1.2× raw, HTTP ≤ 1.5× gRPC
-seeder, --help ≤ 1.5× the imports. ``--profile grpc|http`` prints the seeder's top functions
-(cProfile, ``--large`` users) instead.
+Every figure is the median of ``--repeats`` runs. Other targets: HTTP ≤ 1.5× gRPC seeder, --help
+≤ 1.5× the imports. ``--profile grpc|http|default`` prints the seeder's top functions (cProfile,
+``--large`` users) instead.
 
-    python bench/client_cpu.py [--small 100] [--large 1000] [--repeats 3] [--profile grpc]
+    python bench/client_cpu.py [--small 100] [--large 1000] [--repeats 3] [--clients raw grpc default]
+                               [--wall-users 100] [--latency-ms 20] [--profile grpc]
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from seeding.stand import StandProcess
@@ -121,28 +130,37 @@ asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
 
 def child_cpu(command: list[str]) -> float:
     """Run ``command`` to its end; its user + sys CPU seconds (its own, from ``wait4``)."""
+    return child_run(command)[1]
+
+
+def child_run(command: list[str]) -> tuple[float, float]:
+    """Run ``command`` to its end; its wall seconds and its user + sys CPU seconds (its own, from ``wait4``)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    started = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
     stderr = process.stderr.read().decode() if process.stderr else ""
     if process.returncode != 0:
         shown = "the raw loop" if "-c" in command else " ".join(command[1:4])
         raise SystemExit(f"{shown} …: exit {process.returncode}: {stderr.strip()[-500:]}")
-    return usage.ru_utime + usage.ru_stime
+    return wall, usage.ru_utime + usage.ru_stime
 
 
 def client_command(kind: str, stand: StandProcess, users: int, dumps: Path, prefix: list[str]) -> list[str]:
     if kind == "raw":
         return [sys.executable, "-c", RAW, stand.grpc_target, str(users), str(IN_FLIGHT)]
-    address = f"--grpc-target={stand.grpc_target}" if kind == "grpc" else f"--http-url={stand.http_url}"
+    transport = "http" if kind == "http" else "grpc"
+    address = f"--http-url={stand.http_url}" if kind == "http" else f"--grpc-target={stand.grpc_target}"
+    limit = [] if kind == "default" else [f"--concurrency={IN_FLIGHT}"]
     return [
         *prefix,
         str(PLAN),
-        f"--transport={kind}",
+        f"--transport={transport}",
         address,
         f"--users={users}",
-        f"--concurrency={IN_FLIGHT}",
+        *limit,
         f"--dumps-dir={dumps}",
         "--no-progress",
     ]
@@ -171,6 +189,20 @@ def startup(repeats: int) -> tuple[float, float]:
     return statistics.median(help_cpu) * 1e3, statistics.median(imports) * 1e3
 
 
+def walls(stand: StandProcess, users: int, repeats: int) -> dict[str, tuple[float, float]]:
+    """Median wall and CPU seconds of whole runs of ``users`` users: the raw loop, the default, fixed 200."""
+    kinds = ("raw", "default", "grpc")
+    seen: dict[str, list[tuple[float, float]]] = {kind: [] for kind in kinds}
+    for _ in range(repeats):
+        for kind in kinds:
+            with tempfile.TemporaryDirectory() as tmp:
+                seen[kind].append(child_run(client_command(kind, stand, users, Path(tmp), seeder())))
+    return {
+        kind: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
+        for kind, runs in seen.items()
+    }
+
+
 def profile(kind: str, stand: StandProcess, users: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "seeder.prof"
@@ -192,8 +224,11 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=100)
     parser.add_argument("--large", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--clients", nargs="+", default=["raw", "grpc", "http"], choices=["raw", "grpc", "http"])
-    parser.add_argument("--profile", choices=["grpc", "http"], help="profile the seeder instead of measuring")
+    kinds = ["raw", "grpc", "default", "http"]
+    parser.add_argument("--clients", nargs="+", default=kinds, choices=kinds)
+    parser.add_argument("--wall-users", type=int, default=100, help="users of the wall runs (0: none)")
+    parser.add_argument("--latency-ms", type=float, default=20.0, help="the stand's latency in the wall runs")
+    parser.add_argument("--profile", choices=kinds[1:], help="profile the seeder instead of measuring")
     args = parser.parse_args()
     print(compile_bytecode())
 
@@ -213,6 +248,22 @@ def main() -> None:
             print(f"{kind:<8}{micros:>13.0f}{small_cpu:>22.2f}")
     if "raw" in figures and "grpc" in figures:
         print(f"gRPC seeder / raw grpc.aio stub loop: {verdict(figures['grpc'] / figures['raw'], 1.2)}")
+    if "raw" in figures and "default" in figures:
+        print(f"default seeder / raw grpc.aio loop:   {verdict(figures['default'] / figures['raw'], 1.2)}")
+    if args.wall_users:
+        with StandProcess(latency_ms=args.latency_ms) as stand:
+            runs = walls(stand, args.wall_users, args.repeats)
+        print(
+            f"\nwhole runs of {args.wall_users} users ({args.wall_users * CALLS_PER_USER:,} calls), stand at "
+            f"{args.latency_ms:g} ms; medians of {args.repeats}"
+        )
+        print(f"{'client':<20}{'wall s':>8}{'CPU s':>8}")
+        names = {"raw": f"raw, {IN_FLIGHT} in flight", "default": "default", "grpc": f"--concurrency {IN_FLIGHT}"}
+        for kind, (wall, cpu) in runs.items():
+            print(f"{names[kind]:<20}{wall:>8.2f}{cpu:>8.2f}")
+        raw_wall, raw_cpu = runs["raw"]
+        print(f"default's wall / raw loop's:          {verdict(runs['default'][0] / raw_wall, 1.15)}")
+        print(f"default's CPU / raw loop's (whole):   {runs['default'][1] / raw_cpu:.2f}×")
     if "grpc" in figures and "http" in figures:
         print(f"HTTP seeder / gRPC seeder:            {verdict(figures['http'] / figures['grpc'], 1.5)}")
     help_ms, imports_ms = startup(max(args.repeats, 5))

@@ -253,7 +253,7 @@ SMOOTHING = 0.5
 # mean of fewer wander); the next probe PROBE_EVERY_S later, and at least PROBE_SPACING unloaded
 # round trips later (a slow gateway's probe lasts longer): a probe costs about 2 % of a run.
 PROBE_ANSWERS = 12
-FIRST_PROBE_ANSWERS = 4  # the run's first windows, at one call in flight, count as the rest of it
+FIRST_PROBE_ANSWERS = 8  # the run's first windows, at one call in flight, count as the rest of it
 PROBE_EVERY_S = 10.0
 PROBE_SPACING = 400
 # A window whose round trip is past the aim still "paid" for its calls in flight if it answered
@@ -320,7 +320,7 @@ class LatencyLimit:
         self._probe_every = probe_every
         self._starting = True
         self._probe: _MeanProbe | None = _MeanProbe(drained=-math.inf)  # the first: nothing in flight yet
-        self._resume = minimum
+        self._resume = 2 * minimum  # the first probe's answers are start-up's first window: it doubles
         self._probed = 0  # the answers the unloaded round trip is the mean of
         self._next_probe = math.inf
         self._total = 0.0  # the window's round trips, summed
@@ -344,8 +344,11 @@ class LatencyLimit:
             self._answers += 1
             self._loaded += in_flight + 1
         assert self.unloaded is not None  # the first probe, which sets it, is over
-        window = LATENCY_WINDOW_ROUND_TRIPS * self.unloaded
-        if self._answers < min(WINDOW_ANSWERS, 4 * self.limit) or now - self._window_start < window:
+        # In start-up, windows of one round trip: the limit doubles in each, and the rates of their
+        # calls in flight (``_paid``) are then known at every doubling, for the windows after.
+        window = (1 if self._starting else LATENCY_WINDOW_ROUND_TRIPS) * self.unloaded
+        enough = min(WINDOW_ANSWERS, (2 if self._starting else 4) * self.limit)
+        if self._answers < enough or now - self._window_start < window:
             return False
         return self._close_window(now)
 
@@ -362,6 +365,8 @@ class LatencyLimit:
             gradient = GROWTH
         if self._starting and gradient >= 1:
             gradient = START_UP_GROWTH
+        elif self._starting and self._answers < WINDOW_ANSWERS and mean <= self.budget * self.unloaded:
+            gradient = 1.0  # a mean of a few answers within the budget is too noisy to end start-up on
         elif self._starting:
             self._starting = False  # the first queue: straight back to the aim, smoothed from then on
         elif gradient > 1:
