@@ -128,6 +128,19 @@ asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
 """
 
 
+# Processes that only import: what a gRPC run of ``python -m seeding`` loads from other projects
+# (pydantic's plugin scan skipped, as the command does), and what the raw loop loads.
+RUN_IMPORTS = "imports of a run"
+RAW_IMPORTS = "imports of the raw loop"
+IMPORTS = {
+    RUN_IMPORTS: "import os; os.environ.setdefault('PYDANTIC_DISABLE_PLUGINS', '__all__')\n"
+    "import argparse, asyncio, dotenv, orjson, yaml, grpc, grpc.aio, pydantic, pydantic_settings\n"
+    "from pydantic import BaseModel, TypeAdapter\nfrom pydantic_settings import BaseSettings\n"
+    "from faker import Generator\nfrom google.protobuf import descriptor_pool, message_factory",
+    RAW_IMPORTS: RAW.split("\nCOMPLETED")[0],
+}
+
+
 def child_cpu(command: list[str]) -> float:
     """Run ``command`` to its end; its user + sys CPU seconds (its own, from ``wait4``)."""
     return child_run(command)[1]
@@ -190,11 +203,15 @@ def startup(repeats: int) -> tuple[float, float]:
 
 
 def walls(stand: StandProcess, users: int, repeats: int) -> dict[str, tuple[float, float]]:
-    """Median wall and CPU seconds of whole runs of ``users`` users: the raw loop, the default, fixed 200."""
-    kinds = ("raw", "default", "grpc")
+    """Median wall and CPU seconds of whole runs of ``users`` users: the raw loop, the default, fixed 200,
+    and of the two processes that only import (a run's libraries, the raw loop's)."""
+    kinds = ("raw", "default", "grpc", RUN_IMPORTS, RAW_IMPORTS)
     seen: dict[str, list[tuple[float, float]]] = {kind: [] for kind in kinds}
     for _ in range(repeats):
         for kind in kinds:
+            if kind in IMPORTS:
+                seen[kind].append(child_run([sys.executable, "-c", IMPORTS[kind]]))
+                continue
             with tempfile.TemporaryDirectory() as tmp:
                 seen[kind].append(child_run(client_command(kind, stand, users, Path(tmp), seeder())))
     return {
@@ -257,13 +274,20 @@ def main() -> None:
             f"\nwhole runs of {args.wall_users} users ({args.wall_users * CALLS_PER_USER:,} calls), stand at "
             f"{args.latency_ms:g} ms; medians of {args.repeats}"
         )
-        print(f"{'client':<20}{'wall s':>8}{'CPU s':>8}")
+        print(f"{'client':<24}{'wall s':>8}{'CPU s':>8}")
         names = {"raw": f"raw, {IN_FLIGHT} in flight", "default": "default", "grpc": f"--concurrency {IN_FLIGHT}"}
         for kind, (wall, cpu) in runs.items():
-            print(f"{names[kind]:<20}{wall:>8.2f}{cpu:>8.2f}")
+            print(f"{names.get(kind, kind):<24}{wall:>8.2f}{cpu:>8.2f}")
         raw_wall, raw_cpu = runs["raw"]
         print(f"default's wall / raw loop's:          {verdict(runs['default'][0] / raw_wall, 1.15)}")
+        print(f"--concurrency {IN_FLIGHT}'s wall / raw loop's:   {runs['grpc'][0] / raw_wall:.2f}×")
         print(f"default's CPU / raw loop's (whole):   {runs['default'][1] / raw_cpu:.2f}×")
+        extra = runs[RUN_IMPORTS][0] - runs[RAW_IMPORTS][0]
+        print(
+            f"the libraries a run imports take {extra:+.2f} s of wall more than the raw loop's "
+            f"({runs[RUN_IMPORTS][1] - runs[RAW_IMPORTS][1]:+.2f} s CPU): a client built on them whose own work "
+            f"costs what the raw loop's does lands at {(raw_wall + extra) / raw_wall:.2f}× its wall"
+        )
     if "grpc" in figures and "http" in figures:
         print(f"HTTP seeder / gRPC seeder:            {verdict(figures['http'] / figures['grpc'], 1.5)}")
     help_ms, imports_ms = startup(max(args.repeats, 5))

@@ -36,7 +36,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from client_cpu import IN_FLIGHT, RAW, compile_bytecode
+from client_cpu import IMPORTS, IN_FLIGHT, RAW, RAW_IMPORTS, RUN_IMPORTS, compile_bytecode
 
 from seeding.stand import StandProcess
 
@@ -45,17 +45,6 @@ PLAN = ROOT / "plans" / "scenario-11-2.yaml"
 CALLS_PER_USER = 15
 DEFAULT = "default"
 RAW_LOOP = f"raw grpc.aio, {IN_FLIGHT} in flight"
-# Processes that only import: what a gRPC run of ``python -m seeding`` loads from other projects
-# (pydantic's plugin scan skipped, as the command does), and what the raw loop loads.
-RUN_IMPORTS = "imports of a run"
-RAW_IMPORTS = "imports of the raw loop"
-IMPORTS = {
-    RUN_IMPORTS: "import os; os.environ.setdefault('PYDANTIC_DISABLE_PLUGINS', '__all__')\n"
-    "import argparse, asyncio, dotenv, orjson, yaml, grpc, grpc.aio, pydantic, pydantic_settings\n"
-    "from pydantic import BaseModel, TypeAdapter\nfrom pydantic_settings import BaseSettings\n"
-    "from faker import Generator\nfrom google.protobuf import descriptor_pool, message_factory",
-    RAW_IMPORTS: RAW.split("\nCOMPLETED")[0],
-}
 _LEVEL = re.compile(rb"up to (\d+) in flight")
 
 

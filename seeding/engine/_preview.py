@@ -4,7 +4,8 @@ Per kind (users, each account kind, its cards and operations) the entities it cr
 (one per entity: the two cards a card account opens with come with its opening call); the
 longest chain of calls that must run one after another (what bounds the run however wide the
 concurrency); and from those one estimate, a lower bound of the run's time, with what it assumes
-(a latency per call that does not grow with the load, and the calls in flight).
+(a latency per call that does not grow with the load, the calls in flight as the run's limit sets
+them on such a gateway, and the rate cap if there is one).
 
 A plan whose users differ (profiles, drawn counts) is previewed by drawing every user's shape under
 the run's seed, as the run will: per profile its users, and per entity kind the min / median /
@@ -21,7 +22,8 @@ from typing import Any
 from ..plan._models import SeedsPlan
 from ..plan._shapes import Shapes
 from ._builder import Builder, BuildOptions
-from ._options import ADAPTIVE_INITIAL, ADAPTIVE_MAX
+from ._limits import FIRST_PROBE_ANSWERS
+from ._options import ADAPTIVE_INITIAL, ADAPTIVE_MAX, DEFAULT_LATENCY_BUDGET, LATENCY_MIN
 
 __all__ = ["ASSUMED_LATENCY_MS", "Preview", "entities_by_kind", "preview"]
 
@@ -69,21 +71,33 @@ class Preview:
     latency_ms: float
     profiles: list[ProfileSpread] = field(default_factory=list)  # users that differ: what each kind holds
     seed: int | None = None  # the seed the users' counts were drawn with
+    latency_budget: float | None = DEFAULT_LATENCY_BUDGET  # the default limit's (None: --latency-budget off)
+    rate: float | None = None  # calls per second at most (--rate)
 
     @property
     def seconds_at_least(self) -> float:
-        """The run cannot be shorter than its longest chain, nor than its calls spread over the calls in flight.
+        """The run cannot be shorter than its longest chain, nor than its calls spread over the calls in
+        flight, nor (under ``--rate``) than its calls at that rate.
 
-        A fixed concurrency keeps that many in flight from the start. The adaptive default starts at
-        ``ADAPTIVE_INITIAL`` and, on a gateway whose latency stays flat, doubles each round trip up to
-        ``ADAPTIVE_MAX`` (its slow start): the estimate assumes such a gateway.
+        A fixed concurrency keeps that many in flight from the start. The default (a latency budget)
+        first sends ``FIRST_PROBE_ANSWERS`` calls one at a time to learn the gateway's unloaded round
+        trip, then, on a gateway whose latency stays flat, doubles the calls in flight each round trip
+        from two up to ``ADAPTIVE_MAX`` (its start-up; its later probes, a dozen calls one at a time
+        every 10 s, are left out). ``--latency-budget off`` starts at ``ADAPTIVE_INITIAL`` and doubles
+        each round trip up to ``ADAPTIVE_MAX``. The estimate assumes such a gateway.
         """
-        return max(self.longest_chain, self._rounds()) * self.latency_ms / 1000 if self.calls else 0.0
+        if not self.calls:
+            return 0.0
+        seconds = max(self.longest_chain, self._rounds()) * self.latency_ms / 1000
+        return max(seconds, self.calls / self.rate) if self.rate else seconds
 
     def _rounds(self) -> int:
         if self.concurrency:
             return math.ceil(self.calls / self.concurrency)
-        left, in_flight, rounds = self.calls, ADAPTIVE_INITIAL, 0
+        left, rounds, in_flight = self.calls, 0, ADAPTIVE_INITIAL
+        if self.latency_budget is not None:  # the first probe: one call at a time
+            rounds = min(left, FIRST_PROBE_ANSWERS)
+            left, in_flight = left - rounds, 2 * LATENCY_MIN
         while left > 0 and in_flight < ADAPTIVE_MAX:
             left, in_flight, rounds = left - in_flight, min(2 * in_flight, ADAPTIVE_MAX), rounds + 1
         return rounds + math.ceil(max(left, 0) / ADAPTIVE_MAX)
@@ -91,12 +105,23 @@ class Preview:
     def assumptions(self, transport: str) -> list[str]:
         """What the estimate takes for granted, each with the flag that changes it."""
         latency = f"{self.latency_ms:g} ms per call over {transport}, however many are in flight (--latency-ms sets it)"
+        rate = [f"at most {self.rate:g} calls per second (--rate sets it)"] if self.rate else []
         if self.concurrency:
-            return [latency, f"{self.concurrency} calls in flight (--concurrency sets it)"]
+            return [latency, f"{self.concurrency} calls in flight (--concurrency sets it)", *rate]
+        if self.latency_budget is None:
+            return [
+                latency,
+                f"{ADAPTIVE_INITIAL} calls in flight at first, twice as many each round trip up to {ADAPTIVE_MAX}: "
+                "--latency-budget off (--concurrency N fixes them)",
+                *rate,
+            ]
         return [
             latency,
-            f"{ADAPTIVE_INITIAL} calls in flight at first, twice as many each round trip up to {ADAPTIVE_MAX}: "
-            "the adaptive default (--concurrency N fixes it)",
+            f"{FIRST_PROBE_ANSWERS} calls one at a time first (the gateway's unloaded round trip), then twice as "
+            f"many in flight each round trip from {2 * LATENCY_MIN} up to {ADAPTIVE_MAX}, the round trip staying "
+            f"within {self.latency_budget:g} × the unloaded one: the default (--latency-budget sets the budget, "
+            "--concurrency N fixes the calls in flight)",
+            *rate,
         ]
 
     def lines(self, transport: str) -> list[str]:
@@ -135,6 +160,8 @@ class Preview:
             "calls": self.calls,
             "longest_chain": self.longest_chain,
             "concurrency": self.concurrency if self.concurrency else "adaptive",
+            **({} if self.concurrency else {"latency_budget": self.latency_budget or "off"}),
+            **({"rate": self.rate} if self.rate else {}),
             "latency_ms": self.latency_ms,
             **({"seed": self.seed, "profiles": [_profile_json(p) for p in self.profiles]} if self.profiles else {}),
             "seconds_at_least": round(self.seconds_at_least, 3),
@@ -159,13 +186,16 @@ def preview(plan: SeedsPlan, options: BuildOptions, latency_ms: float, indices: 
         calls = sum(n for _, n in drawn.kinds)
         return Preview(
             plan.name, drawn.kinds, drawn.opened, calls, drawn.chain, options.concurrency, latency_ms,
-            drawn.profiles, options.seed,
+            drawn.profiles, options.seed, options.latency_budget, options.rate,
         )  # fmt: skip
     users = plan.users.count if indices is None else len(indices)
     kinds, opened = entities_by_kind(plan, users)
     calls = sum(plan.totals(users).values())
     chain = Builder(plan, None, options).longest_chain if users else 0  # type: ignore[arg-type]  # sends nothing
-    return Preview(plan.name, kinds, opened, calls, chain, options.concurrency, latency_ms)
+    return Preview(
+        plan.name, kinds, opened, calls, chain, options.concurrency, latency_ms,
+        latency_budget=options.latency_budget, rate=options.rate,
+    )  # fmt: skip
 
 
 def entities_by_kind(
