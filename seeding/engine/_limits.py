@@ -253,7 +253,9 @@ SMOOTHING = 0.5
 # mean of fewer wander); the next probe PROBE_EVERY_S later, and at least PROBE_SPACING unloaded
 # round trips later (a slow gateway's probe lasts longer): a probe costs about 2 % of a run.
 PROBE_ANSWERS = 12
-FIRST_PROBE_ANSWERS = 8  # the run's first windows, at one call in flight, count as the rest of it
+# The run's first probe: its answers are also start-up's first window (at one call in flight), so
+# start-up goes on from two.
+FIRST_PROBE_ANSWERS = 8
 PROBE_EVERY_S = 10.0
 PROBE_SPACING = 400
 # A window whose round trip is past the aim still "paid" for its calls in flight if it answered
@@ -278,8 +280,9 @@ class LatencyLimit:
     budget, so that a noisy window still keeps within the budget. On a gateway that serves W calls
     at once and queues the rest, L in flight take L / W round trips each (Little's law), so the
     limit settles near aim × W: every worker busy, a short queue. On one whose round trip stays
-    flat it grows (doubling each window in start-up, until a window's round trip is past the aim)
-    up to ``maximum``, or until the client itself,
+    flat it grows (in start-up, doubling each window of one round trip from two, as TCP's slow start
+    does, until a window's round trip is past the aim; a window of fewer than ``WINDOW_ANSWERS``
+    answers within the budget does not end it) up to ``maximum``, or until the client itself,
     short of CPU, is what slows the answers. A window in which the calls never filled half the
     limit (the run had no more to send) does not raise it. In start-up only calls sent under a
     window's limit count in it (answers to calls sent at half the limit would double it twice), and

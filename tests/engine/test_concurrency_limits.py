@@ -166,6 +166,16 @@ def test_on_a_latency_bound_gateway_the_default_opens_up() -> None:
     assert reached < 50 * SERVICE  # start-up doubles it each window: a few dozen round trips
 
 
+def test_start_up_doubles_each_round_trip() -> None:
+    # 8 answers one at a time (the unloaded round trip), then 2, 4, …, 400 in flight, a window of
+    # about one round trip each (the calls sent before a window opened don't count in it): the old
+    # start-up's windows of two round trips, from one call, took 27 round trips.
+    model = Queueing(LatencyLimit(), workers=math.inf).run(2.0)
+    reached = next(when for when, limit in model.limits if limit == ADAPTIVE_MAX)
+    assert reached < 21 * SERVICE
+    assert [limit for _, limit in model.limits][:8] == [1] * 7 + [2]  # the probe's 8 answers, then two
+
+
 @pytest.mark.parametrize("lag", [SERVICE / 64, SERVICE / 32, SERVICE / 16])
 def test_a_busy_client_is_not_read_as_a_queue_at_the_gateway(lag: float) -> None:
     # No capacity limit, but a loaded client (a 2-core machine shared with other work): each call
