@@ -22,7 +22,7 @@ import pytest
 from seeding._lazy import LazyNames
 
 PROJECT = Path(__file__).resolve().parent.parent
-PACKAGES = ["seeding", "seeding.gateway", "seeding.contract", "seeding.locust", "seeding.cli"]
+PACKAGES = ["seeding", "seeding.gateway", "seeding.contract", "seeding.locust", "seeding.cli", "seeding.serving"]
 NEEDS_LOCUST_PROCESS = {"seeding.locust._feeder", "seeding.locust._course"}  # gevent's patching: not in pytest
 
 

@@ -12,8 +12,7 @@ import contextlib
 import hmac
 import logging
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import orjson
 from aiohttp import web
@@ -22,7 +21,7 @@ from .._exceptions import DumpError
 from .._settings import Settings, load_settings
 from ..dumps._exhaustion import WhenEmpty
 from ..dumps._strategies import strategy_spec
-from ..serving import BoundedListener, ConnectionLimits, OneLineLog, read_body
+from ..serving import BoundedListener, ConnectionLimits, OneLineLog, StartStop, read_body
 from ._dumps import Dumps
 from ._errors import ApiError
 from ._handouts import FSYNC_INTERVAL, STRATEGIES, HandOuts
@@ -133,7 +132,7 @@ class _RangeError(ApiError):
         self.size = size
 
 
-class Service:
+class Service(StartStop):
     """``async with Service(dumps_dir=…, plans_dir=…) as service:`` serves at ``service.url``.
 
     ``port=0`` picks a free port. The gateway of a run comes from its request, else from
@@ -182,15 +181,6 @@ class Service:
             raise RuntimeError("service not started")
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
 
     async def start(self) -> None:
         """Read the run records, then listen; raises ``OSError`` when the port cannot be bound."""

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import replace
-from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 
 from seeding.gateway import Transport, transport_spec
 
+from ..serving import StartStop
 from ._bank import Bank
 from ._faults import Faults
 from ._options import StandOptions
@@ -32,7 +32,7 @@ def _server_class(path: str) -> type[Server]:
     return server
 
 
-class Stand:
+class Stand(StartStop):
     """The embedded stand: ``async with Stand() as stand:`` then point a client at ``stand.target(t)``.
 
     Configured by a ``StandOptions`` and/or its fields as keywords (``Stand(latency_ms=20)``): port 0
@@ -51,15 +51,6 @@ class Stand:
         self.faults = Faults.from_options(options)
         self._servers: list[Server] = []
         self._ports: dict[Transport, int] = {}  # transport → port bound, once every server listens
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
 
     @property
     def started(self) -> bool:
