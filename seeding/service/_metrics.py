@@ -16,35 +16,22 @@
     seeding_pool_ended_total{scenario,how}             leases ended: returned, expired, quarantined
     seeding_pool_lease_age_seconds{scenario}           histogram: how long each lease was held when it ended
 
-Gateway calls are counted by ``CountingClient``, a thin wrapper around the run's client: the
-builder stays unaware of metrics.
+Gateway calls are counted by ``CountingCallLog``, the run's client's call log (the one the command
+line's ``--report`` reads): the builder stays unaware of metrics, and takes its lean path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from .._exceptions import GatewayError, TransientGatewayError
-from ..contract import (
-    AccountType,
-    CardType,
-    OperationStatus,
-    OperationType,
-    card_rpc,
-    open_account_rpc,
-    operation_rpc,
-)
-from ..gateway import GatewayClient
+from ..gateway import CallLog
 
-if TYPE_CHECKING:
-    from ..contract import Account, Card, Document, Operation, OperationsSummary, User
-
-__all__ = ["CONTENT_TYPE", "CountingClient", "Metrics"]
+__all__ = ["CONTENT_TYPE", "CountingCallLog", "Metrics"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LEASE_AGE_BUCKETS = (0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 14400.0, float("inf"))
@@ -59,8 +46,6 @@ _POOL_GAUGES = {  # gauge → (field of GET …/pool, help)
     "return_per_second": ("return_per_s", "Leases ended per second over the last minute"),
     "seconds_until_empty": ("empty_in_s", "Seconds until no user is free at the last minute's pace"),
 }
-
-T = TypeVar("T")
 
 
 class Metrics:
@@ -149,95 +134,24 @@ class _PoolCollector(Collector):
             yield family
 
 
-class CountingClient(GatewayClient):
-    """A run's gateway client, counting each call the builder makes by RPC and outcome; the rest passes through."""
+class CountingCallLog(CallLog):
+    """A run's call log that also counts every attempt in the service's metrics, by RPC and outcome.
 
-    def __init__(self, client: GatewayClient, metrics: Metrics, scenario: str) -> None:
-        self.client = client
-        self._metrics = metrics
+    Handed to the run's client (``client.call_log``), which records each attempt it sends: the
+    builder's calls, the only ones a run's client sends through it (the reachability check is not
+    one), so an attempt that ended OK is an entity created.
+    """
+
+    def __init__(self, metrics: Metrics, scenario: str) -> None:
+        super().__init__()
+        self._calls = metrics.calls
+        self._retries = metrics.retries
         self._entities = metrics.entities.labels(scenario)
-        self.transport = client.transport
-        self.target = client.target
 
-    async def _count(self, rpc: str, call: Awaitable[T]) -> T:
-        try:
-            result = await call
-        except GatewayError as exc:
-            self._metrics.calls.labels(rpc, exc.status).inc()
-            if isinstance(exc, TransientGatewayError):
-                self._metrics.retries.labels(rpc).inc()
-            raise
-        self._metrics.calls.labels(rpc, "OK").inc()
-        self._entities.inc()
-        return result
-
-    # The builder's four calls, counted.
-    async def create_user(
-        self,
-        *,
-        email: str,
-        last_name: str = "",
-        first_name: str = "",
-        middle_name: str = "",
-        phone_number: str = "",
-    ) -> User:
-        created = self.client.create_user(
-            email=email,
-            last_name=last_name,
-            first_name=first_name,
-            middle_name=middle_name,
-            phone_number=phone_number,
-        )
-        return await self._count("CreateUser", created)
-
-    async def open_account(self, user_id: str, account_type: AccountType) -> Account:
-        return await self._count(open_account_rpc(account_type), self.client.open_account(user_id, account_type))
-
-    async def issue_card(self, user_id: str, account_id: str, card_type: CardType) -> Card:
-        return await self._count(card_rpc(card_type), self.client.issue_card(user_id, account_id, card_type))
-
-    async def make_operation(
-        self,
-        operation_type: OperationType,
-        *,
-        account_id: str,
-        card_id: str,
-        amount: float,
-        status: OperationStatus = OperationStatus.COMPLETED,
-        category: str | None = None,
-    ) -> Operation:
-        made = self.client.make_operation(
-            operation_type, account_id=account_id, card_id=card_id, amount=amount, status=status, category=category
-        )
-        return await self._count(operation_rpc(operation_type), made)
-
-    # Everything else, as the wrapped client does it.
-    async def aclose(self) -> None:
-        await self.client.aclose()
-
-    async def check_reachable(self, timeout: float = 3.0, *, answer_within: float | None = None) -> None:
-        await self.client.check_reachable(timeout, answer_within=answer_within)
-
-    async def get_user(self, user_id: str) -> User:
-        return await self.client.get_user(user_id)
-
-    async def get_accounts(self, user_id: str) -> list[Account]:
-        return await self.client.get_accounts(user_id)
-
-    async def get_operation(self, operation_id: str) -> Operation:
-        return await self.client.get_operation(operation_id)
-
-    async def get_operations(self, account_id: str) -> list[Operation]:
-        return await self.client.get_operations(account_id)
-
-    async def get_operation_receipt(self, operation_id: str) -> Document:
-        return await self.client.get_operation_receipt(operation_id)
-
-    async def get_operations_summary(self, account_id: str) -> OperationsSummary:
-        return await self.client.get_operations_summary(account_id)
-
-    async def get_tariff_document(self, account_id: str) -> Document:
-        return await self.client.get_tariff_document(account_id)
-
-    async def get_contract_document(self, account_id: str) -> Document:
-        return await self.client.get_contract_document(account_id)
+    def record(self, rpc: str, status: str, seconds: float, *, transient: bool = False) -> None:
+        super().record(rpc, status, seconds, transient=transient)
+        self._calls.labels(rpc, status).inc()
+        if transient:
+            self._retries.labels(rpc).inc()
+        if status == "OK":
+            self._entities.inc()

@@ -49,7 +49,7 @@ from ..gateway import TRANSPORTS, Transport, connect, transport_spec
 from ..plan._models import SCENARIO_NAME, SeedsPlan, load_plan, parse_plan
 from ._dumps import check_scenario, inside
 from ._errors import ApiError
-from ._metrics import CountingClient, Metrics
+from ._metrics import CountingCallLog, Metrics
 
 __all__ = ["LIVE", "STATES", "RunRecord", "RunRequest", "Runs"]
 
@@ -474,9 +474,10 @@ class Runs:
         timeout = settings.timeout(record.gateway_transport)
         client = connect(record.gateway_transport, record.target, timeout=timeout)
         assert self.metrics is not None
+        client.call_log = CountingCallLog(self.metrics, scenario)
         run = PlanRun(
             plan,
-            CountingClient(client, self.metrics, scenario),
+            client,
             dumps_dir=self.dumps_dir,
             options=BuildOptions(
                 concurrency=record.concurrency,
