@@ -11,17 +11,21 @@ What to create is read from the plan's tables (``SeedUsersPlan.accounts()``,
 operation type.
 
 Each completed user is handed to ``on_user(index, json_bytes)`` in the dump's format at once, so a
-run keeps nothing in memory but the users in flight.
+run keeps nothing in memory but the users in flight; each entity is handed to ``on_part`` as soon
+as the gateway has made it, so a run stopped mid-user can complete it later (``partial``) instead
+of making it again. A run that is cancelled (Ctrl-C, SIGTERM) stops sending at once but lets the
+calls already sent answer for a moment (``_DRAIN``), so what the gateway made is journaled.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import heapq
 import itertools
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -33,12 +37,15 @@ from ..plan._models import SeedAccountsPlan, SeedsPlan
 from ..plan._shapes import Shapes, UserShape
 from ._limits import ConcurrencyLimit, FixedLimit, limit_for
 from ._options import DEFAULT_CONCURRENCY, DEFAULT_RETRIES, BuildOptions
+from ._partial import PartialAccount, PartialUser, part_record
 
 if TYPE_CHECKING:
     from aiolimiter import AsyncLimiter
     from tenacity import AsyncRetrying, RetryCallState
 
     from ..gateway import Account, AccountRef, Card, Operation, Ref, User
+
+OnPart = Callable[[int, dict[str, Any]], None]
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -108,6 +115,7 @@ class _Slots:
         self._arrivals = itertools.count()
         self._users = 0
         self._admitting: list[asyncio.Future[None]] = []
+        self._stopping = False
 
     @property
     def limit(self) -> int:
@@ -128,6 +136,8 @@ class _Slots:
         then waits for its turn in the token bucket (calls leave it in the order their slots were
         granted, so by priority).
         """
+        if self._stopping:
+            raise asyncio.CancelledError
         if self.in_flight < self._cap and not self._waiting and self._resume is None:
             self._take()
         else:
@@ -135,10 +145,26 @@ class _Slots:
         if self._bucket is not None:
             try:
                 await self._bucket.acquire()
+                if self._stopping:
+                    raise asyncio.CancelledError
             except BaseException:
                 self.release()
                 raise
         return time.monotonic()
+
+    def stop(self) -> None:
+        """Send nothing more: every call or user waiting for its turn, and any later, is cancelled.
+
+        Calls in flight go on; their tasks then meet this at their next call and end as cancelled
+        (which does not cancel their siblings in a task group, as an error would).
+        """
+        self._stopping = True
+        waiting, self._waiting = self._waiting, []
+        for _, _, granted in waiting:
+            granted.cancel()
+        admitting, self._admitting = self._admitting, []
+        for admitted in admitting:
+            admitted.cancel()
 
     async def _granted(self, chain: int) -> None:
         granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -214,7 +240,9 @@ class _Slots:
 
     async def admit(self) -> None:
         """Wait until another user may start (fewer in progress than the limit)."""
-        while self._users >= self._cap:
+        while self._users >= self._cap or self._stopping:
+            if self._stopping:
+                raise asyncio.CancelledError
             admitted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._admitting.append(admitted)
             await admitted
@@ -232,6 +260,33 @@ class _Slots:
 
 
 _NO_CEILING = 1 << 62
+_DRAIN = 1.5  # seconds the calls in flight get to answer when a run is stopped (Shutdown's grace is 3 s)
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where an entity sits in plan user ``index``'s tree: the journal's ``at`` of its part records."""
+
+    index: int
+    account_field: str
+    number: int
+
+    @property
+    def at(self) -> tuple[object, ...]:
+        return (self.account_field, self.number)
+
+    def card(self, field: str, number: int) -> _CardPlace:
+        return _CardPlace(self.index, self.account_field, self.number, field, number)
+
+
+@dataclass(frozen=True)
+class _CardPlace(_Place):
+    card_field: str = ""
+    card_number: int = 0
+
+    @property
+    def at(self) -> tuple[object, ...]:
+        return (self.account_field, self.number, self.card_field, self.card_number)
 
 
 def _bucket(rate: float) -> AsyncLimiter:
@@ -255,23 +310,34 @@ class Builder:
         self._shapes = Shapes(plan, self.options.seed)
         self._slots = _Slots(limit_for(self.options.concurrency, self.options.latency_budget), self.options.rate)
         self._gateway = lean_calls(client)
+        self._on_part: OnPart | None = None
 
     async def run(
-        self, indices: Iterable[int], on_user: Callable[[int, bytes], None], *, count: int | None = None
+        self,
+        indices: Iterable[int],
+        on_user: Callable[[int, bytes], None],
+        *,
+        count: int | None = None,
+        partial: Mapping[int, PartialUser] | None = None,
+        on_part: OnPart | None = None,
     ) -> None:
         """Build the users at ``indices``; each finished one goes to ``on_user`` straight away.
 
         ``indices`` is consumed lazily when ``count`` (how many it yields) is given, so a huge plan
-        costs no list of its indices. Raises ``BuildError`` for the first user that fails for good,
-        wherever in its tree (the user, an account, a card, an operation); users in flight are then
-        cancelled (they are not reported, and a resumed run builds them again). An error of
-        ``on_user`` (the journal's disk is full) is raised as it is.
+        costs no list of its indices. ``partial``: users begun by an earlier run, completed on the
+        same user. ``on_part(index, part_record)``: each entity the moment the gateway made it.
+        Raises ``BuildError`` for the first user that fails for good, wherever in its tree (the
+        user, an account, a card, an operation); users in flight are then cancelled (not reported
+        as complete; what of them ``on_part`` saw is completed by a resumed run). An error of
+        ``on_user`` or ``on_part`` (the journal's disk is full) is raised as it is.
         """
         if count is None:
             indices = list(indices)
             count = len(indices)
         self.stats.planned += count * self.plan.users.entities_per_user
         queue = iter(indices)
+        begun = partial or {}
+        self._on_part = on_part
 
         async def worker() -> None:
             while True:
@@ -280,26 +346,40 @@ class Builder:
                     index = next(queue, None)  # workers share one iterator: each index is taken once
                     if index is None:
                         return
-                    user = await self._checked_user(index)
+                    user = await self._checked_user(index, begun.get(index))
                 finally:
                     self._slots.user_done()
                 on_user(index, user)
 
+        async def build() -> None:
+            try:
+                async with asyncio.TaskGroup() as group:
+                    for _ in range(min(self._slots.maximum, count)):
+                        group.create_task(worker())
+            except BaseExceptionGroup as failed:
+                raise _first_failure(failed) from None
+
+        building = asyncio.ensure_future(build())
         try:
-            async with asyncio.TaskGroup() as group:
-                for _ in range(min(self._slots.maximum, count)):
-                    group.create_task(worker())
-        except BaseExceptionGroup as failed:
-            raise _first_failure(failed) from None
+            await asyncio.shield(building)
+        except asyncio.CancelledError:
+            # Stopped: nothing new goes out, and calls already sent get a moment to answer, so what
+            # the gateway made is journaled (``on_part``) rather than made again by the resumed run.
+            self._slots.stop()
+            await asyncio.wait({building}, timeout=_DRAIN)
+            building.cancel()
+            with contextlib.suppress(BaseException):
+                await building
+            raise
         finally:
             self.stats.finished = time.monotonic()
             self.stats.peak_in_flight = self._slots.peak_in_flight
             self.stats.round_trip, self.stats.unloaded_round_trip = self.round_trips
 
-    async def _checked_user(self, index: int) -> bytes:
+    async def _checked_user(self, index: int, begun: PartialUser | None = None) -> bytes:
         """``_user(index)``, any failure in its tree raised as the ``BuildError`` of that user."""
         try:
-            return await self._user(index)
+            return await self._user(index, begun)
         except (GatewayError, SeedingError) as exc:
             raise BuildError(index, exc) from exc
         except BaseExceptionGroup as group:  # a failure below the user: an account, card or operation
@@ -308,89 +388,131 @@ class Builder:
                 raise BuildError(index, cause) from cause
             raise cause from None
 
-    async def _user(self, index: int) -> bytes:
-        data = self._fake.user(index)
-        shape = self._shapes[index]
-        user: User | Ref = await self._call(
-            lambda: self._gateway.create_user(
-                email=data.fresh_email(),  # fresh on every attempt: the first may have succeeded
-                last_name=data.last_name,
-                first_name=data.first_name,
-                middle_name=data.middle_name,
-                phone_number=data.phone_number,
-            ),
-            chain=self.after_user(shape),
-        )
+    def _note(self, index: int, made: str, entity: str, at: tuple[object, ...], **extra: object) -> None:
+        """One entity the gateway made for user ``index``: journaled at once (``on_part``)."""
         self.stats.done += 1
+        if self._on_part is not None:
+            self._on_part(index, part_record(made, entity, at, **extra))
+
+    async def _user(self, index: int, begun: PartialUser | None = None) -> bytes:
+        shape = self._shapes[index]
+        if begun is not None:  # created by an earlier run: completed, never created twice
+            user_id = begun.user_id
+            self.stats.done += 1
+        else:
+            data = self._fake.user(index)
+            user: User | Ref = await self._call(
+                lambda: self._gateway.create_user(
+                    email=data.fresh_email(),  # fresh on every attempt: the first may have succeeded
+                    last_name=data.last_name,
+                    first_name=data.first_name,
+                    middle_name=data.middle_name,
+                    phone_number=data.phone_number,
+                ),
+                chain=self.after_user(shape),
+            )
+            user_id = user.id
+            self._note(index, "user", user_id, ())
+        have = begun.accounts if begun is not None else {}
         async with asyncio.TaskGroup() as group:
             accounts = {
                 name: [
                     group.create_task(
-                        self._account(user.id, kind, plan, self._fake.operations(index, name, number, plan))
+                        self._account(
+                            _Place(index, name, number),
+                            user_id,
+                            kind,
+                            plan,
+                            self._fake.operations(index, name, number, plan),
+                            have.get((name, number)),
+                        )
                     )
                     for number, plan in enumerate(plans)
                 ]
                 for name, kind, plans in shape.accounts
             }
         return user_json(
-            user.id, {name: [t.result() for t in tasks] for name, tasks in accounts.items()}, profile=shape.profile
+            user_id, {name: [t.result() for t in tasks] for name, tasks in accounts.items()}, profile=shape.profile
         )
 
     async def _account(
-        self, user_id: str, kind: AccountType, plan: SeedAccountsPlan, operations: list[OperationData]
+        self,
+        place: _Place,
+        user_id: str,
+        kind: AccountType,
+        plan: SeedAccountsPlan,
+        operations: list[OperationData],
+        have: PartialAccount | None,
     ) -> dict[str, Any]:
-        account: Account | AccountRef = await self._call(
-            lambda: self._gateway.open_account(user_id, kind), chain=self._after_open(plan)
-        )
-        self.stats.done += 1
+        if have is None:
+            account: Account | AccountRef = await self._call(
+                lambda: self._gateway.open_account(user_id, kind), chain=self._after_open(plan)
+            )
+            account_id = account.id
+            opened = [(card.id, str(card.type)) for card in account.cards]
+            self._note(place.index, "account", account_id, place.at, opened=[list(card) for card in opened])
+        else:
+            account_id, opened = have.account_id, have.opened
+            self.stats.done += 1
+        made_cards = have.cards if have is not None else {}
+        made_operations = have.made_operations([op.field for op in operations]) if have is not None else {}
         round_robin = self.plan.operations.card == "round_robin"
         card_chain = self._chained(len(operations)) if round_robin else 0  # operations wait for the cards
         async with asyncio.TaskGroup() as group:
             cards = {
                 name: [
-                    group.create_task(self._card(user_id, account.id, ctype, card_chain))
-                    for _ in range(cplan.fixed_count)
+                    made_cards.get(name, {}).get(number)
+                    or group.create_task(self._card(place.card(name, number), user_id, account_id, ctype, card_chain))
+                    for number in range(cplan.fixed_count)
                 ]
                 for name, ctype, cplan in plan.cards()
             }
             if operations and not round_robin:
-                ops = group.create_task(self._operations(account, [self._first_card(account)], operations))
-        issued = {name: [t.result() for t in tasks] for name, tasks in cards.items()}
+                first = self._first_card(account_id, kind, opened)
+                ops = group.create_task(self._operations(place, account_id, [first], operations, made_operations))
+        issued = {name: [t if isinstance(t, str) else t.result() for t in tasks] for name, tasks in cards.items()}
         if operations and round_robin:
-            card_ids = [card.id for card in account.cards] + [c for ids in issued.values() for c in ids]
-            operation_ids = await self._operations(account, card_ids, operations)
+            card_ids = [card_id for card_id, _ in opened] + [c for ids in issued.values() for c in ids]
+            operation_ids = await self._operations(place, account_id, card_ids, operations, made_operations)
         else:
             operation_ids = ops.result() if operations else []
-        opened = [(card.id, card.type) for card in account.cards]
         return account_entry(
-            account.id, issued, zip((op.field for op in operations), operation_ids, strict=True), opened=opened
+            account_id, issued, zip((op.field for op in operations), operation_ids, strict=True), opened=opened
         )
 
-    def _first_card(self, account: Account | AccountRef) -> str:
-        if account.cards:
-            return account.cards[0].id
+    def _first_card(self, account_id: str, kind: AccountType, opened: list[tuple[str, str]]) -> str:
+        if opened:
+            return opened[0][0]
         raise SeedingError(
-            f"{self.client.target}: {account.type.value} account {account.id} opened without cards; "
+            f"{self.client.target}: {kind.value} account {account_id} opened without cards; "
             "cannot make operations on it (set operations.card: round_robin to use issued cards)"
         )
 
-    async def _card(self, user_id: str, account_id: str, card_type: CardType, chain: int) -> str:
+    async def _card(self, place: _Place, user_id: str, account_id: str, card_type: CardType, chain: int) -> str:
         card: Card | Ref = await self._call(
             lambda: self._gateway.issue_card(user_id, account_id, card_type), chain=chain
         )
-        self.stats.done += 1
+        self._note(place.index, "card", card.id, place.at)
         return card.id
 
     async def _operations(
-        self, account: Account | AccountRef, card_ids: list[str], operations: list[OperationData]
+        self,
+        place: _Place,
+        account_id: str,
+        card_ids: list[str],
+        operations: list[OperationData],
+        made: Mapping[int, str],
     ) -> list[str]:
-        """Make ``operations`` on ``account``, one at a time unless parallel operations are allowed."""
+        """Make the ``operations`` not ``made`` yet on the account, one at a time unless parallel ones are allowed."""
 
         async def make(number: int, op: OperationData) -> str:
+            if number in made:
+                self.stats.done += 1
+                return made[number]
             operation: Operation | Ref = await self._call(
                 lambda: self._gateway.make_operation(
                     op.type,
-                    account_id=account.id,
+                    account_id=account_id,
                     card_id=card_ids[number % len(card_ids)],
                     amount=op.amount,
                     status=op.status,
@@ -398,11 +520,11 @@ class Builder:
                 ),
                 chain=0 if self.options.parallel_operations else len(operations) - 1 - number,
             )
-            self.stats.done += 1
+            self._note(place.index, "operation", operation.id, (*place.at, number))
             return operation.id
 
         if not card_ids:
-            raise SeedingError(f"{account.type.value} account {account.id} has no card for its operations")
+            raise SeedingError(f"account {account_id} has no card for its operations")
         if self.options.parallel_operations:
             return list(await asyncio.gather(*(make(n, op) for n, op in enumerate(operations))))
         return [await make(n, op) for n, op in enumerate(operations)]

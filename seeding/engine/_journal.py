@@ -17,6 +17,10 @@ What keeps it from mixing, duplicating or losing data:
 - Local damage stays local: a line that is not a user record as we write them (a damaged sector, a
   hand edit) costs that one user, who is seeded again (with a warning); a torn last line (killed
   mid-write) is cut off; a failed append is rolled back so the next one starts on a clean line.
+- A user in the making is journaled part by part (``note``: the user as soon as CreateUser answers,
+  then each account, card and operation), so ``--resume`` completes it at its own index
+  (``partial``) instead of creating it again; a complete line that lacks what the plan asks for
+  (``check``) is completed the same way, and one holding more is refused naming its line.
 - A journal that holds no user (or only users of an embedded stand, gone with its process) is no
   unfinished run: the next run simply takes it over.
 - Opened with ``O_NOFOLLOW``: a symlink at the journal's path is refused, never written through.
@@ -31,7 +35,7 @@ import glob
 import os
 import re
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +43,7 @@ import orjson
 
 from .._exceptions import JournalError
 from ..files import check_regular
+from ._partial import PartialUser
 
 __all__ = [
     "Journal",
@@ -77,6 +82,8 @@ class Journal:
         size: int,
         *,
         damaged: list[int] | None = None,
+        partial: dict[int, PartialUser] | None = None,
+        completed: list[tuple[int, str]] | None = None,
     ) -> None:
         self.path = path
         self.header = header
@@ -84,34 +91,47 @@ class Journal:
         self._done = done  # plan index → (offset, length) of the user's JSON in the file
         self._size = size
         self._broken: OSError | None = None
+        self._parts = False  # a part of a user was journaled by this run
         self.damaged_lines = damaged or []  # 1-based line numbers skipped when reading
+        self.partial = partial or {}  # plan index → what exists of a user the run was building when it stopped
+        self.incomplete_lines = completed or []  # (line number, what it lacked) of user lines completed anew
 
     @classmethod
-    def start(cls, path: Path, header: dict[str, Any], *, resume: bool = False, restart: bool = False) -> Journal:
+    def start(
+        cls,
+        path: Path,
+        header: dict[str, Any],
+        *,
+        resume: bool = False,
+        restart: bool = False,
+        check: Callable[[dict[str, Any]], Callable[[int, dict[str, Any]], str | None]] | None = None,
+    ) -> Journal:
         """Open and lock the journal for a run of the plan ``header["plan_hash"]``.
 
         An existing journal holding users is an unfinished run: continued with ``resume``,
         discarded with ``restart``, and otherwise a ``JournalError`` (never silently thrown away).
         A journal another live process holds is always a ``JournalError``. Nothing is sent before
-        this returns, so every refusal here is bad usage.
+        this returns, so every refusal here is bad usage. ``check(old_header)`` gives the test of
+        each user line against the plan (``UserCheck``).
         """
         fd, created = _lock(path, header)
         if created:
             return cls(path, fd, header, {}, os.fstat(fd).st_size)
         try:
-            old_header, done, size, damaged = _read(path, fd)
+            old_header, done, size, damaged, partial, completed = _read(path, fd, check)
             # No user in it, or users of an embedded stand that ended with its process: nothing to
             # lose, nothing that could be resumed.
-            if not done or restart or old_header.get("target") == "embedded":
+            if (not done and not partial) or restart or old_header.get("target") == "embedded":
                 fresh = _replace(path, fd, header)
                 return cls(path, fresh, header, {}, os.fstat(fresh).st_size)
             if not resume:
+                begun = f" (and {len(partial)} begun)" if partial else ""
                 raise JournalError(
-                    f"{path}: an unfinished run left {len(done)} of {_planned(old_header)} users here; "
+                    f"{path}: an unfinished run left {len(done)} of {_planned(old_header)} users here{begun}; "
                     "pass --resume to finish it, or --restart to discard it"
                 )
             _check_same_run(path, old_header, header, len(done))
-            journal = cls(path, fd, old_header, done, size, damaged=damaged)
+            journal = cls(path, fd, old_header, done, size, damaged=damaged, partial=partial, completed=completed)
         except BaseException:
             os.close(fd)
             raise
@@ -130,6 +150,11 @@ class Journal:
     @property
     def done_count(self) -> int:
         return len(self._done)
+
+    @property
+    def has_users(self) -> bool:
+        """Whether it keeps anything made on the gateway: a complete user, or a part of one."""
+        return bool(self._done or self.partial or self._parts)
 
     def __contains__(self, index: object) -> bool:
         return index in self._done
@@ -160,6 +185,13 @@ class Journal:
         line = prefix + user + b"}\n"
         self._write(line)
         self._done.setdefault(index, (self._size - len(line) + len(prefix), len(user)))
+
+    def note(self, index: int, part: dict[str, Any]) -> None:
+        """Record one made part of user ``index`` (``part_record``), in one write, the moment it exists."""
+        if self._broken is not None:
+            raise self._broken
+        self._write(b'{"index":%d,' % index + orjson.dumps(part)[1:] + b"\n")
+        self._parts = True
 
     def _record(self, fields: dict[str, Any]) -> None:
         self._write(orjson.dumps(fields) + b"\n")
@@ -370,15 +402,24 @@ def _check_same_run(path: Path, old: dict[str, Any], new: dict[str, Any], done: 
         )
 
 
-def _read(path: Path, fd: int) -> tuple[dict[str, Any], dict[int, tuple[int, int]], int, list[int]]:
-    """Header, completed users, clean size and damaged line numbers of a journal we hold.
+_Read = tuple[dict[str, Any], dict[int, tuple[int, int]], int, list[int], dict[int, PartialUser], list[tuple[int, str]]]
 
-    Streams line by line (memory stays flat). A torn last line (killed mid-write) is cut off so
-    appends start cleanly; a damaged line elsewhere is skipped and reported.
+
+def _read(
+    path: Path, fd: int, check: Callable[[dict[str, Any]], Callable[[int, dict[str, Any]], str | None]] | None = None
+) -> _Read:
+    """Header, completed users, clean size, damaged line numbers, users in part and lines completed anew.
+
+    Streams line by line (memory stays flat: parts are kept only for users not complete yet). A torn
+    last line (killed mid-write) is cut off so appends start cleanly; a damaged line elsewhere is
+    skipped and reported. A user line lacking what the plan asks for (``check``) becomes a user in part.
     """
     done: dict[int, tuple[int, int]] = {}
     damaged: list[int] = []
+    partial: dict[int, PartialUser] = {}
+    completed: list[tuple[int, str]] = []
     header: dict[str, Any] | None = None
+    test: Callable[[int, dict[str, Any]], str | None] | None = None
     offset = 0
     users = None
     with open(os.dup(fd), "rb") as file:
@@ -389,18 +430,56 @@ def _read(path: Path, fd: int) -> tuple[dict[str, Any], dict[int, tuple[int, int
             if header is None:
                 header = _header(path, line)
                 users = header.get("users")
-            elif (record := _RECORD.fullmatch(line)) is not None and _parses(record.group(2)):
+                test = check(header) if check is not None else None
+            elif (record := _RECORD.fullmatch(line)) is not None and (user := _parsed(record.group(2))) is not None:
                 index = int(record.group(1))
-                if not isinstance(users, int) or index < users:
-                    done.setdefault(index, (offset + record.start(2), len(record.group(2))))
-                else:
+                if isinstance(users, int) and index >= users:
+                    damaged.append(number)
+                elif index not in done:  # the first complete line of a user is the one that counts
+                    try:
+                        lacks = test(index, user) if test is not None else None
+                    except ValueError as exc:
+                        raise JournalError(
+                            f"{path}:{number}: {exc}; not a user of this plan's run: fix the line, "
+                            "or pass --restart to discard the journal"
+                        ) from None
+                    if lacks is None:
+                        done[index] = (offset + record.start(2), len(record.group(2)))
+                        partial.pop(index, None)
+                    else:  # what it lacks is made at its own index, on the same user
+                        partial[index] = PartialUser.of_user(user)
+                        completed.append((number, f"user {index} lacked {lacks}"))
+            elif line.startswith(b'{"index":') and b'"made":' in line:
+                if not _apply_part(line, partial, done, users):
                     damaged.append(number)
             elif not _is_run_record(line):
                 damaged.append(number)
             offset += len(line)
     if header is None:
         raise JournalError(f"{path}: empty journal; pass --restart to discard it")
-    return header, done, offset, damaged
+    return header, done, offset, damaged, partial, completed
+
+
+def _apply_part(line: bytes, partial: dict[int, PartialUser], done: dict[int, tuple[int, int]], users: Any) -> bool:
+    """One part line into the users in part; False: damaged (unreadable, or for no user we know of)."""
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    index = record.get("index") if isinstance(record, dict) else None
+    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+        return False
+    if isinstance(users, int) and index >= users:
+        return False
+    if index in done:
+        return True  # a part of a user completed later in the journal
+    if record.get("made") == "user":
+        if not isinstance(record.get("id"), str) or index in partial:
+            return index in partial and partial[index].user_id == record.get("id")
+        partial[index] = PartialUser(record["id"])
+        return True
+    user = partial.get(index)
+    return user is not None and user.apply(record)
 
 
 def _header(path: Path, line: bytes) -> dict[str, Any]:
@@ -417,11 +496,12 @@ def _header(path: Path, line: bytes) -> dict[str, Any]:
     return record
 
 
-def _parses(user: bytes) -> bool:
+def _parsed(user: bytes) -> dict[str, Any] | None:
     try:
-        return isinstance(orjson.loads(user), dict)
+        value = orjson.loads(user)
     except orjson.JSONDecodeError:
-        return False
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _is_run_record(line: bytes) -> bool:

@@ -40,6 +40,7 @@ from ..plan._shapes import Shapes
 from ._builder import Builder, BuildOptions
 from ._fit import DumpFit, fit_dump
 from ._journal import Journal, journal_path, peek_header, refuse_other_splits
+from ._partial import UserCheck
 from ._plan_lock import PlanLock
 from ._shards import Shard, default_seed
 
@@ -176,13 +177,20 @@ class PlanRun:
                 restart=self.restart,
                 finish=f"python -m seeding {self.plan.name}{{split}} --resume",
             )
-            self.journal = Journal.start(self.journal_path, header, resume=self.resume, restart=self.restart)
+            self.journal = Journal.start(
+                self.journal_path, header, resume=self.resume, restart=self.restart, check=self._user_check
+            )
         old_seed = self.journal.header.get("seed", self.seed)
         for path in (self.dump_path, self.journal_path):  # ours to tidy now that we hold the lock
             remove_stale_temporaries(path)
         self.seed = old_seed  # a resumed run keeps the names it began with
         self.resumed_users = self.journal.done_count
         return self.journal
+
+    def _user_check(self, header: dict[str, Any]) -> UserCheck:
+        """How a resumed journal's user lines are held against the plan (under the seed it began with)."""
+        seed = header.get("seed")
+        return UserCheck(self.plan, seed if isinstance(seed, int) else self.seed)
 
     def _fit(self) -> DumpFit:
         whole = self.whole_path
@@ -216,12 +224,18 @@ class PlanRun:
     def warnings(self) -> list[str]:
         """What the journal had to skip: damaged lines, whose users are seeded again."""
         damaged = self.journal.damaged_lines if self.journal else []
+        warnings = [
+            f"{self.journal_path}:{line}: {what}; the run completes it at its own index (the same user)"
+            for line, what in (self.journal.incomplete_lines[:10] if self.journal else [])
+        ]
         if not damaged:
-            return []
+            return warnings
         lines = ", ".join(map(str, damaged[:10])) + (", …" if len(damaged) > 10 else "")
         return [
+            *warnings,
             f"{self.journal_path}: skipped {len(damaged)} damaged line(s) ({lines}); "
-            "their users are seeded again (the originals stay on the gateway, unused)"
+            "their users are completed from the parts journaled as they were made, or else seeded again "
+            "(then the originals stay on the gateway, unused)",
         ]
 
     @property
@@ -298,7 +312,9 @@ class PlanRun:
         todo = (index for index in self.indices if index not in journal)
         started = time.monotonic()
         try:
-            await self.builder.run(todo, journal.append, count=self.missing_count)
+            await self.builder.run(
+                todo, journal.append, count=self.missing_count, partial=journal.partial, on_part=journal.note
+            )
         except OSError as exc:  # the journal could not be written: stop, keep what it holds
             self.close()
             raise SeedingError(_os_error(exc)) from None
@@ -375,7 +391,7 @@ class PlanRun:
     def close(self) -> None:
         """Release the journal (it stays on disk for ``--resume`` if it holds anything, else it goes), then the plan."""
         if self.journal is not None:
-            if self.journal.done_count == 0 and not self.journal.damaged_lines:
+            if not self.journal.has_users and not self.journal.damaged_lines:
                 self.journal.remove()
             else:
                 self.journal.close()

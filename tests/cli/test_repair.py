@@ -95,7 +95,7 @@ async def test_a_repair_interrupted_by_sigint_resumes_from_its_journal(tmp_path:
         kept = {
             record["index"]: record["user"]["user_id"]
             for record in map(orjson.loads, journal.read_bytes().splitlines()[1:])
-            if "index" in record
+            if "user" in record
         }
         assert kept
 
