@@ -255,6 +255,9 @@ def test_kill_9_mid_churn_then_restart_never_gives_a_held_user_again(dirs: tuple
 
                 async def killer() -> None:
                     await asyncio.sleep(0.4)
+                    deadline = time.monotonic() + 20  # a loaded machine may not have granted any yet
+                    while len(holders.held) < 3 and time.monotonic() < deadline:
+                        await asyncio.sleep(0.01)
                     await asyncio.to_thread(proc.kill)
 
                 await asyncio.gather(killer(), *(client(n) for n in range(20)))
