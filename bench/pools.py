@@ -12,6 +12,11 @@ pair counts when both answered 201 and 200 (anything else fails the run). The po
 users than clients, so nobody waits. Beside each level: today's unique hand-outs
 (``POST …/next?strategy=unique``, one request per hand-out) on the same service. Goal: 5,000
 pairs/s at 100 clients on one core with the embedded store.
+
+On a machine other work loads, the rates say more about that work than about the service: each
+level also prints the service's own CPU time (``/proc/PID/stat``) per pair, and the pairs one
+core would make at that cost (``pairs per service CPU-second``), which the other load does not
+change much.
 """
 
 from __future__ import annotations
@@ -116,6 +121,25 @@ def load(url: str, clients: int, seconds: float, kind: str) -> float:
     return float(rate)
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds process ``pid`` has used (Linux ``/proc``); None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(pid: int, url: str, clients: int, seconds: float, kind: str) -> tuple[float, float | None]:
+    """(requests or pairs per second, the same per second of the service's own CPU time)."""
+    before = cpu_seconds(pid)
+    rate = load(url, clients, seconds, kind)
+    after = cpu_seconds(pid)
+    if before is None or after is None or after <= before:
+        return rate, None
+    return rate, rate * seconds / (after - before)  # about: the load's own start-up is outside ``seconds``
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -168,6 +192,7 @@ def main() -> None:
     cores = os.cpu_count() or 1
     print(f"machine: {cores} cores, {sys.platform}, Python {sys.version.split()[0]}; {args.seconds:g} s per level")
     rates: dict[str, dict[int, float]] = {}
+    cpu: dict[str, dict[int, float | None]] = {}
     with tempfile.TemporaryDirectory(prefix="seeding-bench-") as scratch:
         dumps = Path(scratch) / "dumps"
         make_dump(dumps, "bench", args.users)
@@ -183,11 +208,15 @@ def main() -> None:
                     if hasattr(os, "sched_setaffinity") and cores > 1:
                         os.sched_setaffinity(service.pid, {0})
                     httpx.get(f"{service.url}/v1/dumps/bench/pool", timeout=30).raise_for_status()  # warm
-                    rates[name] = {clients: load(service.url, clients, args.seconds, "pairs") for clients in levels}
+                    for clients in levels:
+                        rate, per_cpu = measured(service.pid, service.url, clients, args.seconds, "pairs")
+                        rates.setdefault(name, {})[clients] = rate
+                        cpu.setdefault(name, {})[clients] = per_cpu
                     if name == "embedded":
-                        rates["unique hand-outs"] = {
-                            clients: load(service.url, clients, args.seconds, "handouts") for clients in levels
-                        }
+                        for clients in levels:
+                            rate, per_cpu = measured(service.pid, service.url, clients, args.seconds, "handouts")
+                            rates.setdefault("unique hand-outs", {})[clients] = rate
+                            cpu.setdefault("unique hand-outs", {})[clients] = per_cpu
         finally:
             redis.kill()
             redis.wait(10)
@@ -200,6 +229,13 @@ def main() -> None:
             f"embedded {embedded / GOAL:4.2f}x the {GOAL:,.0f}/s goal, redis {over_redis / embedded:4.2f}x embedded, "
             f"a pair {unique / embedded:4.2f}x the cost of a hand-out"
         )
+    print(f"\nper service CPU-second (what one free core would do):\n{'clients':>8} {'embedded pairs':>15} "
+          f"{'redis pairs':>12} {'unique hand-outs':>17}  goal")  # fmt: skip
+    for clients in levels:
+        embedded_cpu, redis_cpu, unique_cpu = (cpu[k][clients] for k in ("embedded", "redis", "unique hand-outs"))
+        shown = [f"{value:,.0f}" if value is not None else "n/a" for value in (embedded_cpu, redis_cpu, unique_cpu)]
+        ratio = f"embedded {embedded_cpu / GOAL:4.2f}x the goal" if embedded_cpu is not None else ""
+        print(f"{clients:8d} {shown[0]:>15} {shown[1]:>12} {shown[2]:>17}  {ratio}")
 
 
 if __name__ == "__main__":

@@ -562,7 +562,7 @@ def _when_empty(text: str | None) -> WhenEmpty:
 
 
 def _key(dump: Any) -> PoolKey:
-    return PoolKey(dump.scenario, dump.fingerprint, dump.count, dump.replaces)
+    return dump.pool_key  # type: ignore[no-any-return]
 
 
 def _index(dump: Any, text: str) -> int:

@@ -11,6 +11,7 @@ scenario starts a new one.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from ..dumps._index import replaced_fingerprints
 from ..dumps._result import index_profiles, members_of
 from ..plan._models import SCENARIO_NAME
 from ._errors import ApiError
+from ._pool import PoolKey
 
 __all__ = ["Dump", "Dumps", "check_scenario"]
 
@@ -56,10 +58,15 @@ class Dump:
     meta: dict[str, Any]
     _profiles: dict[str, list[int]] | None = field(default=None, repr=False)
 
-    @property
+    @functools.cached_property
     def replaces(self) -> tuple[str, ...]:
         """The fingerprints this dump replaced in place (a repair): what was keyed by them carries over."""
         return replaced_fingerprints(self.meta)
+
+    @functools.cached_property
+    def pool_key(self) -> PoolKey:
+        """Its pool's key, made once per opened dump (every lease and return asks for it)."""
+        return PoolKey(self.scenario, self.fingerprint, self.count, self.replaces)
 
     @property
     def count(self) -> int:

@@ -80,16 +80,28 @@ class Metrics:
             buckets=LEASE_AGE_BUCKETS,
             registry=self.registry,
         )
+        self._pool_children: dict[str, Any] = {}
+        self._ended_children: dict[tuple[str, str], tuple[Any, Any]] = {}
         self.pool_states: list[dict[str, Any]] = []  # what GET …/pool says of each pool, refreshed before a scrape
         self.registry.register(_StateCollector(runs_by_state, users_left))
         self.registry.register(_PoolCollector(self))
 
     def pool_taken(self, scenario: str) -> None:
-        self.pool_leases.labels(scenario).inc()
+        child = self._pool_children.get(scenario)
+        if child is None:
+            child = self._pool_children[scenario] = self.pool_leases.labels(scenario)
+        child.inc()
 
     def pool_ended(self, scenario: str, held: float, how: str) -> None:
-        self.pool_ended_total.labels(scenario, how).inc()
-        self.pool_lease_age.labels(scenario).observe(max(0.0, held))
+        """A lease ended (the hot path of a return: the labelled children are looked up once each)."""
+        children = self._ended_children.get((scenario, how))
+        if children is None:
+            children = self._ended_children[(scenario, how)] = (
+                self.pool_ended_total.labels(scenario, how),
+                self.pool_lease_age.labels(scenario),
+            )
+        children[0].inc()
+        children[1].observe(max(0.0, held))
 
     def handed_out(self, scenario: str, strategy: str) -> None:
         key = (scenario, strategy)

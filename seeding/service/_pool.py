@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import logging
 import math
 import time
@@ -110,7 +111,14 @@ class PoolStore(Protocol):
 
 
 def iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """``2026-12-03T06:31:07.412Z`` (UTC, milliseconds); each lease and return answers with one or two."""
+    second, millis = divmod(ms, 1000)
+    return f"{_iso_second(second)}.{millis:03d}Z"
+
+
+@functools.lru_cache(maxsize=256)
+def _iso_second(second: int) -> str:
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def lease_id(scenario: str, token: str) -> str:
