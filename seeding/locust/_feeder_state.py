@@ -8,6 +8,7 @@ definition without importing the feeder (which imports them).
 
 from __future__ import annotations
 
+import abc
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,7 @@ __all__ = ["FeederState"]
 logger = logging.getLogger("seeding.locust")
 
 
-class FeederState:
+class FeederState(abc.ABC):
     """The state the sides share (made by ``SeedsFeeder.__init__``) and what they call on it."""
 
     dump: Path
@@ -59,6 +60,6 @@ class FeederState:
         """The users this feeder hands out: the dump's, or its profile's (``ValueError`` naming the profiles)."""
         return seeds if self.profile is None else seeds.users_of(self.profile)
 
+    @abc.abstractmethod
     def _install(self, environment: Environment, assignment: Assignment, seeds: SeedsResult) -> None:
         """Make ``seeds`` the ones served, numbered afresh for a new test run (``SeedsFeeder`` does)."""
-        raise NotImplementedError
