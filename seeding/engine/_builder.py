@@ -25,6 +25,7 @@ import functools
 import heapq
 import itertools
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -114,7 +115,7 @@ class _Slots:
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._arrivals = itertools.count()
         self._users = 0
-        self._admitting: list[asyncio.Future[None]] = []
+        self._admitting: deque[asyncio.Future[None]] = deque()
         self._stopping = False
 
     @property
@@ -162,7 +163,7 @@ class _Slots:
         waiting, self._waiting = self._waiting, []
         for _, _, granted in waiting:
             granted.cancel()
-        admitting, self._admitting = self._admitting, []
+        admitting, self._admitting = self._admitting, deque()
         for admitted in admitting:
             admitted.cancel()
 
@@ -239,23 +240,36 @@ class _Slots:
                 granted.set_result(None)
 
     async def admit(self) -> None:
-        """Wait until another user may start (fewer in progress than the limit)."""
-        while self._users >= self._cap or self._stopping:
-            if self._stopping:
-                raise asyncio.CancelledError
-            admitted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._admitting.append(admitted)
-            await admitted
-        self._users += 1
+        """Wait until another user may start (fewer in progress than the limit), in arrival order."""
+        if self._stopping:
+            raise asyncio.CancelledError
+        if self._users < self._cap and not self._admitting:
+            self._users += 1
+            return
+        admitted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._admitting.append(admitted)
+        try:
+            await admitted  # ``_wake_users`` counted this user in
+        except asyncio.CancelledError:
+            if admitted.done() and not admitted.cancelled():
+                self.user_done()  # admitted just as we were cancelled: pass the place on
+            raise
 
     def user_done(self) -> None:
         self._users -= 1
         self._wake_users()
 
     def _wake_users(self) -> None:
-        admitting, self._admitting = self._admitting, []
-        for admitted in admitting:
+        """Admit waiting users while there is room, first come first served.
+
+        Only those that fit are woken: a limit that changes every few answers would otherwise wake
+        every waiting worker each time (the builder starts one per user the limit may ever allow, up
+        to 400), and each would only go back to waiting: dozens of wake-ups per call.
+        """
+        while self._admitting and self._users < self._cap:
+            admitted = self._admitting.popleft()
             if not admitted.done():
+                self._users += 1
                 admitted.set_result(None)
 
 
