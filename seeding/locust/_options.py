@@ -106,6 +106,20 @@ def _when_empty(text: str) -> WhenEmpty:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+MAX_LEASE_TTL = 86_400.0  # seconds: the service's bound (a lease longer than a day is a user lost)
+
+
+def lease_ttl(text: str) -> float:
+    """``--seeds-lease-ttl``: seconds a lease lasts unless renewed; above 0, at most a day."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number of seconds") from None
+    if not (math.isfinite(value) and 0 < value <= MAX_LEASE_TTL):
+        raise argparse.ArgumentTypeError(f"{text[:40]!r}: a lease lasts above 0 and at most {MAX_LEASE_TTL:g} seconds")
+    return value
+
+
 def _transport(text: str) -> str:
     if text not in ("grpc", "http"):
         raise argparse.ArgumentTypeError(f"{text!r} is not a transport: grpc or http")
@@ -147,7 +161,22 @@ def _checked(parse: Any) -> Any:
 OPTIONS: list[tuple[str, dict[str, Any]]] = [
     ("--seeds-plan", {"help": "plan to seed before the run (a file, or a name in plans/)"}),
     ("--seeds-dump", {"help": "dump the virtual users take their seeded users from (default: the plan's)"}),
-    ("--seeds-strategy", {"type": _strategy, "default": "unique", "help": "unique, shuffle, cycle, random or zipf:S"}),
+    (
+        "--seeds-strategy",
+        {
+            "type": _strategy,
+            "default": "unique",
+            "help": "unique, shuffle, cycle, random, zipf:S or lease (held from on_start until the user stops)",
+        },
+    ),
+    (
+        "--seeds-lease-ttl",
+        {
+            "type": _checked(lease_ttl),
+            "default": "30",
+            "help": "strategy lease: seconds a lease lasts unless renewed (each process renews every third of it)",
+        },
+    ),
     ("--seeds-profile", {"help": "profiles to serve besides the plan's, comma-separated; the first is the default"}),
     (
         "--seeds-when-empty",
@@ -244,13 +273,21 @@ def on_init(environment: Environment, runner: Runner | None = None, **_: Any) ->
         }
     assert dump  # --seeds-dump, or where --seeds-plan seeds
     requires = [name.strip() for name in (options.seeds_requires or "").split(",") if name.strip()]
+    when_empty = WhenEmpty.parse(getattr(options, "seeds_when_empty", None) or "stop")
+    if strategy_spec(options.seeds_strategy).leased and not when_empty.exclusive_only:
+        _fail(
+            f"--seeds-when-empty {when_empty}: strategy {options.seeds_strategy!r} holds each user exclusively, "
+            "so it takes stop or wait:SECONDS (cycle and warn would give one user two holders)"
+        )
+    ttl = lease_ttl(getattr(options, "seeds_lease_ttl", None) or "30")
     try:
         feeder = SeedsFeeder(
             Path(dump),
             strategy=options.seeds_strategy,
             requires=requires,
             seed=options.seeds_seed,
-            when_empty=getattr(options, "seeds_when_empty", None) or "stop",
+            when_empty=when_empty,
+            lease_ttl=ttl,
         )
     except ValueError as exc:
         _fail(f"--seeds-requires: {exc}")
@@ -267,7 +304,8 @@ def on_init(environment: Environment, runner: Runner | None = None, **_: Any) ->
             strategy=options.seeds_strategy,
             seed=options.seeds_seed,
             profile=profile,
-            when_empty=getattr(options, "seeds_when_empty", None) or "stop",
+            when_empty=when_empty,
+            lease_ttl=ttl,
         )
         _profiled[profile].attach(environment, runner)
     _default_profile = named[0] if named else None

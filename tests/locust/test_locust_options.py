@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 
-from seeding import open_dump, read_meta
+from seeding import DumpWriter, dump_path, open_dump, read_meta
 
 from .test_locust_runs import RUN, assert_unique_and_true, records, seeding_lines
 
@@ -66,6 +70,17 @@ def test_conf_seeds_a_plan_sized_to_the_run_and_processes_share_it(
         (["--seeds-when-empty", "wait:0"], {}, 2, "when_empty 'wait:0': wait takes above 0 and at most 3600"),
         ([], {"LOCUST_SEEDS_WHEN_EMPTY": "wait:x"}, 2, "wait needs a number of seconds"),
         (["--seeds-seed", str(2**70)], {}, 2, "is not a whole number within ±9223372036854775807"),
+        (["--seeds-lease-ttl", "0"], {}, 2, "'0': a lease lasts above 0 and at most 86400 seconds"),
+        (["--seeds-lease-ttl", "-5"], {}, 2, "'-5': a lease lasts above 0 and at most 86400 seconds"),
+        (["--seeds-lease-ttl", "86401"], {}, 2, "'86401': a lease lasts above 0 and at most 86400 seconds"),
+        (["--seeds-lease-ttl", "nan"], {}, 2, "'nan': a lease lasts above 0"),
+        ([], {"LOCUST_SEEDS_LEASE_TTL": "soon"}, 2, "'soon' is not a number of seconds"),
+        (
+            ["--seeds-strategy", "lease", "--seeds-when-empty", "cycle"],
+            {},
+            1,
+            "--seeds-when-empty cycle: strategy 'lease' holds each user exclusively, so it takes stop or wait:SECONDS",
+        ),
         (["--seeds-max-age", "99999999999d"], {}, 2, "'99999999999d' is longer than 100 years (36500d)"),
         ([], {"LOCUST_SEEDS_MAX_AGE": "99999999999d"}, 2, "is longer than 100 years"),
         ([], {"LOCUST_SEEDS_SEED": str(2**70)}, 2, "is not a whole number within"),
@@ -86,3 +101,33 @@ def test_bad_seeding_options(run_locust, data_dir, scenario_plan, tmp_path, args
     assert expected in done.stderr
     assert "Traceback" not in done.stderr
     assert not list(tmp_path.glob("*.txt")), "no virtual user ran"
+
+
+_TTL_PROBE = """
+import json, sys
+from locust.argument_parser import get_parser
+from locust.env import Environment
+from seeding.locust import _options
+
+parser = get_parser()  # with the seeding group: importing seeding.locust listens to init_command_line_parser
+environment = Environment(parsed_options=parser.parse_args(["-f", "locustfile.py", *sys.argv[1:]]))
+_options.on_init(environment)
+feeders = [_options.configured_feeder(), _options.configured_feeder("gold")]
+print(json.dumps([[feeder.strategy, feeder.lease_ttl] for feeder in feeders]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "ttl"), [([], 30.0), (["--seeds-lease-ttl", "7"], 7.0), (["--seeds-lease-ttl=0.5"], 0.5)]
+)
+def test_the_lease_ttl_reaches_every_feeder_the_options_make(tmp_path, args, ttl):
+    """Locust's own parser with the seeding group, then the ``init`` listener, as a run does (in a subprocess:
+    importing Locust monkey-patches the process)."""
+    with DumpWriter(dump_path("ttl", tmp_path), {"scenario": "ttl"}) as writer:
+        writer.write({"user_id": "u-0", "debit_card_accounts": []})
+    flags = ["--seeds-dump", str(writer.path), "--seeds-strategy", "lease", "--seeds-profile", "gold", *args]
+    done = subprocess.run(
+        [sys.executable, "-c", _TTL_PROBE, *flags], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == [["lease", ttl], ["lease", ttl]]
