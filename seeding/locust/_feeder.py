@@ -16,7 +16,8 @@ The roles live in their own modules: ``_master`` (places, the pool, shipping the
 locustfiles call, the local runner's part and the state the three share.
 
 Messages are Locust's own (``runner.register_message`` / ``send_message``), one type per purpose,
-prefixed ``seeding:<name>:``. The master's ``assign`` goes out before its ``spawn`` on the same
+prefixed ``seeding:<name>:``, except the worker's hello: ``seeding:hello`` for every feeder, heard by
+the master before it knows its dumps (``_greetings``). The master's ``assign`` goes out before its ``spawn`` on the same
 connection, so a worker knows its place before its first virtual user starts. Every message is
 checked on arrival (``_messages``) and a bad one is dropped with one log line: neither side trusts
 its peers.
@@ -49,6 +50,7 @@ from ..dumps._files import open_dump
 from ..dumps._result import SeedsResult, SeedUserResult
 from ..dumps._strategies import strategy_spec
 from ._assignment import Assignment, NumberPool, Strategy
+from ._greetings import HELLO, route
 from ._master import MasterSide
 from ._messages import MESSAGES, Kind, listener, quarantine_reason
 from ._preflight import capacity_problem, requirements_problem, validate_requirements
@@ -443,10 +445,11 @@ class SeedsFeeder(MasterSide, WorkerSide):
             return  # every process asks the service itself: no messages, no local seeds
         environment.seeds = _SeedsWhenReady(self)  # type: ignore[attr-defined]  # ours: Locust's Environment has none
         if isinstance(runner, MasterRunner):
+            # Hellos share one message type, heard from the master's init on (``_greetings``).
+            route(runner, self.name, listener("hello", self._on_hello, logger, str(self.dump)))
             self._register(
                 runner,
                 {
-                    "hello": self._on_hello,
                     "need": self._on_need,
                     "claim": self._on_claim,
                     "release": self._on_release,
@@ -457,7 +460,7 @@ class SeedsFeeder(MasterSide, WorkerSide):
         elif isinstance(runner, WorkerRunner):
             self._register(runner, {"assign": self._on_assign, "chunk": self._on_chunk, "grant": self._on_grant})
             # Only now can this worker hear an "assign": a worker joining a running test asks for one.
-            self._send("hello", {})
+            runner.send_message(HELLO, {"feeder": self.name})
 
     def _register(self, runner: Runner, handlers: dict[Kind, Callable[[str, Any], None]]) -> None:
         for kind, handler in handlers.items():

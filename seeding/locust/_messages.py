@@ -1,6 +1,7 @@
 """The feeder's Locust messages: one model per kind, checked on arrival; a bad one is dropped, not obeyed.
 
-    worker → master   hello {}                  a worker is here (one joining a running test asks for its place)
+    worker → master   hello {feeder}            a worker is here (one joining a running test asks for its place);
+                                                one type for every feeder, ``seeding:hello`` (``_greetings``)
                       need {generation}         it lacks the dump: stream the users to it
                       claim {generation, ticket}  a position from the master's pool
                       release {generation, position}  a pooled position is free again
@@ -55,7 +56,7 @@ class _Message(BaseModel):
 
 
 class Hello(_Message):
-    pass
+    feeder: Annotated[str, Field(strict=True, min_length=1, max_length=1000)]  # the name it is routed by
 
 
 class Assign(_Message):

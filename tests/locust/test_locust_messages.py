@@ -146,7 +146,6 @@ def test_malformed_messages_to_the_master_are_dropped_without_a_traceback(tmp_pa
             ["send", "b", "need", {}],
             ["send", "b", "need", {"generation": "../../x"}],
             ["send", "b", "claim", {"generation": GEN, "ticket": "x"}],
-            ["send", "b", "hello", None],
             ["claim", "a"],
             ["claim", "a"],
         ],
@@ -160,8 +159,30 @@ def test_malformed_messages_to_the_master_are_dropped_without_a_traceback(tmp_pa
         "generation: Field required",
         "generation: Input should be a valid integer",
         "ticket: Input should be a valid integer",
-        "hello message",
     )
+
+
+@pytest.mark.parametrize(
+    ("data", "loud"),
+    [
+        pytest.param(None, True, id="none"),
+        pytest.param({}, True, id="no-feeder"),
+        pytest.param({"feeder": 5}, True, id="feeder-not-text"),
+        pytest.param({"feeder": ["s_seeds.json"]}, True, id="feeder-a-list"),
+        pytest.param({"feeder": "other_seeds.json"}, False, id="another-feeder"),  # served later, or never: quiet
+        pytest.param({"feeder": DUMP_NAME}, False, id="this-feeder"),  # a worker of the run: nothing to do
+    ],
+)
+def test_every_hello_is_heard_by_the_master_and_a_bad_one_dropped_in_one_line(tmp_path, data, loud):
+    report = run(tmp_path, [["send", "b", "hello", data], ["claim", "a"], ["claim", "a"]])
+    assert claims(report) == [("a", 0), ("a", 2)]
+    assert report["tracebacks"] == 0, report["logs"]
+    lines = [message for level, _, message in report["logs"] if level in ("WARNING", "ERROR", "CRITICAL")]
+    assert not [line for line in lines if "Unknown message type" in line], lines
+    if loud:
+        assert lines == [f'seeding:hello: dropped hello message from {report["nodes"]["b"]}: not {{"feeder": name}}']
+    else:
+        assert lines == []
 
 
 def test_a_release_from_an_earlier_test_run_is_ignored_quietly(tmp_path):
@@ -185,7 +206,7 @@ def test_an_unknown_node_gets_neither_the_dump_nor_a_position(tmp_path):
         [
             ["intruder", "need", {"generation": GEN}],
             ["intruder", "claim", {"generation": GEN, "ticket": 0}],
-            ["intruder", "hello", {}],
+            ["intruder", "hello", {"feeder": DUMP_NAME}],
             ["intruder", "release", {"generation": GEN, "position": 2}],
             ["claim", "a"],
             ["claim", "a"],

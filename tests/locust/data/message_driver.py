@@ -7,6 +7,7 @@ virtual ``users`` the master starts, and ``steps``:
     ["claim", w]                       worker w's feeder claims a seeded user (the public ``claim()``)
     ["release", w, i]                  it releases its i-th claim (the public ``release()``)
     ["send", w, kind, data]            worker w's runner sends ``seeding:<dump>:<kind>`` with ``data``
+                                       (``seeding:hello`` for kind hello: one type for every feeder)
     ["master_send", w, kind, data]     the master's runner sends it to worker w
     ["intruder", kind, data]           a node that never joined sends it to the master (raw RPC client)
     ["quit", w]                        worker w leaves (its claims are not released first)
@@ -90,6 +91,9 @@ def main(scenario: dict[str, Any]) -> dict[str, Any]:
     dump = Path(scenario["dump"])
     kind_prefix = f"seeding:{dump.name}:"
 
+    def message_type(kind: str) -> str:
+        return "seeding:hello" if kind == "hello" else kind_prefix + kind  # every feeder's hello is one type
+
     master_env = Environment(user_classes=[Idle], events=Events())
     SeedsFeeder(dump, events=master_env.events, strategy=scenario.get("strategy", "unique"), seed=1)
     master = master_env.create_master_runner("127.0.0.1", 0)
@@ -126,12 +130,12 @@ def main(scenario: dict[str, Any]) -> dict[str, Any]:
         elif action == "release":
             feeders[rest[0]].release(claims[rest[0]][rest[1]])
         elif action == "send":
-            runners[rest[0]].send_message(kind_prefix + rest[1], rest[2])
+            runners[rest[0]].send_message(message_type(rest[1]), rest[2])
         elif action == "master_send":
             master.send_message(kind_prefix + rest[1], rest[2], client_id=runners[rest[0]].client_id)
         elif action == "intruder":
             intruder = intruder or rpc.Client("127.0.0.1", master.server.port, "intruder-node")
-            intruder.send(Message(kind_prefix + rest[0], rest[1], "intruder-node"))
+            intruder.send(Message(message_type(rest[0]), rest[1], "intruder-node"))
         elif action == "patience":
             feeders[rest[0]].ready_timeout = rest[1]
         elif action == "quit":
@@ -151,6 +155,7 @@ def main(scenario: dict[str, Any]) -> dict[str, Any]:
         "tracebacks": records.tracebacks,
         "files": sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()),
         "ready": {name: ready(feeder) for name, feeder in feeders.items()},
+        "nodes": {name: runner.client_id for name, runner in runners.items()},
     }
     master.quit()
     return report
