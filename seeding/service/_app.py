@@ -22,7 +22,7 @@ from .._settings import Settings, load_settings
 from ..dumps._exhaustion import WhenEmpty
 from ..dumps._strategies import strategy_spec
 from ..serving import BoundedListener, ConnectionLimits, OneLineLog, StartStop, read_body
-from ._dumps import Dumps
+from ._dumps import Dump, Dumps
 from ._errors import ApiError
 from ._handouts import FSYNC_INTERVAL, STRATEGIES, HandOuts
 from ._metrics import CONTENT_TYPE, Metrics
@@ -561,8 +561,8 @@ def _when_empty(text: str | None) -> WhenEmpty:
         raise ApiError(400, str(exc)) from None
 
 
-def _key(dump: Any) -> PoolKey:
-    return dump.pool_key  # type: ignore[no-any-return]
+def _key(dump: Dump) -> PoolKey:
+    return dump.pool_key
 
 
 def _index(dump: Any, text: str) -> int:

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
-from typing import Any, Generic, TypeVar, get_args, get_origin, get_type_hints
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, get_args, get_origin, get_type_hints
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 __all__ = ["Converter", "Shape"]
 
@@ -20,19 +23,25 @@ T = TypeVar("T")
 Converter = Callable[[Any], Any]
 
 
+class _Row(Protocol):
+    """A bank row class: it names the contract model whose fields it holds."""
+
+    model: ClassVar[type[BaseModel]]
+
+
 class Shape(Generic[T]):
     """``shape(row)``: ``build({key: value})`` for a row of ``row_type``."""
 
     def __init__(
         self,
-        row_type: type,
+        row_type: type[_Row],
         *,
         key: Callable[[str, Any], str],
         converter: Callable[[Any], Converter | None],
         build: Callable[[dict[str, Any]], T],
         nested: Mapping[type, Shape[T]],
     ) -> None:
-        fields = row_type.model.model_fields  # type: ignore[attr-defined]  # every bank row class names its model
+        fields = row_type.model.model_fields
         names = tuple(fields)
         self._keys = tuple(key(name, fields[name]) for name in names)
         self._values = operator.attrgetter(*names)  # several names: a tuple
