@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from typing import Annotated, Any
@@ -73,6 +73,20 @@ class NumberPool:
             self._returned.append(number)
         else:
             heapq.heappush(self._free, number)
+
+    def take_except(self, barred: Container[int]) -> int | None:
+        """As ``take``, skipping the numbers in ``barred`` (they stay free, in their place, for others)."""
+        skipped: list[int] = []
+        number = self.take()
+        while number is not None and number in barred:
+            skipped.append(number)
+            number = self.take()
+        for back in reversed(skipped):  # where they were: first in line
+            if self._returned is not None:
+                self._returned.appendleft(back)
+            else:
+                heapq.heappush(self._free, back)
+        return number
 
 
 @dataclass(frozen=True)

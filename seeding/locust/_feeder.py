@@ -220,6 +220,9 @@ class SeedsFeeder(MasterSide, WorkerSide):
         self._assigned = set()  # the master's
         self._shipped = set()
         self._granted = {}
+        self._revoked = {}
+        self._unsent = set()
+        self._pooled_held = {}  # a worker's: (generation, position) → number of each pooled claim it holds
         self._live: set[tuple[int, int]] = set()  # (generation, number) of claims not given back yet
         self._quarantined = {}
         self._renewers: dict[str, gevent.Greenlet[[str], None]] = {}  # service lease ID → its renewing greenlet
@@ -274,6 +277,8 @@ class SeedsFeeder(MasterSide, WorkerSide):
                 )
             index = assignment.index(position)
         self._live.add((assignment.generation, number))
+        if pooled:
+            self._pooled_held[(assignment.generation, position)] = number
         return SeedClaim(index, seeds.get_user(index), number, position, pooled, assignment.generation)
 
     def _wait_pooled(self, assignment: Assignment) -> int | None:
@@ -328,6 +333,7 @@ class SeedsFeeder(MasterSide, WorkerSide):
         if (generation, number) not in self._live:
             raise SeedingError(f"{self.dump}: seeded user {claim.index} is not held here (given back already?)")
         self._live.discard((generation, number))  # its number never comes back: nor does its position
+        self._pooled_held.pop((generation, position), None)
         if claim._pooled and position is not None and isinstance(self._runner, WorkerRunner):
             self._send("quarantine", {"generation": generation, "position": position, "reason": reason})
         elif position is not None:
@@ -345,6 +351,8 @@ class SeedsFeeder(MasterSide, WorkerSide):
         if key not in self._live:
             return False
         self._live.discard(key)
+        if claim._pooled:
+            self._pooled_held.pop((claim._generation, claim._position), None)
         self._numbers.put(claim._number)
         return True
 
@@ -458,7 +466,15 @@ class SeedsFeeder(MasterSide, WorkerSide):
             )
             gevent.spawn(self._watch_workers)
         elif isinstance(runner, WorkerRunner):
-            self._register(runner, {"assign": self._on_assign, "chunk": self._on_chunk, "grant": self._on_grant})
+            self._register(
+                runner,
+                {
+                    "assign": self._on_assign,
+                    "chunk": self._on_chunk,
+                    "grant": self._on_grant,
+                    "revoke": self._on_revoke,
+                },
+            )
             # Only now can this worker hear an "assign": a worker joining a running test asks for one.
             runner.send_message(HELLO, {"feeder": self.name})
 

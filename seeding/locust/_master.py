@@ -35,6 +35,11 @@ class MasterSide(FeederState):
     _assigned: set[str]
     _shipped: set[str]
     _granted: dict[int, str]
+    # Per test run: pooled positions taken back from each worker while it was missing. It may come back
+    # (heartbeats resume) believing it holds them: it is told (``revoke``), and never granted them again
+    # in this run, so a late release of one from it cannot free a position someone else holds.
+    _revoked: dict[str, set[int]]
+    _unsent: set[str]  # workers whose revocation has not been sent yet (they are still missing)
 
     def _start_workers(
         self, environment: Environment, runner: MasterRunner, seeds: SeedsResult, users: int, seed: int, generation: int
@@ -55,6 +60,7 @@ class MasterSide(FeederState):
         # The master serves no user itself: its copy only keeps the run's pool and generation.
         self._install(environment, replace(next(iter(plan.values())), slot=None), seeds)
         self._assigned, self._shipped, self._granted = set(), set(), {}
+        self._revoked, self._unsent = {}, set()
         for client_id, index in workers.items():
             self._assign(client_id, plan[index])
         return f"over {len(workers)} workers"
@@ -108,9 +114,11 @@ class MasterSide(FeederState):
             return self._drop("claim", node, "not a worker of this test run")
         assignment = self._assignment
         current = assignment is not None and msg.generation == assignment.generation
-        position = self._pool.take() if current else None
+        self._send_revocation(node)  # before any grant: the worker forgets what it lost first
+        barred = self._revoked.get(node, ())
+        position = self._pool.take_except(barred) if current else None
         if position is None and current and self._reclaim_from_departed():
-            position = self._pool.take()
+            position = self._pool.take_except(barred)
         if position is not None:
             self._granted[position] = node
         self._send("grant", {"generation": msg.generation, "ticket": msg.ticket, "position": position}, node)
@@ -123,10 +131,13 @@ class MasterSide(FeederState):
         """
         runner = self._runner
         assert isinstance(runner, MasterRunner)  # this side runs on the master only
-        gone = [position for position, node in self._granted.items() if _departed(runner, node)]
-        for position in gone:
+        gone = [(position, node) for position, node in self._granted.items() if _departed(runner, node)]
+        for position, node in gone:
             del self._granted[position]
             self._pool.put(position)
+            if node in runner.clients:  # missing, not gone: it may come back believing it holds it
+                self._revoked.setdefault(node, set()).add(position)
+                self._unsent.add(node)
         if gone:
             logger.info("%s: %d pooled positions held by workers that left are free again", self.dump, len(gone))
         return bool(gone)
@@ -137,13 +148,38 @@ class MasterSide(FeederState):
             gevent.sleep(HEARTBEAT_INTERVAL)
             if self._granted and self._runner is not None:
                 self._reclaim_from_departed()
+            for node in list(self._unsent):
+                self._send_revocation(node)
+
+    def _send_revocation(self, node: str) -> None:
+        """A worker back from missing hears which of its positions were taken back (once)."""
+        runner, assignment = self._runner, self._assignment
+        if node not in self._unsent or assignment is None or not isinstance(runner, MasterRunner):
+            return
+        worker = runner.clients.get(node)
+        if worker is None:
+            self._unsent.discard(node)  # gone for good: nobody to tell
+            return
+        if worker.state == STATE_MISSING:
+            return  # still away: told when it is back
+        self._unsent.discard(node)
+        positions = sorted(self._revoked.get(node, ()))
+        logger.warning(
+            "%s: worker %s is back after the master had it missing; %d pooled positions it held were "
+            "freed meanwhile: telling it",
+            self.dump,
+            node,
+            len(positions),
+        )
+        self._send("revoke", {"generation": assignment.generation, "positions": positions}, node)
 
     def _on_quarantine(self, node: str, msg: Quarantine) -> None:
         assignment = self._assignment
         if assignment is None or msg.generation != assignment.generation:
             return self._drop("quarantine", node, f"generation {msg.generation} is not this test run's", stale=True)
         if self._granted.get(msg.position) != node:
-            return self._drop("quarantine", node, f"position {msg.position} is not held by this worker")
+            stale = msg.position in self._revoked.get(node, ())  # freed while it was missing: routine
+            return self._drop("quarantine", node, f"position {msg.position} is not held by this worker", stale=stale)
         del self._granted[msg.position]  # and never put back in this run
         self._quarantined[msg.position] = msg.reason
         index = assignment.index(msg.position)
@@ -153,7 +189,8 @@ class MasterSide(FeederState):
         if self._assignment is None or msg.generation != self._assignment.generation:
             return self._drop("release", node, f"generation {msg.generation} is not this test run's", stale=True)
         if self._granted.get(msg.position) != node:
-            return self._drop("release", node, f"position {msg.position} is not held by this worker")
+            stale = msg.position in self._revoked.get(node, ())  # freed while it was missing: routine
+            return self._drop("release", node, f"position {msg.position} is not held by this worker", stale=stale)
         del self._granted[msg.position]
         self._pool.put(msg.position)
 

@@ -9,6 +9,8 @@
     master → worker   assign {assignment, fingerprint, meta}  its place in this test run
                       chunk {generation, lines, last}  users of the dump, as JSON lines
                       grant {generation, ticket, position}  the answer to a claim (None: exhausted)
+                      revoke {generation, positions}  pooled positions the master took back while it had
+                                                this worker missing (no heartbeat): they are others' now
 
 Here are the types and ranges (ints that are ints, not bools or text); the handlers check what
 needs state: that the generation is the run's, that a released position is one the master granted
@@ -37,11 +39,12 @@ __all__ = [
     "Need",
     "Quarantine",
     "Release",
+    "Revoke",
     "listener",
     "quarantine_reason",
 ]
 
-Kind = Literal["hello", "assign", "need", "chunk", "claim", "grant", "release", "quarantine"]
+Kind = Literal["hello", "assign", "need", "chunk", "claim", "grant", "release", "quarantine", "revoke"]
 M = TypeVar("M", bound="_Message")
 
 _Number = Annotated[StrictInt, Field(ge=0, lt=2**63)]  # a generation, a ticket, a position
@@ -91,6 +94,11 @@ class Release(_Message):
     position: _Number
 
 
+class Revoke(_Message):
+    generation: _Number
+    positions: Annotated[list[_Number], Field(min_length=1, max_length=100_000)]
+
+
 class Quarantine(_Message):
     generation: _Number
     position: _Number
@@ -116,6 +124,7 @@ MESSAGES: dict[Kind, type[_Message]] = {
     "grant": Grant,
     "release": Release,
     "quarantine": Quarantine,
+    "revoke": Revoke,
 }
 
 

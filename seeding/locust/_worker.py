@@ -11,6 +11,7 @@ import logging
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import gevent
 from gevent.event import AsyncResult
@@ -19,7 +20,7 @@ from .._exceptions import DumpError, SeedingError
 from ..dumps._files import open_dump
 from ._assignment import Assignment
 from ._feeder_state import FeederState
-from ._messages import Assign, Chunk, Grant
+from ._messages import Assign, Chunk, Grant, Revoke
 from ._shipping import SeedsReceiver, fingerprint
 
 __all__ = ["WorkerSide"]
@@ -37,6 +38,9 @@ class WorkerSide(FeederState):
     _receiving: int | None  # the generation being received
     _scratch: Path | None  # where received copies go
     _copies: Iterator[int]  # names the received copies: never anything from a message
+    _pooled_held: dict[tuple[int, int], int]  # (generation, position) → number of each pooled claim held here
+    _live: set[tuple[int, int]]  # (generation, number) of claims not given back yet
+    _claims: Any  # virtual user → its claim (weak keys)
 
     def _on_assign(self, node: str, msg: Assign) -> None:
         environment = self._environment
@@ -117,3 +121,32 @@ class WorkerSide(FeederState):
             answer.set(msg.position)
         elif msg.position is not None:  # too late for the claim that asked: the position goes back
             self._send("release", {"generation": msg.generation, "position": msg.position})
+
+    def _on_revoke(self, node: str, msg: Revoke) -> None:
+        """The master took these pooled positions back while it had this worker missing (no heartbeat).
+
+        Each claim holding one is forgotten: its number never comes back (so a late ``release`` of
+        it sends nothing), and its virtual user's next ``user_for`` claims another user.
+        """
+        assignment = self._assignment
+        if assignment is None or msg.generation != assignment.generation:
+            return self._drop("revoke", node, f"generation {msg.generation} is not this test run's", stale=True)
+        held = [(position, self._pooled_held.get((msg.generation, position))) for position in msg.positions]
+        lost = {number for _, number in held if number is not None}
+        for position, number in held:
+            if number is not None:
+                del self._pooled_held[(msg.generation, position)]
+                self._live.discard((msg.generation, number))
+        for user, claim in list(self._claims.items()):
+            if claim._generation == msg.generation and claim._pooled and claim._number in lost:
+                del self._claims[user]
+        if lost:
+            logger.warning(
+                "%s: the master had this worker missing (no heartbeat) and gave %d of its seeded users to "
+                "others meanwhile; their virtual users take other users at their next user_for()",
+                self.dump,
+                len(lost),
+            )
+        if len(lost) < len(held):
+            free = [position for position, number in held if number is None][:5]
+            self._drop("revoke", node, f"positions {free} are not held here", stale=True)

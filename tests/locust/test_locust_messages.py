@@ -238,6 +238,41 @@ def test_positions_held_by_a_worker_that_left_come_back_when_the_pool_runs_dry(t
     assert any("1 pooled positions held by workers that left are free again" in row[2] for row in report["logs"])
 
 
+def test_a_worker_back_from_missing_forgets_the_users_given_to_others_and_never_frees_them(tmp_path):
+    """b holds pooled position 2; the master has b missing and frees 2; b comes back. Its old claim of 2 is
+    forgotten (its release sends nothing), b is never granted 2 again in this run, a gets it."""
+    report = run(
+        tmp_path,
+        [
+            ["claim", "b"],  # striped 1
+            ["claim", "b"],  # pooled 2
+            ["missing", "b"],
+            ["back", "b"],
+            ["claim", "b"],  # told first, then granted 3, not 2: a late release of 2 from b can free nothing
+            ["release", "b", 1],  # the old claim of 2: forgotten, so nothing is sent
+            ["send", "b", "release", {"generation": GEN, "position": 2}],  # as if sent before b heard: dropped
+            ["claim", "a"],  # striped 0
+            ["claim", "a"],  # 2, held by nobody else now
+            ["claim", "a"],
+            ["claim", "b"],
+        ],
+    )
+    assert claims(report) == [("b", 1), ("b", 2), ("b", 3), ("a", 0), ("a", 2), ("a", "exhausted"), ("b", "exhausted")]
+    messages = [message for _, _, message in report["logs"]]
+    assert any("1 pooled positions held by workers that left are free again" in m for m in messages), messages
+    assert_dropped(
+        report,
+        "is back after the master had it missing; 1 pooled positions it held were freed meanwhile",
+        "the master had this worker missing (no heartbeat) and gave 1 of its seeded users to others meanwhile",
+    )
+
+
+def test_a_worker_marked_missing_that_stays_away_is_told_nothing_and_its_users_are_others(tmp_path):
+    report = run(tmp_path, [["claim", "b"], ["claim", "b"], ["missing", "b"], ["claim", "a"], ["claim", "a"]])
+    assert claims(report) == [("b", 1), ("b", 2), ("a", 0), ("a", 2)]
+    assert_dropped(report)  # nothing loud: b never came back to be told
+
+
 def test_a_grant_that_comes_after_its_claim_gave_up_goes_back_to_the_pool(tmp_path):
     report = run(
         tmp_path,
@@ -356,3 +391,34 @@ def test_a_grant_nobody_asked_for_is_dropped(tmp_path):
         "grant message from the master: no claim with ticket 99 is waiting",
         "grant message from the master: ticket: Input should be greater than or equal to 0",
     )
+
+
+BAD_REVOCATIONS = [
+    # (revoke message, why it is dropped: None when quietly, as routine)
+    ({"generation": GEN, "positions": "2"}, "positions: Input should be a valid list"),
+    ({"generation": GEN, "positions": []}, "positions: List should have at least 1 item"),
+    ({"generation": GEN, "positions": [-1]}, "positions.0: Input should be greater than or equal to 0"),
+    ({"generation": GEN, "positions": [True]}, "positions.0: Input should be a valid integer"),
+    ({"generation": GEN, "positions": [2**63]}, "positions.0: Input should be less than"),
+    ({"generation": "1", "positions": [2]}, "generation: Input should be a valid integer"),
+    ({"positions": [2]}, "generation: Field required"),
+    ({"generation": GEN + 5, "positions": [2]}, None),  # another test run's: ignored quietly
+    ({"generation": GEN, "positions": [3, 0, 1]}, None),  # not pooled claims held here: nothing to forget
+]
+
+
+def test_bad_revocations_are_dropped_and_the_worker_keeps_its_users(tmp_path):
+    forged = [["master_send", "b", "revoke", message] for message, _ in BAD_REVOCATIONS]
+    report = run(
+        tmp_path,
+        [
+            ["claim", "b"],
+            ["claim", "b"],  # pooled 2
+            *forged,
+            ["release", "b", 1],  # still its own: released to the master, so a gets it
+            ["claim", "a"],
+            ["claim", "a"],
+        ],
+    )
+    assert claims(report) == [("b", 1), ("b", 2), ("a", 0), ("a", 2)]
+    assert_dropped(report, *(reason for _, reason in BAD_REVOCATIONS if reason is not None))

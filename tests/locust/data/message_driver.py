@@ -12,6 +12,9 @@ virtual ``users`` the master starts, and ``steps``:
     ["intruder", kind, data]           a node that never joined sends it to the master (raw RPC client)
     ["quit", w]                        worker w leaves (its claims are not released first)
     ["patience", w, seconds]           worker w's feeder waits that long for seeds and grants
+    ["missing", w]                     the master marks worker w missing, as Locust does when its heartbeats
+                                       stop (state, user dispatcher), and the feeder's watcher runs at once
+    ["back", w]                        wait (up to 10 s) for w's next real heartbeat to heal it on the master
 
 In ``data``, ``{"$bytes": "text"}`` stands for the bytes of ``text`` (JSON has no bytes).
 
@@ -33,6 +36,7 @@ from locust import User, constant, task
 from locust.env import Environment
 from locust.event import Events
 from locust.rpc import Message, rpc
+from locust.runners import STATE_MISSING
 
 from seeding import SeedingError, SeedsExhaustedError
 from seeding.locust import SeedsFeeder
@@ -95,7 +99,7 @@ def main(scenario: dict[str, Any]) -> dict[str, Any]:
         return "seeding:hello" if kind == "hello" else kind_prefix + kind  # every feeder's hello is one type
 
     master_env = Environment(user_classes=[Idle], events=Events())
-    SeedsFeeder(dump, events=master_env.events, strategy=scenario.get("strategy", "unique"), seed=1)
+    master_feeder = SeedsFeeder(dump, events=master_env.events, strategy=scenario.get("strategy", "unique"), seed=1)
     master = master_env.create_master_runner("127.0.0.1", 0)
     master_env.events.init.fire(environment=master_env, runner=master, web_ui=None)
 
@@ -138,6 +142,15 @@ def main(scenario: dict[str, Any]) -> dict[str, Any]:
             intruder.send(Message(message_type(rest[0]), rest[1], "intruder-node"))
         elif action == "patience":
             feeders[rest[0]].ready_timeout = rest[1]
+        elif action == "missing":
+            node = master.clients[runners[rest[0]].client_id]
+            node.state = STATE_MISSING  # what Locust's heartbeat checker does (runners.py, heartbeat_worker)
+            node.user_classes_count = {}
+            master._users_dispatcher.remove_worker(node)
+            master_feeder._reclaim_from_departed()  # what the feeder's watcher does within a heartbeat
+        elif action == "back":
+            node_id = runners[rest[0]].client_id
+            wait_for(lambda node_id=node_id: master.clients[node_id].state != STATE_MISSING, "a heartbeat")
         elif action == "quit":
             runner = runners[rest[0]]
             runner.send_message("quit")  # what a worker says when it shuts down
