@@ -251,3 +251,40 @@ def test_a_killed_writer_leaves_an_index_temporary_the_next_run_removes(tmp_path
     dead = tmp_path / f".{path.name}.999999999.abcd1234.idx.tmp"
     dead.write_bytes(b"x")
     assert remove_stale_temporaries(path) == [dead] and not dead.exists()
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        pytest.param(lambda n: list(range(n)), id="in-order"),
+        pytest.param(lambda n: list(reversed(range(n))), id="reversed"),
+        pytest.param(lambda n: [i * 97 % n for i in range(n)], id="scattered"),
+        pytest.param(lambda n: [127, 128, 126, 255, 256, 0, n - 1, n - 2, 128, 129], id="page-edges"),
+    ],
+)
+def test_offsets_read_a_page_at_a_time_give_every_user_as_a_scan_does(
+    tmp_path: Path, make_users: Callable[..., list[dict[str, Any]]], order: Callable[[int], list[int]], scans: list[int]
+) -> None:
+    count = 300  # pages of 128: two whole ones and a short last one
+    users = make_users(count)
+    dump = write_dump(tmp_path / "p_seeds.json", {"scenario": "p", "counts": {"users": count}}, users, index=True)
+    paged = open_dump(dump).users
+    index_path(dump).rename(tmp_path / "away.idx")
+    scanned = open_dump(dump).users  # offsets in memory
+    assert len(scans) == 1
+    for position in order(count):
+        assert paged.raw(position) == scanned.raw(position), position
+    assert len(scans) == 1  # the paged open never fell back to a scan
+
+
+def test_a_changed_index_under_kept_pages_still_gives_the_right_users(
+    indexed: Path, make_users: Callable[..., list[dict[str, Any]]], reference: Callable[[Path], list[Any]]
+) -> None:
+    expected = reference(indexed)
+    seeds = open_dump(indexed).users
+    assert seeds[0] == expected[0]  # the first page is read and kept
+    other = _other_dump(indexed, make_users, index=True)
+    with open(index_path(indexed), "r+b") as idx:  # cp other.idx over it: same inode, other offsets
+        idx.write(index_path(other).read_bytes())
+        idx.truncate()
+    assert list(seeds) == expected  # kept pages were the opened index's; the rest falls back to a scan
