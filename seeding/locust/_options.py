@@ -29,6 +29,7 @@ from .._exceptions import PlanError, SeedingError
 from ..dumps._exhaustion import WhenEmpty
 from ..dumps._files import dump_path
 from ..dumps._strategies import strategy_spec
+from ..engine._options import MAX_RATE
 from ..plan._models import find_plan, load_plan
 from ._assignment import STRATEGIES
 
@@ -146,6 +147,16 @@ def _positive(text: str) -> float:
     return value
 
 
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value <= MAX_RATE):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a rate: calls per second, above 0 and at most {MAX_RATE:g}")
+    return value
+
+
 def _checked(parse: Any) -> Any:
     """An argparse type that checks with ``parse`` but keeps the text: Locust ships options to workers as msgpack."""
 
@@ -194,6 +205,10 @@ OPTIONS: list[tuple[str, dict[str, Any]]] = [
     ("--seeds-seed", {"type": _seed, "help": "reproducible names, phones and amounts; and the shuffle order"}),
     ("--seeds-requires", {"help": "what the scenario reads, comma-separated (debit_card_accounts.physical_cards)"}),
     ("--seeds-timeout", {"type": _positive, "help": "seconds seeding may take before the run is stopped"}),
+    (
+        "--seeds-rate",
+        {"type": _checked(_rate), "help": "seed at most N calls per second (a gateway's quota; default: SEEDING.RATE)"},
+    ),
 ]
 
 
@@ -270,6 +285,7 @@ def on_init(environment: Environment, runner: Runner | None = None, **_: Any) ->
             "seed": options.seeds_seed,
             "timeout": options.seeds_timeout,
             "users": users,
+            "rate": float(options.seeds_rate) if getattr(options, "seeds_rate", None) else None,
         }
     assert dump  # --seeds-dump, or where --seeds-plan seeds
     requires = [name.strip() for name in (options.seeds_requires or "").split(",") if name.strip()]

@@ -13,6 +13,7 @@ them the dump at test start, after the master has finished here.
 from __future__ import annotations
 
 import logging
+import math
 import subprocess
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -121,6 +122,7 @@ def regenerate_dump(
     extra_args: Sequence[str] = (),
     users: int | None = None,
     processes: int | None = None,
+    rate: float | None = None,
 ) -> Path:
     """Call from an ``events.init`` listener: make sure ``plan``'s dump is fresh; returns its path.
 
@@ -128,12 +130,10 @@ def regenerate_dump(
     localhost), except that an HTTP target defaults to Locust's ``--host`` when it is an http(s)
     URL. ``users`` seeds that many users instead of the plan's count (a run's ``--users``);
     ``processes`` splits a large plan over that many local processes (``python -m seeding --processes``,
-    one shard each, merged into the one dump). When
+    one shard each, merged into the one dump); ``rate`` caps the calls per second (``--rate``). When
     seeding fails, logs the seeder's one-line error and exits the Locust process with status 1
     (workers follow their master).
     """
-    from locust.runners import WorkerRunner
-
     from .._settings import load_settings
 
     try:
@@ -146,6 +146,10 @@ def regenerate_dump(
             if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
                 raise SeedingError(f"regenerate_dump: processes must be a whole number 1 or more, not {processes!r}")
             extra_args = [*extra_args, f"--processes={processes}"]
+        if rate is not None:
+            if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate < math.inf:
+                raise SeedingError(f"regenerate_dump: rate must be a number of calls per second above 0, not {rate!r}")
+            extra_args = [*extra_args, f"--rate={rate:g}"]
     except (PlanError, SeedingError) as exc:
         _fail(f"{exc}")
     transport = transport or settings.seeding.transport
@@ -153,6 +157,8 @@ def regenerate_dump(
     target = target or (host and transport_spec(transport).locust_host(host)) or settings.target(transport)
     dumps_dir = Path(dumps_dir if dumps_dir is not None else settings.seeding.dumps_dir)
     path = dump_path(plan.name, dumps_dir)
+    from locust.runners import WorkerRunner  # here: bad arguments are told without importing Locust (gevent)
+
     if isinstance(getattr(environment, "runner", None), WorkerRunner):
         return path  # the master decides and seeds; the dump reaches workers at test start
     reason, reseed = _decide(path, plan, target, max_age, seed=seed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -85,6 +86,10 @@ def test_conf_seeds_a_plan_sized_to_the_run_and_processes_share_it(
         ([], {"LOCUST_SEEDS_MAX_AGE": "99999999999d"}, 2, "is longer than 100 years"),
         ([], {"LOCUST_SEEDS_SEED": str(2**70)}, 2, "is not a whole number within"),
         (["--seeds-timeout", "-1"], {}, 2, "'-1' is not a number of seconds above 0"),
+        (["--seeds-rate", "0"], {}, 2, "'0' is not a rate: calls per second, above 0 and at most 1e+06"),
+        (["--seeds-rate", "fast"], {}, 2, "'fast' is not a rate"),
+        (["--seeds-rate", "1e9"], {}, 2, "'1e9' is not a rate"),
+        ([], {"LOCUST_SEEDS_RATE": "nan"}, 2, "'nan' is not a rate"),
         (["--seeds-plan", "no-such-plan"], {}, 1, "no-such-plan: no such plan file (nor plans/no-such-plan.yaml)"),
         (["--seeds-requires", "debit_card_acounts"], {}, 1, "unknown account kind 'debit_card_acounts'"),
         (["--seeds-users", "200000000"], {}, 1, "at most 100,000,000 are seeded in one plan"),
@@ -131,3 +136,20 @@ def test_the_lease_ttl_reaches_every_feeder_the_options_make(tmp_path, args, ttl
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.splitlines()[-1]) == [["lease", ttl], ["lease", ttl]]
+
+
+def test_seeds_rate_caps_the_calls_per_second_of_the_seeding(
+    stand_process, run_locust, data_dir, scenario_plan, tmp_path
+):
+    # 4 users, 60 calls: at most 30 a second takes 2 s; the stand answers hundreds a second uncapped.
+    (tmp_path / "records").mkdir()
+    args = ["-f", str(data_dir / "options_locustfile.py"), *RUN, "-u", "2", "--host", stand_process.http_url]
+    args += ["--seeds-plan", str(scenario_plan), "--seeds-users", "4", "--seeds-transport", "http"]
+    args += ["--seeds-dumps-dir", str(tmp_path / "seeded"), "--seeds-rate", "30"]
+
+    done = run_locust(args, env={"SEEDS_RECORDS": tmp_path / "records"})
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = next(line for line in seeding_lines(done.stderr) if " calls/s" in line)
+    rate = float(re.search(r"\(60 calls, ([\d.]+) calls/s", summary)[1])  # type: ignore[index]
+    assert rate <= 30 * 1.1, summary

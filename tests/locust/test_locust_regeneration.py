@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from seeding import SeedsPlan, load_plan, write_dump
-from seeding.locust import regeneration_reason
+from seeding.locust import regenerate_dump, regeneration_reason
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 TARGET = "http://127.0.0.1:8003"
@@ -80,3 +80,15 @@ def test_truncated_dump(plan, tmp_path):
     dump.write_bytes(dump.read_bytes()[:-4])
     reason = regeneration_reason(dump, plan, TARGET, now=NOW)
     assert reason is not None and "cannot be read" in reason
+
+
+@pytest.mark.parametrize("rate", [0, -5.0, float("nan"), float("inf"), "200", True])
+def test_a_bad_rate_stops_the_run_in_one_line(plan, rate, caplog):
+    # Nothing is seeded: the check comes before the seeder is started (the environment has no runner).
+    environment = type("Environment", (), {"host": TARGET, "runner": None})()
+    with pytest.raises(SystemExit) as stopped:
+        regenerate_dump(environment, plan, rate=rate)
+    assert stopped.value.code == 1
+    assert [r.getMessage() for r in caplog.records] == [
+        f"regenerate_dump: rate must be a number of calls per second above 0, not {rate!r}"
+    ]
