@@ -62,6 +62,7 @@ __all__ = ["FeederSeeds", "SeedClaim", "SeedsFeeder", "quarantine_user", "releas
 logger = logging.getLogger("seeding.locust")
 
 MAX_LEASE_TTL = 86400.0  # the service's bound
+PREDICTION_EVERY = 10.0  # seconds between looks at a service pool's prediction during a timed run (lease)
 _FEEDERS: weakref.WeakSet[SeedsFeeder] = weakref.WeakSet()  # every feeder: which one holds a virtual user's seeds
 
 
@@ -226,6 +227,8 @@ class SeedsFeeder(MasterSide, WorkerSide):
         self._live: set[tuple[int, int]] = set()  # (generation, number) of claims not given back yet
         self._quarantined = {}
         self._renewers: dict[str, gevent.Greenlet[[str], None]] = {}  # service lease ID → its renewing greenlet
+        self.prediction_every = PREDICTION_EVERY
+        self._predicting: gevent.Greenlet[[float], None] | None = None
         _FEEDERS.add(self)
         events = events or locust_events
         events.init.add_listener(self._on_init)
@@ -493,7 +496,9 @@ class SeedsFeeder(MasterSide, WorkerSide):
         users = self._wanted(runner)
         if self._service is not None:
             problem = self._service.problem(self.strategy, users, self.requires, self.profile, self.when_empty)
-            return self._abort(environment, problem) if problem else None
+            if problem:
+                return self._abort(environment, problem)
+            return self._watch_prediction(environment) if self._leased else None
         generation = (self._assignment.generation + 1) if self._assignment else 1
         try:
             seeds = self._served(open_dump(self.dump))
@@ -521,6 +526,48 @@ class SeedsFeeder(MasterSide, WorkerSide):
             where,
             self.strategy,
         )
+
+    def _watch_prediction(self, environment: Environment) -> None:
+        """A timed run (``--run-time``) leasing from a service: one line if its pool will run dry before the end."""
+        run_time = getattr(getattr(environment, "parsed_options", None), "run_time", None)
+        if self._predicting is not None:
+            self._predicting.kill(block=False)
+            self._predicting = None
+        if isinstance(run_time, str):
+            from locust.util.timespan import parse_timespan
+
+            run_time = parse_timespan(run_time)
+        if isinstance(run_time, int | float) and run_time > 0:
+            self._predicting = gevent.spawn(self._predict, time.monotonic() + run_time)
+
+    def _predict(self, ends: float) -> None:
+        """Every ``prediction_every`` seconds: the pool's ``empty_in_s`` against the run's time left (said once)."""
+        assert self._service is not None
+        every = max(0.5, float(self.prediction_every))  # never a busy loop on the service
+        while ends - time.monotonic() > every:
+            gevent.sleep(every)
+            left = ends - time.monotonic()
+            try:
+                pool = self._service.pool()
+            except SeedingError as exc:
+                logger.debug("%s", exc)  # the service is away: the claims say so loudly enough
+                continue
+            empty_in = pool.get("empty_in_s")
+            if isinstance(empty_in, int | float) and empty_in < left:
+                logger.warning(
+                    "%s: the pool will have no free user in about %.0f s, before the run's remaining %.0f s "
+                    "(%s free, %s leased, %s quarantined; %s taken/s, %s returned/s over the last minute); "
+                    "seed more users, or give them back sooner",
+                    self._service.url,
+                    empty_in,
+                    left,
+                    pool.get("free"),
+                    pool.get("leased"),
+                    pool.get("quarantined"),
+                    pool.get("take_per_s"),
+                    pool.get("return_per_s"),
+                )
+                return
 
     def _wanted(self, runner: Runner) -> int:
         """Virtual users this feeder must serve: the run's, or those of the classes declaring its profile."""
@@ -552,6 +599,8 @@ class SeedsFeeder(MasterSide, WorkerSide):
         self._ready.set()
 
     def _on_quitting(self, **_: Any) -> None:
+        if self._predicting is not None:
+            self._predicting.kill(block=False)
         self._stop_receiving()
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)

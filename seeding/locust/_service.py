@@ -120,6 +120,16 @@ class ServiceDump:
             )
         return True
 
+    def pool(self) -> dict[str, Any]:
+        """``GET …/pool``: free, leased, quarantined, the last minute's rates and ``empty_in_s``."""
+        try:
+            state = self._request("GET", "/pool").json()["pool"]
+        except (ValueError, KeyError, TypeError):
+            raise SeedingError(f"{self.url}/pool: not the answer of a seeding service") from None
+        if not isinstance(state, dict):
+            raise SeedingError(f"{self.url}/pool: not the answer of a seeding service")
+        return state
+
     def problem(
         self,
         strategy: str,

@@ -5,7 +5,8 @@ Configured by environment variables: SEEDS_DUMP (a dump or a service URL), SEEDS
 directory: one file per process, lines ``pid index start|end|quarantine unix-time``; a hold is
 written after it is granted and its end before it is given back, so written holds lie inside the
 real ones), SEEDS_QUARANTINE (the index its first holder quarantines), SEEDS_WHEN_EMPTY, SEEDS_TTL
-(a service lease's) and SEEDS_HOLD (the longest hold, seconds).
+(a service lease's), SEEDS_HOLD (the longest hold, seconds) and SEEDS_PREDICT_EVERY (seconds between
+looks at a service pool's prediction).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ feeder = SeedsFeeder(
     when_empty=os.environ.get("SEEDS_WHEN_EMPTY", "wait:20"),
     lease_ttl=float(os.environ.get("SEEDS_TTL", "30")),
 )
+feeder.prediction_every = float(os.environ.get("SEEDS_PREDICT_EVERY", "10"))  # a timed run's look at the pool
 
 
 def record(index: int, event: str) -> None:
