@@ -19,7 +19,7 @@ from __future__ import annotations
 import abc
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # the response models load with the first call that returns o
 __all__ = ["AccountRef", "CardRef", "ContractClient", "LeanCalls", "Ref"]
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 # The request's amount is a proto ``float``: beyond this a gRPC request carries inf. The gateway
 # stores NaN and inf as sent over gRPC and fails over HTTP, so no client of ours sends them.
@@ -103,45 +104,54 @@ class ContractClient(GatewayClient):
         return LeanCalls(self)
 
     async def _one(self, rpc: str, fields: Mapping[str, Any], model: type[M]) -> M:
-        data = await self._invoke(rpc, fields, model)
-        one: M = self._validate(rpc, model, data)
+        one: M = await self._invoke(rpc, fields, model, model)
         return one
 
     async def _many(self, rpc: str, fields: Mapping[str, Any], model: type[M]) -> list[M]:
-        data = await self._invoke(rpc, fields, model)
-        many: list[M] = self._validate(rpc, list[model], data)  # type: ignore[valid-type]  # a runtime type: list[M] of this call's M
+        many: list[M] = await self._invoke(rpc, fields, model, list[model])  # type: ignore[valid-type]  # a runtime type: list[M] of this call's M
         return many
 
-    async def _invoke(self, rpc: str, fields: Mapping[str, Any], model: type[BaseModel]) -> Any:
+    async def _invoke(self, rpc: str, fields: Mapping[str, Any], model: type[BaseModel], shape: Any) -> Any:
+        """The answer of ``rpc``: the response field ``model`` validates, validated as ``shape``."""
         endpoint = ENDPOINTS[rpc]
-        response = await self._send(endpoint, fields)
-        try:
-            return self._decode(response, endpoint.response, model)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise self._bad_response(rpc, exc) from exc
+
+        def read(response: Any) -> Any:
+            try:
+                data = self._decode(response, endpoint.response, model)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise self._bad_response(rpc, exc) from exc
+            return self._validate(rpc, shape, data)
+
+        return await self._send(endpoint, fields, read)
 
     async def _ref(self, rpc: str, fields: Mapping[str, Any]) -> Ref:
         """The lean answer of ``rpc``: the created entity's id."""
-        endpoint = ENDPOINTS[rpc]
-        response = await self._send(endpoint, fields)
-        try:
-            return Ref(self._read_id(response, endpoint.response))
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            raise self._bad_response(rpc, exc) from exc
+        return Ref(await self._lean(rpc, fields, self._read_id))
 
     async def _account_ref(self, rpc: str, fields: Mapping[str, Any]) -> AccountRef:
-        endpoint = ENDPOINTS[rpc]
-        response = await self._send(endpoint, fields)
-        try:
-            return self._read_account(response, endpoint.response)
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            raise self._bad_response(rpc, exc) from exc
+        return await self._lean(rpc, fields, self._read_account)
 
-    async def _send(self, endpoint: Endpoint, fields: Mapping[str, Any]) -> Any:
-        """``_call``, recorded in ``call_log`` when there is one."""
+    async def _lean(self, rpc: str, fields: Mapping[str, Any], read_field: Callable[[Any, str], T]) -> T:
+        """``read_field(response, key)`` of the answer of ``rpc``, read off the transport's response as it is."""
+        endpoint = ENDPOINTS[rpc]
+
+        def read(response: Any) -> T:
+            try:
+                return read_field(response, endpoint.response)
+            except (AttributeError, KeyError, TypeError, ValueError) as exc:
+                raise self._bad_response(rpc, exc) from exc
+
+        return await self._send(endpoint, fields, read)
+
+    async def _send(self, endpoint: Endpoint, fields: Mapping[str, Any], read: Callable[[Any], T]) -> T:
+        """``_call``, its response read by ``read``; recorded in ``call_log`` when there is one.
+
+        The attempt's latency is the call's; its status is the call's error, else ``read``'s (an
+        answer that does not fit the contract is a "malformed response", not OK), else OK.
+        """
         log = self.call_log
         if log is None:
-            return await self._call(endpoint, fields)
+            return read(await self._call(endpoint, fields))
         started = time.perf_counter()
         try:
             response = await self._call(endpoint, fields)
@@ -149,8 +159,14 @@ class ContractClient(GatewayClient):
             transient = isinstance(exc, TransientGatewayError)
             log.record(endpoint.rpc, exc.status, time.perf_counter() - started, transient=transient)
             raise
-        log.record(endpoint.rpc, "OK", time.perf_counter() - started)
-        return response
+        seconds = time.perf_counter() - started
+        try:
+            answer = read(response)
+        except GatewayError as exc:
+            log.record(endpoint.rpc, exc.status, seconds)
+            raise
+        log.record(endpoint.rpc, "OK", seconds)
+        return answer
 
     def _validate(self, rpc: str, shape: Any, data: Any) -> Any:
         try:

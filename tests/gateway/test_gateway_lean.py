@@ -21,6 +21,7 @@ from seeding.contract import ENDPOINTS, message_class, proto_service, to_proto
 from seeding.gateway import (
     AccountRef,
     AccountType,
+    CallLog,
     CardRef,
     CardType,
     GatewayClient,
@@ -166,12 +167,14 @@ async def call_model(client: GatewayClient, rpc: str) -> Any:
 @pytest.mark.parametrize(("endpoint", "body"), [row[1:] for row in HTTP_BAD], ids=[row[0] for row in HTTP_BAD])
 async def test_a_malformed_http_answer_fails_the_lean_path_as_the_models(endpoint: Any, body: Any) -> None:
     async with http_answering(body) as url, connect("http", url, timeout=5) as client:
+        client.call_log = log = CallLog()
         with pytest.raises(PermanentGatewayError) as lean_error:
             await call_lean(client, endpoint.rpc)
         with pytest.raises(PermanentGatewayError):
             await call_model(client, endpoint.rpc)
     assert lean_error.value.status == "malformed response"
     assert lean_error.value.method == endpoint.http_route
+    assert log.rpcs[endpoint.rpc].statuses == {"malformed response": 2}  # the report says so too, not OK
 
 
 def _account(account_type: int, card_types: list[int]) -> bytes:
@@ -218,12 +221,14 @@ async def grpc_answering(endpoint: Any, answer: bytes) -> AsyncIterator[str]:
 @pytest.mark.parametrize("answer", [row[1] for row in GRPC_BAD], ids=[row[0] for row in GRPC_BAD])
 async def test_a_malformed_grpc_answer_fails_the_lean_path_as_the_models(answer: bytes) -> None:
     async with grpc_answering(OPEN, answer) as target, connect("grpc", target, timeout=5) as client:
+        client.call_log = log = CallLog()
         with pytest.raises(PermanentGatewayError) as lean_error:
             await call_lean(client, OPEN.rpc)
         with pytest.raises(PermanentGatewayError):
             await call_model(client, OPEN.rpc)
     assert lean_error.value.status == "malformed response"
     assert lean_error.value.method == OPEN.rpc
+    assert log.rpcs[OPEN.rpc].statuses == {"malformed response": 2}  # the report says so too, not OK
 
 
 @pytest.mark.parametrize("transport", ["grpc", "http"])
