@@ -280,7 +280,7 @@ class SeedsFeeder(MasterSide, WorkerSide):
                 )
             index = assignment.index(position)
         self._live.add((assignment.generation, number))
-        if pooled:
+        if pooled and position is not None:  # pooled: a position was taken (else it raised or returned)
             self._pooled_held[(assignment.generation, position)] = number
         return SeedClaim(index, seeds.get_user(index), number, position, pooled, assignment.generation)
 
@@ -336,7 +336,8 @@ class SeedsFeeder(MasterSide, WorkerSide):
         if (generation, number) not in self._live:
             raise SeedingError(f"{self.dump}: seeded user {claim.index} is not held here (given back already?)")
         self._live.discard((generation, number))  # its number never comes back: nor does its position
-        self._pooled_held.pop((generation, position), None)
+        if position is not None:
+            self._pooled_held.pop((generation, position), None)
         if claim._pooled and position is not None and isinstance(self._runner, WorkerRunner):
             self._send("quarantine", {"generation": generation, "position": position, "reason": reason})
         elif position is not None:
@@ -354,7 +355,7 @@ class SeedsFeeder(MasterSide, WorkerSide):
         if key not in self._live:
             return False
         self._live.discard(key)
-        if claim._pooled:
+        if claim._pooled and claim._position is not None:
             self._pooled_held.pop((claim._generation, claim._position), None)
         self._numbers.put(claim._number)
         return True
