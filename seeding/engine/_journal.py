@@ -130,7 +130,7 @@ class Journal:
                     f"{path}: an unfinished run left {len(done)} of {_planned(old_header)} users here{begun}; "
                     "pass --resume to finish it, or --restart to discard it"
                 )
-            _check_same_run(path, old_header, header, len(done))
+            _check_same_run(path, old_header, header, len(done), len(partial))
             journal = cls(path, fd, old_header, done, size, damaged=damaged, partial=partial, completed=completed)
         except BaseException:
             os.close(fd)
@@ -357,9 +357,9 @@ def peek_header(path: Path) -> dict[str, Any] | None:
     return header if isinstance(header, dict) else None
 
 
-def _check_same_run(path: Path, old: dict[str, Any], new: dict[str, Any], done: int) -> None:
+def _check_same_run(path: Path, old: dict[str, Any], new: dict[str, Any], done: int, begun: int = 0) -> None:
     """``--resume`` continues the same plan on the same gateway from the same dump, or refuses naming both."""
-    discard = f"or --restart to discard its {done} users"
+    discard = f"or --restart to discard its {done} users" + (f" and {begun} begun" if begun else "")
     if old.get("shard") != new.get("shard"):  # renamed by hand: its users are another shard's
         raise JournalError(
             f"{path}: holds shard {old.get('shard') or 'none (a whole plan)'}, this run seeds shard "

@@ -176,7 +176,7 @@ async def test_growth_under_processes_and_through_shards_and_merge(tmp_path: Pat
 async def wait_for_journal(path: Path, users: int, cli: Cli, timeout: float = 60) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not path.exists() or path.read_bytes().count(b'{"index":') < users:
+    while not path.exists() or path.read_bytes().count(b',"user":') < users:  # complete users, not parts
         assert cli.proc.returncode is None, f"the run ended early ({cli.proc.returncode})"
         assert loop.time() < deadline, "the run made no progress"
         await asyncio.sleep(0.05)
@@ -205,7 +205,7 @@ async def test_an_interrupted_growth_prints_its_command_and_resume_alone_finishe
 
         other = await Cli.run("p.yaml", "--resume", "--users", "30", cwd=tmp_path)
         assert other.proc.returncode == 2, other.stderr
-        done = journal.read_bytes().count(b'{"index":')
+        done = journal.read_bytes().count(b',"user":')
         assert f"--users 40 was given before; pass it again, or --restart to discard its {done} users" in other.stderr
 
         resumed = await Cli.run("p.yaml", "--resume", cwd=tmp_path)  # no --users, no gateway: the journal's
