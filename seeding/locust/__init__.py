@@ -44,6 +44,9 @@ from ._regeneration import regenerate_dump as regenerate_dump, regeneration_reas
 
 if "locust" in sys.modules:  # inside a Locust process: learn its environment when it fires init
     from . import _course  # noqa: F401
+    from ._exit_quirk import install as _install_exit_quirk
+
+    _install_exit_quirk()
 
 if TYPE_CHECKING:  # the same names for type checkers and editors (tests/test_lazy_names.py: as the table)
     from locust import User
