@@ -11,6 +11,7 @@ import pytest
 
 from seeding import DumpWriter, dump_path, open_dump, read_meta
 
+from .conftest import locust_env
 from .test_locust_runs import RUN, assert_unique_and_true, records, seeding_lines
 
 pytestmark = pytest.mark.timeout(120)
@@ -55,47 +56,50 @@ def test_conf_seeds_a_plan_sized_to_the_run_and_processes_share_it(
     assert len(open_dump(dump).users) == 14
 
 
-@pytest.mark.parametrize(
-    ("args", "env", "code", "expected"),
-    [
-        (["--seeds-strategy", "bogus"], {}, 2, "'bogus' is not a strategy: unique, shuffle, cycle, random"),
-        ([], {"LOCUST_SEEDS_STRATEGY": "bogus"}, 2, "'bogus' is not a strategy"),
-        (["--seeds-max-age", "1y"], {}, 2, "'1y' is not a duration such as 90, 30m, 12h or 1d"),
-        (["--seeds-max-age", "0"], {}, 2, "'0' is not a duration"),
-        (["--seeds-users", "0"], {}, 2, "'0' is not a user count"),
-        (["--seeds-users", "run*0"], {}, 2, "'run*0' is not a user count"),
-        (["--seeds-users", "runs"], {}, 2, "'runs' is not a user count"),
-        (["--seeds-transport", "smtp"], {}, 2, "'smtp' is not a transport: grpc or http"),
-        (["--seeds-seed", "x"], {}, 2, "'x' is not a whole number"),
-        (["--seeds-when-empty", "later"], {}, 2, "when_empty 'later': expected stop, wait:SECONDS, cycle or warn"),
-        (["--seeds-when-empty", "wait:0"], {}, 2, "when_empty 'wait:0': wait takes above 0 and at most 3600"),
-        ([], {"LOCUST_SEEDS_WHEN_EMPTY": "wait:x"}, 2, "wait needs a number of seconds"),
-        (["--seeds-seed", str(2**70)], {}, 2, "is not a whole number within ±9223372036854775807"),
-        (["--seeds-lease-ttl", "0"], {}, 2, "'0': a lease lasts above 0 and at most 86400 seconds"),
-        (["--seeds-lease-ttl", "-5"], {}, 2, "'-5': a lease lasts above 0 and at most 86400 seconds"),
-        (["--seeds-lease-ttl", "86401"], {}, 2, "'86401': a lease lasts above 0 and at most 86400 seconds"),
-        (["--seeds-lease-ttl", "nan"], {}, 2, "'nan': a lease lasts above 0"),
-        ([], {"LOCUST_SEEDS_LEASE_TTL": "soon"}, 2, "'soon' is not a number of seconds"),
-        (
-            ["--seeds-strategy", "lease", "--seeds-when-empty", "cycle"],
-            {},
-            1,
-            "--seeds-when-empty cycle: strategy 'lease' holds each user exclusively, so it takes stop or wait:SECONDS",
-        ),
-        (["--seeds-max-age", "99999999999d"], {}, 2, "'99999999999d' is longer than 100 years (36500d)"),
-        ([], {"LOCUST_SEEDS_MAX_AGE": "99999999999d"}, 2, "is longer than 100 years"),
-        ([], {"LOCUST_SEEDS_SEED": str(2**70)}, 2, "is not a whole number within"),
-        (["--seeds-timeout", "-1"], {}, 2, "'-1' is not a number of seconds above 0"),
-        (["--seeds-rate", "0"], {}, 2, "'0' is not a rate: calls per second, above 0 and at most 1e+06"),
-        (["--seeds-rate", "fast"], {}, 2, "'fast' is not a rate"),
-        (["--seeds-rate", "1e9"], {}, 2, "'1e9' is not a rate"),
-        ([], {"LOCUST_SEEDS_RATE": "nan"}, 2, "'nan' is not a rate"),
-        (["--seeds-plan", "no-such-plan"], {}, 1, "no-such-plan: no such plan file (nor plans/no-such-plan.yaml)"),
-        (["--seeds-requires", "debit_card_acounts"], {}, 1, "unknown account kind 'debit_card_acounts'"),
-        (["--seeds-users", "200000000"], {}, 1, "at most 100,000,000 are seeded in one plan"),
-    ],
-    ids=lambda value: str(value)[:40],
-)
+BAD_OPTIONS = [
+    (["--seeds-strategy", "bogus"], {}, 2, "'bogus' is not a strategy: unique, shuffle, cycle, random"),
+    ([], {"LOCUST_SEEDS_STRATEGY": "bogus"}, 2, "'bogus' is not a strategy"),
+    (["--seeds-max-age", "1y"], {}, 2, "'1y' is not a duration such as 90, 30m, 12h or 1d"),
+    (["--seeds-max-age", "0"], {}, 2, "'0' is not a duration"),
+    (["--seeds-users", "0"], {}, 2, "'0' is not a user count"),
+    (["--seeds-users", "run*0"], {}, 2, "'run*0' is not a user count"),
+    (["--seeds-users", "runs"], {}, 2, "'runs' is not a user count"),
+    (["--seeds-transport", "smtp"], {}, 2, "'smtp' is not a transport: grpc or http"),
+    (["--seeds-seed", "x"], {}, 2, "'x' is not a whole number"),
+    (["--seeds-when-empty", "later"], {}, 2, "when_empty 'later': expected stop, wait:SECONDS, cycle or warn"),
+    (["--seeds-when-empty", "wait:0"], {}, 2, "when_empty 'wait:0': wait takes above 0 and at most 3600"),
+    ([], {"LOCUST_SEEDS_WHEN_EMPTY": "wait:x"}, 2, "wait needs a number of seconds"),
+    (["--seeds-seed", str(2**70)], {}, 2, "is not a whole number within ±9223372036854775807"),
+    (["--seeds-lease-ttl", "0"], {}, 2, "'0': a lease lasts above 0 and at most 86400 seconds"),
+    (["--seeds-lease-ttl", "-5"], {}, 2, "'-5': a lease lasts above 0 and at most 86400 seconds"),
+    (["--seeds-lease-ttl", "86401"], {}, 2, "'86401': a lease lasts above 0 and at most 86400 seconds"),
+    (["--seeds-lease-ttl", "nan"], {}, 2, "'nan': a lease lasts above 0"),
+    ([], {"LOCUST_SEEDS_LEASE_TTL": "soon"}, 2, "'soon' is not a number of seconds"),
+    (
+        ["--seeds-strategy", "lease", "--seeds-when-empty", "cycle"],
+        {},
+        1,
+        "--seeds-when-empty cycle: strategy 'lease' holds each user exclusively, so it takes stop or wait:SECONDS",
+    ),
+    (["--seeds-max-age", "99999999999d"], {}, 2, "'99999999999d' is longer than 100 years (36500d)"),
+    ([], {"LOCUST_SEEDS_MAX_AGE": "99999999999d"}, 2, "is longer than 100 years"),
+    ([], {"LOCUST_SEEDS_SEED": str(2**70)}, 2, "is not a whole number within"),
+    (["--seeds-timeout", "-1"], {}, 2, "'-1' is not a number of seconds above 0"),
+    (["--seeds-rate", "0"], {}, 2, "'0' is not a rate: calls per second, above 0 and at most 1e+06"),
+    (["--seeds-rate", "fast"], {}, 2, "'fast' is not a rate"),
+    (["--seeds-rate", "1e9"], {}, 2, "'1e9' is not a rate"),
+    ([], {"LOCUST_SEEDS_RATE": "nan"}, 2, "'nan' is not a rate"),
+    (["--seeds-plan", "no-such-plan"], {}, 1, "no-such-plan: no such plan file (nor plans/no-such-plan.yaml)"),
+    (["--seeds-requires", "debit_card_acounts"], {}, 1, "unknown account kind 'debit_card_acounts'"),
+    (["--seeds-users", "200000000"], {}, 1, "at most 100,000,000 are seeded in one plan"),
+]
+# Each row's whole command line in a real Locust process: the first of each kind (flag, environment)
+# and every row refused after parsing (exit 1, at test start). The parser's rows run all at once in
+# one Locust process as well (test_bad_seeding_options_in_locusts_parser).
+REAL_RUNS = [row for row in BAD_OPTIONS if row[2] == 1] + [BAD_OPTIONS[0], BAD_OPTIONS[1]]
+
+
+@pytest.mark.parametrize(("args", "env", "code", "expected"), REAL_RUNS, ids=lambda value: str(value)[:40])
 def test_bad_seeding_options(run_locust, data_dir, scenario_plan, tmp_path, args, env, code, expected):
     plan = [] if "--seeds-plan" in args else ["--seeds-plan", str(scenario_plan)]
     done = run_locust(
@@ -153,3 +157,26 @@ def test_seeds_rate_caps_the_calls_per_second_of_the_seeding(
     summary = next(line for line in seeding_lines(done.stderr) if " calls/s" in line)
     rate = float(re.search(r"\(60 calls, ([\d.]+) calls/s", summary)[1])  # type: ignore[index]
     assert rate <= 30 * 1.1, summary
+
+
+def test_bad_seeding_options_in_locusts_parser(data_dir, scenario_plan, tmp_path):
+    """Every row Locust's parser refuses: exit 2 and one line naming the option, all rows in one process."""
+    parsed = [row for row in BAD_OPTIONS if row[2] == 2]
+    rows = [
+        [[*args, "--seeds-plan", str(scenario_plan)], {k: str(v) for k, v in env.items()}] for args, env, *_ in parsed
+    ]
+    done = subprocess.run(
+        [sys.executable, str(data_dir / "parse_rows.py"), json.dumps(rows), str(data_dir / "options_locustfile.py")],
+        env=locust_env({"SEEDS_RECORDS": tmp_path}),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(done.stdout.splitlines()[-1])
+    assert len(results) == len(parsed) > 10
+    for (args, env, _, expected), (code, stderr) in zip(parsed, results, strict=True):
+        errors = [line for line in stderr.splitlines() if ": error: " in line]
+        assert code == 2 and len(errors) == 1 and expected in errors[0], (args, env, stderr)
+        assert "Traceback" not in stderr, stderr
