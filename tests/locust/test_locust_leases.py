@@ -215,18 +215,29 @@ def test_a_timed_run_says_once_when_the_pool_will_run_dry_before_it_ends(
         assert url in lines[0] and "before the run's remaining" in lines[0] and "taken/s" in lines[0], lines[0]
 
 
-def drive(tmp_path: Path, steps: list[list[Any]], **feeder: Any) -> dict[str, Any]:
-    scenario = {"dump": str(ten_users(tmp_path)), "feeder": {"strategy": "lease", **feeder}, "steps": steps}
+def drive_all(directory: Path, scenarios: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Run each named scenario (``steps`` and ``feeder`` arguments) in one driver process, one after another,
+    each on ten seeded users of its own; name → its report."""
+    given = []
+    for number, scenario in enumerate(scenarios.values()):
+        dump = ten_users(directory / str(number))
+        given.append(
+            {"dump": str(dump), "feeder": {"strategy": "lease", **scenario["feeder"]}, "steps": scenario["steps"]}
+        )
     done = subprocess.run(
-        [sys.executable, str(DATA / "lease_driver.py"), json.dumps(scenario)],
+        [sys.executable, str(DATA / "lease_driver.py"), json.dumps(given)],
         env=locust_env({}),
-        cwd=tmp_path,
+        cwd=directory,
         capture_output=True,
         text=True,
-        timeout=45,
+        timeout=90,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.splitlines()[-1])
+    return dict(zip(scenarios, json.loads(done.stdout.splitlines()[-1]), strict=True))
+
+
+def drive(tmp_path: Path, steps: list[list[Any]], **feeder: Any) -> dict[str, Any]:
+    return drive_all(tmp_path, {"only": {"steps": steps, "feeder": feeder}})["only"]
 
 
 ALL = [["claim", u] for u in range(10)]
@@ -236,27 +247,42 @@ NOT_HELD = "SeedingError: seeding.locust.{}: Idle holds no seeded user; call it 
 REASON = "ValueError: seeding.locust.quarantine: the reason must be text of 1 to 500 characters, not "
 
 
-@pytest.mark.parametrize(
-    ("feeder", "steps", "expected", "free_after"),
-    [
-        pytest.param({}, [["release", 0]], NOT_HELD.format("release"), 10, id="release-unleased"),
-        pytest.param({}, [["claim", 0], ["release", 0], ["release", 0]], NOT_HELD.format("release"), 10, id="twice"),
-        pytest.param({}, [["quarantine", 0, "why"]], NOT_HELD.format("quarantine"), 10, id="quarantine-unleased"),
-        pytest.param({}, [["claim", 0], ["quarantine", 0, ""]], REASON + "''", 9, id="reason-empty"),
-        pytest.param({}, [["claim", 0], ["quarantine", 0, "  "]], REASON + "'  '", 9, id="reason-blank"),
-        pytest.param({}, [["claim", 0], ["quarantine", 0, "x" * 501]], REASON + "'xxxx", 9, id="reason-too-long"),
-        pytest.param({}, [["claim", 0], ["quarantine", 0, 7]], REASON + "7", 9, id="reason-not-text"),
-        pytest.param({}, [["claim", 0], ["quarantine", 0, None]], REASON + "None", 9, id="reason-none"),
-        pytest.param({}, [*ALL, ["claim", 10]], "SeedsExhaustedError: ", 0, id="exhausted-stop"),
-        pytest.param(
-            {"when_empty": "wait:0.5"}, [*ALL, ["claim", 10]], "SeedsExhaustedError: ", 0, id="exhausted-wait"
-        ),
-    ],
-)
-def test_bad_lease_calls_are_one_line_and_lose_nothing(tmp_path, feeder, steps, expected, free_after):
-    # After the bad call, exactly the users not held can be leased, then the pool is dry.
-    more = [["claim", 100 + k] for k in range(free_after + 1)]
-    report = drive(tmp_path, [*steps, *more], **feeder)
+BAD_CALLS = [
+    pytest.param({}, [["release", 0]], NOT_HELD.format("release"), 10, id="release-unleased"),
+    pytest.param({}, [["claim", 0], ["release", 0], ["release", 0]], NOT_HELD.format("release"), 10, id="twice"),
+    pytest.param({}, [["quarantine", 0, "why"]], NOT_HELD.format("quarantine"), 10, id="quarantine-unleased"),
+    pytest.param({}, [["claim", 0], ["quarantine", 0, ""]], REASON + "''", 9, id="reason-empty"),
+    pytest.param({}, [["claim", 0], ["quarantine", 0, "  "]], REASON + "'  '", 9, id="reason-blank"),
+    pytest.param({}, [["claim", 0], ["quarantine", 0, "x" * 501]], REASON + "'xxxx", 9, id="reason-too-long"),
+    pytest.param({}, [["claim", 0], ["quarantine", 0, 7]], REASON + "7", 9, id="reason-not-text"),
+    pytest.param({}, [["claim", 0], ["quarantine", 0, None]], REASON + "None", 9, id="reason-none"),
+    pytest.param({}, [*ALL, ["claim", 10]], "SeedsExhaustedError: ", 0, id="exhausted-stop"),
+    pytest.param({"when_empty": "wait:0.5"}, [*ALL, ["claim", 10]], "SeedsExhaustedError: ", 0, id="exhausted-wait"),
+]
+POLICIES = ["cycle", "warn", "sometimes", "wait:0", "wait:x"]
+TTLS = [0, -1, 86401, math.nan]
+
+
+def _bad_call_steps(steps: list[list[Any]], free_after: int) -> list[list[Any]]:
+    """After the bad call, exactly the users not held can be leased, then the pool is dry."""
+    return [*steps, *(["claim", 100 + k] for k in range(free_after + 1))]
+
+
+@pytest.fixture(scope="module")
+def driven(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """Every row of the three tables below, run in one driver process (a Locust start each would cost seconds)."""
+    scenarios: dict[str, dict[str, Any]] = {}
+    for row in BAD_CALLS:
+        feeder, steps, _, free_after = row.values
+        scenarios[f"call-{row.id}"] = {"feeder": feeder, "steps": _bad_call_steps(steps, free_after)}
+    scenarios.update({f"policy-{policy}": {"feeder": {"when_empty": policy}, "steps": []} for policy in POLICIES})
+    scenarios.update({f"ttl-{ttl}": {"feeder": {"lease_ttl": ttl}, "steps": []} for ttl in TTLS})
+    return drive_all(tmp_path_factory.mktemp("lease-tables"), scenarios)
+
+
+@pytest.mark.parametrize(("feeder", "steps", "expected", "free_after"), BAD_CALLS)
+def test_bad_lease_calls_are_one_line_and_lose_nothing(driven, request, feeder, steps, expected, free_after):
+    report = driven[f"call-{request.node.callspec.id}"]
     assert report["made"] is None
     bad, after = report["steps"][len(steps) - 1], report["steps"][len(steps) :]
     assert bad[0] == "error" and f"{bad[1]}: {bad[2]}".startswith(expected), report
@@ -270,17 +296,17 @@ def test_bad_lease_calls_are_one_line_and_lose_nothing(tmp_path, feeder, steps, 
         assert 0 not in {step[1] for step in after[:-1]}, after
 
 
-@pytest.mark.parametrize("policy", ["cycle", "warn", "sometimes", "wait:0", "wait:x"])
-def test_lease_refuses_a_policy_that_would_share_a_user(tmp_path, policy):
-    report = drive(tmp_path, [], when_empty=policy)
+@pytest.mark.parametrize("policy", POLICIES)
+def test_lease_refuses_a_policy_that_would_share_a_user(driven, policy):
+    report = driven[f"policy-{policy}"]
     assert report["made"] is not None and report["made"].startswith("ValueError: ") and "\n" not in report["made"]
     if policy in ("cycle", "warn"):
         assert f"holds each user exclusively: when_empty takes stop or wait:SECONDS, not '{policy}'" in report["made"]
 
 
-@pytest.mark.parametrize("ttl", [0, -1, 86401, math.nan])
-def test_lease_ttl_out_of_bounds_is_refused(tmp_path, ttl):
-    report = drive(tmp_path, [], lease_ttl=ttl)
+@pytest.mark.parametrize("ttl", TTLS)
+def test_lease_ttl_out_of_bounds_is_refused(driven, ttl):
+    report = driven[f"ttl-{ttl}"]
     assert report["made"] is not None and "lease_ttl must be above 0 and at most 86400 seconds" in report["made"]
 
 

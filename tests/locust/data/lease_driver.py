@@ -1,7 +1,8 @@
 """One process, a local Locust runner, one ``SeedsFeeder(strategy="lease")``: runs steps, reports what each did.
 
-Run as ``python lease_driver.py SCENARIO_JSON``; prints one JSON report on its last line. The
-scenario names the ``dump``, the feeder's keyword arguments (``feeder``) and ``steps``:
+Run as ``python lease_driver.py SCENARIO_JSON``; prints one JSON report on its last line (for a
+JSON list of scenarios, run one after another in this process, a list of reports). A scenario
+names the ``dump``, the feeder's keyword arguments (``feeder``) and ``steps``:
 
     ["claim", u]              virtual user u takes a seeded user (``claim_for``)
     ["release", u]            ``seeding.locust.release(user u)``
@@ -92,4 +93,5 @@ def main(scenario: dict[str, Any]) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(json.loads(sys.argv[1]))))
+    given = json.loads(sys.argv[1])
+    print(json.dumps([main(scenario) for scenario in given] if isinstance(given, list) else main(given)))
