@@ -137,7 +137,12 @@ def _journal_line(path: Path) -> str:
     try:
         with open(open_regular(path, what="a journal"), "rb") as journal:
             header = orjson.loads(journal.readline())
-            done = len({line.split(b",", 1)[0] for line in journal if line.startswith(b'{"index":')})
+            complete, begun = set(), set()  # a user line, or a part of a user being made (``_partial``)
+            for line in journal:
+                if line.startswith(b'{"index":'):
+                    head, _, rest = line.partition(b",")
+                    (complete if rest.startswith(b'"user":') else begun).add(head)
+            done, begun = len(complete), len(begun - complete)
     except SeedingError as exc:  # names the file already
         return f"unreadable: {exc}"
     except (OSError, orjson.JSONDecodeError) as exc:
@@ -152,7 +157,8 @@ def _journal_line(path: Path) -> str:
             shard = parse_shard(str(header["shard"]))
             name = f"{name} shard {shard}"
             users = len(shard.indices(int(users)))
-    return f"{name}  {done} of {users} users  started {started}  {path}"
+    more = f" (and {begun} begun)" if begun else ""
+    return f"{name}  {done} of {users} users{more}  started {started}  {path}"
 
 
 def _age(stamp: object) -> str:

@@ -219,6 +219,7 @@ def test_list_shows_plans_dumps_and_unfinished_runs(tmp_path: Path, stand: Stand
     assert seeded.returncode == 0, seeded.stderr
     (tmp_path / "dumps" / "other_seeds.journal").write_text(
         '{"scenario":"other","users":5,"started_at":"2020-01-01T00:00:00+00:00"}\n{"index":0,"user":{}}\n'
+        '{"index":1,"made":"user","id":"u1","at":[]}\n{"index":0,"made":"user","id":"u0","at":[]}\n'
     )
 
     listed = cli("list", cwd=tmp_path)
@@ -228,7 +229,7 @@ def test_list_shows_plans_dumps_and_unfinished_runs(tmp_path: Path, stand: Stand
     assert re.search(r"^  broken\s+invalid: .*users.count", out, re.MULTILINE), out
     line = next(line for line in out.splitlines() if "tiny_seeds.json" in line)
     assert "3 users" in line and "s ago" in line and f"grpc {stand.grpc_target}" in line and "plan unchanged" in line
-    assert "other  1 of 5 users  started" in out
+    assert "other  1 of 5 users (and 1 begun)  started" in out  # user 1 is being made: a part, not a user
 
     (plans / "tiny.yaml").write_text(SMALL.replace("top_up_operations: 2", "top_up_operations: 1"))
     changed = cli("list", cwd=tmp_path)
