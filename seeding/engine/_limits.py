@@ -319,11 +319,11 @@ class LatencyLimit:
         self.unloaded: float | None = None  # the unloaded round trip (s), once probed
         self.round_trip: float | None = None  # the last window's mean round trip (s)
         self._aim = 1 + (budget - 1) / 2
-        self._size = float(minimum)  # the limit before rounding
         self._probe_every = probe_every
         self._starting = True
         self._probe: _MeanProbe | None = _MeanProbe(drained=-math.inf)  # the first: nothing in flight yet
-        self._resume = 2 * minimum  # the first probe's answers are start-up's first window: it doubles
+        self._resume = min(2 * minimum, maximum)  # the first probe's answers are start-up's first window
+        self._size = float(self._resume)  # the limit before rounding
         self._probed = 0  # the answers the unloaded round trip is the mean of
         self._next_probe = math.inf
         self._total = 0.0  # the window's round trips, summed

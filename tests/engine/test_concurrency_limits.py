@@ -176,6 +176,26 @@ def test_start_up_doubles_each_round_trip() -> None:
     assert [limit for _, limit in model.limits][:8] == [1] * 7 + [2]  # the probe's 8 answers, then two
 
 
+@pytest.mark.parametrize(("slow", "after"), [(1.4, [2, 4]), (1.6, [1, 1])])
+def test_a_few_slow_answers_end_start_up_only_past_the_budget(slow: float, after: list[int]) -> None:
+    # After the probe (8 answers at SERVICE), a window of 4 answers at two in flight comes back
+    # ``slow`` × the unloaded round trip: past the aim (1.25) but within the budget (1.5), a mean of so
+    # few is noise and start-up goes on (the next fast window doubles); past the budget it ends.
+    limit = LatencyLimit()
+    now = 0.0
+    for _ in range(8):
+        now += SERVICE
+        limit.sample(now, SERVICE)
+    assert limit.limit == 2
+    seen = []
+    for trip in (slow * SERVICE, 1.05 * SERVICE):
+        sent, now = now, now + trip
+        for _ in range(4):
+            limit.sample(now, now - sent, in_flight=1)
+        seen.append(limit.limit)
+    assert seen == after
+
+
 @pytest.mark.parametrize("lag", [SERVICE / 64, SERVICE / 32, SERVICE / 16])
 def test_a_busy_client_is_not_read_as_a_queue_at_the_gateway(lag: float) -> None:
     # No capacity limit, but a loaded client (a 2-core machine shared with other work): each call
