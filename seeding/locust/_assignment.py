@@ -25,6 +25,7 @@ order; nothing here names a strategy.)
 from __future__ import annotations
 
 import heapq
+import time
 from collections import deque
 from collections.abc import Container, Iterable
 from dataclasses import asdict, dataclass
@@ -35,7 +36,7 @@ from pydantic import Field, StrictInt, TypeAdapter
 
 from ..dumps._strategies import STRATEGIES, Order, Strategy, strategy_spec
 
-__all__ = ["STRATEGIES", "Assignment", "NumberPool", "Strategy", "plan_assignments"]
+__all__ = ["STRATEGIES", "Assignment", "NumberPool", "Pace", "Strategy", "plan_assignments"]
 
 
 # The types an Assignment's fields must have when one arrives in a message (ints, not bools or text).
@@ -87,6 +88,25 @@ class NumberPool:
             else:
                 heapq.heappush(self._free, back)
         return number
+
+
+class Pace:
+    """Events per second over the last minute (or since the first, when sooner), as the service's pool counts."""
+
+    WINDOW = 60.0
+
+    def __init__(self) -> None:
+        self._times: deque[float] = deque()
+        self._since = time.monotonic()
+
+    def add(self) -> None:
+        self._times.append(time.monotonic())
+
+    def per_second(self) -> float:
+        now = time.monotonic()
+        while self._times and self._times[0] <= now - self.WINDOW:
+            self._times.popleft()
+        return len(self._times) / min(self.WINDOW, max(1.0, now - self._since))
 
 
 @dataclass(frozen=True)

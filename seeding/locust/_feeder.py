@@ -49,7 +49,7 @@ from ..dumps._exhaustion import WhenEmpty
 from ..dumps._files import open_dump
 from ..dumps._result import SeedsResult, SeedUserResult
 from ..dumps._strategies import strategy_spec
-from ._assignment import Assignment, NumberPool, Strategy
+from ._assignment import Assignment, NumberPool, Pace, Strategy
 from ._greetings import HELLO, route
 from ._master import MasterSide
 from ._messages import MESSAGES, Kind, listener, quarantine_reason
@@ -228,6 +228,7 @@ class SeedsFeeder(MasterSide, WorkerSide):
         self._quarantined = {}
         self._renewers: dict[str, gevent.Greenlet[[str], None]] = {}  # service lease ID → its renewing greenlet
         self.prediction_every = PREDICTION_EVERY
+        self._paces = (Pace(), Pace())  # pooled positions taken and given back (master, local runner), per run
         self._predicting: gevent.Greenlet[[float], None] | None = None
         _FEEDERS.add(self)
         events = events or locust_events
@@ -316,6 +317,7 @@ class SeedsFeeder(MasterSide, WorkerSide):
                 self._send("release", {"generation": claim._generation, "position": claim._position})
             else:
                 self._pool.put(claim._position)
+                self._paces[1].add()
 
     def quarantine(self, claim: SeedClaim, reason: str) -> None:
         """Take a claimed seeded user out of circulation: never handed out again in this test run.
@@ -519,6 +521,8 @@ class SeedsFeeder(MasterSide, WorkerSide):
             rounds = 0 if self._leased else count  # lease: every position from the pool, where quarantine keeps it
             self._install(environment, Assignment(self.strategy, count, 1, 0, rounds, seed, generation), seeds)
             where = "in this process"
+        if self._leased:
+            self._watch_prediction(environment)
         logger.info(
             "%s: %d seeded users for %d virtual users %s, strategy %r",
             self.dump,
@@ -529,7 +533,7 @@ class SeedsFeeder(MasterSide, WorkerSide):
         )
 
     def _watch_prediction(self, environment: Environment) -> None:
-        """A timed run (``--run-time``) leasing from a service: one line if its pool will run dry before the end."""
+        """A timed run (``--run-time``) under lease: one line if the pool will run dry before the end."""
         run_time = getattr(getattr(environment, "parsed_options", None), "run_time", None)
         if self._predicting is not None:
             self._predicting.kill(block=False)
@@ -541,15 +545,32 @@ class SeedsFeeder(MasterSide, WorkerSide):
         if isinstance(run_time, int | float) and run_time > 0:
             self._predicting = gevent.spawn(self._predict, time.monotonic() + run_time)
 
+    def _pool_here(self) -> dict[str, Any]:
+        """What ``GET …/pool`` says, for the pool this process keeps (the master's, or a local runner's)."""
+        assignment = self._assignment
+        if assignment is None:
+            raise SeedingError(f"{self.dump}: no test run yet")
+        held = len(self._granted) if isinstance(self._runner, MasterRunner) else len(self._live)
+        free = max(0, assignment.seeds - held - len(self._quarantined))
+        takes, returns = self._paces[0].per_second(), self._paces[1].per_second()
+        empty_in = 0.0 if free == 0 else free / (takes - returns) if takes > returns else None
+        return {
+            "free": free,
+            "leased": held,
+            "quarantined": len(self._quarantined),
+            "take_per_s": round(takes, 3),
+            "return_per_s": round(returns, 3),
+            "empty_in_s": empty_in,
+        }
+
     def _predict(self, ends: float) -> None:
         """Every ``prediction_every`` seconds: the pool's ``empty_in_s`` against the run's time left (said once)."""
-        assert self._service is not None
         every = max(0.5, float(self.prediction_every))  # never a busy loop on the service
         while ends - time.monotonic() > every:
             gevent.sleep(every)
             left = ends - time.monotonic()
             try:
-                pool = self._service.pool()
+                pool = self._service.pool() if self._service is not None else self._pool_here()
             except SeedingError as exc:
                 logger.debug("%s", exc)  # the service is away: the claims say so loudly enough
                 continue
@@ -559,7 +580,7 @@ class SeedsFeeder(MasterSide, WorkerSide):
                     "%s: the pool will have no free user in about %.0f s, before the run's remaining %.0f s "
                     "(%s free, %s leased, %s quarantined; %s taken/s, %s returned/s over the last minute); "
                     "seed more users, or give them back sooner",
-                    self._service.url,
+                    self._service.url if self._service is not None else self.dump,
                     empty_in,
                     left,
                     pool.get("free"),
@@ -595,6 +616,7 @@ class SeedsFeeder(MasterSide, WorkerSide):
         self._pool = assignment.pool()
         self._live.clear()
         self._quarantined.clear()
+        self._paces = (Pace(), Pace())
         self._random = random.Random(f"{assignment.seed}:{assignment.slot}:{assignment.generation}")
         environment.seeds = served  # type: ignore[attr-defined]  # ours: Locust's Environment has none
         self._ready.set()
@@ -610,7 +632,10 @@ class SeedsFeeder(MasterSide, WorkerSide):
         """A position from the pool: the master's, asked for over the wire, or this process's."""
         if isinstance(self._runner, WorkerRunner):
             return self._claim_from_master(assignment)
-        return self._pool.take()
+        position = self._pool.take()
+        if position is not None:
+            self._paces[0].add()
+        return position
 
 
 def _class_counts(user_classes: list[type[User]], users: int) -> dict[str, int]:

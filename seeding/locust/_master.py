@@ -17,7 +17,7 @@ from locust.runners import HEARTBEAT_INTERVAL, STATE_MISSING, STATE_RUNNING, STA
 
 from ..dumps._files import read_meta
 from ..dumps._result import SeedsResult
-from ._assignment import Assignment, plan_assignments
+from ._assignment import Assignment, Pace, plan_assignments
 from ._feeder_state import FeederState
 from ._messages import Claim, Hello, Need, Quarantine, Release
 from ._shipping import fingerprint, user_chunks
@@ -40,6 +40,7 @@ class MasterSide(FeederState):
     # in this run, so a late release of one from it cannot free a position someone else holds.
     _revoked: dict[str, set[int]]
     _unsent: set[str]  # workers whose revocation has not been sent yet (they are still missing)
+    _paces: tuple[Pace, Pace]  # pooled positions taken, given back: the pool's prediction
 
     def _start_workers(
         self, environment: Environment, runner: MasterRunner, seeds: SeedsResult, users: int, seed: int, generation: int
@@ -121,6 +122,7 @@ class MasterSide(FeederState):
             position = self._pool.take_except(barred)
         if position is not None:
             self._granted[position] = node
+            self._paces[0].add()
         self._send("grant", {"generation": msg.generation, "ticket": msg.ticket, "position": position}, node)
 
     def _reclaim_from_departed(self) -> bool:
@@ -135,6 +137,7 @@ class MasterSide(FeederState):
         for position, node in gone:
             del self._granted[position]
             self._pool.put(position)
+            self._paces[1].add()
             if node in runner.clients:  # missing, not gone: it may come back believing it holds it
                 self._revoked.setdefault(node, set()).add(position)
                 self._unsent.add(node)
@@ -193,6 +196,7 @@ class MasterSide(FeederState):
             return self._drop("release", node, f"position {msg.position} is not held by this worker", stale=stale)
         del self._granted[msg.position]
         self._pool.put(msg.position)
+        self._paces[1].add()
 
 
 def _departed(runner: MasterRunner, node: str) -> bool:

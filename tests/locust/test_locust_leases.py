@@ -187,32 +187,38 @@ def test_service_leases_renew_come_back_after_a_kill_and_quarantine_in_the_pool(
 
 
 @pytest.mark.parametrize(
-    ("users", "hold", "warned"),
+    ("source", "users", "hold", "warned"),
     [
-        (8, "60", True),  # 8 of 10 leased in the first seconds, none given back: dry long before the end
-        (1, "0.2", False),  # one user leasing and returning: the pool never runs dry
+        ("service", 8, "60", True),  # 8 of 10 leased in the first seconds, none given back: dry long before the end
+        ("service", 1, "0.2", False),  # one user leasing and returning: the pool never runs dry
+        ("master", 8, "60", True),  # the same through Locust's master (a dump file, 2 worker processes)
+        ("local", 1, "0.2", False),
     ],
-    ids=["runs-dry", "keeps-up"],
+    ids=["service-runs-dry", "service-keeps-up", "master-runs-dry", "local-keeps-up"],
 )
 def test_a_timed_run_says_once_when_the_pool_will_run_dry_before_it_ends(
-    stand_process, run_locust, tmp_path, users, hold, warned
+    stand_process, run_locust, tmp_path, source, users, hold, warned
 ):
-    ten_users(tmp_path)
+    dump = ten_users(tmp_path)
     (tmp_path / "records").mkdir()
-    with ServiceProcess(dumps_dir=tmp_path / "dumps", plans_dir=tmp_path) as service:
-        url = f"{service.url}/v1/dumps/s"
-        env = {"SEEDS_DUMP": url, "SEEDS_HOLD": hold, "SEEDS_PREDICT_EVERY": "2", "SEEDS_RECORDS": tmp_path / "records"}
-        args = ["-f", str(DATA / "lease_locustfile.py"), "--headless", "-u", str(users), "-r", "2", "-t", "10s"]
-        # The made-up users are not the stand's (its 422s are failures): only the run's own errors count.
-        done = run_locust(
-            [*args, "--only-summary", "--exit-code-on-error", "0", "--host", stand_process.http_url], env=env
-        )
+    args = ["-f", str(DATA / "lease_locustfile.py"), "--headless", "-u", str(users), "-r", "2", "-t", "10s"]
+    # The made-up users are not the stand's (its 422s are failures): only the run's own errors count.
+    args += ["--only-summary", "--exit-code-on-error", "0", "--host", stand_process.http_url]
+    args += ["--processes", "2"] if source == "master" else []
+    env: dict[str, str | Path] = {"SEEDS_HOLD": hold, "SEEDS_PREDICT_EVERY": "2", "SEEDS_RECORDS": tmp_path / "records"}
+    if source == "service":
+        with ServiceProcess(dumps_dir=tmp_path / "dumps", plans_dir=tmp_path) as service:
+            where = f"{service.url}/v1/dumps/s"
+            done = run_locust(args, env={**env, "SEEDS_DUMP": where})
+    else:
+        where = str(dump)
+        done = run_locust(args, env={**env, "SEEDS_DUMP": dump})
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Traceback" not in done.stderr
     lines = [line for line in done.stderr.splitlines() if "will have no free user in about" in line]
     assert len(lines) == (1 if warned else 0), lines
     if warned:
-        assert url in lines[0] and "before the run's remaining" in lines[0] and "taken/s" in lines[0], lines[0]
+        assert where in lines[0] and "before the run's remaining" in lines[0] and "taken/s" in lines[0], lines[0]
 
 
 def drive_all(directory: Path, scenarios: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
