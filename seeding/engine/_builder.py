@@ -353,6 +353,8 @@ class Builder:
         begun = partial or {}
         self._on_part = on_part
 
+        failed: list[BuildError] = []
+
         async def worker() -> None:
             while True:
                 await self._slots.admit()
@@ -360,7 +362,12 @@ class Builder:
                     index = next(queue, None)  # workers share one iterator: each index is taken once
                     if index is None:
                         return
-                    user = await self._checked_user(index, begun.get(index))
+                    try:
+                        user = await self._checked_user(index, begun.get(index))
+                    except BuildError as exc:  # the run fails: nothing new goes out, calls in flight answer
+                        failed.append(exc)
+                        self._slots.stop()
+                        return
                 finally:
                     self._slots.user_done()
                 on_user(index, user)
@@ -370,25 +377,37 @@ class Builder:
                 async with asyncio.TaskGroup() as group:
                     for _ in range(min(self._slots.maximum, count)):
                         group.create_task(worker())
-            except BaseExceptionGroup as failed:
-                raise _first_failure(failed) from None
+            except BaseExceptionGroup as errors:
+                raise _first_failure(errors) from None
+
+        async def bound() -> None:  # after a failure, the calls in flight get as long as after a signal
+            while not failed:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(_DRAIN)
+            building.cancel()
 
         building = asyncio.ensure_future(build())
+        watchdog = asyncio.ensure_future(bound())
         try:
             await asyncio.shield(building)
         except asyncio.CancelledError:
-            # Stopped: nothing new goes out, and calls already sent get a moment to answer, so what
-            # the gateway made is journaled (``on_part``) rather than made again by the resumed run.
-            self._slots.stop()
-            await asyncio.wait({building}, timeout=_DRAIN)
-            building.cancel()
-            with contextlib.suppress(BaseException):
-                await building
-            raise
+            if not (failed and building.done()):  # the run was stopped (not its own watchdog after a failure)
+                # Nothing new goes out, and calls already sent get a moment to answer, so what the
+                # gateway made is journaled (``on_part``) rather than made again by the resumed run.
+                self._slots.stop()
+                await asyncio.wait({building}, timeout=_DRAIN)
+                building.cancel()
+                with contextlib.suppress(BaseException):
+                    await building
+                if not failed:
+                    raise
         finally:
+            watchdog.cancel()
             self.stats.finished = time.monotonic()
             self.stats.peak_in_flight = self._slots.peak_in_flight
             self.stats.round_trip, self.stats.unloaded_round_trip = self.round_trips
+        if failed:
+            raise failed[0]
 
     async def _checked_user(self, index: int, begun: PartialUser | None = None) -> bytes:
         """``_user(index)``, any failure in its tree raised as the ``BuildError`` of that user."""
@@ -428,23 +447,23 @@ class Builder:
             user_id = user.id
             self._note(index, "user", user_id, ())
         have = begun.accounts if begun is not None else {}
-        async with asyncio.TaskGroup() as group:
-            accounts = {
-                name: [
-                    group.create_task(
-                        self._account(
-                            _Place(index, name, number),
-                            user_id,
-                            kind,
-                            plan,
-                            self._fake.operations(index, name, number, plan),
-                            have.get((name, number)),
-                        )
+        accounts = {
+            name: [
+                asyncio.ensure_future(
+                    self._account(
+                        _Place(index, name, number),
+                        user_id,
+                        kind,
+                        plan,
+                        self._fake.operations(index, name, number, plan),
+                        have.get((name, number)),
                     )
-                    for number, plan in enumerate(plans)
-                ]
-                for name, kind, plans in shape.accounts
-            }
+                )
+                for number, plan in enumerate(plans)
+            ]
+            for name, kind, plans in shape.accounts
+        }
+        await _settled(task for tasks in accounts.values() for task in tasks)
         return user_json(
             user_id, {name: [t.result() for t in tasks] for name, tasks in accounts.items()}, profile=shape.profile
         )
@@ -472,18 +491,21 @@ class Builder:
         made_operations = have.made_operations([op.field for op in operations]) if have is not None else {}
         round_robin = self.plan.operations.card == "round_robin"
         card_chain = self._chained(len(operations)) if round_robin else 0  # operations wait for the cards
-        async with asyncio.TaskGroup() as group:
-            cards = {
-                name: [
-                    made_cards.get(name, {}).get(number)
-                    or group.create_task(self._card(place.card(name, number), user_id, account_id, ctype, card_chain))
-                    for number in range(cplan.fixed_count)
-                ]
-                for name, ctype, cplan in plan.cards()
-            }
-            if operations and not round_robin:
-                first = self._first_card(account_id, kind, opened)
-                ops = group.create_task(self._operations(place, account_id, [first], operations, made_operations))
+        first = self._first_card(account_id, kind, opened) if operations and not round_robin else ""
+        cards = {
+            name: [
+                made_cards.get(name, {}).get(number)
+                or asyncio.ensure_future(self._card(place.card(name, number), user_id, account_id, ctype, card_chain))
+                for number in range(cplan.fixed_count)
+            ]
+            for name, ctype, cplan in plan.cards()
+        }
+        if operations and not round_robin:
+            ops = asyncio.ensure_future(self._operations(place, account_id, [first], operations, made_operations))
+        await _settled(
+            [task for tasks in cards.values() for task in tasks if not isinstance(task, str)]
+            + ([ops] if operations and not round_robin else [])
+        )
         issued = {name: [t if isinstance(t, str) else t.result() for t in tasks] for name, tasks in cards.items()}
         if operations and round_robin:
             card_ids = [card_id for card_id, _ in opened] + [c for ids in issued.values() for c in ids]
@@ -540,7 +562,9 @@ class Builder:
         if not card_ids:
             raise SeedingError(f"account {account_id} has no card for its operations")
         if self.options.parallel_operations:
-            return list(await asyncio.gather(*(make(n, op) for n, op in enumerate(operations))))
+            made_now = [asyncio.ensure_future(make(n, op)) for n, op in enumerate(operations)]
+            await _settled(made_now)
+            return [task.result() for task in made_now]
         return [await make(n, op) for n, op in enumerate(operations)]
 
     def _chained(self, operations: int) -> int:
@@ -618,6 +642,7 @@ class Builder:
             return await self._retrying.copy()(again)
         except GatewayError:
             self.stats.failures += 1
+            self._slots.stop()  # the run fails with it: nothing new goes out, the calls in flight answer
             raise
 
     @functools.cached_property
@@ -629,6 +654,23 @@ class Builder:
 
     def _count_retry(self, state: RetryCallState) -> None:
         self.stats.retries += 1
+
+
+async def _settled(tasks: Iterable[asyncio.Future[Any]]) -> None:
+    """Wait for every task, then raise the first failure among them.
+
+    Unlike a ``TaskGroup``, a failure does not cancel its siblings: the run stops sending
+    (``_Slots.stop``), so they end at their next call, and a call of theirs already sent answers and
+    is journaled instead of leaving what the gateway made unknown. Cancelled from outside, it
+    cancels them all.
+    """
+    waiting = list(tasks)
+    if not waiting:
+        return
+    results = await asyncio.gather(*waiting, return_exceptions=True)
+    errors = [result for result in results if isinstance(result, BaseException)]
+    if errors:
+        raise _first_failure(BaseExceptionGroup("", errors))
 
 
 def _first_failure(group: BaseExceptionGroup) -> BaseException:

@@ -92,6 +92,25 @@ async def test_users_in_flight_at_a_signal_are_completed_not_made_again(
     assert not journal.exists()
 
 
+@pytest.mark.parametrize("transport", ["grpc", "http"])
+async def test_a_user_failing_for_good_leaves_nothing_the_journal_does_not_know(tmp_path: Path, transport: str) -> None:
+    """One call fails for good (``--retries 0`` on a flaky gateway): the run stops sending, the calls
+    of the other users in flight answer and are journaled, and the resume completes them."""
+    (tmp_path / "p.yaml").write_text(PLAN.format(count=USERS))
+    journal, dump = tmp_path / "s_seeds.journal", tmp_path / "s_seeds.json"
+    async with Stand(latency_ms=30, fail_rate=0.06, seed=5) as stand:
+        args = ["p.yaml", *gateway_flags(stand, transport), f"--dumps-dir={tmp_path}", "--concurrency=6"]
+        failed = await Cli.run(*args, "--retries=0", cwd=tmp_path)
+        assert failed.proc.returncode == 1, failed.stderr
+        assert "failed" in failed.stderr and "--resume" in failed.stderr, failed.stderr
+        assert journal.exists() and len(stand_ids(stand)["users"]) < USERS
+        stand.faults.fail_rate = 0.0  # the gateway is well again
+        resumed = await Cli.run(*args, "--resume", cwd=tmp_path)
+        assert resumed.proc.returncode == 0, resumed.stderr
+        assert stand_ids(stand) == dump_ids(dump), "the gateway holds something the dump does not list, or twice"
+        assert len(dump_users(dump)) == USERS
+
+
 def _strip(field: str, key: str | None = None) -> Callable[[dict[str, Any]], int]:
     """An edit that removes the user's first ``field`` account (or its ``key`` list); returns how many
     entities went with it (left on the gateway by the edit, not by the run)."""
