@@ -113,7 +113,10 @@ async def test_a_second_run_on_a_live_journal_is_refused_and_the_first_finishes_
     (tmp_path / "p.yaml").write_text(PLAN.format(count=30))
     journal, dump = tmp_path / "p_seeds.journal", tmp_path / "p_seeds.json"
     async with Stand(latency_ms=15) as stand:
+        # A call deadline longer than the stop: a call answered while the run was stopped is not retried
+        # (which would make a second user on the gateway, the first one's answer lost).
         args = ("p.yaml", "--grpc-target", stand.grpc_target, "--dumps-dir", tmp_path, "--concurrency", "3")
+        args = (*args, "--timeout", "120")
         first = await Cli.start(*args, cwd=tmp_path)
         await wait_for_users(journal, 2, first)
         first.proc.send_signal(signal.SIGSTOP)  # mid-run, lock held, however slow the machine is
