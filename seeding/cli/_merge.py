@@ -14,7 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .._exceptions import SeedingError
+from ..dumps._files import dump_path
 from ..engine._merge import MergeError, merge_shards
+from ..engine._plan_lock import PlanHeld, PlanLock
 from ._arguments import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG, OneLineParser
 
 __all__ = ["build_parser", "main"]
@@ -33,6 +35,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _plan_lock(dump: Path) -> PlanLock | None:
+    """The plan's lock while the merged dump is written: a live run of the plan refuses the merge.
+
+    None when the dumps directory is missing, or the lock file cannot be made (the merged dump cannot
+    be written there either, and ``merge_shards`` says why in its own words).
+    """
+    if not dump.parent.is_dir():
+        return None
+    try:
+        return PlanLock.take(dump)
+    except PlanHeld:
+        raise
+    except SeedingError:
+        return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m seeding merge``; returns the exit code."""
     args = build_parser().parse_args(argv)
@@ -45,7 +63,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         scenario = args.scenario
         if not scenario or "/" in scenario or scenario in (".", ".."):
             raise MergeError(f"{scenario!r}: give the plan's scenario name (its dump's name without _seeds.json)")
-        merged = merge_shards(scenario, dumps_dir)
+        lock = _plan_lock(dump_path(scenario, dumps_dir))
+        try:
+            merged = merge_shards(scenario, dumps_dir)
+        finally:
+            if lock is not None:
+                lock.release()
     except SeedingError as exc:
         print(f"{NAME}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -32,10 +32,14 @@ from .._exceptions import JournalError
 from ..files import check_regular
 from ._journal import make_dumps_dir
 
-__all__ = ["INHERITED_LOCK", "PlanLock", "lock_path"]
+__all__ = ["INHERITED_LOCK", "PlanHeld", "PlanLock", "lock_path"]
 
 INHERITED_LOCK = "SEEDING_PLAN_LOCK_FD"  # a --processes child: the descriptor of its parent's lock
 _FLAGS = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+class PlanHeld(JournalError):
+    """Another live run holds the plan (as opposed to a lock file that cannot be made at all)."""
 
 
 def lock_path(dump: Path) -> Path:
@@ -70,7 +74,7 @@ class PlanLock:
                 holder = _holder(fd)
                 os.close(fd)
                 who = f"pid {holder}" if holder else "another process"
-                raise JournalError(
+                raise PlanHeld(
                     f"{dump}: another run of this plan ({who}) is running right now (it holds {path.name}); "
                     "wait for it to end or stop it, then --resume"
                 ) from None

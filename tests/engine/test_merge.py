@@ -20,6 +20,7 @@ import pytest
 from seeding import open_dump
 from seeding.cli._merge import main as merge_main
 from seeding.dumps._files import write_dump
+from seeding.engine._plan_lock import PlanLock
 from seeding.engine._shards import Shard
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -192,7 +193,7 @@ def test_bad_merges_are_refused_naming_the_shard(
     for part in says:
         assert part in lines[0]
     assert not (shards / "s_seeds.json").is_file(), "nothing is written when the shards are refused"
-    assert not list(shards.glob(".s_seeds.json.*")), "no temporary file left"
+    assert not [p for p in shards.glob(".s_seeds.json.*") if p.suffix != ".lock"], "no temporary file left"
 
 
 def test_a_corrupt_user_never_reaches_a_merged_dump_even_past_the_first_shard(shards: Path) -> None:
@@ -213,3 +214,17 @@ def test_list_shows_the_shards_and_the_missing_ones(shards: Path, capsys: pytest
     out = capsys.readouterr().out
     assert "s  2 of 3 shards, missing 2/3" in out
     assert "s shard 2/3  0 of 3 users" in out  # the shard's share of the plan's 10: [3, 6)
+
+
+def test_a_merge_while_a_run_of_the_plan_lives_is_refused_naming_it(shards: Path) -> None:
+    holder = PlanLock.take(shards / "s_seeds.json")  # what a live run of the plan holds
+    try:
+        refused = merge(shards, "s", "--dumps-dir", str(shards))
+    finally:
+        holder.release()
+    assert refused.returncode == 2, refused.stderr
+    (line,) = refused.stderr.strip().splitlines()
+    assert f"another run of this plan (pid {os.getpid()}) is running right now" in line, line
+    assert not (shards / "s_seeds.json").exists()
+    done = merge(shards, "s", "--dumps-dir", str(shards))  # once it ended
+    assert done.returncode == 0, done.stderr
