@@ -227,7 +227,7 @@ class RedisStore:
         self.idle_ms = max(1, round(idle_s * 1000))
         # At most MAX_CONNECTIONS to Redis per process; a request beyond waits for one (up to 5 s).
         connections = aioredis.BlockingConnectionPool.from_url(
-            url, max_connections=MAX_CONNECTIONS, timeout=5.0, socket_connect_timeout=2.0, socket_timeout=5.0
+            url, max_connections=MAX_CONNECTIONS, timeout=5.0, socket_connect_timeout=5.0, socket_timeout=5.0
         )
         self._redis = aioredis.Redis(connection_pool=connections)
         self._lease = self._redis.register_script(_LEASE)
