@@ -22,7 +22,7 @@ PLAN = str(PROJECT / "plans" / "scenario-11-2.yaml")
 
 
 @pytest.mark.parametrize("transport", ["grpc", "http"])
-async def test_rate_200_is_never_exceeded_over_five_seconds(transport: str, tmp_path: Path) -> None:
+async def test_rate_200_holds_within_ten_per_cent_over_five_seconds(transport: str, tmp_path: Path) -> None:
     async with Stand(latency_ms=5) as stand:
         flag = "--grpc-target" if transport == "grpc" else "--http-url"
         seeding = await asyncio.create_subprocess_exec(
@@ -46,7 +46,7 @@ async def test_rate_200_is_never_exceeded_over_five_seconds(transport: str, tmp_
         _, stderr = await asyncio.wait_for(seeding.communicate(), timeout=60)
     assert seeding.returncode == 0, stderr.decode()
     rate = (second - first) / seconds
-    # The cap: never above 200/s (+10 %). Below it only a starved machine's pace (a loaded 2-core VM
-    # gave 48/s): bench/ measures how close to the cap a quiet machine runs.
-    assert 100 <= rate <= 220, f"{rate:.0f} calls/s"
+    # Within 10 % of the cap, as calls per second counted on the stand. (A 2-core VM loaded to 10 by
+    # other work gave 48/s once: the pace of a starved machine, not of the cap.)
+    assert 180 <= rate <= 220, f"{rate:.0f} calls/s"
     assert stand.faults.calls.total() == 1 + 1500  # the pre-flight call, then the run's
