@@ -152,7 +152,7 @@ class GrpcGatewayClient(ContractClient):
             return GatewayUnreachableError(method=endpoint.rpc, target=self.target, status=status, detail=detail)
         pushback = None
         if status in ("RESOURCE_EXHAUSTED", "UNAVAILABLE"):
-            trailers = dict(exc.trailing_metadata() or ())
+            trailers = dict(iter(exc.trailing_metadata() or ()))  # pairs: grpcio 1.76's Metadata keys() breaks dict()
             pushback = pushback_seconds(trailers.get(PUSHBACK_TRAILER), unit=0.001)
         return error_for_grpc_status(status, method=endpoint.rpc, target=self.target, detail=detail, pushback=pushback)
 
