@@ -137,12 +137,13 @@ def _journal_line(path: Path) -> str:
     try:
         with open(open_regular(path, what="a journal"), "rb") as journal:
             header = orjson.loads(journal.readline())
-            complete, begun = set(), set()  # a user line, or a part of a user being made (``_partial``)
+            complete: set[bytes] = set()  # a user line
+            parts: set[bytes] = set()  # a part of a user being made (``_partial``)
             for line in journal:
                 if line.startswith(b'{"index":'):
                     head, _, rest = line.partition(b",")
-                    (complete if rest.startswith(b'"user":') else begun).add(head)
-            done, begun = len(complete), len(begun - complete)
+                    (complete if rest.startswith(b'"user":') else parts).add(head)
+            done, begun = len(complete), len(parts - complete)
     except SeedingError as exc:  # names the file already
         return f"unreadable: {exc}"
     except (OSError, orjson.JSONDecodeError) as exc:
