@@ -389,7 +389,7 @@ class Service(StartStop):
             )
         when = _when_empty(request.query.get("when_empty"))
         profile = request.query.get("profile")
-        members = dump.members(profile) if profile is not None else None
+        members = await dump.members(profile) if profile is not None else None
         blocked = await self.pools.quarantined(_key(dump))
         sequence = self.handouts.sequence(dump)  # from here to the answer, no await: no user goes twice
         index = sequence.take(strategy, profile, members, blocked)
@@ -472,7 +472,7 @@ class Service(StartStop):
             )
         wait = max(wait, when.seconds)
         name = query.get("profile")
-        profile = None if name is None else self._profile(dump, name)
+        profile = None if name is None else await self._profile(dump, name)
         key = _key(dump)
         held = await self.pools.lease(key, ttl, wait, profile)
         try:
@@ -489,12 +489,12 @@ class Service(StartStop):
         )
         return web.Response(body=body, status=201, headers={"Content-Type": _JSON, "Location": f"/v1/leases/{ident}"})
 
-    def _profile(self, dump: Any, name: str) -> Profile:
+    async def _profile(self, dump: Any, name: str) -> Profile:
         """The members of profile ``name`` (404 naming the dump's profiles when it has no such one), kept per dump."""
         cache_key = (dump.scenario, dump.fingerprint, name)
         profile = self._profiles.get(cache_key)
         if profile is None:
-            profile = Profile(name, frozenset(dump.members(name)))
+            profile = Profile(name, frozenset(await dump.members(name)))
             if len(self._profiles) > 1000:
                 self._profiles.clear()
             self._profiles[cache_key] = profile

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import queue
+import threading
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from seeding import DumpWriter, dump_path
+from seeding.dumps._result import index_profiles
 from seeding.plan._profiles import ProfileSchedule
-from seeding.service import Service
+from seeding.service import Service, _dumps
 
 from .conftest import write_dump
 
@@ -87,3 +93,60 @@ async def test_bad_profiles_and_strategies_are_one_line(
     assert answer.status_code == status
     error = answer.json()["error"]
     assert "\n" not in error and expected in error, error
+
+
+@contextlib.contextmanager
+def _service_in_thread(dumps: Path, plans: Path) -> Iterator[str]:
+    """A service on its own event loop in a thread: its clients (the test's loop) never share its loop."""
+    started: queue.Queue[tuple[str, asyncio.AbstractEventLoop, asyncio.Event]] = queue.Queue()
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        async with Service(dumps_dir=dumps, plans_dir=plans) as running:
+            started.put((running.url, asyncio.get_running_loop(), stop))
+            await stop.wait()
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+    thread.start()
+    url, loop, stop = started.get(timeout=30)
+    try:
+        yield url
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout=30)
+
+
+async def test_healthz_answers_while_a_dumps_first_profile_scan_runs_and_first_requests_share_it(
+    dirs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scans: list[int] = []
+
+    def counted(users: Any) -> dict[str, list[int]]:
+        scans.append(len(users))
+        return index_profiles(users)
+
+    monkeypatch.setattr(_dumps, "index_profiles", counted)
+    members = write_profile_dump(dirs[0], "big", 200_000)  # its scan takes ~0.5 s here, ~0.1 s on a fast machine
+    with _service_in_thread(*dirs) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=60.0) as http:
+            first = [
+                asyncio.ensure_future(_next(http, "big", profile=name)) for name in ("heavy", "light", "heavy", "light")
+            ]
+            await asyncio.sleep(0.05)  # the scan has begun
+            answered_meanwhile = 0
+            for _ in range(2_000):  # bounded: at most ~20 s of polling
+                if all(task.done() for task in first):
+                    break
+                sent = asyncio.get_running_loop().time()
+                health = await http.get("/healthz", timeout=10.0)
+                assert health.status_code == 200
+                if not any(task.done() for task in first):
+                    answered_meanwhile += 1
+                    assert asyncio.get_running_loop().time() - sent < 5.0
+                await asyncio.sleep(0.01)
+            answers = [(await task).json() for task in first]
+    assert [a["user"]["profile"] for a in answers] == ["heavy", "light", "heavy", "light"]
+    assert answers[0]["index"] in members["heavy"] and answers[1]["index"] in members["light"]
+    assert len({a["index"] for a in answers}) == 4
+    assert scans == [200_000]  # four first requests, one scan
+    assert answered_meanwhile >= 3, "the service stopped answering /healthz while it read the dump's profiles"
