@@ -55,4 +55,5 @@ def test_progress_summary_and_report_show_in_flight_and_round_trips(tmp_path: Pa
     assert re.search(r"round trip \d+ ms \(unloaded \d+ ms\)", summary)
     plan = orjson.loads((tmp_path / "r.json").read_bytes())["plans"][0]
     assert plan["unloaded_round_trip_ms"] >= 30 and plan["round_trip_ms"] >= 30  # the stand's latency at least
-    assert 1 <= plan["peak_in_flight"] <= 2 * 4 + 1 and plan["pushbacks"] == 0
+    # Not the 16+ of `off` (a client short of CPU can take it a quarter past 8: see test_concurrency_limits).
+    assert 1 <= plan["peak_in_flight"] <= 3 * 4 and plan["pushbacks"] == 0

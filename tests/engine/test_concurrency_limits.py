@@ -361,7 +361,9 @@ async def test_default_run_keeps_a_capacity_bound_gateway_without_a_queue() -> N
     # 4 workers × 50 ms: the limit settles near 1.25 × 4 in flight, not the 16 that `off` keeps.
     async with Stand(latency_ms=50, max_in_flight=4) as stand:
         builder, _ = await seed(stand, users=16, concurrency=None)
-        assert builder._slots.limit <= 2 * 4 + 1
+        # Near 5 alone; on a machine short of CPU the client's own lag can let the "more in flight
+        # bought more answers" rule grow it a quarter past 8 (10–11 seen with 3 busy loops beside it).
+        assert builder._slots.limit <= 3 * 4 < 16
         assert stand.faults.peak_in_flight == 4  # the gateway's workers were all busy
 
 
