@@ -80,6 +80,10 @@ def openapi() -> dict[str, Any]:
             "target": {"type": "string"},
             "dump": {"type": ["string", "null"], "description": "the dump a run that succeeded wrote"},
             "wall_s": {"type": ["number", "null"], "description": "seconds the run's last attempt took"},
+            "calls_per_s": {
+                "type": ["number", "null"],
+                "description": "the last attempt's calls over its own wall (so far, while it runs)",
+            },
             "kind": {"enum": ["seed", "repair"], "description": "repair: POST /v1/dumps/{scenario}/repair"},
             "repair": {
                 "type": ["array", "null"],

@@ -10,7 +10,8 @@ Counts: ``planned`` and ``done`` are entities (users, accounts, cards, operation
 goes, ``done`` counts what the builder created, and once it stops, what is safe in the journal.
 ``missing`` is the number of plan users not in the journal yet. ``calls`` and ``retries`` add up
 over every attempt of the run. A run that succeeded names its ``dump``; ``wall_s`` is how long its
-last attempt took.
+last attempt took, ``calls_per_s`` that attempt's calls over that time (so far, while it runs): a
+resumed run's rate is its own, not every attempt's calls over the last one's wall.
 
 The log says one line when a run starts, and one when it ends: succeeded (with its counts, wall
 and dump), failed (with why), cancelled or interrupted.
@@ -74,6 +75,7 @@ PUBLIC_FIELDS = (
     "target",
     "dump",
     "wall_s",
+    "calls_per_s",
     "kind",
     "repair",
 )
@@ -128,6 +130,7 @@ class RunRecord:
     finished_at: str | None = None
     dump: str | None = None  # where a run that succeeded wrote its users
     wall_s: float | None = None  # how long the run's last attempt took, from start to end
+    calls_per_s: float | None = None  # the last attempt's calls over its time (so far, while it runs)
     rate: float | None = None  # calls per second at most (the request's, else SEEDING.RATE); None: no cap
     kind: str = "seed"  # "repair": POST /v1/dumps/{scenario}/repair
     sample: int | None = None  # a repair's: users checked (0: all)
@@ -334,7 +337,7 @@ class Runs:
         """Check the dump in a task; its stale users are then re-seeded by ``_launch``'s run (``repair=``)."""
         self._refuse_live(record.scenario)
         record.state, record.error, record.finished_at = "queued", None, None
-        record.dump = record.wall_s = None
+        record.dump = record.wall_s = record.calls_per_s = None
         self._records[record.id] = record
         self._save(record, durable=True)
         self._finished[record.id] = asyncio.Event()
@@ -500,7 +503,7 @@ class Runs:
         record.missing = run.missing_count
         record.planned = sum(run.totals().values())  # what this run adds: a grown dump's users are there already
         record.state, record.error, record.finished_at = "queued", None, None
-        record.dump = record.wall_s = None
+        record.dump = record.wall_s = record.calls_per_s = None
         self._records[record.id] = record
         self._save(record, durable=True)
         self._finished[record.id] = asyncio.Event()
@@ -558,6 +561,7 @@ class Runs:
                 record.done = (run.count - record.missing) * per_user
             record.finished_at = _now()
             record.wall_s = round(time.monotonic() - started, 3)
+            record.calls_per_s = _rate(run.builder.stats.calls if run.builder is not None else 0, record.wall_s)
             self._save(record, durable=True)
             _log_end(record, run)
             del self._live[record.id]
@@ -631,16 +635,23 @@ def _refresher(record: RunRecord, run: PlanRun) -> Callable[[], None]:
     """Copies a running run's counters into its record (calls and retries add to earlier attempts')."""
     per_user = run.plan.users.entities_per_user
     calls, retries = record.calls, record.retries
+    begun = time.monotonic()
 
     def refresh() -> None:
         builder = run.builder
         if builder is not None:
             record.calls = calls + builder.stats.calls
+            record.calls_per_s = _rate(builder.stats.calls, time.monotonic() - begun)
             record.retries = retries + builder.stats.retries
             record.done = run.resumed_users * per_user + builder.stats.done
         record.missing = run.missing_count
 
     return refresh
+
+
+def _rate(calls: int, seconds: float) -> float | None:
+    """Calls per second of one attempt (None before any time has passed)."""
+    return round(calls / seconds, 1) if seconds > 0 else None
 
 
 async def _close(client: Any) -> None:

@@ -43,7 +43,7 @@ async def test_the_run_schema_names_every_field_a_run_has(service: Service, http
     assert runs == {"runs": []}
     assert set(run_schema["required"]) == set(run_schema["properties"]) == {
         "id", "scenario", "state", "planned", "done", "calls", "retries", "missing", "error",
-        "started_at", "finished_at", "transport", "target", "dump", "wall_s", "kind", "repair",
+        "started_at", "finished_at", "transport", "target", "dump", "wall_s", "calls_per_s", "kind", "repair",
     }  # fmt: skip
     assert run_schema["properties"]["state"]["enum"] == [
         "queued", "running", "succeeded", "failed", "cancelled", "interrupted",

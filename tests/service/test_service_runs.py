@@ -110,6 +110,28 @@ async def test_a_live_scenario_refuses_a_second_run_then_cancel_and_resume_finis
     assert all(len(u.deposit_accounts) == 2 for u in users)
 
 
+async def test_a_resumed_runs_calls_per_second_are_its_last_attempts_own(
+    service: Service, http: httpx.AsyncClient
+) -> None:
+    plan = {"scenario": "rate", "users": {"count": 40, "deposit_accounts": 2}}
+    async with Stand(latency_ms=20) as stand:
+        body = {"plan": plan, "transport": "grpc", "target": stand.grpc_target, "concurrency": 3}
+        run_id = (await http.post("/v1/runs", json=body)).json()["run"]["id"]
+        for _ in range(400):  # at most ~20 s: let the first attempt make calls, then cancel it
+            if (await http.get(f"/v1/runs/{run_id}")).json()["run"]["calls"] >= 20:
+                break
+            await asyncio.sleep(0.05)
+        first = (await http.delete(f"/v1/runs/{run_id}")).json()["run"]
+        assert first["state"] == "cancelled" and first["calls"] >= 20
+        assert first["calls_per_s"] == round(first["calls"] / first["wall_s"], 1)
+        assert (await http.post(f"/v1/runs/{run_id}/resume")).status_code == 202
+        final = await wait_run(http, run_id)
+    assert final["state"] == "succeeded" and final["calls"] >= 120  # both attempts' calls
+    own = final["calls"] - first["calls"]
+    assert 0 < own < final["calls"]
+    assert final["calls_per_s"] == round(own / final["wall_s"], 1)  # not 120 over the last attempt's wall
+
+
 async def test_an_unreachable_gateway_fails_the_run_with_one_line(service: Service, http: httpx.AsyncClient) -> None:
     body = {"plan": PLAN, "scenario": "nowhere", "transport": "http", "target": "http://127.0.0.1:9"}
     run = (await http.post("/v1/runs", json=body)).json()["run"]

@@ -53,6 +53,12 @@ function elapsed(run) {
   return Math.max((end - Date.parse(run.started_at)) / 1000, 0);
 }
 
+// The service's figure: the last attempt's calls over its own wall (a resumed run's calls add up
+// over attempts, its wall is the last one's), so the page never divides the two itself.
+function rate(run) {
+  return run.calls_per_s === null || run.calls_per_s === undefined ? "" : number(Math.round(run.calls_per_s)) + " calls/s";
+}
+
 // --- runs ------------------------------------------------------------------------------------
 
 function runRow(run) {
@@ -84,7 +90,7 @@ function runRow(run) {
     element("td", {}, element("span", { class: "state state-" + run.state }, run.state)),
     progress,
     element("td", { class: "num" }, number(run.calls)),
-    element("td", { class: "num rate nowrap" }, took > 0 ? number(Math.round(run.calls / took)) + " calls/s" : ""),
+    element("td", { class: "num rate nowrap" }, rate(run)),
     element("td", { class: "num" }, number(run.retries)),
     element("td", { class: "nowrap" }, seconds(took)),
     element("td", { class: "outcome" }, outcome),
