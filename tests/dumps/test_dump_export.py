@@ -141,3 +141,48 @@ def test_the_k6_and_jmeter_examples_read_fields_their_export_writes(example: str
     assert read and read <= set(fields), read - set(fields)
     if example.endswith(".jmx"):
         ElementTree.fromstring(text.encode())  # a well-formed test plan
+
+
+GATEWAY_VALUES = [
+    ("", False),
+    ("   ", False),
+    ("127.0.0.1:8003", False),
+    ("localhost", False),
+    ("http://127.0.0.1:8003/", False),
+    ("http://127.0.0.1:8003/api", False),
+    ("ftp://127.0.0.1:8003", False),
+    ("http://127.0.0.1:8003", True),
+    ("https://gateway.test:443", True),
+]
+
+
+@pytest.mark.parametrize(("value", "accepted"), GATEWAY_VALUES)
+def test_the_jmeter_example_names_no_gateway_and_stops_without_a_base_url(value: str, accepted: bool) -> None:
+    """Like k6's ``-e BASE_URL``: ``-Jgateway`` has no default, and a setUp group refuses what is not one."""
+    import re
+    import xml.etree.ElementTree as ElementTree
+
+    example = PROJECT / "examples" / "jmeter" / "get_operations.jmx"
+    plan = ElementTree.fromstring(example.read_bytes())
+    samplers = plan.findall(".//HTTPSamplerProxy")
+    assert samplers
+    for sampler in samplers:
+        props = {p.get("name"): p.text or "" for p in sampler.findall("stringProp")}
+        assert props["HTTPSampler.domain"] == props["HTTPSampler.port"] == "", props
+        assert props["HTTPSampler.path"].startswith("${__P(gateway,)}/api/v1/"), props
+    assert all(default == "" for default in re.findall(r"__P\(\w+,([^)]*)\)", example.read_text()))
+    setup = plan.find(".//SetupThreadGroup")
+    assert setup is not None
+    on_error = setup.find("stringProp[@name='ThreadGroup.on_sample_error']")
+    assert on_error is not None and on_error.text == "stoptestnow"
+    found = plan.find(".//JSR223Sampler/stringProp[@name='script']")
+    assert found is not None
+    script = found.text or ""
+    assert 'props.getProperty("gateway", "").trim()' in script and "SampleResult.setStopTestNow(true)" in script
+    assert "-Jgateway=http://HOST:PORT" in script
+    rule = re.search(r"gateway ==~ /(.+)/\)\)", script)
+    assert rule is not None
+    assert bool(re.fullmatch(rule.group(1).replace("\\/", "/"), value.strip())) == accepted
+    for doc in (example.with_name("README.md"), PROJECT / "docs" / "load-tools.md"):
+        text = doc.read_text()
+        assert "-Jgateway=http://127.0.0.1:8003" in text and "-Jhost" not in text, doc
