@@ -18,7 +18,7 @@ import math
 import random
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 __all__ = ["Count", "Distribution", "Uniform", "Weighted", "Zipf", "count_value", "mean_of"]
 
@@ -57,8 +57,8 @@ class _Distribution(BaseModel):
 class Uniform(_Distribution):
     """``{min, max}``: every count from min (default 0) to max equally likely."""
 
-    min: int = 0
-    max: int
+    min: int = Field(0, description="The smallest count.")
+    max: int = Field(description="The largest count.")
 
     @model_validator(mode="after")
     def _valid(self) -> Self:
@@ -73,7 +73,7 @@ class Uniform(_Distribution):
 class Weighted(_Distribution):
     """``{weights: {count: weight}}``: each listed count with its (relative) weight."""
 
-    weights: dict[int, float]
+    weights: dict[int, float] = Field(description="Count → its weight (a finite number ≥ 0, relative to the others').")
 
     @model_validator(mode="after")
     def _valid(self) -> Self:
@@ -96,9 +96,9 @@ class Weighted(_Distribution):
 class Zipf(_Distribution):
     """``{zipf: S, min, max}``: P(k) ∝ (k − min + 1)^−S, the long tail of a few heavy holders."""
 
-    zipf: float
-    min: int = 0
-    max: int
+    zipf: float = Field(description="The exponent S: the larger, the fewer holders get large counts.")
+    min: int = Field(0, description="The smallest count, the most likely.")
+    max: int = Field(description="The largest count.")
 
     @model_validator(mode="after")
     def _valid(self) -> Self:

@@ -105,7 +105,7 @@ class _PlanModel(BaseModel):
 class _CountedPlan(_PlanModel):
     """A plan node with a ``count``; a bare number in a file means ``{count: N}``."""
 
-    count: NonNegativeInt = 0
+    count: NonNegativeInt = Field(0, description="How many to create; a bare number in the file means ``{count: N}``.")
 
     @model_validator(mode="before")
     @classmethod
@@ -121,9 +121,12 @@ class AmountRange(_PlanModel):
     The log-normal's spread puts the farther of ``min`` and ``max`` at its 1st or 99th percentile.
     """
 
-    min: Amount = 100.0
-    max: Amount = 5000.0
-    median: Amount | None = None
+    min: Amount = Field(100.0, description="The smallest amount.")
+    max: Amount = Field(5000.0, description="The largest amount.")
+    median: Amount | None = Field(
+        None,
+        description="With it, amounts are log-normal around this median (clipped to min and max); without, uniform.",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -149,7 +152,11 @@ def _is_count_form(data: Any) -> bool:
 class _DrawnPlan(_PlanModel):
     """A plan node below the user level: its ``count`` is a number or a distribution drawn per holder."""
 
-    count: Count = 0
+    count: Count = Field(
+        0,
+        description="How many per holder (accounts per user; cards or operations per account): "
+        "a number, or a distribution drawn for each holder.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -183,22 +190,42 @@ class SeedCardsPlan(_DrawnPlan):
 class SeedOperationsPlan(_DrawnPlan):
     """How many operations of one type to make on each account; may override the plan's defaults."""
 
-    status: OperationStatus | None = None
-    amount: AmountRange | None = None
+    status: OperationStatus | None = Field(None, description="This type's status (default: ``operations.status``).")
+    amount: AmountRange | None = Field(None, description="This type's amounts (default: ``operations.amount``).")
 
 
 class SeedAccountsPlan(_DrawnPlan):
     """How many accounts of one kind to open per user, and what to create on each."""
 
-    physical_cards: SeedCardsPlan = Field(default_factory=SeedCardsPlan)
-    virtual_cards: SeedCardsPlan = Field(default_factory=SeedCardsPlan)
-    top_up_operations: SeedOperationsPlan = Field(default_factory=SeedOperationsPlan)
-    purchase_operations: SeedOperationsPlan = Field(default_factory=SeedOperationsPlan)
-    transfer_operations: SeedOperationsPlan = Field(default_factory=SeedOperationsPlan)
-    cash_withdrawal_operations: SeedOperationsPlan = Field(default_factory=SeedOperationsPlan)
-    fee_operations: SeedOperationsPlan = Field(default_factory=SeedOperationsPlan)
-    cashback_operations: SeedOperationsPlan = Field(default_factory=SeedOperationsPlan)
-    bill_payment_operations: SeedOperationsPlan = Field(default_factory=SeedOperationsPlan)
+    physical_cards: SeedCardsPlan = Field(
+        default_factory=SeedCardsPlan,
+        description="Physical cards to issue on each account (beyond the two a card account opens with).",
+    )
+    virtual_cards: SeedCardsPlan = Field(
+        default_factory=SeedCardsPlan,
+        description="Virtual cards to issue on each account (beyond the two a card account opens with).",
+    )
+    top_up_operations: SeedOperationsPlan = Field(
+        default_factory=SeedOperationsPlan, description="Top-up operations to make on each account."
+    )
+    purchase_operations: SeedOperationsPlan = Field(
+        default_factory=SeedOperationsPlan, description="Purchase operations to make on each account."
+    )
+    transfer_operations: SeedOperationsPlan = Field(
+        default_factory=SeedOperationsPlan, description="Transfer operations to make on each account."
+    )
+    cash_withdrawal_operations: SeedOperationsPlan = Field(
+        default_factory=SeedOperationsPlan, description="Cash withdrawal operations to make on each account."
+    )
+    fee_operations: SeedOperationsPlan = Field(
+        default_factory=SeedOperationsPlan, description="Fee operations to make on each account."
+    )
+    cashback_operations: SeedOperationsPlan = Field(
+        default_factory=SeedOperationsPlan, description="Cashback operations to make on each account."
+    )
+    bill_payment_operations: SeedOperationsPlan = Field(
+        default_factory=SeedOperationsPlan, description="Bill payment operations to make on each account."
+    )
 
     def cards(self) -> list[tuple[str, CardType, SeedCardsPlan]]:
         """``(field, card type, plan)`` for every card kind, in dump order."""
@@ -235,10 +262,22 @@ class SeedAccountsPlan(_DrawnPlan):
 class _UserShape(_PlanModel):
     """Which accounts a user gets: the users' own shape, or one profile's."""
 
-    deposit_accounts: SeedAccountsPlan = Field(default_factory=SeedAccountsPlan)
-    savings_accounts: SeedAccountsPlan = Field(default_factory=SeedAccountsPlan)
-    debit_card_accounts: SeedAccountsPlan = Field(default_factory=SeedAccountsPlan)
-    credit_card_accounts: SeedAccountsPlan = Field(default_factory=SeedAccountsPlan)
+    deposit_accounts: SeedAccountsPlan = Field(
+        default_factory=SeedAccountsPlan,
+        description="Deposit accounts to open per user, and what to create on each.",
+    )
+    savings_accounts: SeedAccountsPlan = Field(
+        default_factory=SeedAccountsPlan,
+        description="Savings accounts to open per user, and what to create on each.",
+    )
+    debit_card_accounts: SeedAccountsPlan = Field(
+        default_factory=SeedAccountsPlan,
+        description="Debit card accounts to open per user (each opens with two cards), and what to create on each.",
+    )
+    credit_card_accounts: SeedAccountsPlan = Field(
+        default_factory=SeedAccountsPlan,
+        description="Credit card accounts to open per user (each opens with two cards), and what to create on each.",
+    )
 
     def accounts(self) -> list[tuple[str, AccountType, SeedAccountsPlan]]:
         """``(field, account type, plan)`` for every account kind, in dump order."""
@@ -279,8 +318,13 @@ _PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 class SeedUserProfile(_UserShape):
     """One kind of user: its ``name`` (in the dump and for consumers), its ``share`` of the users, its accounts."""
 
-    name: str
-    share: float = Field(gt=0, allow_inf_nan=False)
+    name: str = Field(
+        description="The profile's name, on its users in the dump and for consumers (``?profile=``); "
+        "letters, digits, '.', '_', '-'."
+    )
+    share: float = Field(
+        gt=0, allow_inf_nan=False, description="Its share of the users, relative to the other profiles' (e.g. 9 and 1)."
+    )
 
     @field_validator("name")
     @classmethod
@@ -293,7 +337,10 @@ class SeedUserProfile(_UserShape):
 class SeedUsersPlan(_CountedPlan, _UserShape):
     """How many users to create, and which accounts each gets (or ``profiles``: kinds of users with shares)."""
 
-    profiles: list[SeedUserProfile] | None = None
+    profiles: list[SeedUserProfile] | None = Field(
+        None,
+        description="Kinds of users, each with its share of ``count`` and its own accounts (instead of those here).",
+    )
 
     @model_validator(mode="after")
     def _profiles_hold_the_accounts(self) -> Self:
@@ -359,12 +406,22 @@ class SeedUsersPlan(_CountedPlan, _UserShape):
 class OperationOptions(_PlanModel):
     """Defaults for every operation of the plan."""
 
-    status: OperationStatus = OperationStatus.COMPLETED
-    amount: AmountRange = Field(default_factory=AmountRange)
-    purchase_categories: list[str] = Field(default_factory=lambda: list(DEFAULT_PURCHASE_CATEGORIES), min_length=1)
-    # Which card operations go through: the account's first card (as the course does), or all of
-    # the account's cards in turn (the two it opened with, then the issued ones).
-    card: Literal["first", "round_robin"] = "first"
+    status: OperationStatus = Field(
+        OperationStatus.COMPLETED, description="The status operations are made with, unless their type sets one."
+    )
+    amount: AmountRange = Field(
+        default_factory=AmountRange, description="Operation amounts, unless an operation type sets its own."
+    )
+    purchase_categories: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PURCHASE_CATEGORIES),
+        min_length=1,
+        description="The categories purchase operations draw from.",
+    )
+    card: Literal["first", "round_robin"] = Field(
+        "first",
+        description="Which card card operations go through: the account's first (as the course does), or "
+        "each of its cards in turn (the two it opened with, then the issued ones).",
+    )
 
 
 DEFAULT_SCENARIO = "seeds"  # the dump name of a plan given neither a scenario nor a file name
@@ -373,9 +430,15 @@ DEFAULT_SCENARIO = "seeds"  # the dump name of a plan given neither a scenario n
 class SeedsPlan(_PlanModel):
     """A whole plan; ``scenario`` names the dump (default: the plan file's stem)."""
 
-    scenario: str | None = None
-    users: SeedUsersPlan = Field(default_factory=SeedUsersPlan)
-    operations: OperationOptions = Field(default_factory=OperationOptions)
+    scenario: str | None = Field(
+        None, description="The dump's name, ``<scenario>_seeds.json`` (default: the plan file's stem)."
+    )
+    users: SeedUsersPlan = Field(
+        default_factory=SeedUsersPlan, description="How many users to create and what each gets."
+    )
+    operations: OperationOptions = Field(
+        default_factory=OperationOptions, description="Defaults for every operation of the plan."
+    )
 
     @field_validator("scenario")
     @classmethod

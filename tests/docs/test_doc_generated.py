@@ -55,6 +55,16 @@ def test_plan_reference_has_every_model_and_field(hook: ModuleType) -> None:
             assert f"| `{name}` |" in table, f"{model.__name__}.{name} is missing from the plan reference"
 
 
+def test_every_plan_field_is_described_in_the_plan_reference(hook: ModuleType) -> None:
+    reference = hook.plan_reference()
+    for model in plan_models(SeedsPlan):
+        table = reference.split(f"### {model.__name__}\n", 1)[1].split("\n### ", 1)[0]
+        for name, field in model.model_fields.items():
+            assert field.description, f"{model.__name__}.{name} has no description"
+            row = next(line for line in table.splitlines() if line.startswith(f"| `{name}` |"))
+            assert row.endswith(f"| {' '.join(field.description.split())} |"), row
+
+
 def test_plan_schema_is_the_models_schema(hook: ModuleType) -> None:
     schema = hook.plan_schema()
     assert schema.pop("$schema").startswith("https://json-schema.org/")
