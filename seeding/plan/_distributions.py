@@ -57,7 +57,7 @@ class _Distribution(BaseModel):
 class Uniform(_Distribution):
     """``{min, max}``: every count from min (default 0) to max equally likely."""
 
-    min: int = Field(0, description="The smallest count.")
+    min: int = Field(default=0, description="The smallest count.")
     max: int = Field(description="The largest count.")
 
     @model_validator(mode="after")
@@ -97,7 +97,7 @@ class Zipf(_Distribution):
     """``{zipf: S, min, max}``: P(k) ∝ (k − min + 1)^−S, the long tail of a few heavy holders."""
 
     zipf: float = Field(description="The exponent S: the larger, the fewer holders get large counts.")
-    min: int = Field(0, description="The smallest count, the most likely.")
+    min: int = Field(default=0, description="The smallest count, the most likely.")
     max: int = Field(description="The largest count.")
 
     @model_validator(mode="after")

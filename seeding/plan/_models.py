@@ -105,7 +105,9 @@ class _PlanModel(BaseModel):
 class _CountedPlan(_PlanModel):
     """A plan node with a ``count``; a bare number in a file means ``{count: N}``."""
 
-    count: NonNegativeInt = Field(0, description="How many to create; a bare number in the file means ``{count: N}``.")
+    count: NonNegativeInt = Field(
+        default=0, description="How many to create; a bare number in the file means ``{count: N}``."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -121,10 +123,10 @@ class AmountRange(_PlanModel):
     The log-normal's spread puts the farther of ``min`` and ``max`` at its 1st or 99th percentile.
     """
 
-    min: Amount = Field(100.0, description="The smallest amount.")
-    max: Amount = Field(5000.0, description="The largest amount.")
+    min: Amount = Field(default=100.0, description="The smallest amount.")
+    max: Amount = Field(default=5000.0, description="The largest amount.")
     median: Amount | None = Field(
-        None,
+        default=None,
         description="With it, amounts are log-normal around this median (clipped to min and max); without, uniform.",
     )
 
@@ -153,7 +155,7 @@ class _DrawnPlan(_PlanModel):
     """A plan node below the user level: its ``count`` is a number or a distribution drawn per holder."""
 
     count: Count = Field(
-        0,
+        default=0,
         description="How many per holder (accounts per user; cards or operations per account): "
         "a number, or a distribution drawn for each holder.",
     )
@@ -190,8 +192,12 @@ class SeedCardsPlan(_DrawnPlan):
 class SeedOperationsPlan(_DrawnPlan):
     """How many operations of one type to make on each account; may override the plan's defaults."""
 
-    status: OperationStatus | None = Field(None, description="This type's status (default: ``operations.status``).")
-    amount: AmountRange | None = Field(None, description="This type's amounts (default: ``operations.amount``).")
+    status: OperationStatus | None = Field(
+        default=None, description="This type's status (default: ``operations.status``)."
+    )
+    amount: AmountRange | None = Field(
+        default=None, description="This type's amounts (default: ``operations.amount``)."
+    )
 
 
 class SeedAccountsPlan(_DrawnPlan):
@@ -338,7 +344,7 @@ class SeedUsersPlan(_CountedPlan, _UserShape):
     """How many users to create, and which accounts each gets (or ``profiles``: kinds of users with shares)."""
 
     profiles: list[SeedUserProfile] | None = Field(
-        None,
+        default=None,
         description="Kinds of users, each with its share of ``count`` and its own accounts (instead of those here).",
     )
 
@@ -407,7 +413,8 @@ class OperationOptions(_PlanModel):
     """Defaults for every operation of the plan."""
 
     status: OperationStatus = Field(
-        OperationStatus.COMPLETED, description="The status operations are made with, unless their type sets one."
+        default=OperationStatus.COMPLETED,
+        description="The status operations are made with, unless their type sets one.",
     )
     amount: AmountRange = Field(
         default_factory=AmountRange, description="Operation amounts, unless an operation type sets its own."
@@ -418,7 +425,7 @@ class OperationOptions(_PlanModel):
         description="The categories purchase operations draw from.",
     )
     card: Literal["first", "round_robin"] = Field(
-        "first",
+        default="first",
         description="Which card card operations go through: the account's first (as the course does), or "
         "each of its cards in turn (the two it opened with, then the issued ones).",
     )
@@ -431,7 +438,7 @@ class SeedsPlan(_PlanModel):
     """A whole plan; ``scenario`` names the dump (default: the plan file's stem)."""
 
     scenario: str | None = Field(
-        None, description="The dump's name, ``<scenario>_seeds.json`` (default: the plan file's stem)."
+        default=None, description="The dump's name, ``<scenario>_seeds.json`` (default: the plan file's stem)."
     )
     users: SeedUsersPlan = Field(
         default_factory=SeedUsersPlan, description="How many users to create and what each gets."
