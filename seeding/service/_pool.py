@@ -53,6 +53,7 @@ log = logging.getLogger("seeding.service")
 MAX_TTL = 86_400.0  # seconds: a lease longer than a day is a user lost, not a lease
 MAX_WAIT = 60.0  # seconds a request may wait for a user to come free (HTTP clients give up around there)
 POLL = 0.1  # seconds between retries while waiting (expiries, other replicas); a local return wakes at once
+POLL_MAX = 0.8  # the retries back off (doubling) to this: 200 waiters polling every 0.1 s are 2,000 store calls/s
 WINDOW = 60.0  # seconds the rates are taken over
 _TOKEN_LENGTH = 22  # secrets.token_urlsafe(16)
 _TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -205,6 +206,7 @@ class Pools:
         deadline = loop.time() + wait
         seen = self._saw(key.scenario, key)
         ttl_ms = max(1, round(ttl * 1000))
+        poll = POLL
         while True:
             got = await self._call(self.store.lease(key, ttl_ms, profile))
             if isinstance(got, Lease):
@@ -226,10 +228,11 @@ class Pools:
             waiters = self._waiters.setdefault(key.scenario, collections.deque())
             waiters.append(waiter)
             try:
-                await asyncio.wait({waiter}, timeout=min(remaining, POLL))
+                await asyncio.wait({waiter}, timeout=min(remaining, poll))
             finally:
                 if not waiter.done():
                     waiter.cancel()
+                    poll = min(POLL_MAX, 2 * poll)  # not woken by a return here: ask the store less often
 
     def _said_empty(self, scenario: str, profile: Profile | None, counts: Any) -> None:
         """One log line when a pool (or a profile's part of it) has no user free, not one per refused lease."""
