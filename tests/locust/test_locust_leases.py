@@ -171,7 +171,7 @@ def test_service_leases_renew_come_back_after_a_kill_and_quarantine_in_the_pool(
             "SEEDS_DUMP": url,
             "SEEDS_TTL": "3",
             "SEEDS_HOLD": "4",
-            "SEEDS_RUN_TIME": "12s",
+            "SEEDS_RUN_TIME": "16s",  # after the kill: the 3 s TTL, a waiting lease's next look (≤ 0.8 s), load
             "SEEDS_WHEN_EMPTY": "wait:5",
         }
         done, rows, victim, killed_at = run_and_kill_a_worker(tmp_path, stand_process.http_url, env)
