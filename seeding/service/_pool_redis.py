@@ -229,6 +229,7 @@ class RedisStore:
         connections = aioredis.BlockingConnectionPool.from_url(
             url, max_connections=MAX_CONNECTIONS, timeout=5.0, socket_connect_timeout=5.0, socket_timeout=5.0
         )
+        self._connections = connections
         self._redis = aioredis.Redis(connection_pool=connections)
         self._lease = self._redis.register_script(_LEASE)
         self._renew = self._redis.register_script(_RENEW)
@@ -357,7 +358,9 @@ class RedisStore:
         """Nothing to flush here: Redis keeps its own (``appendonly``)."""
 
     async def close(self) -> None:
-        await self._redis.aclose() if hasattr(self._redis, "aclose") else await self._redis.close()
+        # A client given its pool leaves it open on close: its connections must go before the event loop does.
+        await self._redis.aclose()
+        await self._connections.disconnect()
 
 
 def _entry(index: int, value: bytes | str) -> QuarantineEntry:
