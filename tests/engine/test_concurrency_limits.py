@@ -352,8 +352,10 @@ async def seed(
 async def test_default_run_opens_up_on_a_latency_bound_gateway() -> None:
     # 100 ms per call, the stand in its own process: the round trip stays flat while the limit
     # doubles (a stand in this process would share the client's CPU, and its answers would wait).
+    # 160 users: enough calls waiting to fill the limit all along (80 left CI's loaded run of 7 s with
+    # fewer calls to send than the limit by the time start-up reached it: 49 in flight at most).
     with StandProcess(latency_ms=100) as stand:
-        builder, _ = await seed(stand, users=80, concurrency=None)
+        builder, _ = await seed(stand, users=160, concurrency=None)
         assert builder.stats.peak_in_flight > ADAPTIVE_INITIAL
 
 
