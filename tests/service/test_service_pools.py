@@ -111,15 +111,16 @@ async def test_least_recently_used_first_and_the_answer_names_the_lease(
 
 async def test_a_lease_not_renewed_comes_back_by_itself(pool_service: Service, pool_http: httpx.AsyncClient) -> None:
     write_dump(pool_service.dumps_dir, "ttl", 1)
-    lost = (await _lease(pool_http, "ttl", 0.3)).json()
-    kept = await _lease(pool_http, "ttl", 0.3)
+    # TTLs of seconds: a worker's first test on a loaded machine took over 0.3 s from lease to renew.
+    lost = (await _lease(pool_http, "ttl", 1.5)).json()
+    kept = await _lease(pool_http, "ttl", 1.5)
     assert kept.status_code == 409
-    renewed = await pool_http.post(f"/v1/leases/{lost['lease']}/renew", params={"ttl": 0.4})
+    renewed = await pool_http.post(f"/v1/leases/{lost['lease']}/renew", params={"ttl": 2})
     assert renewed.status_code == 200 and renewed.json()["expires_at"] > lost["expires_at"]
     started = time.monotonic()
-    again = await _lease(pool_http, "ttl", 30, wait=5)
+    again = await _lease(pool_http, "ttl", 30, wait=10)
     assert again.status_code == 201 and again.json()["index"] == 0 and again.json()["lease"] != lost["lease"]
-    assert 0.2 < time.monotonic() - started < 3.0
+    assert 1.0 < time.monotonic() - started < 8.0  # the renewed TTL, then a waiting lease's next look
     for late in (
         await pool_http.post(f"/v1/leases/{lost['lease']}/renew", params={"ttl": 5}),
         await pool_http.delete(f"/v1/leases/{lost['lease']}"),
@@ -156,7 +157,7 @@ async def test_quarantine_takes_a_user_out_of_every_strategy_until_released(
     listed = (await pool_http.get("/v1/dumps/q/quarantine")).json()
     assert [(e["index"], e["reason"]) for e in listed["quarantined"]] == [(0, "card blocked by test")]
     assert listed["quarantined"][0]["at"].endswith("Z")
-    others = [(await _lease(pool_http, "q", 0.5)).json()["index"] for _ in range(2)]
+    others = [(await _lease(pool_http, "q", 5)).json()["index"] for _ in range(2)]
     refused = await _lease(pool_http, "q")
     assert sorted(others) == [1, 2] and refused.json()["error"].endswith("2 leased, 1 quarantined, of 3")
     for strategy in ("cycle", "random"):
