@@ -10,6 +10,7 @@ import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .._exceptions import SeedingError
 from ..command._arguments import (
     EXIT_FAILED,
     EXIT_OK,
@@ -30,7 +31,7 @@ from ..engine._shards import MAX_PROCESSES, MAX_SHARDS, Shard, parse_shard
 from ..gateway import DEFAULT_TRANSPORT, MAX_TIMEOUT, TRANSPORTS, transport_spec
 
 if TYPE_CHECKING:
-    pass
+    from ..gateway import Transport
 
 __all__ = [
     "EXIT_FAILED",
@@ -41,6 +42,7 @@ __all__ = [
     "add_gateway_arguments",
     "address_flag",
     "concurrency",
+    "flags_transport",
     "fraction",
     "latency_budget",
     "non_negative_float",
@@ -133,3 +135,19 @@ def address_flag(args: argparse.Namespace, transport: str) -> str | None:
     """What the command line gave as ``transport``'s address (its flag's value)."""
     given: str | None = getattr(args, transport_spec(transport).dest)
     return given
+
+
+def flags_transport(args: argparse.Namespace) -> Transport | None:
+    """``--transport``, else the transport of the one address flag given (``--http-url`` alone means HTTP);
+    None when the flags name neither. ``SeedingError`` when they disagree: the address would be ignored."""
+    named: list[Transport] = [spec.name for spec in TRANSPORTS.values() if address_flag(args, spec.name)]
+    chosen: Transport | None = args.transport
+    if chosen is None:
+        return named[0] if len(named) == 1 else None
+    if named and chosen not in named:
+        other = transport_spec(named[0]).flag
+        raise SeedingError(
+            f"{other} is an address for --transport {named[0]}, and this run uses --transport {chosen}: "
+            f"give {transport_spec(chosen).flag} instead, or drop --transport"
+        )
+    return chosen

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..engine._options import BuildOptions
 from ..gateway import TRANSPORTS
-from ._arguments import PROG, address_flag
+from ._arguments import PROG, address_flag, flags_transport
 
 if TYPE_CHECKING:
     from .._settings import Settings
@@ -100,7 +100,7 @@ class OutputOptions:
 
 def gateway_choice(args: argparse.Namespace, settings: Settings) -> GatewayChoice:
     """The gateway of the flags, else of the settings (``--transport``, the address flag, ``--timeout``)."""
-    transport: Transport = args.transport or settings.seeding.transport
+    transport: Transport = flags_transport(args) or settings.seeding.transport
     return GatewayChoice(
         transport=transport,
         address=address_flag(args, transport) or settings.target(transport),

@@ -42,6 +42,7 @@ from ._arguments import (
     OneLineParser,
     add_gateway_arguments,
     address_flag,
+    flags_transport,
     non_negative_int,
     retries,
     seed_number,
@@ -168,7 +169,7 @@ def _gateway(
     """
     made_over, made_on = meta.get("transport"), meta.get("target")
     recorded = made_over in TRANSPORTS and isinstance(made_on, str) and made_on != "embedded"
-    given: Transport | None = args.transport
+    given: Transport | None = flags_transport(args)
     transport: Transport = given or (made_over if recorded and made_over else settings.seeding.transport)
     flag = address_flag(args, transport)
     if flag:

@@ -214,7 +214,26 @@ ROWS = [
         },
         absent=("a_seeds.json", "a_seeds.journal"),
     ),
+    # an address for one transport with --transport the other: the address would be ignored
+    Row(
+        "transport-grpc-http-url",
+        ["{plan}", "--transport", "grpc", "--http-url", "http://127.0.0.1:{closed}"],
+        2,
+        "--http-url is an address for --transport http, and this run uses --transport grpc: give --grpc-target",
+    ),
+    Row(
+        "verify-transport-http-grpc-target",
+        ["verify", "{dump}", "--transport", "http", "--grpc-target", "127.0.0.1:{closed}"],
+        2,
+        "--grpc-target is an address for --transport grpc, and this run uses --transport http",
+    ),
     # the network: exit 1, in seconds
+    Row(
+        "http-url-alone-means-http",  # it once went to the settings' gRPC target, the URL ignored
+        ["{plan}", "--http-url", "http://127.0.0.1:{closed}"],
+        1,
+        "cannot reach the gateway over http at http://127.0.0.1:",
+    ),
     Row("grpc-closed-port", ["{plan}", "--grpc-target", "127.0.0.1:{closed}"], 1, "cannot reach the gateway over grpc"),
     Row(
         "http-closed-port",
