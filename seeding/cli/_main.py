@@ -72,7 +72,6 @@ if TYPE_CHECKING:  # the rest loads when a run needs it: ``--help`` imports no p
     from .._settings import Settings
     from ..engine._run import PlanRun
     from ..plan._models import SeedsPlan
-    from ._summary import Summary
 
 __all__ = ["main"]
 
@@ -577,7 +576,7 @@ async def _seed_one(run: PlanRun, output: OutputOptions, report: CommandReport) 
         _report_missing(run, f"failed: {exc}", output)
         return EXIT_FAILED
     report.plans.append(plan_report(run, "seeded", dump=path))
-    _report_done(run, path, output.summary)
+    _report_done(run, path, output)
     return EXIT_OK
 
 
@@ -597,9 +596,15 @@ def _report_missing(run: PlanRun, what: str, output: OutputOptions) -> None:
     )
 
 
-def _report_done(run: PlanRun, path: Path, summary: Summary) -> None:
+def _report_done(run: PlanRun, path: Path, output: OutputOptions) -> None:
     from ._summary import Style, summary_lines, table_lines, wants_table
 
+    log = run.client.call_log
+    if output.progress_jsonl and log is not None:  # a --processes child: its calls, for the parent's table
+        import orjson
+
+        print(orjson.dumps({"call_log": log.histograms()}).decode(), flush=True)
+    summary = output.summary
     fit = run.fit
     if fit is not None and fit.action == "reuse":
         wanted = run.plan.users.count

@@ -4,7 +4,7 @@ One process is bound by one core; ``N`` shard processes (``python -m seeding PLA
 each with its own journal, dump and ``--concurrency``) use ``N``. The parent starts them, shows
 one progress line for all (each child reports its counters as JSON lines on stdout, see
 ``_progress``), merges the shards into ``dumps/<scenario>_seeds.json`` when all have finished,
-removes the shard files, and prints one summary.
+removes the shard files, and prints one summary: the table (each child's calls by RPC, added up) or the line.
 
 Ctrl-C (or SIGTERM) reaches the parent only (the children run in their own sessions): it passes
 one SIGINT to each child, which stops cleanly and keeps its journal; ``--processes N --resume``
@@ -35,14 +35,16 @@ from ..engine._fit import fit_dump
 from ..engine._journal import journal_path, refuse_other_splits
 from ..engine._merge import merge_shards
 from ..engine._plan_lock import PlanLock
+from ..engine._preview import entities_by_kind
 from ..engine._shards import Shard, default_seed, shard_of_meta
 from ..files import open_regular
-from ..gateway import transport_spec
+from ..gateway import CallLog, transport_spec
 from ..plan._models import SeedsPlan
 from ._arguments import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG
 from ._progress import Progress
 from ._report import CommandReport, plan_entry
 from ._seed_command import GatewayChoice, OutputOptions, RunOptions
+from ._summary import Style, TableFacts, facts_table_lines, wants_table
 
 __all__ = ["seed_in_processes"]
 
@@ -57,6 +59,7 @@ class _ShardProcess:
         self.command = command
         self.lock = lock  # the parent's hold on the plan, handed down: the child needs none of its own
         self.progress: dict[str, int] = {}
+        self.call_log: dict[str, Any] | None = None  # its calls by RPC, said once it has written its dump
         self.errors: list[str] = []
         self._proc: asyncio.subprocess.Process | None = None
         self._readers: list[asyncio.Task[None]] = []
@@ -81,6 +84,9 @@ class _ShardProcess:
             if line.startswith(b'{"progress":'):
                 with contextlib.suppress(orjson.JSONDecodeError, TypeError):
                     self.progress = orjson.loads(line)["progress"]
+            elif line.startswith(b'{"call_log":'):
+                with contextlib.suppress(orjson.JSONDecodeError, TypeError):
+                    self.call_log = orjson.loads(line)["call_log"]
 
     async def _read_stderr(self) -> None:
         assert self._proc is not None and self._proc.stderr is not None
@@ -144,6 +150,15 @@ class _Combined:
     def in_flight(self) -> int:
         """The children's calls in flight, as they last said."""
         return self.total("in_flight")
+
+    def call_log(self) -> CallLog:
+        """The children's calls by RPC, added up (a child whose account is missing or garbled adds none)."""
+        log = CallLog()
+        for child in self.children:
+            if child.call_log is not None:
+                with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError):
+                    log.merge(child.call_log)
+        return log
 
     @property
     def round_trips(self) -> tuple[float | None, float | None]:
@@ -257,16 +272,37 @@ async def _seed_locked(
     for item in merged.shards:  # merged: the whole dump is what readers open
         item.path.unlink(missing_ok=True)
         index_path(item.path).unlink(missing_ok=True)
-    report.plans.append(entry("seeded", stats, duration_s=elapsed, dump=merged.path))
-    counts = ", ".join(f"{n} {name}" for name, n in plan.totals(plan.users.count - base).items())
+    log = combined.call_log()
+    report.plans.append(entry("seeded", stats, duration_s=elapsed, dump=merged.path, rpcs=log.as_json()))
     resumed = finished_users + combined.total("already") // max(plan.users.entities_per_user, 1)
-    rate = stats.calls / elapsed if elapsed > 0 else 0.0
-    grown = f"reused {base}, seeded {plan.users.count - base}, " if base else ""
-    print(
-        f"{plan.name}: {counts} in {elapsed:.2f} s over {gateway.transport} at {gateway.address} "
-        f"({grown}{count} processes, {stats.calls} calls, {rate:.0f} calls/s, {stats.retries} retries"
-        f"{f', {resumed} users from journals' if resumed else ''}) → {merged.path}"
-    )
+    stats.finished = stats.started + elapsed
+    if wants_table(output.summary, sys.stdout):
+        kinds, opened = entities_by_kind(
+            plan, plan.users.count - base, seed=seed, indices=range(base, plan.users.count)
+        )
+        facts = TableFacts(
+            scenario=plan.name,
+            where=f"{gateway.transport} at {gateway.address}",
+            seeded=plan.users.count - base,
+            kinds=kinds,
+            opened=opened,
+            with_cards=frozenset(name for name, kind, _ in plan.users.accounts() if kind.has_cards),
+            log=log,
+            stats=stats,
+            reused=base,
+            resumed=resumed,
+            processes=count,
+        )
+        print("\n".join(facts_table_lines(facts, merged.path, Style.for_stream(sys.stdout))))
+    else:
+        counts = ", ".join(f"{n} {name}" for name, n in plan.totals(plan.users.count - base).items())
+        rate = stats.calls / elapsed if elapsed > 0 else 0.0
+        grown = f"reused {base}, seeded {plan.users.count - base}, " if base else ""
+        print(
+            f"{plan.name}: {counts} in {elapsed:.2f} s over {gateway.transport} at {gateway.address} "
+            f"({grown}{count} processes, {stats.calls} calls, {rate:.0f} calls/s, {stats.retries} retries"
+            f"{f', {resumed} users from journals' if resumed else ''}) → {merged.path}"
+        )
     if merged.kept is not None:
         print(f"{plan.name}: the dump it replaced is kept as {merged.kept}: {fit.reason}")
     return EXIT_OK

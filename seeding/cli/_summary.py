@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TextIO
 
 if TYPE_CHECKING:
+    from ..engine._builder import BuildStats
     from ..engine._run import PlanRun
+    from ..gateway import CallLog
 
-__all__ = ["SUMMARIES", "Style", "summary_lines", "table_lines", "wants_table"]
+__all__ = ["SUMMARIES", "Style", "TableFacts", "facts_table_lines", "summary_lines", "table_lines", "wants_table"]
 
 Summary = Literal["auto", "table", "line"]
 SUMMARIES: tuple[Summary, ...] = ("auto", "table", "line")
@@ -90,82 +92,131 @@ def summary_lines(run: PlanRun, path: Path) -> list[str]:
     return [f"{run.scenario}: {counts} in {elapsed} over {_where(run)} ({rate}{resumed}) → {path}"]
 
 
-def table_lines(run: PlanRun, path: Path, style: Style) -> list[str]:
-    """The table: a heading, entities by kind, one row per RPC and a total, then wall, rate and the dump."""
-    from ..engine._preview import entities_by_kind
+@dataclass(frozen=True)
+class TableFacts:
+    """What the table shows, from a run in this process (``of``) or summed over ``--processes`` children."""
 
-    stats = run.builder.stats if run.builder else None
-    kinds, opened = entities_by_kind(run.plan, run.count, seed=run.seed, indices=run.indices)
-    with_cards = {name for name, kind, _ in run.plan.users.accounts() if kind.has_cards}
-    reused = f"reused {run.reused_users:,}, " if run.reused_users else ""
-    lines = [f"{style.bold(run.scenario)}: {reused}{style.good('seeded')} {run.count:,} users over {_where(run)}", ""]
+    scenario: str
+    where: str  # "grpc at 127.0.0.1:9003"
+    seeded: int  # users this run seeded (those from a journal included)
+    kinds: list[tuple[str, int]]  # ``entities_by_kind`` of them
+    opened: int  # the cards their card accounts opened with
+    with_cards: frozenset[str]  # the account kinds that open cards
+    log: CallLog | None
+    stats: BuildStats | None
+    reused: int = 0  # users kept from the dump (grow, repair)
+    resumed: int = 0  # users from a journal: no call this run
+    processes: int | None = None
+
+    @classmethod
+    def of(cls, run: PlanRun) -> TableFacts:
+        from ..engine._preview import entities_by_kind
+
+        kinds, opened = entities_by_kind(run.plan, run.count, seed=run.seed, indices=run.indices)
+        return cls(
+            scenario=run.scenario,
+            where=_where(run),
+            seeded=run.count,
+            kinds=kinds,
+            opened=opened,
+            with_cards=frozenset(name for name, kind, _ in run.plan.users.accounts() if kind.has_cards),
+            log=run.client.call_log,
+            stats=run.builder.stats if run.builder else None,
+            reused=run.reused_users,
+            resumed=run.resumed_users,
+        )
+
+
+def table_lines(run: PlanRun, path: Path, style: Style) -> list[str]:
+    """The table of a run in this process."""
+    return facts_table_lines(TableFacts.of(run), path, style)
+
+
+def facts_table_lines(facts: TableFacts, path: Path, style: Style) -> list[str]:
+    """The table: a heading, entities by kind, one row per RPC and a total, then wall, rate and the dump."""
+    stats = facts.stats
+    reused = f"reused {facts.reused:,}, " if facts.reused else ""
+    processes = f" in {facts.processes} processes" if facts.processes else ""
+    lines = [
+        f"{style.bold(facts.scenario)}: {reused}{style.good('seeded')} {facts.seeded:,} users over {facts.where}"
+        f"{processes}",
+        "",
+    ]
 
     rows: list[tuple[str, str]] = []
-    for name, count in kinds:
+    for name, count in facts.kinds:
         depth = name.count(".")
         rows.append(("  " * depth + name.rsplit(".", 1)[-1], f"{count:,}"))
-        if name in with_cards:
+        if name in facts.with_cards:
             rows.append(("  opened cards", f"{2 * count:,}"))
-    entities = sum(count for _, count in kinds) + opened
+    entities = sum(count for _, count in facts.kinds) + facts.opened
     rows.append(("total", f"{entities:,}"))
     width = max(len(label) for label, _ in rows)
     lines.append(f"  {style.bold('entities'.ljust(width))}  {style.bold('created'.rjust(9))}")
     for label, value in rows:
         text = f"  {label.ljust(width)}  {value.rjust(9)}"
         lines.append(style.dim(text) if label == "total" else text)
-    if opened:
+    if facts.opened:
         lines.append(style.dim("  (opened cards: the two each card account opens with, made by its opening call)"))
     lines.append("")
 
-    log = run.client.call_log
+    log = facts.log
     if log is not None and log.rpcs:
-        header = ("rpc", "calls", "failed", "retried", "p50", "p95", "p99")
-        table: list[tuple[str, ...]] = []
-        total_calls = total_failed = total_retried = 0
-        for rpc, rpc_stats in sorted(log.rpcs.items()):
-            failed = rpc_stats.calls - rpc_stats.statuses.get("OK", 0)
-            total_calls, total_failed, total_retried = (
-                total_calls + rpc_stats.calls,
-                total_failed + failed,
-                total_retried + rpc_stats.retried,
-            )
-            table.append(
-                (
-                    rpc,
-                    f"{rpc_stats.calls:,}",
-                    f"{failed:,}",
-                    f"{rpc_stats.retried:,}",
-                    *(_ms(rpc_stats.percentile(share)) for share in (0.50, 0.95, 0.99)),
-                )
-            )
-        table.append(("total", f"{total_calls:,}", f"{total_failed:,}", f"{total_retried:,}", "", "", ""))
-        widths = [max(len(row[i]) for row in [header, *table]) for i in range(len(header))]
-
-        def row_text(row: tuple[str, ...]) -> str:
-            cells = [row[0].ljust(widths[0]), *(cell.rjust(w) for cell, w in zip(row[1:], widths[1:], strict=True))]
-            return "  " + "  ".join(cells).rstrip()
-
-        lines.append(style.bold(row_text(header)))
-        for row in table:
-            text = row_text(row)
-            if row[0] == "total":
-                text = style.dim(text)
-            elif row[2] != "0":
-                text = style.bad(text)
-            lines.append(text)
-        lines.append("")
+        lines += _rpc_lines(log, style)
 
     if stats is not None:
-        made = entities * (run.count - run.resumed_users) / run.count if run.count else 0  # this process's share
+        seeded = facts.seeded
+        made = entities * (seeded - facts.resumed) / seeded if seeded else 0  # what this run's calls made
         entity_rate = made / stats.elapsed if stats.elapsed > 0 else 0.0
+        in_flight = f", up to {stats.peak_in_flight} calls in flight" if stats.peak_in_flight else ""
         lines.append(
             f"  {'wall'.ljust(8)}{_seconds(stats.elapsed)}, {stats.calls_per_second:,.0f} calls/s, "
-            f"{entity_rate:,.0f} entities/s, up to {stats.peak_in_flight} calls in flight"
+            f"{entity_rate:,.0f} entities/s{in_flight}"
             f"{round_trips(stats.round_trip, stats.unloaded_round_trip)}{pushbacks(stats.pushbacks)}"
         )
-    if run.resumed_users:
-        lines.append(f"  {'resumed'.ljust(8)}{run.resumed_users:,} users from the journal")
+    if facts.resumed:
+        lines.append(f"  {'resumed'.ljust(8)}{facts.resumed:,} users from the journal")
     lines.append(f"  {'dump'.ljust(8)}{style.bold(str(path))}")
+    return lines
+
+
+def _rpc_lines(log: CallLog, style: Style) -> list[str]:
+    """One row per RPC (attempts, failed, retried, p50 / p95 / p99) and a total."""
+    header = ("rpc", "calls", "failed", "retried", "p50", "p95", "p99")
+    table: list[tuple[str, ...]] = []
+    total_calls = total_failed = total_retried = 0
+    for rpc, rpc_stats in sorted(log.rpcs.items()):
+        failed = rpc_stats.calls - rpc_stats.statuses.get("OK", 0)
+        total_calls, total_failed, total_retried = (
+            total_calls + rpc_stats.calls,
+            total_failed + failed,
+            total_retried + rpc_stats.retried,
+        )
+        table.append(
+            (
+                rpc,
+                f"{rpc_stats.calls:,}",
+                f"{failed:,}",
+                f"{rpc_stats.retried:,}",
+                *(_ms(rpc_stats.percentile(share)) for share in (0.50, 0.95, 0.99)),
+            )
+        )
+    table.append(("total", f"{total_calls:,}", f"{total_failed:,}", f"{total_retried:,}", "", "", ""))
+    widths = [max(len(row[i]) for row in [header, *table]) for i in range(len(header))]
+
+    def row_text(row: tuple[str, ...]) -> str:
+        cells = [row[0].ljust(widths[0]), *(cell.rjust(w) for cell, w in zip(row[1:], widths[1:], strict=True))]
+        return "  " + "  ".join(cells).rstrip()
+
+    lines = [style.bold(row_text(header))]
+    for row in table:
+        text = row_text(row)
+        if row[0] == "total":
+            text = style.dim(text)
+        elif row[2] != "0":
+            text = style.bad(text)
+        lines.append(text)
+    lines.append("")
     return lines
 
 

@@ -4,13 +4,15 @@
 ended (``OK``, or the gRPC status name / HTTP status code of the failure) and its latency.
 Latencies go into a log-bucketed histogram (2 % wide buckets), so a run of any size costs a few
 hundred counters per RPC, and p50 / p95 / p99 are read from it within 2 %. The command line's
-``--report`` prints it (``seeding.cli._report``).
+``--report`` prints it (``seeding.cli._report``). The histograms add up: a ``--processes`` child
+sends its own (``histograms``) and the parent ``merge``s them into the run's table and report.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,12 +65,56 @@ class RpcStats:
             },
         }
 
+    def histogram(self) -> dict[str, Any]:
+        """Everything, for another process to ``merge``: counts, not percentiles (those do not add up)."""
+        return {
+            "calls": self.calls,
+            "retried": self.retried,
+            "statuses": dict(self.statuses),
+            "buckets": {str(bucket): count for bucket, count in self.buckets.items()},
+            "max_s": self.max_s,
+        }
+
+    def merge(self, histogram: Mapping[str, Any]) -> None:
+        """Add another process's ``histogram()`` of the same RPC. ``ValueError``/``TypeError`` if it is not one
+        (and then nothing is added)."""
+        statuses = {str(name): _count(n) for name, n in dict(histogram["statuses"]).items()}
+        buckets = {int(bucket): _count(n) for bucket, n in dict(histogram["buckets"]).items()}
+        calls, retried, max_s = _count(histogram["calls"]), _count(histogram["retried"]), float(histogram["max_s"])
+        if sum(statuses.values()) != calls or sum(buckets.values()) != calls or not 0 <= max_s < math.inf:
+            raise ValueError("a histogram whose counts do not add up")
+        self.calls += calls
+        self.retried += retried
+        self.statuses.update(statuses)
+        self.buckets.update(buckets)
+        self.max_s = max(self.max_s, max_s)
+
+
+def _count(value: Any) -> int:
+    if type(value) is not int or value < 0:
+        raise ValueError(f"not a count: {value!r}")
+    return value
+
 
 class CallLog:
     """Every attempt a client sent, by RPC; cheap enough for the hot path (a counter bump or two)."""
 
     def __init__(self) -> None:
         self.rpcs: dict[str, RpcStats] = {}
+
+    def histograms(self) -> dict[str, dict[str, Any]]:
+        """Every RPC's ``RpcStats.histogram()``: what a ``--processes`` child hands its parent."""
+        return {rpc: stats.histogram() for rpc, stats in self.rpcs.items()}
+
+    def merge(self, histograms: Mapping[str, Any]) -> None:
+        """Add another process's ``histograms()``; ``ValueError``/``TypeError`` (nothing added) if they are not."""
+        merged = {}
+        for rpc, histogram in dict(histograms).items():
+            stats = RpcStats()
+            stats.merge(histogram)  # checked apart first: a bad one adds nothing
+            merged[str(rpc)] = stats
+        for rpc, stats in merged.items():
+            self.rpcs.setdefault(rpc, RpcStats()).merge(stats.histogram())
 
     def record(self, rpc: str, status: str, seconds: float, *, transient: bool = False) -> None:
         stats = self.rpcs.get(rpc)

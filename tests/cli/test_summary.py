@@ -199,3 +199,30 @@ def test_bad_summary_flags(tmp_path: Path, flag: list[str], message: str) -> Non
     )
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("transport", ["grpc", "http"])
+def test_processes_end_with_one_table_of_every_childs_calls(tmp_path: Path, transport: str) -> None:
+    # Each shard process counts its own calls; the parent adds their histograms up into one table
+    # and the report's rpcs (it used to end with the one line even with --summary table).
+    from seeding.stand import StandProcess
+
+    with StandProcess() as stand:
+        flag = "--grpc-target" if transport == "grpc" else "--http-url"
+        args = [sys.executable, "-m", "seeding", str(PLAN_11_2), "--users", "4", "--transport", transport]
+        args += [flag, stand.target(transport)]
+        args += ["--processes", "2", "--dumps-dir", str(tmp_path), "--no-progress", "--summary", "table"]
+        args += ["--report", str(tmp_path / "report.json")]
+        done = subprocess.run(args, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    text = done.stdout
+    assert f"scenario-11-2: seeded 4 users over {transport} at " in text and " in 2 processes" in text, text
+    assert re.search(r"^  total\s+76$", text, re.MULTILINE), text
+    for rpc in RPCS:
+        assert re.search(rf"^  {rpc}\s+\d+\s+0\s+0(\s+\d[\d.,]* ms){{3}}$", text, re.MULTILINE), (rpc, text)
+    assert re.search(r"^  total\s+60\s+0\s+0$", text, re.MULTILINE), text  # both children's calls, added up
+    assert re.search(r"^  wall\s+\d+\.\d\d s, [\d,]+ calls/s, [\d,]+ entities/s$", text, re.MULTILINE), text
+    assert re.search(rf"^  dump\s+{re.escape(str(tmp_path / 'scenario-11-2_seeds.json'))}$", text, re.MULTILINE)
+    rpcs = orjson.loads((tmp_path / "report.json").read_bytes())["plans"][0]["rpcs"]
+    assert sorted(rpcs) == RPCS and sum(entry["calls"] for entry in rpcs.values()) == 60
+    assert all(entry["statuses"] == {"OK": entry["calls"]} for entry in rpcs.values())
