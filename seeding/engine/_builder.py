@@ -39,6 +39,7 @@ from ..plan._shapes import Shapes, UserShape
 from ._limits import ConcurrencyLimit, FixedLimit, limit_for
 from ._options import DEFAULT_CONCURRENCY, DEFAULT_RETRIES, BuildOptions
 from ._partial import PartialAccount, PartialUser, part_record
+from ._reconcile import Found, adopt_accounts, adopt_cards, adopt_operations, missing_operations
 
 if TYPE_CHECKING:
     from aiolimiter import AsyncLimiter
@@ -432,6 +433,7 @@ class Builder:
         if begun is not None:  # created by an earlier run: completed, never created twice
             user_id = begun.user_id
             self.stats.done += 1
+            await self._reconcile(index, begun, shape)
         else:
             data = self._fake.user(index)
             user: User | Ref = await self._call(
@@ -468,6 +470,31 @@ class Builder:
             user_id, {name: [t.result() for t in tasks] for name, tasks in accounts.items()}, profile=shape.profile
         )
 
+    async def _reconcile(self, index: int, begun: PartialUser, shape: UserShape) -> None:
+        """Adopt what an earlier run made for this user but never journaled (``_reconcile``): journaled now."""
+        listed = await self._call(lambda: self.client.get_accounts(begun.user_id))
+        found = {a.id: Found(a.id, a.type, tuple((card.id, card.type) for card in a.cards)) for a in listed}
+        planned = [
+            (name, number, kind, (CardType.VIRTUAL, CardType.PHYSICAL) if kind.has_cards else ())
+            for name, kind, plans in shape.accounts
+            for number in range(len(plans))
+        ]
+        records = adopt_accounts(begun, planned, list(found.values()))
+        for name, _, plans in shape.accounts:
+            for number, plan in enumerate(plans):
+                account = begun.accounts.get((name, number))
+                if account is None or account.account_id not in found:
+                    continue
+                cards = [(field, card_type, cards.fixed_count) for field, card_type, cards in plan.cards()]
+                records += adopt_cards(account, (name, number), cards, found[account.account_id])
+                operations = [(op.field, op.type) for op in self._fake.operations(index, name, number, plan)]
+                if operations and missing_operations(account, [field for field, _ in operations]):
+                    made = await self._call(functools.partial(self.client.get_operations, account.account_id))
+                    records += adopt_operations(account, (name, number), operations, [(op.id, op.type) for op in made])
+        if self._on_part is not None:
+            for record in records:
+                self._on_part(index, record)
+
     async def _account(
         self,
         place: _Place,
@@ -500,6 +527,7 @@ class Builder:
             ]
             for name, ctype, cplan in plan.cards()
         }
+        self.stats.done += sum(isinstance(card, str) for tasks in cards.values() for card in tasks)  # made before
         if operations and not round_robin:
             ops = asyncio.ensure_future(self._operations(place, account_id, [first], operations, made_operations))
         await _settled(

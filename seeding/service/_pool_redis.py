@@ -39,6 +39,7 @@ it is back (redis-py reconnects by itself).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from typing import Any
@@ -231,6 +232,10 @@ class RedisStore:
         )
         self._connections = connections
         self._redis = aioredis.Redis(connection_pool=connections)
+        # One call at a time per connection, in arrival order: the pool's own wait lets a newcomer take a
+        # connection before one notified earlier, and 200 waiting leases on a saturated loop saw 5 s pass
+        # ("No connection available"); queued here first (FIFO), a call never waits in the pool at all.
+        self._turns = asyncio.Semaphore(MAX_CONNECTIONS)
         self._lease = self._redis.register_script(_LEASE)
         self._renew = self._redis.register_script(_RENEW)
         self._give_back = self._redis.register_script(_GIVE_BACK)
@@ -278,6 +283,10 @@ class RedisStore:
         return fingerprint
 
     async def _run(self, script: Any, key: PoolKey, *args: object, profile: Profile | None = None) -> list[Any]:
+        async with self._turns:
+            return await self._run_now(script, key, *args, profile=profile)
+
+    async def _run_now(self, script: Any, key: PoolKey, *args: object, profile: Profile | None = None) -> list[Any]:
         try:
             fingerprint = await self._home(key)
             for _ in range(_HOPS):
