@@ -355,6 +355,7 @@ class Builder:
         self._on_part = on_part
 
         failed: list[BuildError] = []
+        failing = asyncio.Event()  # set with the first failure: the watchdog below waits on it, no polling
 
         async def worker() -> None:
             while True:
@@ -367,6 +368,7 @@ class Builder:
                         user = await self._checked_user(index, begun.get(index))
                     except BuildError as exc:  # the run fails: nothing new goes out, calls in flight answer
                         failed.append(exc)
+                        failing.set()
                         self._slots.stop()
                         return
                 finally:
@@ -382,8 +384,7 @@ class Builder:
                 raise _first_failure(errors) from None
 
         async def bound() -> None:  # after a failure, the calls in flight get as long as after a signal
-            while not failed:
-                await asyncio.sleep(0.05)
+            await failing.wait()
             await asyncio.sleep(_DRAIN)
             building.cancel()
 
