@@ -83,11 +83,15 @@ class RpcStats:
         calls, retried, max_s = _count(histogram["calls"]), _count(histogram["retried"]), float(histogram["max_s"])
         if sum(statuses.values()) != calls or sum(buckets.values()) != calls or not 0 <= max_s < math.inf:
             raise ValueError("a histogram whose counts do not add up")
-        self.calls += calls
-        self.retried += retried
-        self.statuses.update(statuses)
-        self.buckets.update(buckets)
-        self.max_s = max(self.max_s, max_s)
+        self.add_stats(RpcStats(calls, retried, Counter(statuses), Counter(buckets), max_s))
+
+    def add_stats(self, other: RpcStats) -> None:
+        """Add another log's counts of the same RPC."""
+        self.calls += other.calls
+        self.retried += other.retried
+        self.statuses.update(other.statuses)
+        self.buckets.update(other.buckets)
+        self.max_s = max(self.max_s, other.max_s)
 
 
 def _count(value: Any) -> int:
@@ -114,7 +118,7 @@ class CallLog:
             stats.merge(histogram)  # checked apart first: a bad one adds nothing
             merged[str(rpc)] = stats
         for rpc, stats in merged.items():
-            self.rpcs.setdefault(rpc, RpcStats()).merge(stats.histogram())
+            self.rpcs.setdefault(rpc, RpcStats()).add_stats(stats)
 
     def record(self, rpc: str, status: str, seconds: float, *, transient: bool = False) -> None:
         stats = self.rpcs.get(rpc)
