@@ -51,6 +51,13 @@ def dump_ids_of(*users: dict[str, Any]) -> dict[str, set[str]]:
     return ids
 
 
+def sixteen_users(tmp_path: Path, stand: Stand, transport: str) -> tuple[list[str], Path, Path]:
+    """The plan of USERS users, written in ``tmp_path``: the arguments against ``stand``, the journal, the dump."""
+    (tmp_path / "p.yaml").write_text(PLAN.format(count=USERS))
+    args = ["p.yaml", *gateway_flags(stand, transport), f"--dumps-dir={tmp_path}", "--concurrency=6"]
+    return args, tmp_path / "s_seeds.journal", tmp_path / "s_seeds.json"
+
+
 def stand_ids(stand: Stand) -> dict[str, set[str]]:
     bank = stand.bank
     return {
@@ -78,10 +85,8 @@ def begun_users(journal: Path) -> set[int]:
 async def test_users_in_flight_at_a_signal_are_completed_not_made_again(
     tmp_path: Path, transport: str, stop: signal.Signals
 ) -> None:
-    (tmp_path / "p.yaml").write_text(PLAN.format(count=USERS))
-    journal, dump = tmp_path / "s_seeds.journal", tmp_path / "s_seeds.json"
     async with Stand(latency_ms=40) as stand:
-        args = ["p.yaml", *gateway_flags(stand, transport), f"--dumps-dir={tmp_path}", "--concurrency=6"]
+        args, journal, dump = sixteen_users(tmp_path, stand, transport)
         run = await Cli.start(*args, cwd=tmp_path)
         await wait_for_users(journal, 3, run)
         run.proc.send_signal(stop)
@@ -143,10 +148,8 @@ async def test_what_the_gateway_made_but_the_journal_lost_is_adopted_not_made_ag
     # A kill -9 can land after the gateway made an entity and before its answer was journaled (CI saw a
     # user with three top-ups where the plan asks for two). Simulated exactly: stop a run, drop each
     # begun user's last part record from the journal, resume: the resume finds those on the gateway.
-    (tmp_path / "p.yaml").write_text(PLAN.format(count=USERS))
-    journal, dump = tmp_path / "s_seeds.journal", tmp_path / "s_seeds.json"
     async with Stand(latency_ms=40) as stand:
-        args = ["p.yaml", *gateway_flags(stand, transport), f"--dumps-dir={tmp_path}", "--concurrency=6"]
+        args, journal, dump = sixteen_users(tmp_path, stand, transport)
         run = await Cli.start(*args, cwd=tmp_path)
         await wait_for_begun_parts(journal, kinds, run)
         run.proc.kill()  # no last words: what was in flight is on the gateway, perhaps not in the journal
@@ -170,10 +173,8 @@ async def test_what_the_gateway_made_but_the_journal_lost_is_adopted_not_made_ag
 async def test_a_user_failing_for_good_leaves_nothing_the_journal_does_not_know(tmp_path: Path, transport: str) -> None:
     """One call fails for good (``--retries 0`` on a flaky gateway): the run stops sending, the calls
     of the other users in flight answer and are journaled, and the resume completes them."""
-    (tmp_path / "p.yaml").write_text(PLAN.format(count=USERS))
-    journal, dump = tmp_path / "s_seeds.journal", tmp_path / "s_seeds.json"
     async with Stand(latency_ms=30, fail_rate=0.06, seed=5) as stand:
-        args = ["p.yaml", *gateway_flags(stand, transport), f"--dumps-dir={tmp_path}", "--concurrency=6"]
+        args, journal, dump = sixteen_users(tmp_path, stand, transport)
         failed = await Cli.run(*args, "--retries=0", cwd=tmp_path)
         assert failed.proc.returncode == 1, failed.stderr
         assert "failed" in failed.stderr and "--resume" in failed.stderr, failed.stderr
