@@ -176,13 +176,23 @@ class FilePool:
             for other in [h for h in self.leases.values() if h.index == index]:
                 self._end(other)
         held = self.leases[token] = Lease(token, index, now, expires)
-        heapq.heappush(self._expiry, (expires, token))
+        self._expire_at(expires, token)
         return held
 
     def _renew(self, held: Lease, expires: int) -> Lease:
         renewed = self.leases[held.token] = Lease(held.token, held.index, held.granted, expires)
-        heapq.heappush(self._expiry, (expires, held.token))
+        self._expire_at(expires, held.token)
         return renewed
+
+    def _expire_at(self, expires: int, token: str) -> None:
+        """Remember when a lease expires. A return or renew leaves its old entry behind (found stale when
+        reaped); once stale entries outnumber live leases the heap is rebuilt, so a long soak of short holds
+        under a long TTL keeps it the size of the leases held, not of every lease of the last TTL."""
+        expiry = self._expiry
+        if len(expiry) > 2 * len(self.leases) + 1024:
+            expiry[:] = [(held.expires, held.token) for held in self.leases.values()]
+            heapq.heapify(expiry)
+        heapq.heappush(expiry, (expires, token))
 
     def _end(self, held: Lease) -> None:
         del self.leases[held.token]

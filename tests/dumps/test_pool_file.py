@@ -83,3 +83,18 @@ def test_another_dump_starts_a_new_pool(tmp_path: Path) -> None:
     fresh = FilePool(path, "f2", 3)
     assert list(fresh.free) == [0, 1, 2] and not fresh.quarantine
     fresh.close()
+
+
+def test_short_holds_under_a_long_ttl_keep_the_expiry_heap_the_size_of_the_leases(tmp_path: Path) -> None:
+    pool = FilePool(tmp_path / "soak_seeds.pool", "f1", 50)
+    kept = pool.lease(5)  # held, expires in 5 ms: must still come back after the heap is rebuilt
+    assert kept is not None
+    for _ in range(20_000):  # a soak: each hold returned at once, under a day's TTL
+        held = pool.lease(86_400_000)
+        assert held is not None
+        pool.renew(held.token, 86_400_000)
+        pool.give_back(held.token)
+    assert len(pool._expiry) <= 2 * len(pool.leases) + 1025  # not 40,000 stale entries
+    pool.reap(kept.expires)
+    assert kept.token not in pool.leases and kept.index in pool.free
+    assert pool.expired == [kept]
