@@ -6,7 +6,8 @@
     openapi         its OpenAPI 3.1 document (what ``/openapi.json`` answers; the docs render it)
 
 Inside: ``_app`` (routes, the guard), ``_runs`` (runs as ``PlanRun``s, their records on disk),
-``_dumps`` (the dumps directory), ``_handouts`` (``/next`` and its log), ``_metrics``, ``_openapi``,
+``_dumps`` (the dumps directory), ``_handouts`` (``/next`` and its log; ``_handouts_redis``: its record in Redis),
+``_pool`` (leases; ``_pool_embedded``/``_pool_redis``: where they live, ``_store`` picks), ``_metrics``, ``_openapi``,
 ``_page`` (``/`` and ``/docs``: a page for people, from the HTML, CSS and JavaScript in ``_assets/``).
 """
 

@@ -24,13 +24,13 @@ from ..dumps._strategies import strategy_spec
 from ..serving import BoundedListener, ConnectionLimits, OneLineLog, StartStop, read_body
 from ._dumps import Dump, Dumps
 from ._errors import ApiError
-from ._handouts import FSYNC_INTERVAL, STRATEGIES, HandOuts
+from ._handouts import FSYNC_INTERVAL, STRATEGIES
 from ._metrics import CONTENT_TYPE, Metrics
 from ._openapi import openapi
 from ._page import ASSETS, PAGES, TOKEN_REQUIRED, asset, page
 from ._pool import MAX_TTL, MAX_WAIT, POLL, Lease, PoolKey, Pools, Profile, iso, lease_id, parse_lease_id, seconds
 from ._runs import LIVE, Runs
-from ._store import EMBEDDED, open_store
+from ._store import EMBEDDED, open_handouts, open_store
 
 __all__ = ["MAX_BODY", "Service"]
 
@@ -161,12 +161,13 @@ class Service(StartStop):
         self.token = token
         self.settings = settings or load_settings()
         self.dumps = Dumps(self.dumps_dir)
-        self.handouts = HandOuts()
-        self.pools = Pools(open_store(store, self.dumps_dir))
+        pool_store = open_store(store, self.dumps_dir)
+        self.pools = Pools(pool_store)
+        self.handouts = open_handouts(store, pool_store)
         self._profiles: dict[tuple[str, str, str], Profile] = {}
         self._warned: set[str] = set()  # scenarios whose when_empty=warn was logged (once each)
         self.runs = Runs(self.dumps_dir, self.plans_dir, self.settings)
-        self.metrics = Metrics(self.runs.by_state, self.handouts.left)
+        self.metrics = Metrics(self.runs.by_state, self.handouts.left_all)
         self.runs.metrics = self.metrics
         self.pools.on_take = self.metrics.pool_taken
         self.pools.on_return = self.metrics.pool_ended
@@ -274,7 +275,7 @@ class Service(StartStop):
         states = []
         for key in self.pools.known():
             with contextlib.suppress(ApiError):  # a store that is away: its gauges are left out, once
-                states.append(await self.pools.state(key, self._handed_out(key)))
+                states.append(await self.pools.state(key, await self.handouts.handed_out(key)))
         self.metrics.pool_states = states
         return web.Response(body=self.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
@@ -356,8 +357,8 @@ class Service(StartStop):
 
     async def get_dump(self, request: web.Request) -> web.Response:
         dump = self.dumps.get(request.match_info["scenario"])
-        sequence = self.handouts.sequence(dump)
-        return _json({"dump": {**dump.summary(), "left": sequence.left, "meta": dump.meta}})
+        left = await self.handouts.left(dump)
+        return _json({"dump": {**dump.summary(), "left": left, "meta": dump.meta}})
 
     async def dump_file(self, request: web.Request) -> web.StreamResponse:
         dump = self.dumps.get(request.match_info["scenario"])
@@ -372,7 +373,8 @@ class Service(StartStop):
         return self._user(dump, _index(dump, request.match_info["index"]))
 
     async def next_user(self, request: web.Request) -> web.Response:
-        """The hot path: no ``await`` from choosing the user to recording it."""
+        """The hot path: choosing the user and recording it is one step (the embedded book never waits in it,
+        Redis runs it as one script)."""
         dump = self.dumps.get(request.match_info["scenario"])
         strategy = request.query.get("strategy", "unique")
         if strategy not in STRATEGIES:
@@ -391,8 +393,7 @@ class Service(StartStop):
         profile = request.query.get("profile")
         members = await dump.members(profile) if profile is not None else None
         blocked = await self.pools.quarantined(_key(dump))
-        sequence = self.handouts.sequence(dump)  # from here to the answer, no await: no user goes twice
-        index = sequence.take(strategy, profile, members, blocked)
+        index = await self.handouts.take(dump, strategy, profile, members, blocked)  # each user once, atomically
         if index is None and (dump.count == 0 or members == []):
             which = f"profile {profile!r} of the dump" if members is not None else "the dump"
             raise ApiError(409, f"scenario {dump.scenario!r}: {which} holds no users; there is none to hand out")
@@ -422,17 +423,16 @@ class Service(StartStop):
             while (remaining := deadline - asyncio.get_running_loop().time()) > 0:
                 await asyncio.sleep(min(remaining, POLL))
                 blocked = await self.pools.quarantined(key)
-                index = self.handouts.sequence(dump).take(strategy, profile, members, blocked)
+                index = await self.handouts.take(dump, strategy, profile, members, blocked)
                 if index is not None:
                     return index, None
             return None, None
         blocked = await self.pools.quarantined(key)
-        sequence = self.handouts.sequence(dump)
         if when.action == "cycle":
             log.info("scenario %r: every user was handed out; when_empty=cycle starts over", dump.scenario)
-            sequence.reset()
-            return sequence.take(strategy, profile, members, blocked), None
-        index = sequence.take("cycle", profile, members, blocked)
+            await self.handouts.reset(dump)
+            return await self.handouts.take(dump, strategy, profile, members, blocked), None
+        index = await self.handouts.take(dump, "cycle", profile, members, blocked)
         if index is None:
             return None, None
         message = f"scenario {dump.scenario!r}: every user was handed out; handing out users again (when_empty=warn)"
@@ -443,9 +443,8 @@ class Service(StartStop):
 
     async def reset(self, request: web.Request) -> web.Response:
         dump = self.dumps.get(request.match_info["scenario"])
-        sequence = self.handouts.sequence(dump)
-        sequence.reset()
-        return _json({"scenario": dump.scenario, "users": dump.count, "left": sequence.left})
+        left = await self.handouts.reset(dump)
+        return _json({"scenario": dump.scenario, "users": dump.count, "left": left})
 
     def _user(self, dump: Any, index: int, headers: dict[str, str] | None = None) -> web.Response:
         try:
@@ -544,12 +543,7 @@ class Service(StartStop):
     async def pool(self, request: web.Request) -> web.Response:
         dump = self.dumps.get(request.match_info["scenario"])
         key = _key(dump)
-        return _json({"pool": await self.pools.state(key, self._handed_out(key))})
-
-    def _handed_out(self, key: PoolKey) -> int:
-        """Users handed out under unique/shuffle, when this process hands out that dump (else 0)."""
-        sequence = self.handouts.current(key.scenario)
-        return 0 if sequence is None or sequence.fingerprint != key.fingerprint else sequence.count - sequence.left
+        return _json({"pool": await self.pools.state(key, await self.handouts.handed_out(key))})
 
 
 def _when_empty(text: str | None) -> WhenEmpty:

@@ -26,19 +26,20 @@ import fcntl
 import os
 import random
 import secrets
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable, Collection, Container, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
 from .._exceptions import SeedingError
-from ..dumps._strategies import STRATEGIES, Order, Strategy, strategy_spec
+from ..dumps._strategies import STRATEGIES, Order, Strategy, StrategySpec, strategy_spec
 from ..files import open_regular, read_regular
 from ._dumps import Dump
 from ._errors import ApiError
+from ._pool import PoolKey
 
-__all__ = ["FSYNC_INTERVAL", "STRATEGIES", "HandOuts", "Sequence", "Strategy"]
+__all__ = ["FSYNC_INTERVAL", "STRATEGIES", "HandOutBook", "HandOuts", "Sequence", "Strategy", "draw"]
 
 FSYNC_INTERVAL = 1.0  # seconds
 _VERSION = 1
@@ -127,13 +128,7 @@ class Sequence:
         count = self.count if members is None else len(members)
         spec = strategy_spec(strategy)
         if spec.order is None:
-            for _ in range(32):
-                drawn = spec.draw(count, self._random)
-                index = drawn if members is None else members[drawn]
-                if index not in blocked:
-                    return index
-            allowed = [i for i in (range(count) if members is None else members) if i not in blocked]
-            return self._random.choice(allowed) if allowed else None
+            return draw(spec, self.count, members, blocked, self._random)
         key = (strategy, profile)
         order = self._order(key, count)
         at: Callable[[int], int] = (lambda p: order[p]) if members is None else (lambda p: members[order[p]])
@@ -239,6 +234,20 @@ class Sequence:
             self._fd = -1
 
 
+def draw(
+    spec: StrategySpec, users: int, members: list[int] | None, blocked: Container[int], rng: random.Random
+) -> int | None:
+    """A user drawn as ``spec`` draws them (``random``, ``zipf``), never one in ``blocked``; None: all are."""
+    count = users if members is None else len(members)
+    for _ in range(32):
+        drawn = spec.draw(count, rng)
+        index = drawn if members is None else members[drawn]
+        if index not in blocked:
+            return index
+    allowed = [i for i in (range(count) if members is None else members) if i not in blocked]
+    return rng.choice(allowed) if allowed else None
+
+
 def _open_locked(path: Path) -> int:
     """The log for appends, locked: a second service on the same dumps dir would hand users out again."""
     try:
@@ -263,11 +272,73 @@ def _header(line: bytes) -> dict[str, Any] | None:  # parsed JSON: its values ar
     return header if isinstance(header, dict) and header.get("handouts") == _VERSION else None
 
 
+class HandOutBook(Protocol):
+    """Where ``/next`` keeps what it handed out: ``HandOuts`` (the log next to the dump, one process) or
+    ``RedisHandOuts`` (``serve --store redis://…``: one record for every replica)."""
+
+    async def take(
+        self,
+        dump: Dump,
+        strategy: Strategy,
+        profile: str | None = None,
+        members: list[int] | None = None,
+        blocked: Collection[int] = (),
+    ) -> int | None:
+        """The next index under ``strategy`` (see ``Sequence.take``); None when none is left."""
+        ...
+
+    async def reset(self, dump: Dump) -> int:
+        """Start over (nothing handed out, a new shuffle order); the users left (all)."""
+        ...
+
+    async def left(self, dump: Dump) -> int:
+        """Users of the dump not handed out yet under unique/shuffle."""
+        ...
+
+    async def handed_out(self, key: PoolKey) -> int:
+        """Users of ``key``'s dump handed out under unique/shuffle."""
+        ...
+
+    def left_all(self) -> dict[str, int]:
+        """Users left per scenario, as last seen (the metrics' gauge reads it without waiting)."""
+        ...
+
+    def sync(self) -> None: ...
+    def close(self) -> None: ...
+
+
 class HandOuts:
-    """One ``Sequence`` per scenario, replaced when the scenario's dump is."""
+    """One ``Sequence`` per scenario, replaced when the scenario's dump is: the embedded ``HandOutBook``.
+
+    Its coroutines never wait: from choosing a user to recording it nothing else runs."""
 
     def __init__(self) -> None:
         self._sequences: dict[str, Sequence] = {}
+
+    async def take(
+        self,
+        dump: Dump,
+        strategy: Strategy,
+        profile: str | None = None,
+        members: list[int] | None = None,
+        blocked: Collection[int] = (),
+    ) -> int | None:
+        return self.sequence(dump).take(strategy, profile, members, blocked)
+
+    async def reset(self, dump: Dump) -> int:
+        sequence = self.sequence(dump)
+        sequence.reset()
+        return sequence.left
+
+    async def left(self, dump: Dump) -> int:
+        return self.sequence(dump).left
+
+    async def handed_out(self, key: PoolKey) -> int:
+        sequence = self._sequences.get(key.scenario)
+        return 0 if sequence is None or sequence.fingerprint != key.fingerprint else sequence.count - sequence.left
+
+    def left_all(self) -> dict[str, int]:
+        return {scenario: sequence.left for scenario, sequence in self._sequences.items()}
 
     def sequence(self, dump: Dump) -> Sequence:
         current = self._sequences.get(dump.scenario)
@@ -282,14 +353,6 @@ class HandOuts:
         current = Sequence(log_path(dump.path), dump.fingerprint, dump.count, replaces)
         self._sequences[dump.scenario] = current
         return current
-
-    def current(self, scenario: str) -> Sequence | None:
-        """The sequence loaded for ``scenario``, if this process hands it out."""
-        return self._sequences.get(scenario)
-
-    def left(self) -> dict[str, int]:
-        """Users not handed out yet, per scenario whose sequence is loaded."""
-        return {scenario: sequence.left for scenario, sequence in self._sequences.items()}
 
     def sync(self) -> None:
         for sequence in self._sequences.values():

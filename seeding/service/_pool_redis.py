@@ -18,6 +18,7 @@ One pool's keys share the hash tag ``{scenario}`` (one cluster slot), then its f
     …:quar   HASH index → "at reason"
     …:moved  the fingerprint of the dump that replaced this one in place (a repair): its pool now
     …:profile:NAME  SET of a profile's indices (written once, from the dump), for ``?profile=``
+    …:handed, …:cursors, …:order:*   ``/next``'s record (``_handouts_redis``), beside the pool it serves
 
 **A repair carries the pool over.** A repaired dump has a new fingerprint but the same users at
 the same indices (``meta.repaired.replaces`` names the fingerprints it replaced). The first call
@@ -42,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -58,6 +60,7 @@ MAX_CONNECTIONS = 64
 IDLE_S = 7 * 86_400  # seconds after its last call a pool's keys expire
 _HOPS = 8  # ``moved`` keys followed at most (a dump repaired again while a replica still serves an old copy)
 _PARTS = ("init", "free", "exp", "held", "born", "quar", "moved")
+_HANDOUT_PARTS = ("handed", "cursors")  # ``/next``'s record (``_handouts_redis``): carried over by a repair too
 
 # KEYS: init, free, exp, held, born, quar, moved, profile; ARGV: users, idle (ms), then each script's own.
 # ``_PRELUDE`` answers {-1, fingerprint} when the pool moved (its dump was repaired), brings back what
@@ -194,26 +197,37 @@ return {1, reaped, redis.call('LLEN', free), redis.call('HLEN', held), redis.cal
     + _END
 )
 
-# KEYS: the new pool's seven (init … moved), then seven per replaced fingerprint, newest first.
-# ARGV: users, idle (ms), the new fingerprint. Atomic: no replica leases from either pool meanwhile.
+# KEYS: the new pool's nine (init … moved, then handed, cursors), then nine per replaced fingerprint, newest
+# first. ARGV: users, idle (ms), the new fingerprint. Atomic: no replica leases or hands out from either meanwhile.
 _ADOPT = """
 local users, idle = tonumber(ARGV[1]), tonumber(ARGV[2])
-local replaced = #KEYS / 7 - 1
-if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[7]) == 0 then
+local n = 9
+local replaced = #KEYS / n - 1
+local function carry(found, first, last)  -- rename parts first..last of the first replaced pool found(base) names
   for o = 1, replaced do
-    local base = o * 7
-    if tonumber(redis.call('GET', KEYS[base + 1])) == users then
-      for k = 1, 6 do
+    local base = o * n
+    if found(base) then
+      for k = first, last do
         if redis.call('EXISTS', KEYS[base + k]) == 1 then redis.call('RENAME', KEYS[base + k], KEYS[k]) end
+        redis.call('PEXPIRE', KEYS[k], idle)
       end
-      for k = 1, 6 do redis.call('PEXPIRE', KEYS[k], idle) end
-      break
+      return
     end
   end
 end
+if redis.call('EXISTS', KEYS[7]) == 0 then
+  if redis.call('EXISTS', KEYS[1]) == 0 then
+    carry(function(base) return tonumber(redis.call('GET', KEYS[base + 1])) == users end, 1, 6)
+  end
+  if redis.call('EXISTS', KEYS[9]) == 0 then
+    carry(function(base) return tonumber(redis.call('HGET', KEYS[base + 9], '#users')) == users end, 8, 9)
+  end
+end
 for o = 1, replaced do  -- a replaced pool moved here, or never used: a replica serving that dump uses this one
-  local base = o * 7
-  if redis.call('EXISTS', KEYS[base + 1]) == 0 then redis.call('SET', KEYS[base + 7], ARGV[3], 'PX', idle) end
+  local base = o * n
+  if redis.call('EXISTS', KEYS[base + 1]) == 0 and redis.call('EXISTS', KEYS[base + 9]) == 0 then
+    redis.call('SET', KEYS[base + 7], ARGV[3], 'PX', idle)
+  end
 end
 return 1
 """
@@ -249,9 +263,17 @@ class RedisStore:
         self._moved: dict[tuple[str, str], str] = {}  # (scenario, fingerprint) → the fingerprint its pool moved to
 
     @staticmethod
-    def _keys(scenario: str, fingerprint: str, profile: str = "") -> list[str]:
-        tag = f"seeding:pool:{{{scenario}}}:{fingerprint}:"
-        return [tag + part for part in (*_PARTS, f"profile:{profile}")]
+    def key(scenario: str, fingerprint: str, part: str) -> str:
+        """A key of the pool of ``scenario``'s dump of ``fingerprint``: every one shares the hash tag ``{scenario}``."""
+        return f"seeding:pool:{{{scenario}}}:{fingerprint}:{part}"
+
+    @classmethod
+    def _keys(cls, scenario: str, fingerprint: str, profile: str = "") -> list[str]:
+        return [cls.key(scenario, fingerprint, part) for part in (*_PARTS, f"profile:{profile}")]
+
+    def script(self, text: str) -> Any:
+        """A Lua script for ``call`` (sent by SHA, loaded again after a Redis restart)."""
+        return self._redis.register_script(text)
 
     async def _profile(self, scenario: str, fingerprint: str, profile: Profile) -> None:
         """The profile's members as a set, written once (by whichever replica asks first; the same members)."""
@@ -270,9 +292,9 @@ class RedisStore:
     async def _home(self, key: PoolKey) -> str:
         """The fingerprint whose keys hold ``key``'s pool: a repaired dump's pool carried over first, moves followed."""
         if key.replaces and (key.scenario, key.fingerprint) not in self._adopted:
-            keys = self._keys(key.scenario, key.fingerprint)[:7]
-            for old in key.replaces[:16]:
-                keys += self._keys(key.scenario, old)[:7]
+            keys = []
+            for fingerprint in (key.fingerprint, *key.replaces[:16]):
+                keys += [self.key(key.scenario, fingerprint, part) for part in (*_PARTS, *_HANDOUT_PARTS)]
             await self._adopt(keys=keys, args=[key.users, self.idle_ms, key.fingerprint])
             if len(self._adopted) > 10_000:
                 self._adopted.clear()
@@ -283,16 +305,29 @@ class RedisStore:
         return fingerprint
 
     async def _run(self, script: Any, key: PoolKey, *args: object, profile: Profile | None = None) -> list[Any]:
+        name = "" if profile is None else profile.name
         async with self._turns:
-            return await self._run_now(script, key, *args, profile=profile)
+            answer = await self._run_now(script, key, lambda fp: self._keys(key.scenario, fp, name), args, profile)
+        self._expired += [(key.scenario, held / 1000) for held in answer[1]]
+        return answer
 
-    async def _run_now(self, script: Any, key: PoolKey, *args: object, profile: Profile | None = None) -> list[Any]:
+    async def call(self, script: Any, key: PoolKey, keys: Callable[[str], list[str]], *args: object) -> list[Any]:
+        """``script`` on ``key``'s pool: KEYS ``keys(fingerprint)`` of the pool's home (a repair's carried over,
+        moves followed), ARGV ``users, idle (ms), *args``. It answers ``{-1, fingerprint}`` when the pool moved
+        there (``KEYS[1]`` is its ``moved``); Redis failing is one 503 line."""
+        async with self._turns:
+            return await self._run_now(script, key, keys, args, None)
+
+    async def _run_now(
+        self, script: Any, key: PoolKey, keys_of: Callable[[str], list[str]], args: tuple[object, ...],
+        profile: Profile | None,
+    ) -> list[Any]:  # fmt: skip
         try:
             fingerprint = await self._home(key)
             for _ in range(_HOPS):
                 if profile is not None:
                     await self._profile(key.scenario, fingerprint, profile)
-                keys = self._keys(key.scenario, fingerprint, "" if profile is None else profile.name)
+                keys = keys_of(fingerprint)
                 answer: list[Any] = await script(keys=keys, args=[key.users, self.idle_ms, *args])
                 if answer[0] == -1:  # its dump was repaired in place: the pool lives under the new fingerprint
                     moved = answer[1].decode() if isinstance(answer[1], bytes) else str(answer[1])
@@ -310,7 +345,6 @@ class RedisStore:
             message = f"pool store {self.name}: unreachable or failing: {' '.join(str(exc).split())[:200]}"
             log.warning("%s", message)
             raise ApiError(503, message) from None
-        self._expired += [(key.scenario, held / 1000) for held in answer[1]]
         return answer
 
     async def lease(self, key: PoolKey, ttl_ms: int, profile: Profile | None = None) -> Lease | PoolCounts:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ._handouts import HandOutBook, HandOuts
 from ._pool import PoolStore
 
-__all__ = ["EMBEDDED", "check_store", "open_store"]
+__all__ = ["EMBEDDED", "check_store", "open_handouts", "open_store"]
 
 EMBEDDED = "embedded"
 
@@ -40,3 +41,15 @@ def open_store(text: str, dumps_dir: Path) -> PoolStore:
     from ._pool_redis import RedisStore  # redis-py is imported only by a service that uses it
 
     return RedisStore(text)
+
+
+def open_handouts(text: str, store: PoolStore) -> HandOutBook:
+    """Where ``/next`` records what it handed out: beside the pools (``store``, opened from ``text``), so
+    replicas sharing one Redis share it too."""
+    if text == EMBEDDED:
+        return HandOuts()
+    from ._handouts_redis import RedisHandOuts
+    from ._pool_redis import RedisStore
+
+    assert isinstance(store, RedisStore), f"{text}: not the store open_store opened"
+    return RedisHandOuts(store)
