@@ -27,7 +27,7 @@ import resource
 import socket
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from aiohttp import http_exceptions, web
@@ -110,8 +110,8 @@ class _Bounded(asyncio.Protocol):
         self._tail = b""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # A stream transport (uvloop's is one without subclassing asyncio.Transport, so no isinstance check).
+        self._transport = transport = cast(asyncio.Transport, transport)
         self._listener.opened()
         timeout = self._listener.limits.header_timeout
         self._timer = asyncio.get_running_loop().call_later(timeout, self._too_slow)
@@ -158,7 +158,7 @@ class _Refused(asyncio.Protocol):
     """A connection over the cap: 503 and closed, before aiohttp sees it."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        transport = cast(asyncio.Transport, transport)  # a stream transport, whichever event loop made it
         transport.write(_raw_answer(503, "Service Unavailable", "too many connections open; try again shortly"))
         transport.close()
 
