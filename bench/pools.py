@@ -9,9 +9,11 @@ machine's cores with the rest). The load comes from another process (pinned to a
 where there is one): keep-alive HTTP/1.1 clients on asyncio streams, each leasing
 (``POST /v1/dumps/bench/leases?ttl=60``) and returning (``DELETE /v1/leases/{id}``) in a loop; a
 pair counts when both answered 201 and 200 (anything else fails the run). The pool holds more
-users than clients, so nobody waits. Beside each level: today's unique hand-outs
-(``POST …/next?strategy=unique``, one request per hand-out) on the same service. Goal: 5,000
-pairs/s at 100 clients on one core with the embedded store.
+users than clients, so nobody waits. Beside each level: unique hand-outs (``POST
+…/next?strategy=unique``, one request per hand-out) on the same service, each store; and the
+floor, aiohttp alone: an app of the same two routes answering fixed bodies, pinned to the same core
+and loaded the same way, so ``service / aiohttp alone`` says how much of a pair is the service's own
+work. Goal: 5,000 pairs/s at 100 clients on one core with the embedded store.
 
 On a machine other work loads, the rates say more about that work than about the service: each
 level also prints the service's own CPU time (``/proc/PID/stat``) per pair, and the pairs one
@@ -42,6 +44,21 @@ from seeding import DumpWriter, dump_path  # noqa: E402
 from seeding.service import ServiceProcess  # noqa: E402
 
 GOAL = 5000.0
+
+# The floor: aiohttp with the same two routes, answers of the same shape, no pool, no dump, no log.
+_ALONE = """
+import sys
+from aiohttp import web
+LEASE = b'{"lease":"%s.bench","index":1,"expires_at":"2026-12-03T06:31:07.412Z","user":{"user_id":"u1"}}' % (b"x" * 22)
+async def lease(request):
+    return web.Response(body=LEASE, status=201, content_type="application/json")
+async def give_back(request):
+    return web.Response(body=b'{"returned":true}', content_type="application/json")
+app = web.Application()
+app.router.add_post("/v1/dumps/{scenario}/leases", lease)
+app.router.add_delete("/v1/leases/{id}", give_back)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
+"""
 
 
 def make_dump(dumps: Path, scenario: str, users: int) -> None:
@@ -167,6 +184,30 @@ def redis_server(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("redis-server did not start")
 
 
+def aiohttp_alone(levels: list[int], seconds: float, cores: int) -> dict[int, tuple[float, float | None]]:
+    """Pairs/s (and per CPU-second) of ``_ALONE`` at each level: what aiohttp itself costs on this machine."""
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-c", _ALONE, str(port)])
+    try:
+        if hasattr(os, "sched_setaffinity") and cores > 1:
+            os.sched_setaffinity(proc.pid, {0})
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("the aiohttp-alone app did not start") from None
+                time.sleep(0.05)
+        return {
+            clients: measured(proc.pid, f"http://127.0.0.1:{port}", clients, seconds, "pairs") for clients in levels
+        }
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
 def store_alone(directory: Path, pairs: int = 20_000) -> float:
     """Lease + return pairs per second of the embedded store itself, no HTTP (what the file costs)."""
     from seeding.dumps._pool_file import FilePool
@@ -212,30 +253,29 @@ def main() -> None:
                         rate, per_cpu = measured(service.pid, service.url, clients, args.seconds, "pairs")
                         rates.setdefault(name, {})[clients] = rate
                         cpu.setdefault(name, {})[clients] = per_cpu
-                    if name == "embedded":
-                        for clients in levels:
-                            rate, per_cpu = measured(service.pid, service.url, clients, args.seconds, "handouts")
-                            rates.setdefault("unique hand-outs", {})[clients] = rate
-                            cpu.setdefault("unique hand-outs", {})[clients] = per_cpu
+                    for clients in levels:  # /next: the log next to the dump, or the record in Redis
+                        rate, per_cpu = measured(service.pid, service.url, clients, args.seconds, "handouts")
+                        rates.setdefault(f"{name} hand-outs", {})[clients] = rate
+                        cpu.setdefault(f"{name} hand-outs", {})[clients] = per_cpu
         finally:
             redis.kill()
             redis.wait(10)
+        for clients, (rate, per_cpu) in aiohttp_alone(levels, args.seconds, cores).items():
+            rates.setdefault("alone", {})[clients] = rate
+            cpu.setdefault("alone", {})[clients] = per_cpu
     print(f"embedded store alone (no HTTP, one core): {alone:,.0f} pairs/s")
-    print(f"\n{'clients':>8} {'embedded pairs/s':>17} {'redis pairs/s':>14} {'unique hand-outs/s':>19}  goal")
-    for clients in levels:
-        embedded, over_redis, unique = (rates[k][clients] for k in ("embedded", "redis", "unique hand-outs"))
-        print(
-            f"{clients:8d} {embedded:17,.0f} {over_redis:14,.0f} {unique:19,.0f}  "
-            f"embedded {embedded / GOAL:4.2f}x the {GOAL:,.0f}/s goal, redis {over_redis / embedded:4.2f}x embedded, "
-            f"a pair {unique / embedded:4.2f}x the cost of a hand-out"
-        )
-    print(f"\nper service CPU-second (what one free core would do):\n{'clients':>8} {'embedded pairs':>15} "
-          f"{'redis pairs':>12} {'unique hand-outs':>17}  goal")  # fmt: skip
-    for clients in levels:
-        embedded_cpu, redis_cpu, unique_cpu = (cpu[k][clients] for k in ("embedded", "redis", "unique hand-outs"))
-        shown = [f"{value:,.0f}" if value is not None else "n/a" for value in (embedded_cpu, redis_cpu, unique_cpu)]
-        ratio = f"embedded {embedded_cpu / GOAL:4.2f}x the goal" if embedded_cpu is not None else ""
-        print(f"{clients:8d} {shown[0]:>15} {shown[1]:>12} {shown[2]:>17}  {ratio}")
+    columns = ("embedded", "redis", "embedded hand-outs", "redis hand-outs", "alone")
+    heads = ("embedded pairs", "redis pairs", "unique hand-outs", "redis hand-outs", "aiohttp alone pairs")
+    for title, table in (("per second", rates), ("per service CPU-second (what one free core would do)", cpu)):
+        print(f"\n{title}:\n{'clients':>8} " + " ".join(f"{head:>19}" for head in heads) + "  goal")
+        for clients in levels:
+            values = [table[column][clients] for column in columns]
+            shown = [f"{value:,.0f}" if value is not None else "n/a" for value in values]
+            embedded, alone_rate = values[0], values[4]
+            said = ""
+            if embedded is not None and alone_rate:
+                said = f"embedded {embedded / GOAL:4.2f}x the goal, {embedded / alone_rate:4.2f}x aiohttp alone"
+            print(f"{clients:8d} " + " ".join(f"{value:>19}" for value in shown) + f"  {said}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 import logging
 from pathlib import Path
@@ -24,7 +25,7 @@ from ..dumps._strategies import strategy_spec
 from ..serving import BoundedListener, ConnectionLimits, OneLineLog, StartStop, read_body
 from ._dumps import Dump, Dumps
 from ._errors import ApiError
-from ._handouts import FSYNC_INTERVAL, STRATEGIES
+from ._handouts import FSYNC_INTERVAL, STRATEGIES, Quarantined
 from ._metrics import CONTENT_TYPE, Metrics
 from ._openapi import openapi
 from ._page import ASSETS, PAGES, TOKEN_REQUIRED, asset, page
@@ -392,14 +393,14 @@ class Service(StartStop):
         when = _when_empty(request.query.get("when_empty"))
         profile = request.query.get("profile")
         members = await dump.members(profile) if profile is not None else None
-        blocked = await self.pools.quarantined(_key(dump))
-        index = await self.handouts.take(dump, strategy, profile, members, blocked)  # each user once, atomically
+        quarantined = functools.partial(self.pools.quarantined, _key(dump))
+        index = await self.handouts.take(dump, strategy, profile, members, quarantined)  # each user once, atomically
         if index is None and (dump.count == 0 or members == []):
             which = f"profile {profile!r} of the dump" if members is not None else "the dump"
             raise ApiError(409, f"scenario {dump.scenario!r}: {which} holds no users; there is none to hand out")
         headers = None
         if index is None and when.action != "stop":
-            index, headers = await self._when_empty(when, dump, strategy, profile, members)
+            index, headers = await self._when_empty(when, dump, strategy, profile, members, quarantined)
         if index is None:
             blocked = await self.pools.quarantined(_key(dump))
             which = f"{len(members)} users of profile {profile!r}" if members is not None else f"{dump.count} users"
@@ -414,25 +415,28 @@ class Service(StartStop):
         return self._user(dump, index, headers)
 
     async def _when_empty(
-        self, when: WhenEmpty, dump: Any, strategy: str, profile: str | None, members: list[int] | None
+        self,
+        when: WhenEmpty,
+        dump: Any,
+        strategy: str,
+        profile: str | None,
+        members: list[int] | None,
+        quarantined: Quarantined,
     ) -> tuple[int | None, dict[str, str] | None]:
         """No user left under ``strategy``: wait for one, start over, or hand out one already out (with a warning)."""
-        key = _key(dump)
         if when.action == "wait":
             deadline = asyncio.get_running_loop().time() + when.seconds
             while (remaining := deadline - asyncio.get_running_loop().time()) > 0:
                 await asyncio.sleep(min(remaining, POLL))
-                blocked = await self.pools.quarantined(key)
-                index = await self.handouts.take(dump, strategy, profile, members, blocked)
+                index = await self.handouts.take(dump, strategy, profile, members, quarantined)
                 if index is not None:
                     return index, None
             return None, None
-        blocked = await self.pools.quarantined(key)
         if when.action == "cycle":
             log.info("scenario %r: every user was handed out; when_empty=cycle starts over", dump.scenario)
             await self.handouts.reset(dump)
-            return await self.handouts.take(dump, strategy, profile, members, blocked), None
-        index = await self.handouts.take(dump, "cycle", profile, members, blocked)
+            return await self.handouts.take(dump, strategy, profile, members, quarantined), None
+        index = await self.handouts.take(dump, "cycle", profile, members, quarantined)
         if index is None:
             return None, None
         message = f"scenario {dump.scenario!r}: every user was handed out; handing out users again (when_empty=warn)"

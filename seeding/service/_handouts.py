@@ -26,7 +26,7 @@ import fcntl
 import os
 import random
 import secrets
-from collections.abc import Callable, Collection, Container, Iterable
+from collections.abc import Awaitable, Callable, Container, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -39,7 +39,17 @@ from ._dumps import Dump
 from ._errors import ApiError
 from ._pool import PoolKey
 
-__all__ = ["FSYNC_INTERVAL", "STRATEGIES", "HandOutBook", "HandOuts", "Sequence", "Strategy", "draw"]
+__all__ = [
+    "FSYNC_INTERVAL",
+    "STRATEGIES",
+    "HandOutBook",
+    "HandOuts",
+    "Quarantined",
+    "Sequence",
+    "Strategy",
+    "draw",
+    "no_quarantine",
+]
 
 FSYNC_INTERVAL = 1.0  # seconds
 _VERSION = 1
@@ -272,6 +282,14 @@ def _header(line: bytes) -> dict[str, Any] | None:  # parsed JSON: its values ar
     return header if isinstance(header, dict) and header.get("handouts") == _VERSION else None
 
 
+Quarantined = Callable[[], Awaitable[Container[int]]]
+"""Reads the indices of the dump's quarantined users (the pool's), for a book to step over."""
+
+
+async def no_quarantine() -> Container[int]:
+    return ()
+
+
 class HandOutBook(Protocol):
     """Where ``/next`` keeps what it handed out: ``HandOuts`` (the log next to the dump, one process) or
     ``RedisHandOuts`` (``serve --store redis://…``: one record for every replica)."""
@@ -282,9 +300,10 @@ class HandOutBook(Protocol):
         strategy: Strategy,
         profile: str | None = None,
         members: list[int] | None = None,
-        blocked: Collection[int] = (),
+        quarantined: Quarantined = no_quarantine,
     ) -> int | None:
-        """The next index under ``strategy`` (see ``Sequence.take``); None when none is left."""
+        """The next index under ``strategy`` (see ``Sequence.take``), never a quarantined one; None when none is
+        left. ``quarantined()`` reads the pool's quarantine: a book that sees it itself (Redis) never calls it."""
         ...
 
     async def reset(self, dump: Dump) -> int:
@@ -321,8 +340,9 @@ class HandOuts:
         strategy: Strategy,
         profile: str | None = None,
         members: list[int] | None = None,
-        blocked: Collection[int] = (),
+        quarantined: Quarantined = no_quarantine,
     ) -> int | None:
+        blocked = await quarantined()  # the last wait: from here to the record, nothing else runs
         return self.sequence(dump).take(strategy, profile, members, blocked)
 
     async def reset(self, dump: Dump) -> int:

@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import random
 import secrets
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 
 from ..dumps._strategies import Strategy, strategy_spec
 from ._dumps import Dump
 from ._errors import ApiError
-from ._handouts import draw
+from ._handouts import Quarantined, draw, no_quarantine
 from ._pool import PoolKey
 from ._pool_redis import RedisStore
 
@@ -39,14 +39,14 @@ __all__ = ["RedisHandOuts"]
 
 _HEAD = 12  # digits of the seed at the head of an order (the scripts' 12 and '%012d')
 
-# KEYS: moved, handed, cursors, order. ARGV: users, idle (ms), field, count (positions), width, exclusive
-# ('1'/'0'), a seed should the pool have none, the order ('' unless the script asked), then the blocked indices.
+# KEYS: moved, handed, cursors, order, quar (the pool's quarantine). ARGV: users, idle (ms), field, count
+# (positions), width, exclusive ('1'/'0'), a seed should the pool have none, the order ('' unless the script asked).
 # Answers {1, index, left}, {0, -1, left} when none is left, {-2, seed} for the order, {-1, fingerprint}: moved.
 _TAKE = """
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 local moved = redis.call('GET', KEYS[1])
 if moved then return {-1, moved} end
-local handed, cursors, order = KEYS[2], KEYS[3], KEYS[4]
+local handed, cursors, order, quar = KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local users, idle, field = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local count, width = tonumber(ARGV[4]), tonumber(ARGV[5])
 redis.call('HSETNX', cursors, '#users', users)
@@ -60,8 +60,6 @@ local function at(p)
   local first = 12 + p * width
   return tonumber(redis.call('GETRANGE', order, first, first + width - 1))
 end
-local blocked = {}
-for i = 9, #ARGV do blocked[ARGV[i]] = true end
 local position = tonumber(redis.call('HGET', cursors, field) or '0')
 local answer = -1
 if ARGV[6] == '1' then
@@ -69,7 +67,7 @@ if ARGV[6] == '1' then
   redis.call('HSET', cursors, field, position)  -- all before it handed out; a blocked user keeps its place
   for p = position, count - 1 do
     local index = at(p)
-    if not blocked[tostring(index)] and redis.call('GETBIT', handed, index) == 0 then
+    if redis.call('GETBIT', handed, index) == 0 and redis.call('HEXISTS', quar, index) == 0 then
       redis.call('SETBIT', handed, index, 1)
       answer = index
       break
@@ -79,7 +77,7 @@ else
   for step = 0, count - 1 do
     local p = (position + step) % count
     local index = at(p)
-    if not blocked[tostring(index)] then
+    if redis.call('HEXISTS', quar, index) == 0 then
       redis.call('HSET', cursors, field, (p + 1) % count)
       answer = index
       break
@@ -132,23 +130,22 @@ class RedisHandOuts:
         strategy: Strategy,
         profile: str | None = None,
         members: list[int] | None = None,
-        blocked: Collection[int] = (),
+        quarantined: Quarantined = no_quarantine,
     ) -> int | None:
         count = dump.count if members is None else len(members)
         if count == 0:
             return None
         spec = strategy_spec(strategy)
         if spec.order is None:  # drawn: nothing to share
-            return draw(spec, dump.count, members, blocked, self._random)
+            return draw(spec, dump.count, members, await quarantined(), self._random)
         field = f"{spec.name}|{profile or ''}"
-        keys = self._keys(dump.scenario, "handed", "cursors", f"order:{field}")
+        keys = self._keys(dump.scenario, "handed", "cursors", f"order:{field}", "quar")  # quarantine read there
         width = len(str(max(dump.count - 1, 0)))
-        out = [str(index) for index in blocked]
         order = b""
         for _ in range(3):  # the order is written at most once per seed; a reset meanwhile asks again
             answer = await self.store.call(
                 self._take, dump.pool_key, keys, field, count, width, int(spec.exclusive),
-                secrets.randbelow(2**31), order, *out,
+                secrets.randbelow(2**31), order,
             )  # fmt: skip
             if answer[0] != -2:
                 break
