@@ -28,11 +28,11 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from .._exceptions import BuildError, GatewayError, OverloadedError, SeedingError, TransientGatewayError
 from ..dumps._user_entry import account_entry, user_json
-from ..gateway import AccountType, CardType, GatewayClient, lean_calls
+from ..gateway import AccountType, CardType, GatewayClient, Ref, lean_calls
 from ..plan._fake_data import FakeData, OperationData
 from ..plan._models import SeedAccountsPlan, SeedsPlan
 from ..plan._shapes import Shapes, UserShape
@@ -40,12 +40,13 @@ from ._limits import ConcurrencyLimit, FixedLimit, limit_for
 from ._options import DEFAULT_CONCURRENCY, DEFAULT_RETRIES, BuildOptions
 from ._partial import PartialAccount, PartialUser, part_record
 from ._reconcile import Found, adopt_accounts, adopt_cards, adopt_operations, missing_operations
+from ._unanswered import Claims, maybe_made, unclaimed_account, unclaimed_card, unclaimed_operation
 
 if TYPE_CHECKING:
     from aiolimiter import AsyncLimiter
     from tenacity import AsyncRetrying, RetryCallState
 
-    from ..gateway import Account, AccountRef, Card, Operation, Ref, User
+    from ..gateway import Account, AccountRef, Card, Operation, User
 
 OnPart = Callable[[int, dict[str, Any]], None]
 
@@ -450,6 +451,7 @@ class Builder:
             user_id = user.id
             self._note(index, "user", user_id, ())
         have = begun.accounts if begun is not None else {}
+        claims = Claims.of(have.values())
         accounts = {
             name: [
                 asyncio.ensure_future(
@@ -460,6 +462,7 @@ class Builder:
                         plan,
                         self._fake.operations(index, name, number, plan),
                         have.get((name, number)),
+                        claims,
                     )
                 )
                 for number, plan in enumerate(plans)
@@ -504,13 +507,22 @@ class Builder:
         plan: SeedAccountsPlan,
         operations: list[OperationData],
         have: PartialAccount | None,
+        claims: Claims,
     ) -> dict[str, Any]:
         if have is None:
-            account: Account | AccountRef = await self._call(
-                lambda: self._gateway.open_account(user_id, kind), chain=self._after_open(plan)
+
+            async def find() -> Account | None:
+                return unclaimed_account(
+                    await self._call(lambda: self.client.get_accounts(user_id)), kind, claims, place
+                )
+
+            account: Account | AccountRef = await self._placed(
+                place, lambda: self._gateway.open_account(user_id, kind), find, claims, self._after_open(plan)
             )
             account_id = account.id
             opened = [(card.id, str(card.type)) for card in account.cards]
+            for card_id, _ in opened:  # the account's own: never found for an unanswered IssueCard
+                claims.claim(card_id, place)
             self._note(place.index, "account", account_id, place.at, opened=[list(card) for card in opened])
         else:
             account_id, opened = have.account_id, have.opened
@@ -523,14 +535,18 @@ class Builder:
         cards = {
             name: [
                 made_cards.get(name, {}).get(number)
-                or asyncio.ensure_future(self._card(place.card(name, number), user_id, account_id, ctype, card_chain))
+                or asyncio.ensure_future(
+                    self._card(place.card(name, number), user_id, account_id, ctype, card_chain, claims)
+                )
                 for number in range(cplan.fixed_count)
             ]
             for name, ctype, cplan in plan.cards()
         }
         self.stats.done += sum(isinstance(card, str) for tasks in cards.values() for card in tasks)  # made before
         if operations and not round_robin:
-            ops = asyncio.ensure_future(self._operations(place, account_id, [first], operations, made_operations))
+            ops = asyncio.ensure_future(
+                self._operations(place, account_id, [first], operations, made_operations, claims)
+            )
         await _settled(
             [task for tasks in cards.values() for task in tasks if not isinstance(task, str)]
             + ([ops] if operations and not round_robin else [])
@@ -538,7 +554,7 @@ class Builder:
         issued = {name: [t if isinstance(t, str) else t.result() for t in tasks] for name, tasks in cards.items()}
         if operations and round_robin:
             card_ids = [card_id for card_id, _ in opened] + [c for ids in issued.values() for c in ids]
-            operation_ids = await self._operations(place, account_id, card_ids, operations, made_operations)
+            operation_ids = await self._operations(place, account_id, card_ids, operations, made_operations, claims)
         else:
             operation_ids = ops.result() if operations else []
         return account_entry(
@@ -553,9 +569,16 @@ class Builder:
             "cannot make operations on it (set operations.card: round_robin to use issued cards)"
         )
 
-    async def _card(self, place: _Place, user_id: str, account_id: str, card_type: CardType, chain: int) -> str:
-        card: Card | Ref = await self._call(
-            lambda: self._gateway.issue_card(user_id, account_id, card_type), chain=chain
+    async def _card(
+        self, place: _Place, user_id: str, account_id: str, card_type: CardType, chain: int, claims: Claims
+    ) -> str:
+        async def find() -> Ref | None:
+            listed = await self._call(lambda: self.client.get_accounts(user_id))
+            found = unclaimed_card(listed, account_id, card_type, claims, place)
+            return None if found is None else Ref(found)
+
+        card: Card | Ref = await self._placed(
+            place, lambda: self._gateway.issue_card(user_id, account_id, card_type), find, claims, chain
         )
         self._note(place.index, "card", card.id, place.at)
         return card.id
@@ -567,6 +590,7 @@ class Builder:
         card_ids: list[str],
         operations: list[OperationData],
         made: Mapping[int, str],
+        claims: Claims,
     ) -> list[str]:
         """Make the ``operations`` not ``made`` yet on the account, one at a time unless parallel ones are allowed."""
 
@@ -574,7 +598,15 @@ class Builder:
             if number in made:
                 self.stats.done += 1
                 return made[number]
-            operation: Operation | Ref = await self._call(
+            at = (place, number)
+
+            async def find() -> Ref | None:
+                listed = await self._call(functools.partial(self.client.get_operations, account_id))
+                found = unclaimed_operation(listed, op, claims, at)
+                return None if found is None else Ref(found)
+
+            operation: Operation | Ref = await self._placed(
+                at,
                 lambda: self._gateway.make_operation(
                     op.type,
                     account_id=account_id,
@@ -583,7 +615,9 @@ class Builder:
                     status=op.status,
                     category=op.category,
                 ),
-                chain=0 if self.options.parallel_operations else len(operations) - 1 - number,
+                find,
+                claims,
+                0 if self.options.parallel_operations else len(operations) - 1 - number,
             )
             self._note(place.index, "operation", operation.id, (*place.at, number))
             return operation.id
@@ -628,7 +662,27 @@ class Builder:
         """The longest run of calls that must follow a user's creation."""
         return max((1 + self._after_open(plan) for _, _, plans in shape.accounts for plan in plans[:1]), default=0)
 
-    async def _call(self, call: Callable[[], Awaitable[T]], chain: int = 0) -> T:
+    async def _placed(
+        self,
+        place: object,
+        make: Callable[[], Awaitable[T]],
+        find: Callable[[], Awaitable[T | None]],
+        claims: Claims,
+        chain: int,
+    ) -> T:
+        """``make()`` for ``place``, looking for what an unanswered attempt made before sending it again
+        (``_unanswered``); an answer whose id another place found first is traded for one found, or made again."""
+        while True:
+            made: Any = await self._call(make, chain, find)
+            if claims.claim(made.id, place):
+                return cast(T, made)
+            found = await find()
+            if found is not None:
+                return found
+
+    async def _call(
+        self, call: Callable[[], Awaitable[T]], chain: int = 0, find: Callable[[], Awaitable[T | None]] | None = None
+    ) -> T:
         """One gateway call: a slot from the shared pool per attempt, retried on transient errors.
 
         ``chain`` is the number of calls that must follow this one in sequence (its priority). The
@@ -636,6 +690,8 @@ class Builder:
         costs as much as the call. A failure enters the retry policy as its first attempt, so the
         policy (which errors, how many attempts, how long between) and the counters are the same.
         Each attempt is bounded by the transport's own deadline (``timeout``), not by a timer here.
+        After a failure that may have been made all the same (``maybe_made``), ``find()`` runs before
+        the next attempt: what it finds is the call's result, and the call is not sent again.
         """
 
         async def attempt() -> T:
@@ -660,12 +716,23 @@ class Builder:
         except GatewayError as first:
             failed: GatewayError | None = first
 
+        unanswered = False
+
         async def again() -> T:
-            nonlocal failed
+            nonlocal failed, unanswered
             if failed is not None:  # the first attempt, already made: its outcome, once
                 error, failed = failed, None
+                unanswered = find is not None and maybe_made(error)
                 raise error
-            return await attempt()
+            if unanswered and find is not None:
+                found = await find()
+                if found is not None:
+                    return found
+            try:
+                return await attempt()
+            except GatewayError as exc:
+                unanswered = find is not None and maybe_made(exc)
+                raise
 
         try:
             return await self._retrying.copy()(again)

@@ -61,6 +61,13 @@ class StandOptions:
         "(default: queue them all)",
     )
     pushback_ms: float = _option(100.0, positive_float, "the pushback --pushback-above answers with")
+    late_rate: float = _option(
+        0.0,
+        fraction,
+        "share of calls made, then answered --late-ms later: past a client's timeout, a call it cannot tell "
+        "was made (a gateway whose answers get lost)",
+    )
+    late_ms: float = _option(2000.0, non_negative_float, "how late --late-rate's calls answer")
     seed: int | None = _option(None, int, "seed for faults and card data (reproducible)")
     missing_receipt_delay_s: float = _option(
         0.0, non_negative_float, "how long a missing receipt takes to fail (real gateway: ~2.5 s HTTP, ~5 s gRPC)"
