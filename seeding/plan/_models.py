@@ -10,7 +10,6 @@ known, and the field.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 from collections.abc import Iterable
@@ -657,6 +656,8 @@ def _suggestion(loc: list[str]) -> str:
 
 def did_you_mean(name: str, valid: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest of ``valid``, else `` (valid: a, b, …)``."""
+    import difflib  # an error's: a valid plan never gets here
+
     valid = list(valid)
     close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else f" (valid: {', '.join(valid)})"
