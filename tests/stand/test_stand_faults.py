@@ -114,8 +114,32 @@ async def test_same_seed_same_faults_other_seed_other_faults() -> None:
     assert first != other
 
 
+async def test_a_late_call_is_made_then_answered_past_the_clients_timeout() -> None:
+    async with (
+        Stand(late_rate=0.5, late_ms=400, seed=5) as stand,
+        aiohttp.ClientSession(base_url=stand.http_url) as http,
+    ):
+        timeout = aiohttp.ClientTimeout(total=0.2)
+        answered = unanswered = 0
+        for i in range(20):
+            body = {"email": f"late{i}@example.com", "lastName": "L", "firstName": "F", "middleName": "M",
+                    "phoneNumber": "+70000000000"}  # fmt: skip
+            try:
+                async with http.post("/api/v1/users", json=body, timeout=timeout) as answer:
+                    assert answer.status == 200
+                    answered += 1
+            except TimeoutError:
+                unanswered += 1
+        assert unanswered == stand.faults.late["CreateUser"] and 0 < unanswered < 20
+        assert len(stand.bank.users) == 20  # every call was made, answered or not
+        assert answered + unanswered == 20
+
+
 def test_faults_refuse_nonsense() -> None:
-    for kwargs in ({"latency_ms": -1}, {"jitter_ms": -0.5}, {"fail_rate": 1.01}, {"fail_rate": -0.1}):
+    for kwargs in (
+        {"latency_ms": -1}, {"jitter_ms": -0.5}, {"fail_rate": 1.01}, {"fail_rate": -0.1}, {"late_rate": 1.2},
+        {"late_ms": -1},
+    ):  # fmt: skip
         with pytest.raises(ValueError):
             Faults(**kwargs)
     with pytest.raises(ValueError):
