@@ -7,7 +7,8 @@
     seeding_service_handouts_total{scenario,strategy}  users handed out by /next
     seeding_service_users_left{scenario}               users /next can still hand out under unique/shuffle
     seeding_pool_users{scenario}                       users of the dump's pool (and _free, _leased, _quarantined,
-                                                       _handed_out: unique/shuffle hand-outs of this process)
+                                                       _handed_out: unique/shuffle hand-outs, this process's or,
+                                                       under --store redis://, every replica's)
     seeding_pool_oldest_lease_seconds{scenario}        age of the oldest lease held now
     seeding_pool_take_per_second{scenario}             leases per second over the last minute (this process)
     seeding_pool_return_per_second{scenario}           leases ended (returned or expired) per second, same
@@ -40,7 +41,7 @@ _POOL_GAUGES = {  # gauge → (field of GET …/pool, help)
     "free": ("free", "Users free to lease"),
     "leased": ("leased", "Users leased now"),
     "quarantined": ("quarantined", "Users quarantined (never leased nor handed out until released)"),
-    "handed_out": ("handed_out", "Users handed out under unique/shuffle by this process"),
+    "handed_out": ("handed_out", "Users handed out under unique/shuffle (every replica's under a Redis store)"),
     "oldest_lease_seconds": ("oldest_lease_s", "Age of the oldest lease held now"),
     "take_per_second": ("take_per_s", "Leases per second over the last minute"),
     "return_per_second": ("return_per_s", "Leases ended per second over the last minute"),
