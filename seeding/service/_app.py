@@ -434,7 +434,7 @@ class Service(StartStop):
             return None, None
         if when.action == "cycle":
             log.info("scenario %r: every user was handed out; when_empty=cycle starts over", dump.scenario)
-            await self.handouts.reset(dump)
+            await self.handouts.start_over(dump)
             return await self.handouts.take(dump, strategy, profile, members, quarantined), None
         index = await self.handouts.take(dump, "cycle", profile, members, quarantined)
         if index is None:

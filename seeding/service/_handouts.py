@@ -310,6 +310,10 @@ class HandOutBook(Protocol):
         """Start over (nothing handed out, a new shuffle order); the users left (all)."""
         ...
 
+    async def start_over(self, dump: Dump) -> None:
+        """``when_empty=cycle``: start over once the last take found none left, unless that is done already."""
+        ...
+
     async def left(self, dump: Dump) -> int:
         """Users of the dump not handed out yet under unique/shuffle."""
         ...
@@ -349,6 +353,9 @@ class HandOuts:
         sequence = self.sequence(dump)
         sequence.reset()
         return sequence.left
+
+    async def start_over(self, dump: Dump) -> None:
+        self.sequence(dump).reset()  # one process: the take that found none and this run with nothing between
 
     async def left(self, dump: Dump) -> int:
         return self.sequence(dump).left

@@ -41,7 +41,8 @@ _HEAD = 12  # digits of the seed at the head of an order (the scripts' 12 and '%
 
 # KEYS: moved, handed, cursors, order, quar (the pool's quarantine). ARGV: users, idle (ms), field, count
 # (positions), width, exclusive ('1'/'0'), a seed should the pool have none, the order ('' unless the script asked).
-# Answers {1, index, left}, {0, -1, left} when none is left, {-2, seed} for the order, {-1, fingerprint}: moved.
+# Answers {1, index, left}, {0, -1, left, generation} when none is left, {-2, seed} for the order,
+# {-1, fingerprint} when the pool moved.
 _TAKE = """
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 local moved = redis.call('GET', KEYS[1])
@@ -87,18 +88,21 @@ end
 redis.call('PEXPIRE', handed, idle)
 redis.call('PEXPIRE', order, idle)
 local left = users - redis.call('BITCOUNT', handed)
-if answer < 0 then return {0, -1, left} end
+if answer < 0 then return {0, -1, left, tonumber(redis.call('HGET', cursors, '#gen') or '0')} end
 return {1, answer, left}
 """
 
-# KEYS: moved, handed, cursors. ARGV: users, idle (ms), the new seed. Answers {1, users}.
+# KEYS: moved, handed, cursors. ARGV: users, idle (ms), the new seed, the generation to start over from ('': any).
+# Answers {1, generation} started, {2, generation} when the record is past that generation already (started over).
 _RESET = """
 local moved = redis.call('GET', KEYS[1])
 if moved then return {-1, moved} end
+local generation = tonumber(redis.call('HGET', KEYS[3], '#gen') or '0')
+if ARGV[4] ~= '' and tonumber(ARGV[4]) ~= generation then return {2, generation} end
 redis.call('DEL', KEYS[2], KEYS[3])
-redis.call('HSET', KEYS[3], '#users', ARGV[1], '#seed', ARGV[3])
+redis.call('HSET', KEYS[3], '#users', ARGV[1], '#seed', ARGV[3], '#gen', generation + 1)
 redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[2]))
-return {1, tonumber(ARGV[1])}
+return {1, generation + 1}
 """
 
 # KEYS: moved, handed. ARGV: users, idle (ms). Answers {1, left}.
@@ -119,6 +123,7 @@ class RedisHandOuts:
         self._left = store.script(_LEFT)
         self._random = random.Random()
         self._seen: dict[str, int] = {}  # scenario → users left, as last answered (the metrics' gauge)
+        self._emptied: dict[str, int] = {}  # scenario → the record's generation a take last found with none left
 
     def _keys(self, scenario: str, *parts: str) -> Callable[[str], list[str]]:
         """The script's KEYS under a fingerprint: the pool's ``moved`` first, then ``parts``."""
@@ -153,13 +158,25 @@ class RedisHandOuts:
         else:
             raise ApiError(503, f"pool store {self.store.name}: scenario {dump.scenario!r} was reset over and over")
         self._seen[dump.scenario] = int(answer[2])
-        return int(answer[1]) if answer[0] == 1 else None
+        if answer[0] == 1:
+            return int(answer[1])
+        self._emptied[dump.scenario] = int(answer[3])
+        return None
 
     async def reset(self, dump: Dump) -> int:
-        keys = self._keys(dump.scenario, "handed", "cursors")
-        await self.store.call(self._reset, dump.pool_key, keys, secrets.randbelow(2**31))
+        await self._start(dump, "")
         self._seen[dump.scenario] = dump.count
         return dump.count
+
+    async def start_over(self, dump: Dump) -> None:
+        """Only the generation a take of this replica found empty: replicas finding it empty together start over
+        once, not once each (each reset would hand the users of the round just begun out again)."""
+        await self._start(dump, str(self._emptied.get(dump.scenario, "")))  # kept: calls alongside find it too
+
+    async def _start(self, dump: Dump, generation: str) -> None:
+        keys = self._keys(dump.scenario, "handed", "cursors")
+        await self.store.call(self._reset, dump.pool_key, keys, secrets.randbelow(2**31), generation)
+        self._seen.pop(dump.scenario, None)  # the next answer says how many are left
 
     async def left(self, dump: Dump) -> int:
         return await self._count(dump.pool_key)

@@ -17,6 +17,9 @@ import redis
 
 from seeding.dumps._strategies import shuffled
 from seeding.service import Service
+from seeding.service._dumps import Dumps
+from seeding.service._handouts_redis import RedisHandOuts
+from seeding.service._pool_redis import RedisStore
 
 from .conftest import RedisServer, write_dump
 from .test_service_pools_repair import _write
@@ -89,6 +92,45 @@ async def test_shuffle_is_one_order_for_every_replica_and_a_reset_on_one_starts_
         assert (await clients[1].get("/v1/dumps/order")).json()["dump"]["left"] == 40
         again = _handed(await asyncio.gather(*(_next(clients[n % 2], "order", strategy="shuffle") for n in range(45))))
         assert sorted(again) == list(range(40)) and again != handed  # a new seed: another order
+
+
+@pytest.mark.parametrize("strategy", ["unique", "shuffle"])
+async def test_replicas_finding_the_dump_handed_out_together_start_over_once(
+    dirs: tuple[Path, Path], redis_server: RedisServer, strategy: str
+) -> None:
+    dumps, plans = dirs
+    write_dump(dumps, "again", 12)
+    async with _replicas(dumps, plans, redis_server.url, 3) as (_, clients):
+        params = {"strategy": strategy, "when_empty": "cycle"}
+        first = _handed([await _next(clients[n % 3], "again", **params) for n in range(12)])
+        assert sorted(first) == list(range(12))  # the first round, one call at a time
+        # Every replica finds it empty at once: one of them starts the next round, the others take from it.
+        answers = await asyncio.gather(*(_next(clients[n % 3], "again", **params) for n in range(12)))
+        second = _handed(answers)
+        assert len(second) == 12 and Counter(second) == Counter(range(12)), Counter(second)
+
+
+async def test_a_replica_late_to_find_the_round_over_does_not_start_over_the_next_one(
+    dirs: tuple[Path, Path], redis_server: RedisServer
+) -> None:
+    # The race the test above leaves to chance, step by step: both replicas find the round over, one starts
+    # the next and hands a user out of it, then the other, late, must not wipe that round (x would go twice).
+    dumps, _ = dirs
+    write_dump(dumps, "late", 3)
+    store = RedisStore(redis_server.url)
+    one, two = RedisHandOuts(store), RedisHandOuts(store)
+    dump = Dumps(dumps).get("late")
+    try:
+        assert [await one.take(dump, "unique") for _ in range(3)] == [0, 1, 2]
+        assert await one.take(dump, "unique") is None and await two.take(dump, "unique") is None
+        await one.start_over(dump)
+        x = await one.take(dump, "unique")
+        await two.start_over(dump)  # late: the round it found over is over already
+        rest = [await two.take(dump, "unique"), await two.take(dump, "unique")]
+        assert sorted([x, *rest]) == [0, 1, 2]
+        assert await one.reset(dump) == 3 and await two.take(dump, "unique") == 0  # reset: always, at once
+    finally:
+        await store.close()
 
 
 async def test_cycle_shares_its_cursor_and_random_draws_in_each_replica(
