@@ -224,7 +224,7 @@ def test_a_worker_joining_a_running_test_takes_seeded_users_from_the_masters_poo
             "-u",
             "6",
             "-t",
-            "5s",
+            "10s",  # the late worker joins after the first's 6 users run (seconds on a loaded machine): time to move
             "--host",
             stand_process.http_url,
         ],
