@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import coverage
 import pytest
 
 from seeding.stand import Stand
@@ -47,6 +48,10 @@ async def test_rate_200_holds_within_ten_per_cent_over_five_seconds(transport: s
     assert seeding.returncode == 0, stderr.decode()
     rate = (second - first) / seconds
     # Within 10 % of the cap, as calls per second counted on the stand. (A 2-core VM loaded to 10 by
-    # other work gave 48/s once: the pace of a starved machine, not of the cap.)
-    assert 180 <= rate <= 220, f"{rate:.0f} calls/s"
+    # other work gave 48/s once: the pace of a starved machine, not of the cap.) Under coverage's tracer
+    # (CI's second pass traces this process, its stand, and the seeder too) the machine's own pace may
+    # fall below the cap (175/s seen over HTTP): there the cap is checked from above only; the first,
+    # untraced pass checks both bounds.
+    traced = coverage.Coverage.current() is not None
+    assert (traced or rate >= 180) and rate <= 220, f"{rate:.0f} calls/s"
     assert stand.faults.calls.total() == 1 + 1500  # the pre-flight call, then the run's
