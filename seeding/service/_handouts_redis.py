@@ -150,7 +150,7 @@ class RedisHandOuts:
         for _ in range(3):  # the order is written at most once per seed; a reset meanwhile asks again
             answer = await self.store.call(
                 self._take, dump.pool_key, keys, field, count, width, int(spec.exclusive),
-                secrets.randbelow(2**31), order,
+                self._random.randrange(2**31), order,  # a seed, used only by a record that has none yet
             )  # fmt: skip
             if answer[0] != -2:
                 break
