@@ -159,11 +159,11 @@ def test_dry_run_sends_nothing(tmp_path: Path) -> None:
     assert "(+ 40 cards the card accounts open with" in out
     assert "150 calls in all; the longest chain is 6 calls" in out
     # one estimate, and what it assumes
-    # 150 calls: 8 one at a time (the unloaded round trip), then 2, 4, …, 64, and the last 8: 15 rounds of 20 ms
-    assert "estimate: at least 0.30 s, assuming" in out and out.count("at least") == 1
+    # 150 calls: 5 one at a time (the unloaded round trip), then 2, 4, …, 64, and the last 19: 12 rounds of 20 ms
+    assert "estimate: at least 0.24 s, assuming" in out and out.count("at least") == 1
     assert "- 20 ms per call over grpc, however many are in flight (--latency-ms sets it)" in out
     assert (
-        "- 8 calls one at a time first (the gateway's unloaded round trip), then twice as many in flight each "
+        "- 5 calls one at a time first (the gateway's unloaded round trip), then twice as many in flight each "
         "round trip from 2 up to 400, the round trip staying within 1.5 × the unloaded one: the default" in out
     )
     assert not (tmp_path / "d").exists()
@@ -172,8 +172,8 @@ def test_dry_run_sends_nothing(tmp_path: Path) -> None:
 
     wide = cli(PLAN_11_2, "--dry-run", "--users", "1000", "--transport", "http", "--latency-ms", "100", cwd=tmp_path)
     assert "15,000 calls in all" in wide.stdout
-    # 15,000 calls: 8 one at a time, 2 + 4 + … + 256 in the next 8 round trips, then 400 at a time: 8 + 8 + 37 rounds
-    assert "estimate: at least 5.30 s, assuming" in wide.stdout and wide.stdout.count("at least") == 1
+    # 15,000 calls: 5 one at a time, 2 + 4 + … + 256 in the next 8 round trips, then 400 at a time: 5 + 8 + 37 rounds
+    assert "estimate: at least 5.00 s, assuming" in wide.stdout and wide.stdout.count("at least") == 1
     assert "- 100 ms per call over http, however many are in flight" in wide.stdout
     off = cli(PLAN_11_2, "--dry-run", "--users", "1000", "--latency-ms", "100", "--latency-budget", "off", cwd=tmp_path)
     # --latency-budget off: 50 + 100 + 200 in the first three round trips, then 400 at a time: 3 + 37 rounds

@@ -28,6 +28,7 @@ from seeding import parse_plan
 from seeding._settings import SeedingSettings
 from seeding.engine._builder import Builder, BuildOptions
 from seeding.engine._limits import (
+    FIRST_PROBE_ANSWERS,
     PROBE_EVERY_S,
     STARTUP_FLAT,
     AdaptiveLimit,
@@ -167,23 +168,26 @@ def test_on_a_latency_bound_gateway_the_default_opens_up() -> None:
 
 
 def test_start_up_doubles_each_round_trip() -> None:
-    # 8 answers one at a time (the unloaded round trip), then 2, 4, …, 400 in flight, a window of
-    # about one round trip each (the calls sent before a window opened don't count in it): the old
-    # start-up's windows of two round trips, from one call, took 27 round trips.
+    # FIRST_PROBE_ANSWERS answers one at a time (the unloaded round trip), then 2, 4, …, 400 in flight,
+    # a window of one round trip each (the calls sent before a window opened don't count in it, and
+    # those sent at its start close it): 13 round trips. Windows of two round trips from one call took
+    # 27; windows that waited for two answers per call of the limit after a probe of 8 answers, 19.
     model = Queueing(LatencyLimit(), workers=math.inf).run(2.0)
     reached = next(when for when, limit in model.limits if limit == ADAPTIVE_MAX)
-    assert reached < 21 * SERVICE
-    assert [limit for _, limit in model.limits][:8] == [1] * 7 + [2]  # the probe's 8 answers, then two
+    assert reached < 14 * SERVICE
+    probe = FIRST_PROBE_ANSWERS
+    assert [limit for _, limit in model.limits][:probe] == [1] * (probe - 1) + [2]  # the probe's answers, then two
 
 
 @pytest.mark.parametrize(("slow", "after"), [(1.4, [2, 4]), (1.6, [1, 1])])
 def test_a_few_slow_answers_end_start_up_only_past_the_budget(slow: float, after: list[int]) -> None:
-    # After the probe (8 answers at SERVICE), a window of 4 answers at two in flight comes back
-    # ``slow`` × the unloaded round trip: past the aim (1.25) but within the budget (1.5), a mean of so
-    # few is noise and start-up goes on (the next fast window doubles); past the budget it ends.
+    # After the probe (its answers at SERVICE), answers at two in flight come back ``slow`` × the
+    # unloaded round trip (the window closes on the first two): past the aim (1.25) but within the
+    # budget (1.5), a mean of so few is noise and start-up goes on (the next fast window doubles);
+    # past the budget it ends.
     limit = LatencyLimit()
     now = 0.0
-    for _ in range(8):
+    for _ in range(FIRST_PROBE_ANSWERS):
         now += SERVICE
         limit.sample(now, SERVICE)
     assert limit.limit == 2
