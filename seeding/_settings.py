@@ -29,6 +29,7 @@ from .engine._options import (
     MAX_LATENCY_BUDGET,
     MAX_RATE,
     MAX_RETRIES,
+    MIN_RATE,
 )
 from .engine._shards import MAX_SHARDS, parse_shard
 from .gateway import DEFAULT_TRANSPORT, TRANSPORTS, Transport, transport_spec
@@ -64,7 +65,7 @@ class SeedingSettings(BaseModel):
     latency_budget: Annotated[float | None, BeforeValidator(_budget_off)] = Field(
         default=DEFAULT_LATENCY_BUDGET, ge=1, le=MAX_LATENCY_BUDGET, allow_inf_nan=False
     )
-    rate: float | None = Field(default=None, gt=0, le=MAX_RATE, allow_inf_nan=False)  # calls per second at most
+    rate: float | None = Field(default=None, ge=MIN_RATE, le=MAX_RATE, allow_inf_nan=False)  # calls per second at most
     dumps_dir: str = "dumps"
     service_token: str | None = None  # SEEDING.SERVICE_TOKEN: the bearer token of `python -m seeding serve`
     shard: Annotated[str | None, AfterValidator(_shard_text)] = None  # SEEDING_SHARD=I/N: seed shard I of N only

@@ -26,7 +26,7 @@ from ..command._arguments import (
     positive_int,
     seed_number,
 )
-from ..engine._options import MAX_CONCURRENCY, MAX_LATENCY_BUDGET, MAX_RATE, MAX_RETRIES
+from ..engine._options import MAX_CONCURRENCY, MAX_LATENCY_BUDGET, MAX_RATE, MAX_RETRIES, MIN_RATE
 from ..engine._shards import MAX_PROCESSES, MAX_SHARDS, Shard, parse_shard
 from ..gateway import DEFAULT_TRANSPORT, MAX_TIMEOUT, TRANSPORTS, transport_spec
 
@@ -76,7 +76,9 @@ def latency_budget(text: str) -> float | None:
 
 
 latency_budget.__name__ = "X|off"
-rate = bounded(float, f"more than 0 and at most {MAX_RATE:g} (calls per second)", lambda v: 0 < v <= MAX_RATE)
+rate = bounded(
+    float, f"at least {MIN_RATE:g} and at most {MAX_RATE:g} (calls per second)", lambda v: MIN_RATE <= v <= MAX_RATE
+)
 retries = bounded(int, f"within 0-{MAX_RETRIES}", lambda v: 0 <= v <= MAX_RETRIES)
 timeout_seconds = bounded(float, f"more than 0 and at most {MAX_TIMEOUT:g} (seconds)", lambda v: 0 < v <= MAX_TIMEOUT)
 shard_count = bounded(int, f"within 1-{MAX_SHARDS}", lambda v: 1 <= v <= MAX_SHARDS)

@@ -20,6 +20,7 @@ __all__ = [
     "MAX_LATENCY_BUDGET",
     "MAX_RATE",
     "MAX_RETRIES",
+    "MIN_RATE",
     "BuildOptions",
 ]
 
@@ -45,6 +46,9 @@ DEFAULT_RETRIES = 8
 MAX_CONCURRENCY = 10_000
 MAX_RETRIES = 1_000
 MAX_RATE = 1_000_000.0  # calls per second: a million is past anything a client on a few cores sends
+# and one call per 100 s is the slowest quota taken: below it a run of one user (15 calls) lasts
+# hours and looks hung (--rate 1e-9: a call every 31 years); a smaller number is a typo.
+MIN_RATE = 0.01
 MAX_LATENCY_BUDGET = 1_000.0
 
 

@@ -29,7 +29,7 @@ from .._exceptions import PlanError, SeedingError
 from ..dumps._exhaustion import WhenEmpty
 from ..dumps._files import dump_path
 from ..dumps._strategies import strategy_spec
-from ..engine._options import MAX_RATE
+from ..engine._options import MAX_RATE, MIN_RATE
 from ..plan._models import find_plan, load_plan
 from ._assignment import STRATEGIES
 
@@ -152,8 +152,10 @@ def _rate(text: str) -> float:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not (math.isfinite(value) and 0 < value <= MAX_RATE):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a rate: calls per second, above 0 and at most {MAX_RATE:g}")
+    if not (math.isfinite(value) and MIN_RATE <= value <= MAX_RATE):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a rate: calls per second, at least {MIN_RATE:g} and at most {MAX_RATE:g}"
+        )
     return value
 
 

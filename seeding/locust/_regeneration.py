@@ -13,7 +13,6 @@ them the dump at test start, after the master has finished here.
 from __future__ import annotations
 
 import logging
-import math
 import subprocess
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,7 @@ from typing import Any, NoReturn
 
 from .._exceptions import DumpError, PlanError, SeedingError
 from ..dumps._files import dump_path, read_meta
+from ..engine._options import MAX_RATE, MIN_RATE
 from ..engine._seed_subprocess import seed_in_subprocess
 from ..gateway import Transport, transport_spec
 from ..plan._models import SeedsPlan, load_plan
@@ -147,8 +147,11 @@ def regenerate_dump(
                 raise SeedingError(f"regenerate_dump: processes must be a whole number 1 or more, not {processes!r}")
             extra_args = [*extra_args, f"--processes={processes}"]
         if rate is not None:
-            if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate < math.inf:
-                raise SeedingError(f"regenerate_dump: rate must be a number of calls per second above 0, not {rate!r}")
+            if isinstance(rate, bool) or not isinstance(rate, int | float) or not MIN_RATE <= rate <= MAX_RATE:
+                raise SeedingError(
+                    f"regenerate_dump: rate must be a number of calls per second, at least {MIN_RATE:g} "
+                    f"and at most {MAX_RATE:g}, not {rate!r}"
+                )
             extra_args = [*extra_args, f"--rate={rate:g}"]
     except (PlanError, SeedingError) as exc:
         _fail(f"{exc}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from ..engine._options import MAX_RATE
+from ..engine._options import MAX_RATE, MIN_RATE
 from ..gateway import TRANSPORTS
 from ._handouts import STRATEGIES
 from ._pool import MAX_TTL, MAX_WAIT
@@ -126,7 +126,7 @@ def openapi() -> dict[str, Any]:
                         },
                         "rate": {
                             "type": "number",
-                            "exclusiveMinimum": 0,
+                            "minimum": MIN_RATE,
                             "maximum": MAX_RATE,
                             "description": "calls per second at most (a gateway's quota); omitted: SEEDING.RATE, "
                             "else no cap",

@@ -41,7 +41,7 @@ from .._exceptions import DumpError, GatewayUnreachableError, PlanError, Seeding
 from .._settings import Settings
 from ..dumps._files import open_dump, read_meta
 from ..engine._builder import BuildOptions
-from ..engine._options import MAX_RATE
+from ..engine._options import MAX_RATE, MIN_RATE
 from ..engine._preview import entities_by_kind
 from ..engine._run import PlanRun
 from ..engine._stale import Check, check_sample, repair_plan
@@ -106,7 +106,7 @@ class RunRequest(BaseModel):
     target: str | None = Field(default=None, max_length=2000)
     seed: int | None = Field(default=None, gt=-(2**63), lt=2**63)
     concurrency: int | None = Field(default=None, ge=1, le=MAX_CONCURRENCY)
-    rate: float | None = Field(default=None, gt=0, le=MAX_RATE, allow_inf_nan=False)  # calls per second at most
+    rate: float | None = Field(default=None, ge=MIN_RATE, le=MAX_RATE, allow_inf_nan=False)  # calls per second at most
     users: int | None = Field(default=None, ge=0)  # the plan's count instead: a dump of its shape grows to it
 
 

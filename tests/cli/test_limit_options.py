@@ -19,13 +19,20 @@ PLAN = str(PROJECT / "plans" / "scenario-11-2.yaml")
 
 BAD = [
     # (id, extra arguments, environment, a piece of the one line)
-    ("rate-0", ["--rate", "0"], {}, "--rate: must be more than 0 and at most 1e+06 (calls per second), got 0"),
-    ("rate-negative", ["--rate=-5"], {}, "--rate: must be more than 0"),
-    ("rate-nan", ["--rate", "nan"], {}, "--rate: must be a finite number more than 0"),
-    ("rate-inf", ["--rate", "inf"], {}, "--rate: must be a finite number more than 0"),
+    ("rate-0", ["--rate", "0"], {}, "--rate: must be at least 0.01 and at most 1e+06 (calls per second), got 0"),
+    # a call every 31 years: the run would look hung
+    (
+        "rate-tiny",
+        ["--rate", "1e-9"],
+        {},
+        "--rate: must be at least 0.01 and at most 1e+06 (calls per second), got 1e-9",
+    ),
+    ("rate-negative", ["--rate=-5"], {}, "--rate: must be at least 0.01"),
+    ("rate-nan", ["--rate", "nan"], {}, "--rate: must be a finite number at least 0.01"),
+    ("rate-inf", ["--rate", "inf"], {}, "--rate: must be a finite number at least 0.01"),
     ("rate-text", ["--rate", "fast"], {}, "--rate: 'fast' is not a number"),
     ("rate-empty", ["--rate", ""], {}, "--rate: '' is not a number"),
-    ("rate-huge", ["--rate", "1e300"], {}, "--rate: must be more than 0 and at most 1e+06"),
+    ("rate-huge", ["--rate", "1e300"], {}, "--rate: must be at least 0.01 and at most 1e+06"),
     ("budget-below-1", ["--latency-budget", "0.9"], {}, "--latency-budget: must be within 1-1000, got 0.9"),
     ("budget-0", ["--latency-budget", "0"], {}, "--latency-budget: must be within 1-1000"),
     ("budget-negative", ["--latency-budget=-1.5"], {}, "--latency-budget: must be within 1-1000"),
@@ -36,6 +43,7 @@ BAD = [
     ("budget-off-typo", ["--latency-budget", "of"], {}, "--latency-budget: 'of' is not a number"),
     ("env-rate-0", [], {"SEEDING_RATE": "0"}, "SEEDING.RATE"),
     ("env-rate-nan", [], {"SEEDING_RATE": "nan"}, "SEEDING.RATE"),
+    ("env-rate-tiny", [], {"SEEDING_RATE": "0.001"}, "SEEDING.RATE"),
     ("env-rate-text", [], {"SEEDING_RATE": "lots"}, "SEEDING.RATE"),
     ("env-budget-low", [], {"SEEDING_LATENCY_BUDGET": "0.5"}, "SEEDING.LATENCY_BUDGET"),
     ("env-budget-inf", [], {"SEEDING_LATENCY_BUDGET": "inf"}, "SEEDING.LATENCY_BUDGET"),

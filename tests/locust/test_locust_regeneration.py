@@ -82,7 +82,7 @@ def test_truncated_dump(plan, tmp_path):
     assert reason is not None and "cannot be read" in reason
 
 
-@pytest.mark.parametrize("rate", [0, -5.0, float("nan"), float("inf"), "200", True])
+@pytest.mark.parametrize("rate", [0, -5.0, 1e-9, 2e6, float("nan"), float("inf"), "200", True])
 def test_a_bad_rate_stops_the_run_in_one_line(plan, rate, caplog):
     # Nothing is seeded: the check comes before the seeder is started (the environment has no runner).
     environment = type("Environment", (), {"host": TARGET, "runner": None})()
@@ -90,5 +90,5 @@ def test_a_bad_rate_stops_the_run_in_one_line(plan, rate, caplog):
         regenerate_dump(environment, plan, rate=rate)
     assert stopped.value.code == 1
     assert [r.getMessage() for r in caplog.records] == [
-        f"regenerate_dump: rate must be a number of calls per second above 0, not {rate!r}"
+        f"regenerate_dump: rate must be a number of calls per second, at least 0.01 and at most 1e+06, not {rate!r}"
     ]

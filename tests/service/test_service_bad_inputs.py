@@ -75,6 +75,7 @@ CASES: list[tuple[str, str, Any, int, str]] = [
     ("POST", "/v1/runs", {**OK, "concurrency": 100000}, 422, "body.concurrency"),
     ("POST", "/v1/runs", {**OK, "rate": 0}, 422, "body.rate"),
     ("POST", "/v1/runs", {**OK, "rate": -5}, 422, "body.rate"),
+    ("POST", "/v1/runs", {**OK, "rate": 1e-9}, 422, "body.rate"),
     ("POST", "/v1/runs", {**OK, "rate": 1e300}, 422, "body.rate"),
     ("POST", "/v1/runs", {**OK, "rate": "200"}, 422, "body.rate"),
     ("POST", "/v1/runs", {**OK, "rate": True}, 422, "body.rate"),
