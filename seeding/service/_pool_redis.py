@@ -41,9 +41,10 @@ it is back (redis-py reconnects by itself).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -308,8 +309,24 @@ class RedisStore:
         name = "" if profile is None else profile.name
         async with self._turns:
             answer = await self._run_now(script, key, lambda fp: self._keys(key.scenario, fp, name), args, profile)
-        self._expired += [(key.scenario, held / 1000) for held in answer[1]]
+        with self.reading(key):
+            self._expired += [(key.scenario, int(held) / 1000) for held in answer[1]]
         return answer
+
+    @contextlib.contextmanager
+    def reading(self, key: PoolKey) -> Iterator[None]:
+        """Reading a script's answer: one no script gives (a key of the pool holding what this service never
+        wrote there, such as a free list of words) is one 503 line, not a 500 with a traceback."""
+        try:
+            yield
+        except (ValueError, TypeError, IndexError, AttributeError, UnicodeDecodeError) as exc:
+            message = (
+                f"pool store {self.name}: the pool of scenario {key.scenario!r} holds data this service did not "
+                f"write ({' '.join(str(exc).split())[:100]}); delete its keys (seeding:pool:{{{key.scenario}}}:*), "
+                "or repair the dump for a new pool"
+            )
+            log.warning("%s", message)
+            raise ApiError(503, message) from None
 
     async def call(self, script: Any, key: PoolKey, keys: Callable[[str], list[str]], *args: object) -> list[Any]:
         """``script`` on ``key``'s pool: KEYS ``keys(fingerprint)`` of the pool's home (a repair's carried over,
@@ -351,47 +368,59 @@ class RedisStore:
         token = secrets.token_urlsafe(16)
         flag = "" if profile is None else "1"
         answer = await self._run(self._lease, key, ttl_ms, token, flag, profile=profile)
-        if answer[0] == 0:
-            leased, quarantined = int(answer[2]), int(answer[3])
-            return PoolCounts(key.users, 0, leased, quarantined, None, 0)
-        _, _, index, now, expires = answer
-        return Lease(token, int(index), int(now), int(expires))
+        with self.reading(key):
+            if answer[0] == 0:
+                leased, quarantined = int(answer[2]), int(answer[3])
+                return PoolCounts(key.users, 0, leased, quarantined, None, 0)
+            _, _, index, now, expires = answer
+            return Lease(token, _index(index, key), int(now), int(expires))
 
     async def renew(self, key: PoolKey, token: str, ttl_ms: int) -> Lease | None:
         answer = await self._run(self._renew, key, ttl_ms, token)
         if answer[0] == 0:
             return None
-        _, _, index, granted, expires = answer
-        return Lease(token, int(index), int(granted), int(expires))
+        with self.reading(key):
+            _, _, index, granted, expires = answer
+            return Lease(token, _index(index, key), int(granted), int(expires))
 
     async def give_back(self, key: PoolKey, token: str) -> tuple[Lease, int] | None:
         answer = await self._run(self._give_back, key, token, "")
         if answer[0] == 0:
             return None
-        _, _, index, granted, expires, now = answer
-        return Lease(token, int(index), int(granted), int(expires)), int(now)
+        with self.reading(key):
+            _, _, index, granted, expires, now = answer
+            return Lease(token, _index(index, key), int(granted), int(expires)), int(now)
 
     async def quarantine(self, key: PoolKey, token: str, reason: str) -> tuple[Lease, QuarantineEntry] | None:
         answer = await self._run(self._give_back, key, token, reason)
         if answer[0] == 0:
             return None
-        _, _, index, granted, expires, now = answer
-        return Lease(token, int(index), int(granted), int(expires)), QuarantineEntry(int(index), reason, int(now))
+        with self.reading(key):
+            _, _, index, granted, expires, now = answer
+            index = _index(index, key)
+            return Lease(token, index, int(granted), int(expires)), QuarantineEntry(index, reason, int(now))
 
     async def release(self, key: PoolKey, index: int) -> QuarantineEntry | None:
         answer = await self._run(self._release, key, index)
         if answer[0] == 0:
             return None
-        return _entry(index, answer[2])
+        with self.reading(key):
+            return _entry(index, answer[2])
 
     async def quarantined(self, key: PoolKey) -> dict[int, QuarantineEntry]:
-        flat = (await self._run(self._quarantined, key))[2]
-        return {int(index): _entry(int(index), value) for index, value in zip(flat[::2], flat[1::2], strict=True)}
+        answer = await self._run(self._quarantined, key)
+        with self.reading(key):
+            flat = answer[2]
+            return {
+                _index(at, key): _entry(_index(at, key), value) for at, value in zip(flat[::2], flat[1::2], strict=True)
+            }
 
     async def counts(self, key: PoolKey) -> PoolCounts:
-        _, _, free, leased, quarantined, oldest, now = await self._run(self._counts, key)
-        oldest_ms = None if int(float(oldest)) < 0 else int(float(oldest))
-        return PoolCounts(key.users, int(free), int(leased), int(quarantined), oldest_ms, int(now))
+        answer = await self._run(self._counts, key)
+        with self.reading(key):
+            _, _, free, leased, quarantined, oldest, now = answer
+            oldest_ms = None if int(float(oldest)) < 0 else int(float(oldest))
+            return PoolCounts(key.users, int(free), int(leased), int(quarantined), oldest_ms, int(now))
 
     def drain_expired(self) -> list[tuple[str, float]]:
         expired, self._expired = self._expired, []
@@ -404,6 +433,14 @@ class RedisStore:
         # A client given its pool leaves it open on close: its connections must go before the event loop does.
         await self._redis.aclose()
         await self._connections.disconnect()
+
+
+def _index(value: Any, key: PoolKey) -> int:
+    """A user's index from the pool's keys: one of the dump's, or ``ValueError`` (read as damage)."""
+    index = int(value)
+    if not 0 <= index < key.users:
+        raise ValueError(f"user {index} is not one of the dump's {key.users}")
+    return index
 
 
 def _entry(index: int, value: bytes | str) -> QuarantineEntry:

@@ -12,7 +12,7 @@ import pytest
 
 from seeding.service import Service
 
-from .conftest import write_dump
+from .conftest import RedisServer, write_dump
 
 PROJECT = Path(__file__).resolve().parents[2]
 UNKNOWN = "AAAAAAAAAAAAAAAAAAAAAA.pool"  # well formed, never granted
@@ -108,6 +108,51 @@ async def test_an_unreachable_redis_fails_each_pool_request_in_one_line(
                 assert answer.status_code == 503
                 assert answer.json()["error"].startswith(f"pool store {url}: unreachable or failing")
             assert (await http.get("/healthz")).status_code == 200
+
+
+def _part(client: Any, part: str) -> bytes:
+    """The pool's key ``part`` (one pool in the database, named after its ``init`` key: ``quar`` may not be there)."""
+    inits = [key for key in client.keys("seeding:pool:*") if key.endswith(b":init")]
+    assert len(inits) == 1, inits
+    return inits[0][: -len(b"init")] + part.encode()
+
+
+# (what, what is done to the pool's keys in Redis, the request that reads it): words in the free list,
+# an index past the dump's users, a quarantine entry that is not "at reason", a lease held of a word.
+DAMAGE: list[tuple[str, Any, tuple[str, str]]] = [
+    ("words in free", lambda r: (r.delete(_part(r, "free")), r.rpush(_part(r, "free"), "a", "b")), ("POST", "leases")),
+    ("index past the users", lambda r: r.lpush(_part(r, "free"), 999), ("POST", "leases")),
+    ("quarantine not 'at reason'", lambda r: r.hset(_part(r, "quar"), "1", "soon"), ("GET", "quarantine")),
+    ("quarantined word", lambda r: r.hset(_part(r, "quar"), "x", "1 why"), ("GET", "quarantine")),
+]
+
+
+@pytest.mark.parametrize(("what", "damage", "request_"), DAMAGE, ids=[what for what, _, _ in DAMAGE])
+async def test_a_pool_damaged_in_redis_fails_in_one_line_until_mended(
+    dirs: tuple[Path, Path], redis_server: RedisServer, what: str, damage: Any, request_: tuple[str, str]
+) -> None:
+    # Keys of the pool holding what no script of the service wrote there (a hand at redis-cli, another program on
+    # the same database): a 503 line naming the pool and what to do, never a 500 with a traceback.
+    import redis
+
+    dumps, plans = dirs
+    write_dump(dumps, "damaged", 4)
+    async with (
+        Service(dumps_dir=dumps, plans_dir=plans, store=redis_server.url) as service,
+        httpx.AsyncClient(base_url=service.url, timeout=20.0) as http,
+    ):
+        assert (await http.post("/v1/dumps/damaged/leases", params={"ttl": 30})).status_code == 201
+        with redis.Redis.from_url(redis_server.url) as client:
+            damage(client)
+        method, route = request_
+        answer = await http.request(method, f"/v1/dumps/damaged/{route}", params={"ttl": 30})
+        assert answer.status_code == 503, (what, answer.text)
+        error = answer.json()["error"]
+        assert error.startswith(f"pool store {redis_server.url}: the pool of scenario 'damaged' holds data"), error
+        assert "delete its keys (seeding:pool:{damaged}:*)" in error and "\n" not in error, error
+        with redis.Redis.from_url(redis_server.url) as client:
+            client.flushdb()  # mended by hand, as the line says: a new pool
+        assert (await http.post("/v1/dumps/damaged/leases", params={"ttl": 30})).status_code == 201
 
 
 @pytest.mark.parametrize(
