@@ -303,8 +303,10 @@ class Runs:
         """A run that checks the dump on its gateway and re-seeds its stale users at their own indices."""
         request = _validated(RepairRequest, body, "a JSON object (or nothing)")
         path = self.dumps_dir / f"{check_scenario(scenario)}_seeds.json"
-        if not path.is_file():
+        if not os.path.lexists(path):
             raise ApiError(404, f"no dump for scenario {scenario!r} in {self.dumps_dir}")
+        if not inside(self.dumps_dir, path):  # as every other route: a link out of the directory is not read
+            raise ApiError(403, f"{path}: leads outside {self.dumps_dir}; not served")
         try:
             meta = read_meta(path) or {}
             users = len(open_dump(path).users)

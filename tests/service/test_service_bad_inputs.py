@@ -95,6 +95,9 @@ CASES: list[tuple[str, str, Any, int, str]] = [
     ("GET", "/v1/dumps/..%2F..%2Fetc%2Fpasswd", None, 400, "is not a scenario name"),
     ("GET", "/v1/dumps/.hidden", None, 400, "is not a scenario name"),
     ("GET", "/v1/dumps/linked", None, 403, "leads outside"),
+    ("POST", "/v1/dumps/linked/repair", None, 403, "leads outside"),  # read and rewritten: outside the dumps dir
+    ("POST", "/v1/dumps/folder/repair", None, 409, "cannot read it as a dump: it is a directory, not a regular file"),
+    ("GET", "/v1/dumps/folder", None, 409, "cannot read it as a dump: it is a directory, not a regular file"),
     ("GET", "/v1/dumps/damaged/file", None, 409, "truncated"),
     ("POST", "/v1/dumps/missing/next", None, 404, "no dump for scenario 'missing'"),
     (
@@ -126,6 +129,7 @@ async def prepared(service: Service, tmp_path: Path) -> Service:
     outside = write_dump(tmp_path, "linked", 1)
     (service.dumps_dir / "linked_seeds.json").symlink_to(outside)
     write_dump(service.dumps_dir, "five", 5)
+    (service.dumps_dir / "folder_seeds.json").mkdir()
     damaged = write_dump(service.dumps_dir, "damaged", 3)
     damaged.write_bytes(damaged.read_bytes()[:-10])
     return service
