@@ -31,6 +31,13 @@ _seconds = bounded(float, "more than 0 and at most 3600 (seconds)", lambda v: 0 
 _connections = bounded(int, "within 1-1000000", lambda v: 1 <= v <= 1_000_000)
 
 
+def _directory(text: str) -> Path:
+    """A directory flag's value: an empty one is a mistake, not the current directory."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty; give a directory")
+    return Path(text)
+
+
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog=PROG,
@@ -39,9 +46,11 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
     parser.add_argument("--port", type=port, default=DEFAULT_PORT, help="default %(default)s; 0 picks a free port")
-    parser.add_argument("--dumps-dir", type=Path, default=Path(settings.seeding.dumps_dir), help="default %(default)s")
     parser.add_argument(
-        "--plans-dir", type=Path, default=Path("plans"), help="plans a run may name (default %(default)s)"
+        "--dumps-dir", type=_directory, default=Path(settings.seeding.dumps_dir), help="default %(default)s"
+    )
+    parser.add_argument(
+        "--plans-dir", type=_directory, default=None, help="plans a run may name (default plans, if it is there)"
     )
     parser.add_argument(
         "--access-log", action="store_true", help="log one line per request (client, request, status, size, time)"
@@ -115,6 +124,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if args.dumps_dir.exists() and not args.dumps_dir.is_dir():
         return _error(f"--dumps-dir {args.dumps_dir}: is not a directory")
+    if args.plans_dir is None:
+        args.plans_dir = Path("plans")  # runs may still send whole plans when it is not there
+    elif not args.plans_dir.is_dir():
+        problem = "is not a directory" if args.plans_dir.exists() else "no such directory"
+        return _error(f"--plans-dir {args.plans_dir}: {problem}")
     try:
         args.dumps_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

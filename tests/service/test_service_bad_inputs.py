@@ -217,6 +217,10 @@ def _serve(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
         (["--port", "x"], "'x' is not a whole number"),
         (["--token", " "], "--token: is empty"),
         (["--dumps-dir", "/dev/null"], "--dumps-dir /dev/null: is not a directory"),
+        (["--dumps-dir", ""], "argument --dumps-dir: is empty; give a directory"),  # not the current directory
+        (["--plans-dir", ""], "argument --plans-dir: is empty; give a directory"),
+        (["--plans-dir", "/dev/null"], "--plans-dir /dev/null: is not a directory"),
+        (["--plans-dir", "/no/such/plans"], "--plans-dir /no/such/plans: no such directory"),
         (["--bogus"], "unrecognized arguments: --bogus"),
         (["--header-timeout", "0"], "--header-timeout: must be more than 0"),
         (["--header-timeout", "nan"], "--header-timeout: must be a finite number"),
