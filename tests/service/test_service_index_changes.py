@@ -59,6 +59,7 @@ async def test_index_and_dump_changed_under_readers(tmp_path: Path) -> None:
     ]
     statuses: dict[int, int] = {}
     wrong: list[str] = []
+    (tmp_path / "plans").mkdir()  # a --plans-dir given must be there
     with ServiceProcess(dumps_dir=dumps, plans_dir=tmp_path / "plans") as service:
         async with httpx.AsyncClient(base_url=service.url, timeout=10.0) as http:
             assert (await http.get("/v1/dumps/big/users/1")).status_code == 200
