@@ -62,6 +62,7 @@ __all__ = ["FeederSeeds", "SeedClaim", "SeedsFeeder", "quarantine_user", "releas
 logger = logging.getLogger("seeding.locust")
 
 MAX_LEASE_TTL = 86400.0  # the service's bound
+MIN_LEASE_TTL = 0.1  # renewed every third of it: shorter, renewing would be all a process does
 PREDICTION_EVERY = 10.0  # seconds between looks at a service pool's prediction during a timed run (lease)
 _FEEDERS: weakref.WeakSet[SeedsFeeder] = weakref.WeakSet()  # every feeder: which one holds a virtual user's seeds
 
@@ -183,8 +184,10 @@ class SeedsFeeder(MasterSide, WorkerSide):
                 f"strategy {strategy!r} holds each user exclusively: when_empty takes stop or wait:SECONDS, "
                 f"not {str(self.when_empty)!r}"
             )
-        if not 0 < lease_ttl <= MAX_LEASE_TTL:
-            raise ValueError(f"lease_ttl must be above 0 and at most {MAX_LEASE_TTL:g} seconds, not {lease_ttl!r}")
+        if not MIN_LEASE_TTL <= lease_ttl <= MAX_LEASE_TTL:
+            raise ValueError(
+                f"lease_ttl must be at least {MIN_LEASE_TTL:g} and at most {MAX_LEASE_TTL:g} seconds, not {lease_ttl!r}"
+            )
         self.lease_ttl = lease_ttl
         self._leased = spec.leased
         self._exclusive = spec.exclusive

@@ -108,16 +108,19 @@ def _when_empty(text: str) -> WhenEmpty:
 
 
 MAX_LEASE_TTL = 86_400.0  # seconds: the service's bound (a lease longer than a day is a user lost)
+MIN_LEASE_TTL = 0.1  # seconds: each process renews every third of it; shorter, renewing is all it would do
 
 
 def lease_ttl(text: str) -> float:
-    """``--seeds-lease-ttl``: seconds a lease lasts unless renewed; above 0, at most a day."""
+    """``--seeds-lease-ttl``: seconds a lease lasts unless renewed; from a tenth of a second to a day."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number of seconds") from None
-    if not (math.isfinite(value) and 0 < value <= MAX_LEASE_TTL):
-        raise argparse.ArgumentTypeError(f"{text[:40]!r}: a lease lasts above 0 and at most {MAX_LEASE_TTL:g} seconds")
+    if not (math.isfinite(value) and MIN_LEASE_TTL <= value <= MAX_LEASE_TTL):
+        raise argparse.ArgumentTypeError(
+            f"{text[:40]!r}: a lease lasts at least {MIN_LEASE_TTL:g} and at most {MAX_LEASE_TTL:g} seconds"
+        )
     return value
 
 

@@ -29,7 +29,20 @@ from ._handouts import FSYNC_INTERVAL, STRATEGIES, Quarantined
 from ._metrics import CONTENT_TYPE, Metrics
 from ._openapi import openapi
 from ._page import ASSETS, PAGES, TOKEN_REQUIRED, asset, page
-from ._pool import MAX_TTL, MAX_WAIT, POLL, Lease, PoolKey, Pools, Profile, iso, lease_id, parse_lease_id, seconds
+from ._pool import (
+    MAX_TTL,
+    MAX_WAIT,
+    MIN_TTL,
+    POLL,
+    Lease,
+    PoolKey,
+    Pools,
+    Profile,
+    iso,
+    lease_id,
+    parse_lease_id,
+    seconds,
+)
 from ._runs import LIVE, Runs
 from ._store import EMBEDDED, open_handouts, open_store
 
@@ -464,7 +477,7 @@ class Service(StartStop):
     async def lease(self, request: web.Request) -> web.Response:
         dump = self.dumps.get(request.match_info["scenario"])
         query = request.query
-        ttl = seconds(query.get("ttl"), "ttl", upper=MAX_TTL, allow_zero=False)
+        ttl = seconds(query.get("ttl"), "ttl", upper=MAX_TTL, allow_zero=False, lower=MIN_TTL)
         wait = seconds(query.get("wait"), "wait", upper=MAX_WAIT, allow_zero=True, default=0.0)
         when = _when_empty(query.get("when_empty"))
         if not when.exclusive_only:
@@ -514,7 +527,7 @@ class Service(StartStop):
 
     async def renew(self, request: web.Request) -> web.Response:
         key, token = self._lease_key(request)
-        ttl = seconds(request.query.get("ttl"), "ttl", upper=MAX_TTL, allow_zero=False)
+        ttl = seconds(request.query.get("ttl"), "ttl", upper=MAX_TTL, allow_zero=False, lower=MIN_TTL)
         held = await self.pools.renew(key, token, ttl)
         return _json(_lease_view(key, held))
 

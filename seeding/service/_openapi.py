@@ -8,7 +8,7 @@ from typing import Any
 from ..engine._options import MAX_RATE, MIN_RATE
 from ..gateway import TRANSPORTS
 from ._handouts import STRATEGIES
-from ._pool import MAX_TTL, MAX_WAIT
+from ._pool import MAX_TTL, MAX_WAIT, MIN_TTL
 from ._runs import MAX_CONCURRENCY, PUBLIC_FIELDS, STATES
 
 __all__ = ["openapi"]
@@ -50,7 +50,7 @@ _TTL = {
     "in": "query",
     "required": True,
     "description": "seconds until the lease comes back by itself unless renewed",
-    "schema": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_TTL},
+    "schema": {"type": "number", "minimum": MIN_TTL, "maximum": MAX_TTL},
 }
 _LEASE = _json(_ref("Lease"), "the lease")
 _WHEN_EMPTY = {

@@ -32,6 +32,7 @@ from ._errors import ApiError
 __all__ = [
     "MAX_TTL",
     "MAX_WAIT",
+    "MIN_TTL",
     "POLL",
     "Lease",
     "PoolCounts",
@@ -51,6 +52,7 @@ T = TypeVar("T")
 log = logging.getLogger("seeding.service")
 
 MAX_TTL = 86_400.0  # seconds: a lease longer than a day is a user lost, not a lease
+MIN_TTL = 0.001  # seconds: the stores count in milliseconds; a shorter lease was granted already expired
 MAX_WAIT = 60.0  # seconds a request may wait for a user to come free (HTTP clients give up around there)
 POLL = 0.1  # seconds between retries while waiting (expiries, other replicas); a local return wakes at once
 POLL_MAX = 0.8  # the retries back off (doubling) to this: 200 waiters polling every 0.1 s are 2,000 store calls/s
@@ -337,8 +339,11 @@ class Pools:
         await self.store.close()
 
 
-def seconds(text: str | None, name: str, *, upper: float, allow_zero: bool, default: float | None = None) -> float:
-    """A query parameter in seconds: a finite number, above 0 (or at 0 when ``allow_zero``), at most ``upper``."""
+def seconds(
+    text: str | None, name: str, *, upper: float, allow_zero: bool, default: float | None = None, lower: float = 0.0
+) -> float:
+    """A query parameter in seconds: a finite number, above 0 (or at 0 when ``allow_zero``), at least ``lower``,
+    at most ``upper``."""
     if text is None:
         if default is None:
             raise ApiError(400, f"{name}: missing; give it in seconds (?{name}=30)")
@@ -352,4 +357,6 @@ def seconds(text: str | None, name: str, *, upper: float, allow_zero: bool, defa
         raise ApiError(400, f"{name}={text[:40]!r}: must be {floor} seconds")
     if value > upper:
         raise ApiError(400, f"{name}={text[:40]!r}: at most {upper:g} seconds")
+    if value < lower:
+        raise ApiError(400, f"{name}={text[:40]!r}: at least {lower:g} seconds")
     return value

@@ -268,7 +268,7 @@ BAD_CALLS = [
     pytest.param({"when_empty": "wait:0.5"}, [*ALL, ["claim", 10]], "SeedsExhaustedError: ", 0, id="exhausted-wait"),
 ]
 POLICIES = ["cycle", "warn", "sometimes", "wait:0", "wait:x"]
-TTLS = [0, -1, 86401, math.nan]
+TTLS = [0, -1, 1e-300, 86401, math.nan]  # 1e-300: renewed every third of it, a busy loop
 
 
 def _bad_call_steps(steps: list[list[Any]], free_after: int) -> list[list[Any]]:
@@ -315,7 +315,7 @@ def test_lease_refuses_a_policy_that_would_share_a_user(driven, policy):
 @pytest.mark.parametrize("ttl", TTLS)
 def test_lease_ttl_out_of_bounds_is_refused(driven, ttl):
     report = driven[f"ttl-{ttl}"]
-    assert report["made"] is not None and "lease_ttl must be above 0 and at most 86400 seconds" in report["made"]
+    assert report["made"] is not None and "lease_ttl must be at least 0.1 and at most 86400 seconds" in report["made"]
 
 
 def test_a_waiting_claim_gets_a_user_as_soon_as_one_is_released_and_a_quarantined_one_never_comes_back(tmp_path):

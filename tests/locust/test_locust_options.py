@@ -70,10 +70,11 @@ BAD_OPTIONS = [
     (["--seeds-when-empty", "wait:0"], {}, 2, "when_empty 'wait:0': wait takes above 0 and at most 3600"),
     ([], {"LOCUST_SEEDS_WHEN_EMPTY": "wait:x"}, 2, "wait needs a number of seconds"),
     (["--seeds-seed", str(2**70)], {}, 2, "is not a whole number within ±9223372036854775807"),
-    (["--seeds-lease-ttl", "0"], {}, 2, "'0': a lease lasts above 0 and at most 86400 seconds"),
-    (["--seeds-lease-ttl", "-5"], {}, 2, "'-5': a lease lasts above 0 and at most 86400 seconds"),
-    (["--seeds-lease-ttl", "86401"], {}, 2, "'86401': a lease lasts above 0 and at most 86400 seconds"),
-    (["--seeds-lease-ttl", "nan"], {}, 2, "'nan': a lease lasts above 0"),
+    (["--seeds-lease-ttl", "0"], {}, 2, "'0': a lease lasts at least 0.1 and at most 86400 seconds"),
+    (["--seeds-lease-ttl", "-5"], {}, 2, "'-5': a lease lasts at least 0.1 and at most 86400 seconds"),
+    (["--seeds-lease-ttl", "86401"], {}, 2, "'86401': a lease lasts at least 0.1 and at most 86400 seconds"),
+    (["--seeds-lease-ttl", "1e-300"], {}, 2, "'1e-300': a lease lasts at least 0.1"),  # renewing, and nothing else
+    (["--seeds-lease-ttl", "nan"], {}, 2, "'nan': a lease lasts at least 0.1"),
     ([], {"LOCUST_SEEDS_LEASE_TTL": "soon"}, 2, "'soon' is not a number of seconds"),
     (
         ["--seeds-strategy", "lease", "--seeds-when-empty", "cycle"],

@@ -26,6 +26,7 @@ CASES: list[tuple[str, str, dict[str, Any], Any, int, str]] = [
     ("POST", "/v1/dumps/pool/leases", {"ttl": "soon"}, None, 400, "ttl='soon': not a number of seconds"),
     ("POST", "/v1/dumps/pool/leases", {"ttl": "nan"}, None, 400, "ttl='nan': must be above 0 seconds"),
     ("POST", "/v1/dumps/pool/leases", {"ttl": "inf"}, None, 400, "ttl='inf': must be above 0 seconds"),
+    ("POST", "/v1/dumps/pool/leases", {"ttl": "1e-300"}, None, 400, "ttl='1e-300': at least 0.001 seconds"),
     ("POST", "/v1/dumps/pool/leases", {"ttl": "5", "wait": "61"}, None, 400, "wait='61': at most 60 seconds"),
     ("POST", "/v1/dumps/pool/leases", {"ttl": "5", "wait": "-1"}, None, 400, "wait='-1': must be at least 0"),
     ("POST", "/v1/dumps/pool/leases", {"ttl": "5", "wait": "x"}, None, 400, "wait='x': not a number"),
