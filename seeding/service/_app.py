@@ -12,6 +12,7 @@ import contextlib
 import functools
 import hmac
 import logging
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,9 @@ STOP = WhenEmpty()
 _OPEN = frozenset({"/healthz", *PAGES, *(f"/ui/{name}" for name in ASSETS)})
 _ACCESS_FORMAT = '%a "%r" %s %b %Tfs'  # who, the request line, status, bytes, seconds
 _JSON = "application/json"
+# A quarantine reason is shown on the page, in logs and in exports: none of these (Cc control, Cf format such as
+# U+202E, which turns what follows around, Cs surrogates, Co private use, Cn unassigned); whitespace becomes spaces.
+_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -540,8 +544,10 @@ class Service(StartStop):
         key, token = self._lease_key(request)
         body = await _body(request, self.limits)
         reason = body.get("reason") if isinstance(body, dict) else None
-        if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
+        if not isinstance(reason, str) or not reason.strip() or len(reason) > 500 or set(body) != {"reason"}:
             raise ApiError(400, f'{request.method} {request.path}: expected {{"reason": "…"}}, 1 to 500 characters')
+        if any(unicodedata.category(c) in _HIDDEN for c in reason if not c.isspace()):  # NUL, ESC, U+202E…
+            raise ApiError(400, f"{request.method} {request.path}: the reason holds control or format characters")
         held, entry = await self.pools.quarantine(key, token, " ".join(reason.split()))
         return _json({**_lease_view(key, held), "reason": entry.reason, "quarantined_at": iso(entry.at)})
 

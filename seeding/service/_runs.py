@@ -262,6 +262,8 @@ class Runs:
         plan = self._plan(request)
         transport: Transport = request.transport or self.settings.seeding.transport
         target = request.target or self.settings.target(transport)
+        if target.strip() == "embedded":  # the command's --stand embedded: a run of the service seeds a gateway
+            raise ApiError(422, "body.target: 'embedded' is not a gateway here; give host:port (gRPC) or a URL (HTTP)")
         try:
             target = transport_spec(transport).check(target)
         except ValueError as exc:

@@ -71,6 +71,7 @@ CASES: list[tuple[str, str, Any, int, str]] = [
         "body.target: HTTP URL 'no-scheme:1' must start with http://",
     ),
     ("POST", "/v1/runs", {**OK, "transport": "grpc", "target": "http://x:1"}, 422, "body.target: gRPC target"),
+    ("POST", "/v1/runs", {**OK, "target": "embedded"}, 422, "body.target: 'embedded' is not a gateway here"),
     ("POST", "/v1/runs", {**OK, "concurrency": 0}, 422, "body.concurrency"),
     ("POST", "/v1/runs", {**OK, "concurrency": 100000}, 422, "body.concurrency"),
     ("POST", "/v1/runs", {**OK, "rate": 0}, 422, "body.rate"),
