@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from ._handouts import HandOutBook, HandOuts
 from ._pool import PoolStore
 
-__all__ = ["EMBEDDED", "check_store", "open_handouts", "open_store"]
+__all__ = ["EMBEDDED", "check_store", "open_handouts", "open_store", "store_refusal"]
 
 EMBEDDED = "embedded"
 
@@ -30,6 +30,27 @@ def check_store(text: str) -> str:
         raise ValueError(f"{text!r}: the database {db!r} is not a number; {expected}")
     del port
     return text
+
+
+def store_refusal(text: str) -> str | None:
+    """What a Redis that answers says against ``text`` (a database out of range, a password refused), in one
+    line; None when it takes it, and when none answers within a second (it may be started after the service:
+    each request then fails with a 503 line until it is up)."""
+    if text == EMBEDDED:
+        return None
+    import redis
+    from redis.exceptions import AuthenticationError, RedisError, ResponseError
+
+    client = redis.Redis.from_url(text, socket_connect_timeout=1.0, socket_timeout=2.0)
+    try:
+        client.ping()
+    except (AuthenticationError, ResponseError) as exc:  # it answered, and said no
+        return " ".join(str(exc).split())[:200]
+    except RedisError:
+        return None
+    finally:
+        client.close()
+    return None
 
 
 def open_store(text: str, dumps_dir: Path) -> PoolStore:

@@ -180,3 +180,31 @@ def test_serve_refuses_a_bad_store_in_one_line(tmp_path: Path, store: str, fragm
     )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "--store" in done.stderr and fragment in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("database", "fragment"),
+    [("/99999", "DB index is out of range"), ("/0?password=wrong", "invalid username-password pair")],
+    ids=["database-out-of-range", "password-refused"],
+)
+def test_serve_refuses_a_store_its_redis_refuses(
+    tmp_path: Path, redis_server: RedisServer, database: str, fragment: str
+) -> None:
+    # A Redis that answers and says no is a setting to fix: exit 2 at start, not a 503 on every request after.
+    # One that does not answer is let be (it may be started after the service).
+    import redis
+
+    if "password" in database:
+        with redis.Redis.from_url(redis_server.url) as client:
+            client.config_set("requirepass", "right")  # this server's own, for this test
+    store = redis_server.url.rsplit("/", 1)[0] + database
+    done = subprocess.run(
+        [sys.executable, "-m", "seeding", "serve", f"--dumps-dir={tmp_path}", "--port=0", f"--store={store}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=PROJECT,
+    )
+    assert done.returncode == 2, done
+    assert done.stderr.count("\n") == 1 and f"--store {store}: Redis refuses it:" in done.stderr, done.stderr
+    assert fragment in done.stderr, done.stderr
