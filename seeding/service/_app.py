@@ -543,8 +543,9 @@ class Service(StartStop):
     async def quarantine(self, request: web.Request) -> web.Response:
         key, token = self._lease_key(request)
         body = await _body(request, self.limits)
-        reason = body.get("reason") if isinstance(body, dict) else None
-        if not isinstance(reason, str) or not reason.strip() or len(reason) > 500 or set(body) != {"reason"}:
+        fields = body if isinstance(body, dict) else {}
+        reason = fields.get("reason")
+        if not isinstance(reason, str) or not reason.strip() or len(reason) > 500 or fields.keys() != {"reason"}:
             raise ApiError(400, f'{request.method} {request.path}: expected {{"reason": "…"}}, 1 to 500 characters')
         if any(unicodedata.category(c) in _HIDDEN for c in reason if not c.isspace()):  # NUL, ESC, U+202E…
             raise ApiError(400, f"{request.method} {request.path}: the reason holds control or format characters")
