@@ -26,13 +26,12 @@ from typing import Any, Literal
 from .._exceptions import DumpError, SeedingError
 from ..dumps._files import open_dump, read_meta
 from ..dumps._index import dump_fingerprint
-from ..dumps._previous import previous_path
+from ..dumps._previous import EMBEDDED, previous_path  # the target a dump of the in-process stand records
 from ..plan._models import SeedsPlan
 
 __all__ = ["DumpFit", "FitError", "fit_dump", "same_target"]
 
 Action = Literal["seed", "reuse", "grow", "replace"]
-EMBEDDED = "embedded"  # the target a dump of the in-process stand records: its users end with the process
 
 
 class FitError(SeedingError):
@@ -104,8 +103,13 @@ def fit_dump(
     made = (meta.get("transport"), meta.get("target"))
     if made[1] == EMBEDDED:
         return replace("it was made on an embedded stand, whose users ended with it")
+    if target == EMBEDDED and not reseed:  # a real gateway's users: the expensive kind, never replaced unasked
+        raise FitError(
+            f"{path}: seeded over {made[0]} at {made[1]}; this run seeds a fresh embedded stand, which holds none "
+            f"of its users: pass --reseed to seed it anew there (it is kept as {kept}), or give another --dumps-dir"
+        )
     if target == EMBEDDED:
-        return replace("this run seeds a fresh embedded stand, which holds none of its users")
+        return replace("--reseed asked to seed it anew on a fresh embedded stand")
     if reseed:
         return replace("--reseed asked to seed the plan anew")
     if not same_target(made, (transport, target)):

@@ -124,11 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if args.dumps_dir.exists() and not args.dumps_dir.is_dir():
         return _error(f"--dumps-dir {args.dumps_dir}: is not a directory")
-    if args.plans_dir is None:
-        args.plans_dir = Path("plans")  # runs may still send whole plans when it is not there
-    elif not args.plans_dir.is_dir():
-        problem = "is not a directory" if args.plans_dir.exists() else "no such directory"
-        return _error(f"--plans-dir {args.plans_dir}: {problem}")
+    plans_dir: Path = args.plans_dir or Path("plans")  # the default may be absent: runs then send whole plans
+    if args.plans_dir is not None and not plans_dir.is_dir():
+        problem = "is not a directory" if plans_dir.exists() else "no such directory"
+        return _error(f"--plans-dir {plans_dir}: {problem}")
     try:
         args.dumps_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -139,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _log_to_stderr(access_log=args.access_log)
     service = Service(
         dumps_dir=args.dumps_dir,
-        plans_dir=args.plans_dir,
+        plans_dir=plans_dir,
         host=args.host,
         port=args.port,
         token=args.token,

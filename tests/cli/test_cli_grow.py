@@ -266,6 +266,12 @@ BAD = [
         ["seeded over grpc at 127.0.0.1:1", "over http at http://127.0.0.1:1", "--reseed"],
     ),
     ("growing across targets", lambda t: _dump(t), ["--grpc-target", "127.0.0.2:1"], ["127.0.0.2:1", "127.0.0.1:1"]),
+    (  # it replaced the gateway's dump, and a second such run lost it
+        "an embedded run on a gateway's dump",
+        lambda t: _dump(t),
+        ["--stand", "embedded"],
+        ["seeded over grpc at 127.0.0.1:1", "a fresh embedded stand", "--reseed", "p_seeds.previous.json"],
+    ),
 ]
 
 
