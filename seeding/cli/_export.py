@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--strategy", help="zipf:S adds a weight column: each row's weight under that strategy (the first row hottest)"
     )
-    parser.add_argument("--output", "-o", type=Path, help="write here instead of stdout")
+    parser.add_argument("--output", "-o", type=Path, help="write here instead of stdout ('-': stdout)")
     parser.add_argument("--dumps-dir", type=Path, default=Path("dumps"), help="where scenario names are looked up")
     parser.add_argument(
         "--exclude-quarantined",
@@ -136,23 +136,24 @@ def main(argv: Sequence[str]) -> int:
             raise ValueError("--fields: the weight field needs --strategy zipf:S")
     except (DumpError, ValueError) as exc:
         return _error(str(exc))
-    if args.output is not None:
-        refused = _output_problem(args.output, path)
+    output: Path | None = None if args.output == Path("-") else args.output
+    if output is not None:
+        refused = _output_problem(output, path)
         if refused:
-            return _error(f"-o {args.output}: {refused}")
+            return _error(f"-o {output}: {refused}")
 
     def rows() -> Iterator[dict[str, str]]:  # each write reads the dump again
         return _rows(seeds.users, indices, weights)
 
     try:
-        if args.output is None:
+        if output is None:
             _write(sys.stdout, args.format, fields, rows())
         else:
-            temporary = args.output.with_name(f".{args.output.name}.tmp")
+            temporary = output.with_name(f".{output.name}.tmp")
             try:
                 with temporary.open("w", encoding="utf-8", newline="") as out:
                     _write(out, args.format, fields, rows())
-                temporary.replace(args.output)
+                temporary.replace(output)
             finally:
                 temporary.unlink(missing_ok=True)
     except DumpError as exc:
@@ -160,16 +161,24 @@ def main(argv: Sequence[str]) -> int:
     except BrokenPipeError:  # `export … | head`: the reader has all it wanted (the command line ends quietly)
         raise
     except OSError as exc:
-        return _error(f"{exc.filename or args.output}: {exc.strerror or exc}")
-    if args.output is not None:
-        print(f"{path}: {len(indices)} users, {len(fields)} fields → {args.output}", file=sys.stderr)
+        written_aside = output is not None and exc.filename == str(output.with_name(f".{output.name}.tmp"))
+        where = output if written_aside or not exc.filename else exc.filename  # the path given, not our temporary
+        return _error(f"{where or 'stdout'}: {exc.strerror or exc}")
+    if output is not None:
+        print(f"{path}: {len(indices)} users, {len(fields)} fields → {output}", file=sys.stderr)
     return EXIT_OK
 
 
 def _output_problem(output: Path, dump: Path) -> str | None:
-    """Why ``output`` cannot be written: an input it would replace (the dump: its only ids), or a directory."""
+    """Why ``output`` cannot be written: an input it would replace (the dump: its only ids), a directory, a
+    device or pipe (the file written is renamed over the path: as root, a device would become that file), or a
+    directory that is not there."""
     if output.is_dir():
         return "is a directory; name a file"
+    if output.exists() and not output.is_file():
+        return "is not a regular file (a device, pipe or socket); name a file, or '-' for stdout"
+    if not output.parent.is_dir():
+        return f"no such directory {output.parent}"
     for source, what in ((dump, "the dump being exported"), (index_path(dump), "that dump's index")):
         same = output.resolve() == source.resolve()
         with contextlib.suppress(OSError):

@@ -358,6 +358,8 @@ def _check_report_path(path: Path | None) -> None:
         return
     if path.is_dir():
         raise SeedingError(f"--report {path}: is a directory; name a file such as {path / 'report.json'}")
+    if path.exists() and not path.is_file():  # written aside and renamed over it: as root, a device would be replaced
+        raise SeedingError(f"--report {path}: is not a regular file (a device, pipe or socket); name a file")
     parent = path.parent
     if not parent.is_dir():
         raise SeedingError(f"--report {path}: no such directory {parent}")

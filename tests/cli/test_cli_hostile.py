@@ -136,6 +136,36 @@ ROWS = [
         "-o d: is a directory",
         {"x_seeds.json": DUMP, "d/keep": ""},
     ),
+    # a device or pipe as output: the file written aside was renamed over it (as root, /dev/full became a file)
+    Row(
+        "export-onto-a-fifo",
+        ["export", "x_seeds.json", "--format", "csv", "-o", "out.csv"],
+        2,
+        "-o out.csv: is not a regular file (a device, pipe or socket)",
+        {"x_seeds.json": DUMP, "out.csv": FIFO},
+    ),
+    Row(
+        "export-into-no-directory",
+        ["export", "x_seeds.json", "--format", "csv", "-o", "nope/out.csv"],
+        2,
+        "-o nope/out.csv: no such directory nope",
+        {"x_seeds.json": DUMP},
+    ),
+    Row(
+        "export-to-dash",
+        ["export", "x_seeds.json", "--format", "jsonl", "-o", "-"],
+        0,
+        "u0",
+        {"x_seeds.json": DUMP},
+        out=True,
+    ),
+    Row(
+        "report-onto-a-fifo",
+        ["p.yaml", "--stand", "embedded", "--dumps-dir", "d", "--report", "r.json"],
+        2,
+        "--report r.json: is not a regular file (a device, pipe or socket)",
+        {"p.yaml": ONE_USER, "r.json": FIFO},
+    ),
     Row(
         "merge-shard-fifo",
         ["merge", "x", "--dumps-dir", "d"],
