@@ -135,8 +135,8 @@ class Preview:
             lines.append(f"  (+ {self.opened_cards:,} cards the card accounts open with, in the same calls)")
         if self.profiles:
             lines.append(f"  per user (drawn with seed {self.seed}, as a run with --seed {self.seed} draws them):")
-            kind_width = max(len(spread.kind) for p in self.profiles for spread in p.kinds) if self.profiles else 4
-            kind_width = max(kind_width, 10)
+            kind_width = max((len(spread.kind) for p in self.profiles for spread in p.kinds), default=10)
+            kind_width = max(kind_width, 10)  # a profile with no accounts has no kinds
             header = f"{'min':>6}{'median':>8}{'p95':>7}{'max':>7}{'total':>12}"
             for profile in self.profiles:
                 title = f"profile {profile.name}" if profile.name else "every user"

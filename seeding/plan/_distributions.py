@@ -24,6 +24,7 @@ __all__ = ["Count", "Distribution", "Uniform", "Weighted", "Zipf", "count_value"
 
 # A drawn count beyond this is a typo ({max: 10000000}): one account would take days.
 MAX_DRAWN = 1_000_000
+MAX_WEIGHT = 1e12  # a weight is relative: a trillion to one is past any plan, and their sum stays finite
 
 
 class _Distribution(BaseModel):
@@ -82,8 +83,10 @@ class Weighted(_Distribution):
         for count, weight in self.weights.items():
             if count < 0 or count > MAX_DRAWN:
                 raise ValueError(f"weights: the count {count} is outside 0-{MAX_DRAWN:,}")
-            if not math.isfinite(weight) or weight < 0:
-                raise ValueError(f"weights: the weight of {count} must be a finite number >= 0, not {weight}")
+            if not math.isfinite(weight) or not 0 <= weight <= MAX_WEIGHT:  # 1e308s summed to infinity
+                raise ValueError(
+                    f"weights: the weight of {count} must be a number from 0 to {MAX_WEIGHT:g}, not {weight}"
+                )
         if sum(self.weights.values()) <= 0:
             raise ValueError("weights: the weights sum to 0 (at least one must be positive)")
         return self

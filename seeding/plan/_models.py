@@ -327,8 +327,11 @@ class SeedUserProfile(_UserShape):
         description="The profile's name, on its users in the dump and for consumers (``?profile=``); "
         "letters, digits, '.', '_', '-'."
     )
-    share: float = Field(
-        gt=0, allow_inf_nan=False, description="Its share of the users, relative to the other profiles' (e.g. 9 and 1)."
+    share: float = Field(  # at most a billion: shares of 1e308 summed to infinity, and every share became 0
+        gt=0,
+        le=1e9,
+        allow_inf_nan=False,
+        description="Its share of the users, relative to the other profiles' (e.g. 9 and 1); at most 1e9.",
     )
 
     @field_validator("name")

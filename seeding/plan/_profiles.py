@@ -11,6 +11,8 @@ and looked up; other shares are worked out as far as asked, once.
 
 from __future__ import annotations
 
+import heapq
+import math
 from collections.abc import Sequence
 
 __all__ = ["ProfileSchedule"]
@@ -31,21 +33,47 @@ class ProfileSchedule:
         self._slack = 1 / (2 * len(shares) - 2) if len(shares) > 1 else 0.0
         self._counts = [0] * len(shares)
         self._made: bytearray | list[int] = bytearray() if len(shares) <= 256 else []
+        self._waiting: list[tuple[int, int]] = []  # (the user at which it becomes eligible, profile)
+        self._ready: list[tuple[float, int]] | None = None  # (deadline, profile) of the eligible; None: not begun
         if self._period is not None:
             self._extend(self._period)
 
     def _deadline(self, j: int) -> float:
         return (self._counts[j] + 1 - self._slack) / self._shares[j]
 
+    def _eligible(self, j: int, t: int) -> bool:
+        """Whether profile ``j`` is not ahead of its share at the ``t``-th user."""
+        return t * self._shares[j] - self._counts[j] >= self._slack - 1e-9
+
+    def _release(self, j: int) -> int:
+        """The first user ``t`` (past those made) at which ``j`` is eligible: ``_eligible`` is monotone in ``t``
+        (its count fixed), so the real-valued bound, rounded, is checked against it exactly around there."""
+        first = len(self._made) + 1
+        t = max(first, math.ceil((self._counts[j] + self._slack - 1e-9) / self._shares[j]) - 1)
+        while t > first and self._eligible(j, t - 1):
+            t -= 1
+        while not self._eligible(j, t):
+            t += 1
+        return t
+
     def _extend(self, stop: int) -> None:
-        made = self._made
-        shares, counts, slack = self._shares, self._counts, self._slack
+        """Users up to ``stop``: each the eligible profile with the first deadline (the lowest number on a tie),
+        as a scan of every profile per user would choose, in O(log k) per user: profiles wait in ``_waiting``
+        by the user at which they become eligible, then in ``_ready`` by deadline (heaps)."""
+        made, counts = self._made, self._counts
+        if self._ready is None:
+            self._waiting, self._ready = [(self._release(j), j) for j in range(len(counts))], []
+            heapq.heapify(self._waiting)
+        waiting, ready = self._waiting, self._ready
         while len(made) < stop:
             t = len(made) + 1
-            eligible = [j for j, p in enumerate(shares) if t * p - counts[j] >= slack - 1e-9]
-            j = min(eligible, key=self._deadline)
+            while waiting and waiting[0][0] <= t:
+                _, j = heapq.heappop(waiting)
+                heapq.heappush(ready, (self._deadline(j), j))
+            _, j = heapq.heappop(ready)
             made.append(j)
             counts[j] += 1
+            heapq.heappush(waiting, (self._release(j), j))
 
     def __getitem__(self, index: int) -> int:
         if index < 0:

@@ -45,6 +45,14 @@ ROWS = [
     Row("plan-in-plans-dir-fifo", ["p"], 2, "p: no such plan file", {"plans/p.yaml": FIFO}),
     Row("plan-json-fifo", ["p.json"], 2, "p.json: cannot read it as a plan: it is a FIFO", {"p.json": FIFO}),
     Row("plan-not-utf8", ["p.yaml"], 2, "p.yaml: cannot read the plan", {"p.yaml": b"users: \xff\xfe\n"}),
+    Row(  # a profile of users with no accounts: the table of kinds had none to size (a traceback)
+        "dry-run-profile-without-accounts",
+        ["p.yaml", "--dry-run"],
+        0,
+        "10 calls in all",
+        {"p.yaml": "users:\n  count: 10\n  profiles:\n    - {name: bare, share: 1}\n"},
+        out=True,
+    ),
     # settings
     Row("dotenv-fifo", ["p.yaml"], 2, ".env: cannot read it as a settings file: it is a FIFO", {".env": FIFO}),
     Row("dotenv-directory", ["p.yaml"], 2, ".env: cannot read it as a settings file: it is a directory", {".env": DIR}),

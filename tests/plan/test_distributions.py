@@ -141,7 +141,11 @@ BAD = [
     ),
     (
         "users:\n  debit_card_accounts:\n    count: {weights: {1: -3}}\n",
-        "x.yaml:3: users.debit_card_accounts.count.weights: the weight of 1 must be a finite number >= 0",
+        "x.yaml:3: users.debit_card_accounts.count.weights: the weight of 1 must be a number from 0 to 1e+12",
+    ),
+    (  # summed, they were infinity: every draw gave the last count
+        "users:\n  debit_card_accounts:\n    count: {weights: {0: 1e308, 1: 1e308, 2: 1e308}}\n",
+        "x.yaml:3: users.debit_card_accounts.count.weights: the weight of 0 must be a number from 0 to 1e+12",
     ),
     (
         "users:\n  credit_card_accounts:\n    count: 1\n    purchase_operations: {zipf: 0, max: 9}\n",
@@ -174,6 +178,10 @@ BAD = [
     (
         "users:\n  count: 2\n  profiles:\n    - {name: a, share: 1}\n    - name: b\n      share: 0\n",
         "x.yaml:6: users.profiles.1.share: input should be greater than 0",
+    ),
+    (  # summed, they were infinity: a traceback in the schedule
+        "users:\n  count: 2\n  profiles:\n    - {name: a, share: 1e308}\n    - {name: b, share: 1e308}\n",
+        "x.yaml:4: users.profiles.0.share: input should be less than or equal to 1000000000",
     ),
     (
         "users:\n  count: 2\n  profiles:\n    - {name: a, share: 1}\n    - {name: a, share: 2}\n",
