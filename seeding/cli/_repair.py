@@ -48,9 +48,9 @@ class _Outcome:
     run: PlanRun | None = None
 
 
-def repair_main(args: argparse.Namespace, check: Any, meta: dict[str, Any], shutdown: Shutdown) -> int:
-    """Check ``check``'s sample, re-seed the stale users and rewrite the dump; the exit code."""
-    dump: Path = args.dump
+def repair_main(args: argparse.Namespace, dump: Path, check: Any, meta: dict[str, Any], shutdown: Shutdown) -> int:
+    """Check ``check``'s sample, re-seed the stale users and rewrite ``dump`` (the file ``args.dump`` names: a
+    bare scenario is found in the dumps dir); the exit code."""
     try:
         plan = repair_plan(dump, meta, len(check.seeds.users))
     except SeedingError as exc:

@@ -126,7 +126,7 @@ def main(argv: Sequence[str]) -> int:
         if args.repair:
             from ._repair import repair_main
 
-            return repair_main(args, check, meta, shutdown)
+            return repair_main(args, dump, check, meta, shutdown)
         try:
             report = asyncio.run(_verify(check, shutdown))
         except GatewayUnreachableError as exc:

@@ -77,6 +77,18 @@ async def test_repair_after_deleting_a_few_users_reseeds_only_those(tmp_path: Pa
         assert clean.proc.returncode == 0 and ": 0 stale" in clean.stdout, clean.stdout
 
 
+async def test_a_repair_by_scenario_name_as_the_docs_show_it(tmp_path: Path) -> None:
+    # `seeding verify p --sample 0 --repair`: the bare name is found in the dumps dir, and the repair rewrites
+    # that file (it compared the name given with the file's and refused every such repair).
+    async with Stand() as stand:
+        dump = await seed(tmp_path, stand, "grpc", 4)
+        stand.bank.delete_user(open_dump(dump).users[2].user_id)
+        repaired = await Cli.run("verify", "p", "--sample", "0", "--repair", *gateway(stand, "grpc"), cwd=tmp_path)
+        assert repaired.proc.returncode == 0, repaired.stderr
+        assert "checked 4, stale 1" in repaired.stdout and "repaired 1" in repaired.stdout, repaired.stdout
+        assert {user.user_id for user in open_dump(dump).users} == set(stand.bank.users)
+
+
 async def test_a_repair_interrupted_by_sigint_resumes_from_its_journal(tmp_path: Path) -> None:
     async with Stand() as first:
         dump = await seed(tmp_path, first, "grpc", 12)
