@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .._exceptions import PermanentGatewayError, PlanError, SeedingError
+from .._exceptions import InvalidRequestError, NotFoundError, PlanError, SeedingError
 from ..dumps._result import SeedOperationResult, SeedsResult, SeedUserResult
 from ..gateway import GatewayClient, Transport, connect
 from ..plan._models import ACCOUNT_FIELDS, CARD_FIELDS, OPERATION_FIELDS, SeedsPlan
@@ -84,6 +84,12 @@ async def check_sample(check: Check) -> StaleReport:
     return report
 
 
+# What says an entity is gone: NOT_FOUND / 404, or an id the gateway refuses as malformed. Any other refusal
+# (UNIMPLEMENTED: not the bank gateway at all, PERMISSION_DENIED…) ends the check in one line: counting it as
+# "gone" made every user stale, and --repair would have seeded them all again.
+_GONE = (NotFoundError, InvalidRequestError)
+
+
 async def _verify_user(
     client: GatewayClient, read: Read, index: int, user: SeedUserResult, report: StaleReport, rng: random.Random
 ) -> None:
@@ -91,7 +97,7 @@ async def _verify_user(
     report.checked["users"] += 1
     try:
         await read(client.get_user, user.user_id)
-    except PermanentGatewayError as exc:
+    except _GONE as exc:
         report.add(index, user, f"the user is gone ({exc.method}: {exc.status})")
         return
     live = {account.id: account for account in await read(client.get_accounts, user.user_id)}
@@ -129,7 +135,7 @@ async def _verify_operation(
     operation_id = operation.operation_id
     try:
         found = await read(client.get_operation, operation_id)
-    except PermanentGatewayError as exc:
+    except _GONE as exc:
         report.add(index, user, f"{kind} operation {operation_id} is gone ({exc.method}: {exc.status})")
         return
     if found.account_id != account_id:

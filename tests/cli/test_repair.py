@@ -164,3 +164,26 @@ async def test_a_repair_whose_gateway_is_unreachable_rewrites_nothing(
     assert "cannot reach the gateway" in run.stderr and "nothing rewritten" in run.stderr
     assert dump.read_bytes() == before and not dump.with_suffix(".journal").exists()
     await asyncio.sleep(0)
+
+
+@pytest.mark.parametrize("repair", [False, True], ids=["verify", "repair"])
+async def test_a_server_that_is_not_the_gateway_is_one_line_not_every_user_gone(tmp_path: Path, repair: bool) -> None:
+    # A gRPC server with none of the gateway's services answers UNIMPLEMENTED to every call: that is not "the user
+    # is gone" (every user was stale, and --repair would have seeded them all again), it is one line, nothing touched.
+    import grpc
+
+    async with Stand() as stand:
+        dump = await seed(tmp_path, stand, "grpc", 3)
+    before = dump.read_bytes()
+    server = grpc.aio.server()
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        flags = ["--repair"] if repair else []
+        run = await Cli.run("verify", dump, "--sample", "0", "--grpc-target", f"127.0.0.1:{port}", *flags, cwd=tmp_path)
+    finally:
+        await server.stop(None)
+    assert run.proc.returncode == 1, (run.stdout, run.stderr)
+    assert "stale:" not in run.stdout and len(run.stderr.strip().splitlines()) == 1, (run.stdout, run.stderr)
+    assert "UNIMPLEMENTED" in run.stderr, run.stderr
+    assert dump.read_bytes() == before
