@@ -180,10 +180,19 @@ def _check_dotenv(path: str = ".env") -> None:
     except FileNotFoundError:
         return
     try:
-        data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise SeedingError(f"{path}:{line}: not UTF-8 (byte {exc.start}); save it as UTF-8") from None
+    import io
+
+    from dotenv.parser import parse_stream
+
+    for binding in parse_stream(io.StringIO(text)):  # python-dotenv skips such a line with a warning, twice
+        if binding.error:
+            raise SeedingError(
+                f"{path}:{binding.original.line}: not NAME=value (nor a comment); fix or remove the line"
+            )
 
 
 def load_settings() -> Settings:

@@ -57,6 +57,10 @@ ROWS = [
     Row("dotenv-fifo", ["p.yaml"], 2, ".env: cannot read it as a settings file: it is a FIFO", {".env": FIFO}),
     Row("dotenv-directory", ["p.yaml"], 2, ".env: cannot read it as a settings file: it is a directory", {".env": DIR}),
     Row("dotenv-not-utf8", ["p.yaml"], 2, ".env:2: not UTF-8", {".env": b"A=1\nSEEDING_TRANSPORT=\xff\n"}),
+    # lines python-dotenv skipped with a warning (twice, naming no file): the setting meant there was lost
+    Row("dotenv-garbage-line", ["p.yaml"], 2, ".env:2: not NAME=value", {".env": "A=1\ngarbage line\n"}),
+    Row("dotenv-no-name", ["p.yaml"], 2, ".env:1: not NAME=value", {".env": "=novalue\n"}),
+    Row("dotenv-open-quote", ["p.yaml"], 2, ".env:1: not NAME=value", {".env": 'SEEDING_RATE="5\n'}),
     Row("dotenv-dev-zero", ["p.yaml"], 2, ".env: cannot read it as a settings file: it is a character", {".env": ZERO}),
     # journals
     Row(
