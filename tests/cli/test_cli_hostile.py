@@ -53,6 +53,21 @@ ROWS = [
         {"p.yaml": "users:\n  count: 10\n  profiles:\n    - {name: bare, share: 1}\n"},
         out=True,
     ),
+    # flags that contradict each other: one of them was ignored without a word
+    Row(
+        "stand-and-an-address",
+        ["p.yaml", "--stand", "embedded", "--http-url", "http://127.0.0.1:1"],
+        2,
+        "--http-url cannot be used with --stand embedded",
+        {"p.yaml": ONE_USER},
+    ),
+    Row(
+        "two-addresses-no-transport",
+        ["p.yaml", "--grpc-target", "127.0.0.1:1", "--http-url", "http://127.0.0.1:1"],
+        2,
+        "--grpc-target and --http-url name two gateways: give --transport",
+        {"p.yaml": ONE_USER},
+    ),
     # settings
     Row("dotenv-fifo", ["p.yaml"], 2, ".env: cannot read it as a settings file: it is a FIFO", {".env": FIFO}),
     Row("dotenv-directory", ["p.yaml"], 2, ".env: cannot read it as a settings file: it is a directory", {".env": DIR}),

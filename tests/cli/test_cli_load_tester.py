@@ -298,7 +298,7 @@ def test_bad_run_flags(tmp_path: Path, args: list[str], env: dict[str, str], exp
         (["export", "{dump}", "--format", "csv", "--fields", ","], "--fields: no field named"),
         (["export", "{dump}", "--format", "csv", "--fields", "index,index"], "a field is named twice"),
         (["export", "{broken}", "--format", "jsonl"], "broken_seeds.json"),
-        (["export", "{dump}", "--format", "csv", "-o", "{tmp}/no/dir/x.csv"], "No such file or directory"),
+        (["export", "{dump}", "--format", "csv", "-o", "{tmp}/no/dir/x.csv"], "x.csv: no such directory"),
     ],
     ids=lambda value: str(value)[:40],
 )
