@@ -80,6 +80,9 @@ rate = bounded(
     float, f"at least {MIN_RATE:g} and at most {MAX_RATE:g} (calls per second)", lambda v: MIN_RATE <= v <= MAX_RATE
 )
 retries = bounded(int, f"within 0-{MAX_RETRIES}", lambda v: 0 <= v <= MAX_RETRIES)
+# Off a terminal the progress is a log: a line every tenth of a second is a flood already (1e-9 printed 260 lines
+# in 0.7 s), and a day apart says nothing.
+progress_interval = bounded(float, "within 0.1-86400 (seconds)", lambda v: 0.1 <= v <= 86_400)
 timeout_seconds = bounded(float, f"more than 0 and at most {MAX_TIMEOUT:g} (seconds)", lambda v: 0 < v <= MAX_TIMEOUT)
 shard_count = bounded(int, f"within 1-{MAX_SHARDS}", lambda v: 1 <= v <= MAX_SHARDS)
 process_count = bounded(int, f"within 1-{MAX_PROCESSES}", lambda v: 1 <= v <= MAX_PROCESSES)

@@ -48,6 +48,7 @@ from ._arguments import (
     positive_float,
     positive_int,
     process_count,
+    progress_interval,
     rate,
     retries,
     seed_number,
@@ -198,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--no-progress", action="store_true", help="no progress at all")
     output.add_argument(
         "--progress-interval",
-        type=positive_float,
+        type=progress_interval,
         default=DEFAULT_PLAIN_INTERVAL,
         metavar="S",
         help="off a terminal, a plain progress line every S seconds (default %(default)g)",

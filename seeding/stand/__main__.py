@@ -74,6 +74,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
     args = parser.parse_args(argv)
     if args.pushback_above is not None and args.max_in_flight is None:
         parser.error("--pushback-above needs --max-in-flight: the queue it refuses calls above")
+    if args.http_port and args.http_port == args.grpc_port:
+        parser.error(f"--http-port and --grpc-port are both {args.http_port}: each side needs a port of its own")
     logging.basicConfig(level=logging.WARNING, format="seeding stand: %(levelname)s %(name)s: %(message)s")
     try:
         return asyncio.run(serve(args))

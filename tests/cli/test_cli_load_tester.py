@@ -267,7 +267,8 @@ def test_a_plan_without_a_name_is_named_after_its_hash(tmp_path: Path, stand: St
         (["--users", "0"], {}, "argument --users: must be at least 1, got 0"),
         (["--users", "many"], {}, "argument --users: 'many' is not a whole number"),
         (["--users", "200000000"], {}, "at most 100,000,000 are seeded in one plan"),
-        (["--progress-interval", "0"], {}, "argument --progress-interval: must be more than 0, got 0"),
+        (["--progress-interval", "0"], {}, "argument --progress-interval: must be within 0.1-86400 (seconds), got 0"),
+        (["--progress-interval", "1e-9"], {}, "must be within 0.1-86400 (seconds), got 1e-9"),  # 260 lines in 0.7 s
         (["--progress-interval", "nan"], {}, "argument --progress-interval: must be a finite number"),
         (["--latency-ms", "-5"], {}, "argument --latency-ms: must be more than 0, got -5"),
         (["--report", "{tmp}/no/such/dir/r.json"], {}, "no such directory"),

@@ -108,6 +108,7 @@ def test_stand_process_reports_why_it_did_not_start(busy_port: int) -> None:
         (["--late-rate", "many"], "--late-rate"),
         (["--late-ms", "-5"], "--late-ms"),
         (["--http-port", "70000"], "--http-port"),
+        (["--http-port", "28555", "--grpc-port", "28555"], "--http-port and --grpc-port are both 28555"),
         (["--no-such-flag"], "--no-such-flag"),
     ],
 )
