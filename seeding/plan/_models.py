@@ -607,9 +607,26 @@ def _parse_json(text: str, source: Path) -> Any:
         raise PlanError(f"{source}:{exc.lineno}: invalid JSON: {exc.msg}") from None
 
 
+class _PlanLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping: YAML forbids it, PyYAML keeps the last
+    (``count: 10`` then ``count: 20`` seeded 20). Keys a merge (``<<: *anchor``) brings in may be overridden."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+                continue
+            if key_node.value in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{key_node.value!r} is given twice (YAML keeps one; say it once)", key_node.start_mark
+                )
+            seen.add(key_node.value)
+        return super().construct_mapping(node, deep=deep)
+
+
 def _parse_yaml(text: str, source: Path) -> Any:
     try:
-        return yaml.load(text, Loader=yaml.SafeLoader)
+        return yaml.load(text, Loader=_PlanLoader)
     except RecursionError:  # "[" * 100_000: PyYAML's composer recurses per level
         raise PlanError(f"{source}: invalid YAML: nested too deep") from None
     except yaml.YAMLError as exc:

@@ -119,7 +119,17 @@ BAD_PLANS = [
     ("operations:\n  card: second\n", "x.yaml:2: operations.card: input should be 'first' or 'round_robin'"),
     ("scenario: ../etc\nusers: 1\n", "x.yaml:1: scenario: '../etc' is not a plain file name"),
     ("users:\n  count: many\n", "x.yaml:2: users.count: input should be a valid integer"),
+    # a key twice: PyYAML kept the last one without a word (10 meant, 20 seeded)
+    ("users:\n  count: 10\n  count: 20\n", "x.yaml:3: invalid YAML: 'count' is given twice"),
+    ("users:\n  debit_card_accounts: {count: 1, count: 2}\n", "x.yaml:2: invalid YAML: 'count' is given twice"),
 ]
+
+
+def test_a_merge_key_may_be_overridden() -> None:
+    # ``<<: *anchor`` brings keys in that the mapping may set again: not a key given twice.
+    text = "users:\n  count: 4\n  profiles:\n    - &a {name: a, share: 1, debit_card_accounts: 1}\n"
+    plan = parse_plan(text + "    - <<: *a\n      name: b\n      share: 3\n", source="plans/x.yaml")
+    assert [(p.name, p.share) for p in plan.users.profiles or []] == [("a", 1), ("b", 3)]
 
 
 @pytest.mark.parametrize(("text", "expected"), BAD_PLANS)
