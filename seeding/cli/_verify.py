@@ -170,6 +170,11 @@ def _gateway(
     made_over, made_on = meta.get("transport"), meta.get("target")
     recorded = made_over in TRANSPORTS and isinstance(made_on, str) and made_on != "embedded"
     given: Transport | None = flags_transport(args)
+    if given is None and made_over is not None and made_over not in TRANSPORTS:  # not a dump of ours, or damaged
+        raise SeedingError(
+            f"{dump}: its meta.transport {str(made_over)[:40]!r} is not grpc or http; pass --transport and the "
+            "gateway's address"
+        )
     transport: Transport = given or (made_over if recorded and made_over else settings.seeding.transport)
     flag = address_flag(args, transport)
     if flag:

@@ -187,3 +187,14 @@ async def test_a_server_that_is_not_the_gateway_is_one_line_not_every_user_gone(
     assert "stale:" not in run.stdout and len(run.stderr.strip().splitlines()) == 1, (run.stdout, run.stderr)
     assert "UNIMPLEMENTED" in run.stderr, run.stderr
     assert dump.read_bytes() == before
+
+
+async def test_a_dump_naming_no_transport_of_ours_is_one_line(tmp_path: Path) -> None:
+    # meta.transport "carrier-pigeon": verify fell back to the settings' gateway (localhost:9003) without a word.
+    path = tmp_path / "dumps" / "p_seeds.json"
+    meta = {"scenario": "p", "transport": "carrier-pigeon", "target": "coop:1", "counts": {"users": 1}}
+    write_dump(path, meta, [{"user_id": "u0", "debit_card_accounts": []}])
+    run = await Cli.run("verify", path, cwd=tmp_path)
+    assert run.proc.returncode == 2, run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert "its meta.transport 'carrier-pigeon' is not grpc or http; pass --transport" in run.stderr, run.stderr
