@@ -160,6 +160,12 @@ async def test_a_pool_damaged_in_redis_fails_in_one_line_until_mended(
         assert (await http.post("/v1/dumps/damaged/leases", params={"ttl": 30})).status_code == 201
 
 
+def _serve(tmp_path: Path, store: str) -> subprocess.CompletedProcess[str]:
+    """``seeding serve --store STORE``, expected to stop at start (30 s at most)."""
+    command = [sys.executable, "-m", "seeding", "serve", f"--dumps-dir={tmp_path}", "--port=0", f"--store={store}"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=30, cwd=PROJECT)
+
+
 @pytest.mark.parametrize(
     ("store", "fragment"),
     [
@@ -171,13 +177,7 @@ async def test_a_pool_damaged_in_redis_fails_in_one_line_until_mended(
     ],
 )
 def test_serve_refuses_a_bad_store_in_one_line(tmp_path: Path, store: str, fragment: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "seeding", "serve", f"--dumps-dir={tmp_path}", "--port=0", f"--store={store}"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        cwd=PROJECT,
-    )
+    done = _serve(tmp_path, store)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "--store" in done.stderr and fragment in done.stderr, done.stderr
 
@@ -198,13 +198,7 @@ def test_serve_refuses_a_store_its_redis_refuses(
         with redis.Redis.from_url(redis_server.url) as client:
             client.config_set("requirepass", "right")  # this server's own, for this test
     store = redis_server.url.rsplit("/", 1)[0] + database
-    done = subprocess.run(
-        [sys.executable, "-m", "seeding", "serve", f"--dumps-dir={tmp_path}", "--port=0", f"--store={store}"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        cwd=PROJECT,
-    )
+    done = _serve(tmp_path, store)
     assert done.returncode == 2, done
     assert done.stderr.count("\n") == 1 and f"--store {store}: Redis refuses it:" in done.stderr, done.stderr
     assert fragment in done.stderr, done.stderr
