@@ -280,7 +280,8 @@ async def test_bad_inputs_are_one_line_and_touch_nothing(tmp_path, case, spoil, 
     (tmp_path / "p.yaml").write_text(PLAN.format(count=6, ops=2))
     spoil(tmp_path)
     before = _files(tmp_path / "dumps")
-    run = await Cli.run("p.yaml", "--grpc-target", "127.0.0.1:1", *flags, cwd=tmp_path)
+    where = [] if "--stand" in flags else ["--grpc-target", "127.0.0.1:1"]  # the stand has an address of its own
+    run = await Cli.run("p.yaml", *where, *flags, cwd=tmp_path)
     assert run.proc.returncode == 2, (case, run.stdout, run.stderr)
     assert len(run.stderr.strip().splitlines()) == 1, run.stderr
     for word in words:
