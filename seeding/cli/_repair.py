@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._exceptions import GatewayUnreachableError, JournalError, SeedingError
+from .._exceptions import DumpError, GatewayUnreachableError, JournalError, SeedingError
 from ..engine._journal import format_ranges, journal_path, peek_header
 from ..engine._options import BuildOptions
 from ..engine._run import PlanRun
@@ -99,6 +99,9 @@ def repair_main(args: argparse.Namespace, dump: Path, check: Any, meta: dict[str
         return EXIT_FAILED
     except JournalError as exc:
         print(f"{NAME}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except DumpError as exc:  # a damaged user read while checking: the file is bad input, not a stale user
+        print(f"{NAME}: error: {exc}; {_left(outcome, args)}", file=sys.stderr)
         return EXIT_USAGE
     except (asyncio.CancelledError, KeyboardInterrupt):
         print(f"{NAME}: error: interrupted; {_left(outcome, args)}", file=sys.stderr)

@@ -134,6 +134,9 @@ def main(argv: Sequence[str]) -> int:
                 f"{NAME}: error: cannot reach the gateway over {transport} at {address}: {exc.detail}", file=sys.stderr
             )
             return EXIT_FAILED
+        except DumpError as exc:  # a user of the sample is damaged: the file is bad input (exit 2), not stale
+            print(f"{NAME}: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         except SeedingError as exc:  # transient failures: the gateway is up but not answering properly
             print(f"{NAME}: error: {exc}", file=sys.stderr)
             return EXIT_FAILED

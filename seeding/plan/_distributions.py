@@ -20,15 +20,29 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-__all__ = ["Count", "Distribution", "Uniform", "Weighted", "Zipf", "count_value", "mean_of"]
+__all__ = ["Count", "Distribution", "Uniform", "Weighted", "Zipf", "count_value", "mean_of", "refuse_booleans"]
 
 # A drawn count beyond this is a typo ({max: 10000000}): one account would take days.
 MAX_DRAWN = 1_000_000
 MAX_WEIGHT = 1e12  # a weight is relative: a trillion to one is past any plan, and their sum stays finite
 
 
+def refuse_booleans(data: Any) -> Any:
+    """A plan has no yes/no field: ``count: true`` is a slip, not 1 (pydantic would read it as 1)."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(value, bool):
+                raise ValueError(f"{key}: {str(value).lower()} is not a value here (no plan field is yes/no)")
+    return data
+
+
 class _Distribution(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans(cls, data: Any) -> Any:
+        return refuse_booleans(data)
 
     def pmf(self) -> list[tuple[int, float]]:
         """``(count, probability)`` for every count it may draw, ascending."""
@@ -75,6 +89,14 @@ class Weighted(_Distribution):
     """``{weights: {count: weight}}``: each listed count with its (relative) weight."""
 
     weights: dict[int, float] = Field(description="Count → its weight (a finite number ≥ 0, relative to the others').")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_boolean_weights(cls, data: Any) -> Any:
+        weights = data.get("weights") if isinstance(data, dict) else None
+        if isinstance(weights, dict) and any(isinstance(x, bool) for item in weights.items() for x in item):
+            raise ValueError("weights: counts and weights are numbers, not true or false")
+        return data
 
     @model_validator(mode="after")
     def _valid(self) -> Self:

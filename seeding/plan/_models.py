@@ -33,7 +33,7 @@ from pydantic import (
 from .._exceptions import PlanError
 from ..contract import AccountType, CardType, OperationStatus, OperationType
 from ..files import read_regular
-from ._distributions import Count, Distribution, count_value, mean_of
+from ._distributions import Count, Distribution, count_value, mean_of, refuse_booleans
 
 __all__ = [
     "ACCOUNT_FIELDS",
@@ -99,6 +99,11 @@ _SUB_FIELD = re.compile(r"^([a-z_]+(?:\.[a-z_0-9]+)*): (.*)$")
 
 class _PlanModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans(cls, data: Any) -> Any:
+        return refuse_booleans(data)
 
 
 class _CountedPlan(_PlanModel):

@@ -375,7 +375,7 @@ class Service(StartStop):
 
     async def get_dump(self, request: web.Request) -> web.Response:
         dump = self.dumps.get(request.match_info["scenario"])
-        left = await self.handouts.left(dump)
+        left = await self.handouts.left(dump, functools.partial(self.pools.quarantined, _key(dump)))
         return _json({"dump": {**dump.summary(), "left": left, "meta": dump.meta}})
 
     async def dump_file(self, request: web.Request) -> web.StreamResponse:
@@ -464,7 +464,7 @@ class Service(StartStop):
 
     async def reset(self, request: web.Request) -> web.Response:
         dump = self.dumps.get(request.match_info["scenario"])
-        left = await self.handouts.reset(dump)
+        left = await self.handouts.reset(dump, functools.partial(self.pools.quarantined, _key(dump)))
         return _json({"scenario": dump.scenario, "users": dump.count, "left": left})
 
     def _user(self, dump: Any, index: int, headers: dict[str, str] | None = None) -> web.Response:

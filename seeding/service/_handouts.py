@@ -26,7 +26,7 @@ import fcntl
 import os
 import random
 import secrets
-from collections.abc import Awaitable, Callable, Container, Iterable
+from collections.abc import Awaitable, Callable, Collection, Container, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -160,6 +160,10 @@ class Sequence:
                 return index
         return None
 
+    def waiting(self, blocked: Collection[int]) -> int:
+        """How many of ``blocked`` (quarantined) are not handed out yet: ``left`` counts them, no take gives them."""
+        return sum(1 for index in blocked if 0 <= index < self.count and not self.handed[index])
+
     def _record(self, index: int) -> None:
         os.write(self._fd, b"%d\n" % index)  # before the answer: a killed service never repeats it
         self.handed[index] = 1
@@ -282,11 +286,11 @@ def _header(line: bytes) -> dict[str, Any] | None:  # parsed JSON: its values ar
     return header if isinstance(header, dict) and header.get("handouts") == _VERSION else None
 
 
-Quarantined = Callable[[], Awaitable[Container[int]]]
+Quarantined = Callable[[], Awaitable[Collection[int]]]
 """Reads the indices of the dump's quarantined users (the pool's), for a book to step over."""
 
 
-async def no_quarantine() -> Container[int]:
+async def no_quarantine() -> Collection[int]:
     return ()
 
 
@@ -306,16 +310,16 @@ class HandOutBook(Protocol):
         left. ``quarantined()`` reads the pool's quarantine: a book that sees it itself (Redis) never calls it."""
         ...
 
-    async def reset(self, dump: Dump) -> int:
-        """Start over (nothing handed out, a new shuffle order); the users left (all)."""
+    async def reset(self, dump: Dump, quarantined: Quarantined = no_quarantine) -> int:
+        """Start over (nothing handed out, a new shuffle order); the users left (all but the quarantined)."""
         ...
 
     async def start_over(self, dump: Dump) -> None:
         """``when_empty=cycle``: start over once the last take found none left, unless that is done already."""
         ...
 
-    async def left(self, dump: Dump) -> int:
-        """Users of the dump not handed out yet under unique/shuffle."""
+    async def left(self, dump: Dump, quarantined: Quarantined = no_quarantine) -> int:
+        """Users of the dump unique/shuffle can still hand out: not handed out yet, nor quarantined."""
         ...
 
     async def handed_out(self, key: PoolKey) -> int:
@@ -337,6 +341,7 @@ class HandOuts:
 
     def __init__(self) -> None:
         self._sequences: dict[str, Sequence] = {}
+        self._out: dict[str, int] = {}  # scenario → quarantined users not handed out, as last read (the gauge)
 
     async def take(
         self,
@@ -347,25 +352,34 @@ class HandOuts:
         quarantined: Quarantined = no_quarantine,
     ) -> int | None:
         blocked = await quarantined()  # the last wait: from here to the record, nothing else runs
-        return self.sequence(dump).take(strategy, profile, members, blocked)
+        sequence = self.sequence(dump)
+        index = sequence.take(strategy, profile, members, blocked)
+        self._out[dump.scenario] = sequence.waiting(blocked)
+        return index
 
-    async def reset(self, dump: Dump) -> int:
+    async def reset(self, dump: Dump, quarantined: Quarantined = no_quarantine) -> int:
+        blocked = await quarantined()
         sequence = self.sequence(dump)
         sequence.reset()
-        return sequence.left
+        return self._left(dump.scenario, sequence, blocked)
 
     async def start_over(self, dump: Dump) -> None:
         self.sequence(dump).reset()  # one process: the take that found none and this run with nothing between
 
-    async def left(self, dump: Dump) -> int:
-        return self.sequence(dump).left
+    async def left(self, dump: Dump, quarantined: Quarantined = no_quarantine) -> int:
+        blocked = await quarantined()
+        return self._left(dump.scenario, self.sequence(dump), blocked)
+
+    def _left(self, scenario: str, sequence: Sequence, blocked: Collection[int]) -> int:
+        self._out[scenario] = out = sequence.waiting(blocked)
+        return sequence.left - out
 
     async def handed_out(self, key: PoolKey) -> int:
         sequence = self._sequences.get(key.scenario)
         return 0 if sequence is None or sequence.fingerprint != key.fingerprint else sequence.count - sequence.left
 
     def left_all(self) -> dict[str, int]:
-        return {scenario: sequence.left for scenario, sequence in self._sequences.items()}
+        return {scenario: sequence.left - self._out.get(scenario, 0) for scenario, sequence in self._sequences.items()}
 
     def sequence(self, dump: Dump) -> Sequence:
         current = self._sequences.get(dump.scenario)

@@ -88,6 +88,10 @@ end
 redis.call('PEXPIRE', handed, idle)
 redis.call('PEXPIRE', order, idle)
 local left = users - redis.call('BITCOUNT', handed)
+for _, index in ipairs(redis.call('HKEYS', quar)) do  -- quarantined, not handed out: no take gives them
+  local i = tonumber(index)
+  if i and i >= 0 and i < users and redis.call('GETBIT', handed, i) == 0 then left = left - 1 end
+end
 if answer < 0 then return {0, -1, left, tonumber(redis.call('HGET', cursors, '#gen') or '0')} end
 return {1, answer, left}
 """
@@ -105,11 +109,18 @@ redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[2]))
 return {1, generation + 1}
 """
 
-# KEYS: moved, handed. ARGV: users, idle (ms). Answers {1, left}.
+# KEYS: moved, handed, quar. ARGV: users, idle (ms), '1' to leave the quarantined out. Answers {1, left}.
 _LEFT = """
 local moved = redis.call('GET', KEYS[1])
 if moved then return {-1, moved} end
-return {1, tonumber(ARGV[1]) - redis.call('BITCOUNT', KEYS[2])}
+local users = tonumber(ARGV[1])
+local left = users - redis.call('BITCOUNT', KEYS[2])
+if ARGV[3] ~= '1' then return {1, left} end
+for _, index in ipairs(redis.call('HKEYS', KEYS[3])) do
+  local i = tonumber(index)
+  if i and i >= 0 and i < users and redis.call('GETBIT', KEYS[2], i) == 0 then left = left - 1 end
+end
+return {1, left}
 """
 
 
@@ -163,10 +174,10 @@ class RedisHandOuts:
         self._emptied[dump.scenario] = int(answer[3])
         return None
 
-    async def reset(self, dump: Dump) -> int:
+    async def reset(self, dump: Dump, quarantined: Quarantined = no_quarantine) -> int:
+        """``quarantined`` unread: the scripts read the pool's quarantine themselves."""
         await self._start(dump, "")
-        self._seen[dump.scenario] = dump.count
-        return dump.count
+        return await self._count(dump.pool_key)
 
     async def start_over(self, dump: Dump) -> None:
         """Only the generation a take of this replica found empty: replicas finding it empty together start over
@@ -178,14 +189,15 @@ class RedisHandOuts:
         await self.store.call(self._reset, dump.pool_key, keys, secrets.randbelow(2**31), generation)
         self._seen.pop(dump.scenario, None)  # the next answer says how many are left
 
-    async def left(self, dump: Dump) -> int:
+    async def left(self, dump: Dump, quarantined: Quarantined = no_quarantine) -> int:
         return await self._count(dump.pool_key)
 
     async def handed_out(self, key: PoolKey) -> int:
-        return key.users - await self._count(key)
+        answer = await self.store.call(self._left, key, self._keys(key.scenario, "handed", "quar"), "0")
+        return key.users - int(answer[1])
 
     async def _count(self, key: PoolKey) -> int:
-        answer = await self.store.call(self._left, key, self._keys(key.scenario, "handed"))
+        answer = await self.store.call(self._left, key, self._keys(key.scenario, "handed", "quar"), "1")
         self._seen[key.scenario] = left = int(answer[1])
         return left
 

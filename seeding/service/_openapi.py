@@ -282,7 +282,7 @@ def openapi() -> dict[str, Any]:
             "/v1/dumps/{scenario}": {
                 "parameters": [_SCENARIO],
                 "get": _op(
-                    "a dump's meta, and how many users are left to hand out",
+                    "a dump's meta, and how many users unique/shuffle can still hand out (quarantined not counted)",
                     {"200": _json({"type": "object"}, "the dump")},
                 ),
             },

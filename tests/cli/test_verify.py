@@ -123,3 +123,25 @@ def test_bad_retries_are_usage_errors(tmp_path, capsys, value):
     dump = write_dump(tmp_path / "s_seeds.json", {}, [{"user_id": "u"}])
     code, _, err = verify(capsys, dump, f"--retries={value}")
     assert code == 2 and "--retries" in err and err.count("\n") == 1
+
+
+def test_a_damaged_user_is_bad_input_for_verify_and_repair_and_nothing_is_rewritten(
+    seed_dump, scenario_plan, tmp_path, capsys
+):
+    """A user record of the wrong shape is a damaged file (exit 2, one line naming the file and user), not a stale
+    user (exit 1): a repair would re-seed users that are on the gateway."""
+    with StandProcess() as stand:
+        dump = seed_dump(scenario_plan, stand, tmp_path, "grpc")
+        data = orjson.loads(dump.read_bytes())
+        data["users"][3]["debit_card_accounts"][0]["account_id"] = 5
+        dump.write_bytes(orjson.dumps(data))
+        damaged = dump.read_bytes()
+
+        code, out, err = verify(capsys, dump, "--sample=0", *flags(stand, "grpc"))
+        assert code == 2 and not out and err.count("\n") == 1, err
+        assert f"{dump}:1: user #3 is corrupt: debit_card_accounts.0.account_id: " in err
+
+        code, out, err = verify(capsys, dump, "--sample=0", "--repair", *flags(stand, "grpc"))
+        assert code == 2 and err.count("\n") == 1, err
+        assert "user #3 is corrupt" in err and err.rstrip().endswith("nothing rewritten")
+        assert dump.read_bytes() == damaged

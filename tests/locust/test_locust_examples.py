@@ -26,7 +26,9 @@ def test_example_runs_clean(example, stand_process, run_locust, repo_root, tmp_p
     total = re.search(r"^\s+Aggregated\s+(\d+)\s+(\d+)\(", done.stderr, re.MULTILINE)
     assert total is not None, done.stderr[-3000:]
     requests, failures = map(int, total.groups())
-    assert requests > 10 and failures == 0
+    # Each virtual user calls once as it starts and then waits 0.5-1.5 s: at least one call each, however
+    # loaded the machine (CI's coverage pass spawned late enough for exactly one each).
+    assert requests >= 10 and failures == 0
 
 
 def test_the_soak_example_runs_more_virtual_users_than_seeded_users_waiting_for_one(
@@ -44,7 +46,7 @@ def test_the_soak_example_runs_more_virtual_users_than_seeded_users_waiting_for_
     total = re.search(r"^\s+Aggregated\s+(\d+)\s+(\d+)\(", done.stderr, re.MULTILINE)
     assert total is not None, done.stderr[-3000:]
     requests, failures = map(int, total.groups())
-    assert requests > 10 and failures == 0
+    assert requests >= 10 and failures == 0  # the 10 holding a user called at least once each
 
 
 @pytest.mark.parametrize("example", ["get_operations_http", "make_purchase_grpc"])

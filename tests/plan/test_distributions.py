@@ -211,6 +211,16 @@ BAD = [
         "users:\n  profiles:\n    - {share: 1}\n",
         "x.yaml:3: users.profiles.0.name: field required",
     ),
+    # true/false is never a plan's number: pydantic read each of these as 1 or 0
+    ("users:\n  count: true\n", "x.yaml:2: users.count: true is not a value here (no plan field is yes/no)"),
+    ("users:\n  count: 2\n  debit_card_accounts: true\n", "x.yaml:3: users.debit_card_accounts: true is not"),
+    ("users:\n  debit_card_accounts:\n    count: false\n", "x.yaml:3: users.debit_card_accounts.count: false is"),
+    ("users:\n  debit_card_accounts:\n    count: {min: true, max: 3}\n", "debit_card_accounts.count.min: true is"),
+    ("users:\n  debit_card_accounts:\n    count: {zipf: true, max: 3}\n", "debit_card_accounts.count.zipf: true is"),
+    ("users:\n  debit_card_accounts:\n    count: {weights: {0: true}}\n", "count.weights: counts and weights are"),
+    ("users:\n  debit_card_accounts:\n    count: {weights: {true: 3}}\n", "count.weights: counts and weights are"),
+    ("users:\n  count: 2\n  profiles:\n    - {name: a, share: true}\n", "x.yaml:4: users.profiles.0.share: true is"),
+    ("operations:\n  amount: {min: true, max: 100}\n", "x.yaml:2: operations.amount.min: true is not a value here"),
 ]
 
 

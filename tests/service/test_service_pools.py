@@ -177,6 +177,32 @@ async def test_quarantine_takes_a_user_out_of_every_strategy_until_released(
     assert (await pool_http.get("/v1/dumps/q/quarantine")).json()["quarantined"] == []
 
 
+async def test_left_counts_only_the_users_next_can_still_hand_out(
+    pool_service: Service, pool_http: httpx.AsyncClient
+) -> None:
+    """A quarantined user no /next gives is not "left"; one handed out before its quarantine is counted once."""
+    write_dump(pool_service.dumps_dir, "lq", 6)
+
+    async def left() -> int:
+        return int((await pool_http.get("/v1/dumps/lq")).json()["dump"]["left"])
+
+    assert (await pool_http.post("/v1/dumps/lq/next")).json()["index"] == 0  # handed out, then quarantined below
+    leases = [(await _lease(pool_http, "lq")).json() for _ in range(3)]
+    assert [lease["index"] for lease in leases] == [0, 1, 2]
+    assert await left() == 5
+    for lease in leases[:2]:  # users 0 (handed out already) and 1 (not yet)
+        await pool_http.post(f"/v1/leases/{lease['lease']}/quarantine", json={"reason": "broken"})
+    assert await left() == 4  # 2, 3, 4, 5
+    handed = [(await pool_http.post("/v1/dumps/lq/next")).json()["index"] for _ in range(4)]
+    assert sorted(handed) == [2, 3, 4, 5] and await left() == 0
+    assert (await pool_http.post("/v1/dumps/lq/next")).status_code == 409
+    assert (await pool_http.post("/v1/dumps/lq/reset")).json() == {"scenario": "lq", "users": 6, "left": 4}
+    assert (await pool_http.delete("/v1/dumps/lq/quarantine/1")).status_code == 200
+    assert await left() == 5
+    gauge = 'seeding_service_users_left{scenario="lq"} 5.0'
+    assert gauge in (await pool_http.get("/metrics")).text
+
+
 async def test_pool_state_and_its_metrics(pool_service: Service, pool_http: httpx.AsyncClient) -> None:
     write_dump(pool_service.dumps_dir, "gauge", 10)
     leases = [(await _lease(pool_http, "gauge")).json() for _ in range(4)]
