@@ -21,7 +21,7 @@ from .._settings import Settings, load_settings
 from ..command._arguments import EXIT_OK, EXIT_USAGE, PROG as SEEDING_PROG, OneLineParser, bounded, port
 from ..serving import ConnectionLimits
 from ._app import Service
-from ._store import EMBEDDED, check_store, store_refusal
+from ._store import EMBEDDED, check_store, probe_store
 
 __all__ = ["main"]
 
@@ -132,10 +132,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.dumps_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         return _error(f"--dumps-dir {args.dumps_dir}: cannot make it: {exc.strerror}")
-    refused = store_refusal(args.store)
+    refused, warning = probe_store(args.store)
     if refused is not None:
         return _error(f"--store {args.store}: Redis refuses it: {refused}")
     _log_to_stderr(access_log=args.access_log)
+    if warning is not None:
+        logging.getLogger("seeding.service").warning("%s", warning)
     service = Service(
         dumps_dir=args.dumps_dir,
         plans_dir=plans_dir,

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from ._handouts import HandOutBook, HandOuts
 from ._pool import PoolStore
 
-__all__ = ["EMBEDDED", "check_store", "open_handouts", "open_store", "store_refusal"]
+__all__ = [
+    "EMBEDDED",
+    "check_store",
+    "durability_warning",
+    "open_handouts",
+    "open_store",
+    "probe_store",
+]
 
 EMBEDDED = "embedded"
 
@@ -32,25 +40,44 @@ def check_store(text: str) -> str:
     return text
 
 
-def store_refusal(text: str) -> str | None:
-    """What a Redis that answers says against ``text`` (a database out of range, a password refused), in one
-    line; None when it takes it, and when none answers within a second (it may be started after the service:
-    each request then fails with a 503 line until it is up)."""
+def probe_store(text: str) -> tuple[str | None, str | None]:
+    """``(refusal, warning)`` of the Redis ``text`` names, each in one line or None.
+
+    The refusal is what a Redis that answers says against ``text`` (a database out of range, a password
+    refused). The warning, when it takes it, says it keeps nothing across its own restart (after one, every
+    pool would start over and hand its users out again). Neither when none answers within a second (it may be
+    started after the service: each request then fails with a 503 line until it is up), nor a warning when
+    ``CONFIG`` is not allowed (a managed Redis: its durability is its operator's)."""
     if text == EMBEDDED:
-        return None
+        return None, None
     import redis
     from redis.exceptions import AuthenticationError, RedisError, ResponseError
 
-    client = redis.Redis.from_url(text, socket_connect_timeout=1.0, socket_timeout=2.0)
-    try:
-        client.ping()
-    except (AuthenticationError, ResponseError) as exc:  # it answered, and said no
-        return " ".join(str(exc).split())[:200]
-    except RedisError:
+    client = redis.Redis.from_url(text, socket_connect_timeout=1.0, socket_timeout=2.0, decode_responses=True)
+    with contextlib.closing(client):
+        try:
+            client.ping()
+        except (AuthenticationError, ResponseError) as exc:  # it answered, and said no
+            return " ".join(str(exc).split())[:200], None
+        except RedisError:
+            return None, None
+        try:
+            answers = {**client.config_get("appendonly"), **client.config_get("save")}
+        except RedisError:  # CONFIG renamed or not allowed
+            return None, None
+    return None, durability_warning(text, {str(key): str(value) for key, value in answers.items()})
+
+
+def durability_warning(text: str, config: dict[str, str]) -> str | None:
+    """One line when ``config`` (``appendonly``, ``save``) loses leases and hand-outs in a Redis restart."""
+    if config.get("appendonly", "yes") == "yes":
         return None
-    finally:
-        client.close()
-    return None
+    save = " ".join(config.get("save", "").split())
+    if not save:
+        lost = "keeps nothing across a restart (appendonly no, no save points): after one, every pool starts over"
+    else:
+        lost = f"keeps snapshots only (save {save}): a restart loses the leases and hand-outs since the last one"
+    return f"pool store {text}: Redis {lost} and hands out users already out; run it with appendonly yes"
 
 
 def open_store(text: str, dumps_dir: Path) -> PoolStore:

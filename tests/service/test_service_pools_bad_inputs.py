@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from seeding.service import Service
+from seeding.service import Service, ServiceProcess
 
 from .conftest import RedisServer, write_dump
 
@@ -202,3 +202,52 @@ def test_serve_refuses_a_store_its_redis_refuses(
     assert done.returncode == 2, done
     assert done.stderr.count("\n") == 1 and f"--store {store}: Redis refuses it:" in done.stderr, done.stderr
     assert fragment in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("appendonly", "save", "warning"),
+    [
+        ("no", "", "Redis keeps nothing across a restart (appendonly no, no save points): after one, every pool"),
+        ("no", "3600 1", "Redis keeps snapshots only (save 3600 1): a restart loses the leases and hand-outs since"),
+        ("yes", "", None),
+        ("yes", "3600 1", None),
+    ],
+    ids=["nothing-kept", "snapshots-only", "append-only", "append-only-and-snapshots"],
+)
+def test_serve_warns_once_at_start_when_its_redis_keeps_nothing_across_a_restart(
+    tmp_path: Path, redis_server: RedisServer, appendonly: str, save: str, warning: str | None
+) -> None:
+    """After such a restart every pool starts over and hands its users out again: said before the first lease."""
+    import redis
+
+    with redis.Redis.from_url(redis_server.url) as client:
+        client.config_set("appendonly", appendonly)  # this server's own, for this test
+        client.config_set("save", save)
+    with ServiceProcess(dumps_dir=tmp_path, extra_args=[f"--store={redis_server.url}"]) as service:
+        assert httpx.get(f"{service.url}/healthz", timeout=10).status_code == 200
+        stderr = service.stderr
+    lines = [line for line in stderr.splitlines() if "pool store" in line]
+    if warning is None:
+        assert lines == [], stderr
+    else:
+        assert len(lines) == 1 and f"pool store {redis_server.url}: {warning}" in lines[0], stderr
+        assert lines[0].endswith("run it with appendonly yes")
+
+
+def test_a_redis_that_does_not_allow_config_is_served_without_a_warning(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """A managed Redis often refuses CONFIG: its durability is its operator's, so neither a refusal nor a guess."""
+    import redis
+
+    with redis.Redis.from_url(redis_server.url) as client:
+        client.config_set("appendonly", "no")  # would warn, were CONFIG allowed
+        client.execute_command("ACL", "SETUSER", "limited", "on", ">secret", "~*", "&*", "+@all", "-config")
+    store = redis_server.url.replace("redis://", "redis://limited:secret@")
+    with ServiceProcess(dumps_dir=tmp_path, extra_args=[f"--store={store}"]) as service:
+        assert httpx.get(f"{service.url}/healthz", timeout=10).status_code == 200
+        write_dump(tmp_path, "acl", 2)
+        lease = httpx.post(f"{service.url}/v1/dumps/acl/leases", params={"ttl": 30}, timeout=10)
+        assert lease.status_code == 201, lease.text  # the store works for this user
+        stderr = service.stderr
+    assert "pool store" not in stderr and "appendonly" not in stderr, stderr
