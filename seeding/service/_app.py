@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import difflib
 import functools
 import hmac
 import logging
@@ -28,7 +29,7 @@ from ._dumps import Dump, Dumps
 from ._errors import ApiError
 from ._handouts import FSYNC_INTERVAL, STRATEGIES, Quarantined
 from ._metrics import CONTENT_TYPE, Metrics
-from ._openapi import openapi
+from ._openapi import openapi, query_parameters
 from ._page import ASSETS, PAGES, TOKEN_REQUIRED, asset, page
 from ._pool import (
     MAX_TTL,
@@ -88,6 +89,8 @@ def _guard(token: str | None) -> Any:
             response.force_close()
             return response
         try:
+            if request.query and request.path.startswith("/v1/"):
+                _check_query(request)
             answer: web.StreamResponse = await handler(request)
             return answer
         except _RangeError as exc:
@@ -104,6 +107,26 @@ def _guard(token: str | None) -> Any:
             )
 
     return guard
+
+
+def _check_query(request: web.Request) -> None:
+    """A query parameter the route does not read (``?stratgy=random``) would be ignored, and the default served
+    instead: 400 naming it. One given twice (``?ttl=5&ttl=60``) likewise: which one would count is a guess."""
+    resource = request.match_info.route.resource
+    path = resource.canonical if resource is not None else None
+    taken = query_parameters().get((request.method, path or ""))
+    if taken is None:  # no such route (404 follows) or a method it does not take (405 follows)
+        return
+    where = f"{request.method} {request.path[:200]}"
+    for name in request.query:
+        shown = repr(name[:40])
+        if name not in taken:
+            close = difflib.get_close_matches(name, sorted(taken), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            takes = f"it takes {', '.join(sorted(taken))}" if taken else "it takes none"
+            raise ApiError(400, f"{where}: unknown query parameter {shown}{hint}; {takes}")
+        if len(request.query.getall(name)) > 1:
+            raise ApiError(400, f"{where}: the query parameter {shown} is given more than once")
 
 
 def _http_error(request: web.Request, exc: web.HTTPException) -> str:

@@ -11,7 +11,7 @@ from ._handouts import STRATEGIES
 from ._pool import MAX_TTL, MAX_WAIT, MIN_TTL
 from ._runs import MAX_CONCURRENCY, PUBLIC_FIELDS, STATES
 
-__all__ = ["openapi"]
+__all__ = ["openapi", "query_parameters"]
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -386,7 +386,15 @@ def openapi() -> dict[str, Any]:
                 "delete": _op("release a quarantined user into the pool", {"200": _json({"type": "object"}, "done")}),
             },
             "/v1/dumps/{scenario}/repair": {
-                "parameters": [_SCENARIO],
+                "parameters": [
+                    _SCENARIO,
+                    {
+                        "name": "sample",
+                        "in": "query",
+                        "description": "users to check, as the body's `sample` (which the query's replaces)",
+                        "schema": {"type": "integer", "minimum": 0},
+                    },
+                ],
                 "post": _op(
                     "a run that checks the dump on the gateway its meta names (every user, or a sample) and "
                     "re-seeds the stale users at their own indices, rewriting the dump and its index atomically; "
@@ -415,3 +423,16 @@ def openapi() -> dict[str, Any]:
             },
         },
     }
+
+
+@functools.cache
+def query_parameters() -> dict[tuple[str, str], frozenset[str]]:
+    """``(method, path template)`` → the query parameters ``openapi()`` names for it: what the service reads."""
+    taken: dict[tuple[str, str], frozenset[str]] = {}
+    for path, item in openapi()["paths"].items():
+        shared = [p["name"] for p in item.get("parameters", []) if p["in"] == "query"]
+        for method, operation in item.items():
+            if method != "parameters":
+                own = [p["name"] for p in operation.get("parameters", []) if p["in"] == "query"]
+                taken[(method.upper(), path)] = frozenset(shared + own)
+    return taken

@@ -119,6 +119,25 @@ CASES: list[tuple[str, str, Any, int, str]] = [
     ("GET", "/v1/dumps/five/users/-1", None, 400, "user index '-1' is not a whole number"),
     ("GET", "/v1/dumps/five/users/x", None, 400, "is not a whole number"),
     ("GET", "/v1/dumps/five/next", None, 405, "method not allowed (allowed: POST)"),
+    # query parameters a route does not read: the default would be served in silence
+    (
+        "POST",
+        "/v1/dumps/five/next?stratgy=random",
+        None,
+        400,
+        "POST /v1/dumps/five/next: unknown query parameter 'stratgy' (did you mean 'strategy'?); "
+        "it takes profile, strategy, when_empty",
+    ),
+    ("POST", "/v1/dumps/five/next?strategy=random&strategy=unique", None, 400, "'strategy' is given more than once"),
+    ("POST", "/v1/dumps/five/leases?ttl=5&ttl=60", None, 400, "the query parameter 'ttl' is given more than once"),
+    ("POST", "/v1/dumps/five/leases?ttl=5&wiat=3", None, 400, "'wiat' (did you mean 'wait'?); it takes profile, ttl"),
+    ("GET", "/v1/dumps/five?left=1", None, 400, "GET /v1/dumps/five: unknown query parameter 'left'; it takes none"),
+    ("POST", "/v1/dumps/five/reset?strategy=unique", None, 400, "unknown query parameter 'strategy'; it takes none"),
+    ("POST", "/v1/runs?dry_run=1", OK, 400, "POST /v1/runs: unknown query parameter 'dry_run'; it takes none"),
+    ("POST", "/v1/dumps/five/repair?sampel=3", None, 400, "'sampel' (did you mean 'sample'?); it takes sample"),
+    ("POST", "/v1/dumps/five/next?" + "x" * 300 + "=1", None, 400, "unknown query parameter 'xxxxxxxxxxxxxxxxxxxx"),
+    ("GET", "/v1/nothing?x=1", None, 404, "GET /v1/nothing: no such route"),
+    ("PUT", "/v1/runs?x=1", None, 405, "method not allowed (allowed: GET, HEAD, POST)"),
 ]
 
 

@@ -150,7 +150,8 @@ async def test_a_pool_damaged_in_redis_fails_in_one_line_until_mended(
         with redis.Redis.from_url(redis_server.url) as client:
             damage(client)
         method, route = request_
-        answer = await http.request(method, f"/v1/dumps/damaged/{route}", params={"ttl": 30})
+        params = {"ttl": 30} if route == "leases" else {}  # a parameter the route does not read is refused (400)
+        answer = await http.request(method, f"/v1/dumps/damaged/{route}", params=params)
         assert answer.status_code == 503, (what, answer.text)
         error = answer.json()["error"]
         assert error.startswith(f"pool store {redis_server.url}: the pool of scenario 'damaged' holds data"), error
