@@ -147,9 +147,6 @@ def flags_transport(args: argparse.Namespace) -> Transport | None:
     None when the flags name neither. ``SeedingError`` when they disagree: the address would be ignored."""
     named: list[Transport] = [spec.name for spec in TRANSPORTS.values() if address_flag(args, spec.name)]
     chosen: Transport | None = args.transport
-    if named and getattr(args, "stand", None) == "embedded":  # the stand has an address of its own
-        flag = transport_spec(named[0]).flag
-        raise SeedingError(f"{flag} cannot be used with --stand embedded: the run seeds the stand it starts")
     if chosen is None and len(named) > 1:
         raise SeedingError("--grpc-target and --http-url name two gateways: give --transport to say which one")
     if chosen is None:

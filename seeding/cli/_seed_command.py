@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .._exceptions import SeedingError
 from ..engine._options import BuildOptions
-from ..gateway import TRANSPORTS
+from ..gateway import TRANSPORTS, transport_spec
 from ._arguments import PROG, address_flag, flags_transport
 
 if TYPE_CHECKING:
@@ -100,6 +101,11 @@ class OutputOptions:
 
 def gateway_choice(args: argparse.Namespace, settings: Settings) -> GatewayChoice:
     """The gateway of the flags, else of the settings (``--transport``, the address flag, ``--timeout``)."""
+    if args.stand == "embedded":  # the stand has an address of its own
+        given = [name for name in TRANSPORTS if address_flag(args, name)]
+        if given:
+            flag = transport_spec(given[0]).flag
+            raise SeedingError(f"{flag} cannot be used with --stand embedded: the run seeds the stand it starts")
     transport: Transport = flags_transport(args) or settings.seeding.transport
     return GatewayChoice(
         transport=transport,
